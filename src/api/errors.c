@@ -1,0 +1,54 @@
+/* errors.c - see errors.h. */
+#include "api/errors.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "base/log.h"
+
+static const char JSON_TYPE[] = "application/json; charset=utf-8";
+
+void api_reply_json(http_req *rq, int status, json_t *v)
+{
+    json_own(rq->arena, v);
+    size_t len;
+    char *body = json_dump_arena(rq->arena, v, &len);
+    http_respond(rq, status, JSON_TYPE, body, len);
+}
+
+void api_reply_error(http_req *rq, const cl_error *e)
+{
+    int status = cl_err_http_status(e->err);
+    const char *code = e->code ? e->code : cl_err_code(e->err);
+    const char *msg = e->msg[0] ? e->msg : cl_strerror(e->err);
+    if (status >= 500)
+        log_warn("request failed", "rid=%s status=%d code=%s", rq->request_id, status, code);
+    api_reply_json(rq, status, json_pack("{s:s, s:s}", "error", msg, "code", code));
+}
+
+void api_fail(http_req *rq, cl_err code, const char *fmt, ...)
+{
+    cl_error e;
+    va_list ap;
+    va_start(ap, fmt);
+    cl_vfail(&e, code, fmt, ap);
+    va_end(ap);
+    api_reply_error(rq, &e);
+}
+
+size_t api_error_body(char *out, size_t cap, int status, const char *message)
+{
+    const char *code = "error";
+    for (int e = 0; e < CL__ERR_COUNT; e++) {
+        if (cl_err_http_status((cl_err)e) == status) {
+            code = cl_err_code((cl_err)e);
+            break;
+        }
+    }
+    json_t *v = json_pack("{s:s, s:s}", "error", message, "code", code);
+    size_t n = json_dumpb(v, out, cap, JSON_COMPACT);
+    json_decref(v);
+    return n <= cap ? n : 0;
+}

@@ -1,0 +1,22 @@
+/* time.h - wall-clock milliseconds (UTC) for storage, monotonic milliseconds for durations, RFC 3339 both ways. */
+#ifndef COLONY_BASE_TIME_H
+#define COLONY_BASE_TIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum { TIME_RFC3339_MAX = 64 }; /* "2026-11-25T02:24:52.123Z" is 25 bytes with its NUL; room for any int64 year */
+
+int64_t time_now_ms(void);
+/* Monotonic clock in milliseconds and in nanoseconds: for durations, never for storage. */
+int64_t time_mono_ms(void);
+int64_t time_mono_ns(void);
+
+/* Format `ms` since the epoch as UTC "YYYY-MM-DDTHH:MM:SS.mmmZ" into out (TIME_RFC3339_MAX bytes). */
+void time_format_rfc3339(int64_t ms, char out[TIME_RFC3339_MAX]);
+/* Parse an RFC 3339 date-time ("T" or " " separator, optional fraction, "Z" or ±hh:mm) into ms since the epoch.
+ * False for anything else, including out-of-range fields. */
+bool time_parse_rfc3339(const char *s, size_t len, int64_t *ms);
+
+#endif

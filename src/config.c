@@ -1,0 +1,136 @@
+/* config.c - see config.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/arena.h"
+
+typedef enum { OPT_STR, OPT_LONG, OPT_BOOL } opt_type;
+
+typedef struct {
+    const char *flag, *env, *def, *help;
+    opt_type type;
+    size_t offset;
+    long min, max;
+} opt;
+
+#define OFF(f) offsetof(config_t, f)
+
+static const opt OPTS[] = {
+    {"--listen", "COLONY_LISTEN", "127.0.0.1:8080", "address to listen on, host:port (PORT=n means 0.0.0.0:n)",
+     OPT_STR, OFF(listen), 0, 0},
+    {"--db", "DATABASE_URL", "./colony.db", "SQLite file path, or postgres://user@host/db", OPT_STR, OFF(db), 0, 0},
+    {"--threads", "COLONY_THREADS", "0", "I/O threads (0: one per core)", OPT_LONG, OFF(threads), 0,
+     CONFIG_MAX_THREADS},
+    {"--max-body", "COLONY_MAX_BODY", "16777216", "largest request body in bytes (413 past it)", OPT_LONG,
+     OFF(max_body), 1024, 1L << 30},
+    {"--shutdown-timeout-ms", "COLONY_SHUTDOWN_TIMEOUT_MS", "10000",
+     "how long in-flight requests may run after SIGTERM", OPT_LONG, OFF(shutdown_timeout_ms), 0, 600000},
+    {"--cors-origins", "CORS_ORIGINS", "http://localhost:3000,http://localhost:3001",
+     "comma-separated origins allowed cross-site (\"*\": any)", OPT_STR, OFF(cors_origins), 0, 0},
+    {"--log-level", "COLONY_LOG_LEVEL", "info", "debug, info, warn or error", OPT_STR, OFF(log_level), 0, 0},
+    {"--access-log", "COLONY_ACCESS_LOG", "true", "one log line per request (true/false)", OPT_BOOL, OFF(access_log),
+     0, 0},
+};
+
+#define NOPTS (sizeof(OPTS) / sizeof(OPTS[0]))
+
+static bool set(config_t *c, const opt *o, const char *v, const char *source)
+{
+    char *field = (char *)c + o->offset;
+    switch (o->type) {
+    case OPT_STR:
+        free(*(char **)field);
+        *(char **)field = xstrdup(v);
+        return true;
+    case OPT_LONG: {
+        char *end;
+        errno = 0;
+        long n = strtol(v, &end, 10);
+        if (errno != 0 || end == v || *end != '\0' || n < o->min || n > o->max) {
+            fprintf(stderr, "colony: invalid value for %s (%s): \"%s\" (expected an integer from %ld to %ld)\n",
+                    o->flag, source, v, o->min, o->max);
+            return false;
+        }
+        *(long *)field = n;
+        return true;
+    }
+    case OPT_BOOL:
+        if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0) {
+            *(bool *)field = true;
+        } else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcmp(v, "no") == 0) {
+            *(bool *)field = false;
+        } else {
+            fprintf(stderr, "colony: invalid value for %s (%s): \"%s\" (expected true or false)\n", o->flag, source, v);
+            return false;
+        }
+        return true;
+    }
+    return false;
+}
+
+bool config_load(config_t *c, int argc, char **argv, int from)
+{
+    memset(c, 0, sizeof(*c));
+    for (size_t i = 0; i < NOPTS; i++)
+        set(c, &OPTS[i], OPTS[i].def, "default");
+    const char *port = getenv("PORT");
+    if (port != NULL && *port != '\0') {
+        char spec[64];
+        snprintf(spec, sizeof(spec), "0.0.0.0:%s", port);
+        set(c, &OPTS[0], spec, "PORT");
+    }
+    for (size_t i = 0; i < NOPTS; i++) {
+        const char *v = getenv(OPTS[i].env);
+        if (v != NULL && *v != '\0' && !set(c, &OPTS[i], v, OPTS[i].env))
+            return false;
+    }
+    for (int k = from; k < argc; k++) {
+        const char *arg = argv[k], *eq = strchr(arg, '=');
+        size_t nlen = eq ? (size_t)(eq - arg) : strlen(arg);
+        const opt *o = NULL;
+        for (size_t i = 0; i < NOPTS; i++)
+            if (strlen(OPTS[i].flag) == nlen && strncmp(OPTS[i].flag, arg, nlen) == 0)
+                o = &OPTS[i];
+        if (o == NULL) {
+            fprintf(stderr, "colony: unknown option \"%s\" (see colony --help)\n", arg);
+            return false;
+        }
+        const char *v = eq ? eq + 1 : NULL;
+        if (v == NULL && k + 1 < argc && (o->type != OPT_BOOL || argv[k + 1][0] != '-'))
+            v = argv[++k];
+        if (v == NULL && o->type == OPT_BOOL) /* a bare boolean flag means true */
+            v = "true";
+        if (v == NULL) {
+            fprintf(stderr, "colony: option %s needs a value\n", o->flag);
+            return false;
+        }
+        if (!set(c, o, v, "flag"))
+            return false;
+    }
+    if (c->threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        c->threads = n < 1 ? 1 : n > CONFIG_MAX_THREADS ? CONFIG_MAX_THREADS : n;
+    }
+    return true;
+}
+
+void config_free(config_t *c)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (OPTS[i].type == OPT_STR) {
+            char **f = (char **)((char *)c + OPTS[i].offset);
+            free(*f);
+            *f = NULL;
+        }
+}
+
+void config_usage(FILE *out)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        fprintf(out, "  %-24s %s\n  %-24s env %s, default \"%s\"\n", OPTS[i].flag, OPTS[i].help, "", OPTS[i].env,
+                OPTS[i].def);
+}

@@ -1,0 +1,33 @@
+/* config.h - every setting of `colony`, from one table: a flag, the environment variable that also sets it, a
+ * default, bounds. Flags win over the environment, which wins over the default. */
+#ifndef COLONY_CONFIG_H
+#define COLONY_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+enum {
+    CONFIG_DEFAULT_MAX_BODY = 16 << 20, /* 16 MiB */
+    CONFIG_MAX_THREADS = 256,
+};
+
+typedef struct {
+    char *listen;
+    char *db;
+    long threads;
+    long max_body;
+    long shutdown_timeout_ms;
+    char *cors_origins;
+    char *log_level;
+    bool access_log;
+} config_t;
+
+/* Fill `c` from defaults, the environment and argv[from..argc). On a bad or unknown flag, print one line to
+ * stderr and return false (the caller exits 2). Strings in `c` are heap copies freed by config_free. */
+bool config_load(config_t *c, int argc, char **argv, int from);
+void config_free(config_t *c);
+/* The options section of --help. */
+void config_usage(FILE *out);
+
+#endif

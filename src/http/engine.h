@@ -1,0 +1,70 @@
+/* engine.h - private to http/: the h2o-side state behind an http_req and a worker thread. */
+#ifndef COLONY_HTTP_ENGINE_H
+#define COLONY_HTTP_ENGINE_H
+
+#define H2O_USE_LIBUV 0
+#include <h2o.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "http/request.h"
+#include "http/router.h"
+#include "http/server.h"
+
+typedef struct worker worker_t;
+
+/* One accepted connection, tracked so that a drain can tell idle connections from busy ones. */
+typedef struct conn_track {
+    struct conn_track *prev, *next;
+    h2o_socket_t *sock;
+    worker_t *w;
+    size_t mark;  /* sock->bytes_read when the connection last became idle */
+    int inflight; /* requests handed to handlers and not answered yet */
+    bool shut;
+} conn_track;
+
+struct worker {
+    int index;
+    pthread_t tid;
+    struct server *srv;
+    h2o_evloop_t *loop;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    h2o_socket_t *listener;
+    db_t *db;
+    conn_track conns; /* list head */
+    bool stopping;
+    int64_t deadline_ms;
+};
+
+struct server {
+    const server_config *cfg;
+    h2o_globalconf_t conf;
+    router_t *router;
+    int listen_fd;
+    worker_t *workers;
+    atomic_bool stop;
+    char **origins; /* parsed cors_origins */
+    size_t norigins;
+    bool any_origin;
+};
+
+/* The engine half of an http_req. */
+typedef struct {
+    http_req pub;
+    h2o_req_t *req;
+    worker_t *w;
+    conn_track *conn;
+    int64_t start_ns;
+    size_t route_index; /* (size_t)-1 when unmatched */
+    const char *origin; /* allowed Origin to echo, or NULL */
+    struct {
+        const char *name, *value;
+    } headers[HTTP_MAX_RESP_HEADERS];
+    int nheaders;
+} engine_req;
+
+/* Record the end of a request: access log, metrics, connection state. */
+void engine_finish(engine_req *e, int status, size_t bytes_out);
+
+#endif

@@ -1,0 +1,502 @@
+/* server.c - workers, accept, dispatch, CORS, the JSON face of engine-raised errors, and the drain on stop. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/id.h"
+#include "base/log.h"
+#include "base/metrics.h"
+#include "base/time.h"
+#include "http/engine.h"
+#include "http/http_metrics.h"
+
+enum {
+    LOOP_TICK_MS = 50,       /* how often a loop looks at the stop flag */
+    ACCEPT_BATCH = 32,       /* connections accepted per wake-up */
+    LISTEN_BACKLOG = 4096,
+    ERROR_BODY_MAX = 512,
+};
+
+const char *http_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
+    }
+}
+
+/* ---- listening ---------------------------------------------------------------------------------------------- */
+
+int server_listen(const char *spec, int *port, cl_error *err)
+{
+    char host[256];
+    const char *colon = strrchr(spec, ':');
+    if (colon == NULL || colon[1] == '\0') {
+        cl_fail(err, CL_INVALID, "listen address must be host:port, got \"%s\"", spec);
+        return -1;
+    }
+    size_t hlen = (size_t)(colon - spec);
+    if (hlen >= sizeof(host)) {
+        cl_fail(err, CL_INVALID, "listen host too long");
+        return -1;
+    }
+    memcpy(host, spec, hlen);
+    host[hlen] = '\0';
+    if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') { /* [::1]:8080 */
+        memmove(host, host + 1, hlen - 2);
+        host[hlen - 2] = '\0';
+    }
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || p < 0 || p > 65535) {
+        cl_fail(err, CL_INVALID, "invalid port in listen address \"%s\"", spec);
+        return -1;
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
+    int rc = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &res);
+    if (rc != 0) {
+        cl_fail(err, CL_INVALID, "cannot resolve listen host \"%s\": %s", host, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int on = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
+        cl_fail(err, CL_UNAVAILABLE, "cannot listen on %s: %s", spec, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(res);
+        return -1;
+    }
+    freeaddrinfo(res);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    *port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                     : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return fd;
+}
+
+/* ---- connections -------------------------------------------------------------------------------------------- */
+
+static void on_conn_close(void *data)
+{
+    conn_track *t = data;
+    t->prev->next = t->next;
+    t->next->prev = t->prev;
+    metric_add(METRIC_HTTP_CONNECTIONS, -1);
+    free(t);
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    worker_t *w = listener->data;
+    if (err != NULL || w->stopping)
+        return;
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+        if (sock == NULL)
+            return;
+        int on = 1;
+        setsockopt(h2o_socket_get_fd(sock), IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+        conn_track *t = xcalloc(1, sizeof(*t));
+        t->sock = sock;
+        t->w = w;
+        t->next = w->conns.next;
+        t->prev = &w->conns;
+        w->conns.next->prev = t;
+        w->conns.next = t;
+        sock->on_close.cb = on_conn_close;
+        sock->on_close.data = t;
+        metric_inc(METRIC_HTTP_CONNECTIONS);
+        h2o_accept(&w->accept_ctx, sock);
+    }
+}
+
+/* ---- requests ----------------------------------------------------------------------------------------------- */
+
+static void dispose_arena(void *p) { arena_free(*(arena_t **)p); }
+
+static bool request_id_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > HTTP_REQUEST_ID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+              c == '.' || c == ':'))
+            return false;
+    }
+    return true;
+}
+
+static const char *allowed_origin(struct server *s, h2o_req_t *req, arena_t *a)
+{
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("origin"), -1);
+    if (i < 0)
+        return NULL;
+    const h2o_iovec_t *o = &req->headers.entries[i].value;
+    if (o->len == 0 || o->len > 255 || memchr(o->base, '\r', o->len) || memchr(o->base, '\n', o->len))
+        return NULL;
+    for (size_t k = 0; k < s->norigins && !s->any_origin; k++) {
+        if (strlen(s->origins[k]) == o->len && strncasecmp(s->origins[k], o->base, o->len) == 0)
+            return arena_strndup(a, o->base, o->len);
+    }
+    return s->any_origin ? arena_strndup(a, o->base, o->len) : NULL;
+}
+
+static void reply_err(http_req *rq, cl_err code, const char *msg, const char *arg)
+{
+    cl_error e;
+    cl_fail(&e, code, "%s%s", msg, arg);
+    ((engine_req *)rq)->w->srv->cfg->reply_error(rq, &e);
+}
+
+/* CORS preflight: answered for any path the router knows, before auth (browsers send no credentials here). */
+static void preflight(engine_req *e, const char *allow)
+{
+    http_req *rq = &e->pub;
+    if (e->origin == NULL) {
+        reply_err(rq, CL_FORBIDDEN, "origin not allowed", "");
+        return;
+    }
+    const char *req_headers = http_header(rq, "access-control-request-headers");
+    http_add_header(rq, "access-control-allow-methods", allow[0] ? allow : "GET, POST, PUT, PATCH, DELETE");
+    http_add_header(rq, "access-control-allow-headers",
+                    req_headers && strlen(req_headers) < 1024 && !strpbrk(req_headers, "\r\n")
+                        ? req_headers
+                        : "Authorization, Content-Type, X-Request-Id, X-Workspace-ID, X-Confirm-Name, "
+                          "X-Molecule-Org-Id, Last-Event-ID");
+    http_add_header(rq, "access-control-max-age", "600");
+    http_respond(rq, 204, NULL, "", 0);
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    (void)self;
+    worker_t *w = H2O_STRUCT_FROM_MEMBER(worker_t, ctx, req->conn->ctx);
+    struct server *s = w->srv;
+    arena_t *a = arena_new();
+    *(arena_t **)h2o_mem_alloc_shared(&req->pool, sizeof(arena_t *), dispose_arena) = a;
+
+    engine_req *e = arena_calloc(a, 1, sizeof(*e));
+    http_req *rq = &e->pub;
+    e->req = req;
+    e->w = w;
+    e->start_ns = time_mono_ns();
+    e->route_index = (size_t)-1;
+    h2o_socket_t *sock = req->conn->callbacks->get_socket ? req->conn->callbacks->get_socket(req->conn) : NULL;
+    if (sock != NULL && sock->on_close.cb == on_conn_close) {
+        e->conn = sock->on_close.data;
+        e->conn->inflight++;
+    }
+    metric_inc(METRIC_HTTP_INFLIGHT);
+
+    rq->arena = a;
+    rq->db = w->db;
+    rq->engine = e;
+    rq->method = arena_strndup(a, req->method.base, req->method.len);
+    const char *p = req->path.base, *qm = memchr(p, '?', req->path.len);
+    rq->path_len = qm ? (size_t)(qm - p) : req->path.len;
+    rq->path = arena_strndup(a, p, rq->path_len);
+    rq->query = qm ? arena_strndup(a, qm + 1, req->path.len - rq->path_len - 1) : "";
+    rq->body = req->entity.base;
+    rq->body_len = req->entity.base ? req->entity.len : 0;
+    ssize_t rid = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-request-id"), -1);
+    if (rid >= 0 && request_id_ok(req->headers.entries[rid].value.base, req->headers.entries[rid].value.len))
+        snprintf(rq->request_id, sizeof(rq->request_id), "%.*s", (int)req->headers.entries[rid].value.len,
+                 req->headers.entries[rid].value.base);
+    else
+        id_uuid4(rq->request_id);
+    e->origin = allowed_origin(s, req, a);
+
+    char allow[ROUTER_ALLOW_MAX];
+    route_result r = router_match(s->router, rq->method, rq->path, rq->path_len, a, rq->params, &rq->nparams,
+                                  &rq->route, &e->route_index, allow);
+    if (strcmp(rq->method, "OPTIONS") == 0 && r != ROUTE_NOT_FOUND) {
+        if (r == ROUTE_FOUND) { /* an explicit OPTIONS route is not ours to shadow */
+            rq->route->fn(rq);
+            return 0;
+        }
+        preflight(e, allow);
+        return 0;
+    }
+    if (r == ROUTE_NOT_FOUND) {
+        reply_err(rq, CL_NOT_FOUND, "no route for ", rq->path);
+        return 0;
+    }
+    if (r == ROUTE_BAD_METHOD) {
+        http_add_header(rq, "allow", allow);
+        reply_err(rq, CL_METHOD_NOT_ALLOWED, "method not allowed; allowed: ", allow);
+        return 0;
+    }
+    if (s->cfg->guard != NULL && !s->cfg->guard(rq))
+        return 0;
+    rq->route->fn(rq);
+    if (!rq->responded) {
+        log_error("handler returned without answering", "rid=%s route=\"%s\"", rq->request_id, rq->route->pattern);
+        reply_err(rq, CL_INTERNAL, "internal error", "");
+    }
+    return 0;
+}
+
+/* ---- errors h2o raises itself (413 while reading a body, 400 on a broken chunk…) become JSON -------------------- */
+
+typedef struct {
+    h2o_ostream_t super;
+    h2o_iovec_t body;
+} json_error_ostream;
+
+static void json_error_do_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t n, h2o_send_state_t st)
+{
+    (void)bufs, (void)n;
+    json_error_ostream *o = (json_error_ostream *)self;
+    if (h2o_send_state_is_in_progress(st)) {
+        h2o_ostream_send_next(self, req, NULL, 0, st);
+        return;
+    }
+    h2o_ostream_send_next(self, req, &o->body, 1, st);
+}
+
+static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    ssize_t ct = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    bool ours = ct >= 0 && req->res.headers.entries[ct].value.len >= 16 &&
+                memcmp(req->res.headers.entries[ct].value.base, "application/json", 16) == 0;
+    if (req->res.status >= 400 && !ours) {
+        worker_t *w = H2O_STRUCT_FROM_MEMBER(worker_t, ctx, req->conn->ctx);
+        char body[ERROR_BODY_MAX];
+        const char *msg = req->res.status == 413 ? "request body too large" : http_reason(req->res.status);
+        size_t len = w->srv->cfg->error_body(body, sizeof(body), req->res.status, msg);
+        json_error_ostream *o = (void *)h2o_add_ostream(req, sizeof(*o), slot);
+        o->super.do_send = json_error_do_send;
+        o->body = h2o_strdup(&req->pool, body, len);
+        req->res.content_length = len;
+        h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/json"), 1);
+        http_metrics_observe((size_t)-1, req->res.status, 0);
+        log_info("request rejected by the engine", "status=%d", req->res.status);
+        slot = &o->super.next;
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
+/* ---- workers ------------------------------------------------------------------------------------------------ */
+
+static void begin_stop(worker_t *w)
+{
+    w->stopping = true;
+    w->deadline_ms = time_mono_ms() + w->srv->cfg->shutdown_timeout_ms;
+    if (w->listener != NULL) {
+        h2o_socket_read_stop(w->listener);
+        h2o_socket_close(w->listener);
+        w->listener = NULL;
+    }
+    h2o_context_request_shutdown(&w->ctx);
+}
+
+/* Close idle connections; true once none is left. Past the deadline busy ones are cut too. */
+static bool drain(worker_t *w)
+{
+    bool late = time_mono_ms() > w->deadline_ms;
+    for (conn_track *t = w->conns.next; t != &w->conns; t = t->next) {
+        bool idle = t->inflight == 0 && t->sock->bytes_read == t->mark;
+        if (!t->shut && (idle || late)) {
+            shutdown(h2o_socket_get_fd(t->sock), SHUT_RDWR); /* h2o sees EOF and closes it in its own time */
+            t->shut = true;
+        }
+    }
+    return w->conns.next == &w->conns;
+}
+
+/* h2o keeps up to 16 freed socket buffers per thread for reuse; they die with the thread unless handed back. */
+static void release_socket_buffers(void)
+{
+    h2o_mem_recycle_t *r = &h2o_socket_buffer_prototype.allocator;
+    while (r->cnt > 0) {
+        void *chunk = h2o_mem_alloc_recycle(r, 0);
+        free(chunk);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    worker_t *w = arg;
+    struct server *s = w->srv;
+    int64_t hard_stop = 0;
+    for (;;) {
+        h2o_evloop_run(w->loop, LOOP_TICK_MS);
+        if (!atomic_load(&s->stop))
+            continue;
+        if (!w->stopping)
+            begin_stop(w);
+        if (drain(w))
+            break;
+        if (hard_stop == 0 && time_mono_ms() > w->deadline_ms)
+            hard_stop = time_mono_ms() + 1000; /* cut connections get one more second to unwind */
+        if (hard_stop != 0 && time_mono_ms() > hard_stop) {
+            log_warn("connections still open after the shutdown timeout", "worker=%d", w->index);
+            break;
+        }
+    }
+    release_socket_buffers();
+    return NULL;
+}
+
+static bool parse_origins(struct server *s, const char *list)
+{
+    if (list == NULL)
+        return true;
+    char *copy = xstrdup(list), *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        size_t n = strlen(tok);
+        while (n > 0 && tok[n - 1] == ' ')
+            tok[--n] = '\0';
+        if (n == 0)
+            continue;
+        if (strcmp(tok, "*") == 0) {
+            s->any_origin = true;
+            continue;
+        }
+        s->origins = xrealloc(s->origins, (s->norigins + 1) * sizeof(char *));
+        s->origins[s->norigins++] = xstrdup(tok);
+    }
+    free(copy);
+    return true;
+}
+
+static void free_server(struct server *s)
+{
+    for (size_t i = 0; i < s->norigins; i++)
+        free(s->origins[i]);
+    free(s->origins);
+    router_free(s->router);
+    http_metrics_free();
+    h2o_config_dispose(&s->conf);
+    free(s->workers);
+}
+
+int server_run(const server_config *cfg, cl_error *err)
+{
+    struct server s = {.cfg = cfg, .listen_fd = -1};
+    atomic_init(&s.stop, false);
+    parse_origins(&s, cfg->cors_origins);
+    if ((s.router = router_new(cfg->routes, cfg->nroutes)) == NULL) {
+        cl_fail(err, CL_INTERNAL, "invalid route table");
+        free_server(&s);
+        return 1;
+    }
+    http_metrics_init(s.router);
+
+    h2o_config_init(&s.conf);
+    s.conf.max_request_entity_size = cfg->max_body;
+    s.conf.http1.upgrade_to_http2 = 0;
+    s.conf.server_name = h2o_iovec_init(H2O_STRLIT("colony"));
+    h2o_hostconf_t *host = h2o_config_register_host(&s.conf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
+    h2o_create_handler(path, sizeof(h2o_handler_t))->on_req = on_req;
+    h2o_create_filter(path, sizeof(h2o_filter_t))->on_setup_ostream = json_error_setup;
+    h2o_create_filter(&host->fallback_path, sizeof(h2o_filter_t))->on_setup_ostream = json_error_setup;
+
+    /* Block the stop signals before any thread starts so that only sigwait below sees them. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int port = 0;
+    if ((s.listen_fd = server_listen(cfg->listen, &port, err)) < 0) {
+        free_server(&s);
+        return 1;
+    }
+    s.workers = xcalloc((size_t)cfg->threads, sizeof(worker_t));
+    int started = 0, rc = 0;
+    for (int i = 0; i < cfg->threads; i++) {
+        worker_t *w = &s.workers[i];
+        w->index = i;
+        w->srv = &s;
+        w->conns.next = w->conns.prev = &w->conns;
+        if (db_open(cfg->db_url, &w->db, err) != CL_OK) {
+            rc = 1;
+            break;
+        }
+        w->loop = h2o_evloop_create();
+        h2o_context_init(&w->ctx, w->loop, &s.conf);
+        w->accept_ctx.ctx = &w->ctx;
+        w->accept_ctx.hosts = s.conf.hosts;
+        int fd = dup(s.listen_fd); /* each loop owns its handle on the one listening socket */
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+        w->listener = h2o_evloop_socket_create(w->loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+        w->listener->data = w;
+        h2o_socket_read_start(w->listener, on_accept);
+        started++;
+    }
+    if (rc == 0) {
+        for (int i = 0; i < started; i++)
+            pthread_create(&s.workers[i].tid, NULL, worker_main, &s.workers[i]);
+        if (cfg->on_listening != NULL) {
+            char host_only[256];
+            const char *colon = strrchr(cfg->listen, ':');
+            snprintf(host_only, sizeof(host_only), "%.*s", (int)(colon - cfg->listen), cfg->listen);
+            cfg->on_listening(host_only, port);
+        }
+        log_info("serving", "listen=%s port=%d threads=%d max_body=%zu", cfg->listen, port, cfg->threads,
+                 cfg->max_body);
+        int sig = 0;
+        sigwait(&sigs, &sig);
+        log_info("stopping", "signal=%s in_flight=%lld", sig == SIGINT ? "SIGINT" : "SIGTERM",
+                 (long long)metric_get(METRIC_HTTP_INFLIGHT));
+        atomic_store(&s.stop, true);
+        for (int i = 0; i < started; i++)
+            pthread_join(s.workers[i].tid, NULL);
+    }
+    close(s.listen_fd);
+    for (int i = 0; i < started; i++) {
+        worker_t *w = &s.workers[i];
+        if (w->listener != NULL)
+            h2o_socket_close(w->listener);
+        /* h2o's HTTP/2 half arms a one-second GOAWAY timer on shutdown even with no HTTP/2 connection */
+        if (h2o_timeout_is_linked(&w->ctx.http2._graceful_shutdown_timeout))
+            h2o_timeout_unlink(&w->ctx.http2._graceful_shutdown_timeout);
+        h2o_multithread_queue_t *queue = w->ctx.queue;
+        h2o_context_dispose(&w->ctx);
+        h2o_evloop_destroy(w->loop);
+        free(queue); /* h2o 2.2's h2o_multithread_destroy_queue closes the queue but never frees it */
+    }
+    for (int i = 0; i < cfg->threads && i <= started; i++)
+        db_close(s.workers[i].db);
+    free_server(&s);
+    if (rc == 0)
+        log_info("stopped", "clean=true");
+    return rc;
+}

@@ -1,0 +1,137 @@
+/* main.c - the `colony` command: serve | migrate | version | help. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/errors.h"
+#include "api/routes.h"
+#include "base/id.h"
+#include "base/log.h"
+#include "config.h"
+#include "http/server.h"
+#include "model/node.h"
+#include "store/migrate.h"
+#include "version.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "colony %s - a control plane for organisations of AI agents\n\n"
+                 "usage: colony <command> [options]\n\n"
+                 "commands:\n"
+                 "  serve      run the HTTP server (migrates the database first)\n"
+                 "  migrate    apply pending database migrations and exit\n"
+                 "  version    print the version and exit\n"
+                 "  help       print this text\n\n"
+                 "options (every one can also be set from its environment variable):\n",
+            COLONY_VERSION);
+    config_usage(out);
+}
+
+/* Open the database and bring its schema up to date; NULL (after printing why) on failure. */
+static db_t *open_migrated(const config_t *c)
+{
+    cl_error err;
+    db_t *db;
+    if (db_open(c->db, &db, &err) != CL_OK) {
+        log_error("cannot open the database", "error=\"%s\"", err.msg);
+        fprintf(stderr, "colony: %s\n", err.msg);
+        return NULL;
+    }
+    size_t applied = 0;
+    if (db_migrate(db, db_migrations, db_migrations_count, &applied, &err) != CL_OK) {
+        log_error("migration failed", "error=\"%s\"", err.msg);
+        fprintf(stderr, "colony: %s\n", err.msg);
+        db_close(db);
+        return NULL;
+    }
+    log_info("schema up to date", "driver=%s applied=%zu known=%zu", db_kind(db) == DB_POSTGRES ? "postgres" : "sqlite",
+             applied, db_migrations_count);
+    return db;
+}
+
+static void print_url(const char *host, int port)
+{
+    const char *shown = host[0] == '\0' || strcmp(host, "0.0.0.0") == 0 ? "127.0.0.1" : host;
+    printf("colony %s listening on http://%s:%d\n", COLONY_VERSION, shown, port);
+    fflush(stdout);
+}
+
+static int cmd_serve(const config_t *c)
+{
+    db_t *db = open_migrated(c);
+    if (db == NULL)
+        return 1;
+    cl_error err;
+    char node_id[NODE_ID_LEN + 1] = "";
+    if (node_register(db, COLONY_VERSION, node_id, &err) != CL_OK)
+        log_warn("cannot record this node", "error=\"%s\"", db_last_error(db));
+    server_config sc = {
+        .listen = c->listen,
+        .threads = (int)c->threads,
+        .max_body = (size_t)c->max_body,
+        .shutdown_timeout_ms = (int)c->shutdown_timeout_ms,
+        .db_url = c->db,
+        .cors_origins = c->cors_origins,
+        .access_log = c->access_log,
+        .routes = api_routes,
+        .nroutes = api_routes_count,
+        .guard = api_guard,
+        .reply_error = api_reply_error,
+        .error_body = api_error_body,
+        .on_listening = print_url,
+    };
+    log_info("starting", "version=%s node=%s", COLONY_VERSION, node_id);
+    int rc = server_run(&sc, &err);
+    if (rc != 0) {
+        log_error("cannot serve", "error=\"%s\"", err.msg);
+        fprintf(stderr, "colony: %s\n", err.msg);
+    } else if (node_id[0] != '\0' && node_stopped(db, node_id, &err) != CL_OK) {
+        log_warn("cannot record the node's stop", "error=\"%s\"", db_last_error(db));
+    }
+    db_close(db);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : "help";
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("colony %s (%s)\n", COLONY_VERSION, COLONY_GIT_SHA);
+        return 0;
+    }
+    if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0) {
+        fprintf(stderr, "colony: unknown command \"%s\" (see colony --help)\n", cmd);
+        return 2;
+    }
+    config_t c;
+    if (!config_load(&c, argc, argv, 2)) {
+        config_free(&c);
+        return 2;
+    }
+    log_level lvl;
+    if (!log_parse_level(c.log_level, &lvl)) {
+        fprintf(stderr, "colony: invalid value for --log-level: \"%s\" (expected debug, info, warn or error)\n",
+                c.log_level);
+        config_free(&c);
+        return 2;
+    }
+    log_set_level(lvl);
+    if (!id_init()) {
+        fprintf(stderr, "colony: cannot initialise libsodium\n");
+        config_free(&c);
+        return 1;
+    }
+    int rc;
+    if (strcmp(cmd, "migrate") == 0) {
+        db_t *db = open_migrated(&c);
+        rc = db == NULL;
+        db_close(db);
+    } else {
+        rc = cmd_serve(&c);
+    }
+    config_free(&c);
+    return rc;
+}

@@ -1,0 +1,251 @@
+/* db.c - driver dispatch and the helpers both drivers share. */
+#include "store/db.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/metrics.h"
+#include "store/db_internal.h"
+
+bool db_url_is_postgres(const char *url)
+{
+    return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
+}
+
+cl_err db_open(const char *url, db_t **out, cl_error *err)
+{
+    *out = NULL;
+    if (db_url_is_postgres(url))
+        return db_pg_ops.open(url, out, err);
+    if (strncmp(url, "sqlite:", 7) == 0)
+        url += 7;
+    if (*url == '\0')
+        return cl_fail(err, CL_INVALID, "empty database path");
+    return db_sqlite_ops.open(url, out, err);
+}
+
+void db_close(db_t *db)
+{
+    if (db != NULL)
+        db->ops->close(db);
+}
+
+db_driver db_kind(const db_t *db) { return db->kind; }
+
+cl_err db_prepare(db_t *db, arena_t *a, const char *sql, db_stmt_t **out, cl_error *err)
+{
+    return db->ops->prepare(db, a, sql, out, err);
+}
+
+void db_finish(db_stmt_t *st)
+{
+    if (st != NULL && !st->finished) {
+        st->finished = true;
+        st->db->ops->finish(st);
+    }
+}
+
+void db_bind_text(db_stmt_t *st, int idx, const char *s, size_t len)
+{
+    st->db->ops->bind(st, idx, s == NULL ? DB_T_NULL : DB_T_TEXT, s, len, 0, 0);
+}
+
+void db_bind_str(db_stmt_t *st, int idx, const char *s) { db_bind_text(st, idx, s, s == NULL ? 0 : strlen(s)); }
+void db_bind_int64(db_stmt_t *st, int idx, int64_t v) { st->db->ops->bind(st, idx, DB_T_INT64, NULL, 0, v, 0); }
+void db_bind_double(db_stmt_t *st, int idx, double v) { st->db->ops->bind(st, idx, DB_T_DOUBLE, NULL, 0, 0, v); }
+void db_bind_bool(db_stmt_t *st, int idx, bool v) { st->db->ops->bind(st, idx, DB_T_BOOL, NULL, 0, v, 0); }
+void db_bind_null(db_stmt_t *st, int idx) { st->db->ops->bind(st, idx, DB_T_NULL, NULL, 0, 0, 0); }
+
+void db_bind_blob(db_stmt_t *st, int idx, const void *p, size_t len)
+{
+    st->db->ops->bind(st, idx, p == NULL ? DB_T_NULL : DB_T_BLOB, p, len, 0, 0);
+}
+
+cl_err db_step(db_stmt_t *st, bool *row, cl_error *err) { return st->db->ops->step(st, row, err); }
+
+cl_err db_exec(db_stmt_t *st, cl_error *err)
+{
+    bool row = true;
+    cl_err e = CL_OK;
+    while (row && (e = db_step(st, &row, err)) == CL_OK) {
+    }
+    return e;
+}
+
+cl_err db_one(db_stmt_t *st, cl_error *err)
+{
+    bool row;
+    cl_err e = db_step(st, &row, err);
+    if (e != CL_OK)
+        return e;
+    return row ? CL_OK : cl_fail(err, CL_NOT_FOUND, "no row");
+}
+
+int64_t db_changes(db_stmt_t *st) { return st->db->ops->changes(st); }
+bool db_col_is_null(db_stmt_t *st, int col) { return st->db->ops->is_null(st, col); }
+const char *db_col_text(db_stmt_t *st, int col) { return st->db->ops->text(st, col, NULL); }
+
+size_t db_col_len(db_stmt_t *st, int col)
+{
+    size_t len = 0;
+    st->db->ops->text(st, col, &len);
+    return len;
+}
+
+int64_t db_col_int64(db_stmt_t *st, int col) { return st->db->ops->int64(st, col); }
+double db_col_double(db_stmt_t *st, int col) { return st->db->ops->dbl(st, col); }
+
+bool db_col_bool(db_stmt_t *st, int col)
+{
+    const char *t = db_col_text(st, col); /* SQLite gives "0"/"1", PostgreSQL booleans give "f"/"t" */
+    return t != NULL && (t[0] == 't' || (t[0] >= '1' && t[0] <= '9'));
+}
+
+const void *db_col_blob(db_stmt_t *st, arena_t *a, int col, size_t *len)
+{
+    return st->db->ops->blob(st, a, col, len);
+}
+
+char *db_col_dup(db_stmt_t *st, arena_t *a, int col)
+{
+    size_t len = 0;
+    const char *t = st->db->ops->text(st, col, &len);
+    return t == NULL ? NULL : arena_strndup(a, t, len);
+}
+
+cl_err db_exec_script(db_t *db, const char *sql, cl_error *err) { return db->ops->exec_script(db, sql, err); }
+
+cl_err db_ping(db_t *db, cl_error *err) { return db_exec_script(db, "SELECT 1", err); }
+
+cl_err db_tx_begin(db_t *db, cl_error *err)
+{
+    cl_err e = db_exec_script(db, db->ops->begin_sql, err);
+    if (e == CL_OK)
+        db->tx_depth = 1;
+    return e;
+}
+
+cl_err db_tx_commit(db_t *db, cl_error *err)
+{
+    cl_err e = db_exec_script(db, "COMMIT", err);
+    if (e != CL_OK) {
+        db_tx_rollback(db);
+        return e;
+    }
+    db->tx_depth = 0;
+    return CL_OK;
+}
+
+void db_tx_rollback(db_t *db)
+{
+    if (db->tx_depth == 0)
+        return;
+    cl_error ignored;
+    db_exec_script(db, "ROLLBACK", &ignored);
+    db->tx_depth = 0;
+}
+
+cl_err db_migration_lock(db_t *db, bool acquire, cl_error *err) { return db->ops->migration_lock(db, acquire, err); }
+
+cl_err db__fail(db_t *db, cl_error *err, cl_err e, const char *driver, const char *what, const char *detail,
+                const char *sql)
+{
+    char qd[512], qs[256];
+    if (db != NULL) {
+        snprintf(db->last_error, sizeof(db->last_error), "%s", detail);
+        db->last_error[strcspn(db->last_error, "\n")] = '\0';
+    }
+    if (e != CL_CONFLICT && e != CL_INVALID)
+        metric_inc(METRIC_DB_ERRORS);
+    log_emit(e == CL_CONFLICT ? LOG_DEBUG : LOG_WARN, "database error", "driver=%s op=%s detail=\"%s\" sql=\"%s\"",
+             driver, what, log_quote(qd, sizeof(qd), detail, strlen(detail)),
+             log_quote(qs, sizeof(qs), sql ? sql : "", sql ? strlen(sql) : 0));
+    switch (e) {
+    case CL_CONFLICT:
+        return cl_fail(err, e, "unique constraint violated");
+    case CL_INVALID:
+        return cl_fail(err, e, "constraint violated");
+    default:
+        return cl_fail(err, e, "database unavailable");
+    }
+}
+
+int db__max_param(const char *sql)
+{
+    int max = 0;
+    char quote = 0;
+    for (const char *p = sql; *p; p++) {
+        if (quote) {
+            if (*p == quote)
+                quote = 0;
+        } else if (*p == '\'' || *p == '"') {
+            quote = *p;
+        } else if (*p == '$' && p[1] >= '0' && p[1] <= '9') {
+            int n = 0;
+            while (p[1] >= '0' && p[1] <= '9') {
+                n = n * 10 + (*++p - '0');
+                if (n > DB_MAX_PARAMS)
+                    return -1;
+            }
+            if (n == 0)
+                return -1;
+            if (n > max)
+                max = n;
+        }
+    }
+    return max;
+}
+
+const char *db_last_error(const db_t *db) { return db->last_error; }
+
+static void bind_va(db_stmt_t *st, const char *types, va_list ap)
+{
+    for (int i = 0; types[i] != '\0'; i++) {
+        switch (types[i]) {
+        case 's':
+            db_bind_str(st, i + 1, va_arg(ap, const char *));
+            break;
+        case 'i':
+            db_bind_int64(st, i + 1, va_arg(ap, int64_t));
+            break;
+        case 'd':
+            db_bind_double(st, i + 1, va_arg(ap, double));
+            break;
+        case 'b':
+            db_bind_bool(st, i + 1, va_arg(ap, int));
+            break;
+        default:
+            db_bind_null(st, i + 1);
+        }
+    }
+}
+
+cl_err db_query(db_t *db, arena_t *a, db_stmt_t **out, cl_error *err, const char *sql, const char *types, ...)
+{
+    cl_err e = db_prepare(db, a, sql, out, err);
+    if (e != CL_OK)
+        return e;
+    va_list ap;
+    va_start(ap, types);
+    bind_va(*out, types, ap);
+    va_end(ap);
+    return CL_OK;
+}
+
+cl_err db_run(db_t *db, arena_t *a, int64_t *changes, cl_error *err, const char *sql, const char *types, ...)
+{
+    db_stmt_t *st;
+    cl_err e = db_prepare(db, a, sql, &st, err);
+    if (e != CL_OK)
+        return e;
+    va_list ap;
+    va_start(ap, types);
+    bind_va(st, types, ap);
+    va_end(ap);
+    if ((e = db_exec(st, err)) == CL_OK && changes != NULL)
+        *changes = db_changes(st);
+    db_finish(st);
+    return e;
+}

@@ -1,0 +1,92 @@
+/* db.h - one SQL API over two drivers (SQLite and PostgreSQL). A db_t is one connection, used by one thread at a
+ * time. SQL is written once, with PostgreSQL-style placeholders ($1, $2, …), and every value is bound.
+ *
+ * Results: CL_OK; CL_NOT_FOUND only from db_one when there is no row; CL_CONFLICT for a unique violation;
+ * CL_INVALID for another constraint violation; CL_UNAVAILABLE for anything else the database says (connection,
+ * lock, serialization...). The database's own text is logged, never handed to clients. */
+#ifndef COLONY_STORE_DB_H
+#define COLONY_STORE_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+
+typedef enum { DB_SQLITE, DB_POSTGRES } db_driver;
+
+typedef struct db db_t;
+typedef struct db_stmt db_stmt_t;
+
+enum { DB_MAX_PARAMS = 64, DB_BUSY_TIMEOUT_MS = 5000 };
+
+/* Open a connection to `url`: "postgres://…"/"postgresql://…" (libpq), else a SQLite file path (an optional
+ * "sqlite:" prefix is stripped). *out is the caller's, closed with db_close. */
+cl_err db_open(const char *url, db_t **out, cl_error *err);
+void db_close(db_t *db);
+db_driver db_kind(const db_t *db);
+/* True when `url` names PostgreSQL. */
+bool db_url_is_postgres(const char *url);
+
+/* A round trip that proves the database answers. */
+cl_err db_ping(db_t *db, cl_error *err);
+
+/* Prepare `sql` (static or arena-owned text that outlives the statement). The statement is owned by `a`: it is
+ * finalised when the arena is freed, or earlier by db_finish. */
+cl_err db_prepare(db_t *db, arena_t *a, const char *sql, db_stmt_t **out, cl_error *err);
+void db_finish(db_stmt_t *st);
+
+/* Bind parameter $idx (1-based). Text and blobs are not copied: they must outlive the statement's execution. */
+void db_bind_text(db_stmt_t *st, int idx, const char *s, size_t len);
+void db_bind_str(db_stmt_t *st, int idx, const char *s); /* NULL binds SQL NULL */
+void db_bind_int64(db_stmt_t *st, int idx, int64_t v);
+void db_bind_double(db_stmt_t *st, int idx, double v);
+void db_bind_bool(db_stmt_t *st, int idx, bool v);
+void db_bind_blob(db_stmt_t *st, int idx, const void *p, size_t len);
+void db_bind_null(db_stmt_t *st, int idx);
+
+/* Advance to the next row: *row is true while there is one. */
+cl_err db_step(db_stmt_t *st, bool *row, cl_error *err);
+/* Run to completion, ignoring rows. */
+cl_err db_exec(db_stmt_t *st, cl_error *err);
+/* Step once and expect a row: CL_NOT_FOUND when there is none. */
+cl_err db_one(db_stmt_t *st, cl_error *err);
+/* Rows changed by the last execution of `st`. */
+int64_t db_changes(db_stmt_t *st);
+
+/* Column access on the current row (0-based). Text is NUL-terminated and lives until the next step. */
+bool db_col_is_null(db_stmt_t *st, int col);
+const char *db_col_text(db_stmt_t *st, int col); /* NULL for SQL NULL */
+size_t db_col_len(db_stmt_t *st, int col);
+int64_t db_col_int64(db_stmt_t *st, int col);
+double db_col_double(db_stmt_t *st, int col);
+bool db_col_bool(db_stmt_t *st, int col);
+/* Blob bytes copied into `a` (SQL NULL gives NULL, len 0). */
+const void *db_col_blob(db_stmt_t *st, arena_t *a, int col, size_t *len);
+/* Text copied into `a`, or NULL for SQL NULL. */
+char *db_col_dup(db_stmt_t *st, arena_t *a, int col);
+
+/* Prepare `sql` and bind one argument per letter of `types`, in order from $1: 's' const char * (NULL binds SQL
+ * NULL), 'i' int64_t, 'd' double, 'b' bool (as int), 'n' SQL NULL (no argument). The statement is ready to step. */
+cl_err db_query(db_t *db, arena_t *a, db_stmt_t **out, cl_error *err, const char *sql, const char *types, ...);
+/* The same, run to completion; *changes (may be NULL) receives the rows changed. */
+cl_err db_run(db_t *db, arena_t *a, int64_t *changes, cl_error *err, const char *sql, const char *types, ...);
+
+/* Run a parameterless script of one or more statements (migrations). */
+cl_err db_exec_script(db_t *db, const char *sql, cl_error *err);
+
+/* Transactions. begin takes the write lock at once on SQLite (BEGIN IMMEDIATE) so that two writers never
+ * deadlock on lock upgrade. rollback never fails loudly: it is the cleanup path. */
+cl_err db_tx_begin(db_t *db, cl_error *err);
+cl_err db_tx_commit(db_t *db, cl_error *err);
+void db_tx_rollback(db_t *db);
+
+/* The database's own text of the last failure on this connection (for operators; never sent to clients). */
+const char *db_last_error(const db_t *db);
+
+/* Hold a cross-process lock that serialises schema migrations (PostgreSQL advisory lock; SQLite's own write
+ * lock needs nothing). */
+cl_err db_migration_lock(db_t *db, bool acquire, cl_error *err);
+
+#endif

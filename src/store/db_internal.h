@@ -1,0 +1,48 @@
+/* db_internal.h - the driver interface behind db.h; only store/ includes it. */
+#ifndef COLONY_STORE_DB_INTERNAL_H
+#define COLONY_STORE_DB_INTERNAL_H
+
+#include "store/db.h"
+
+typedef struct {
+    cl_err (*open)(const char *url, db_t **out, cl_error *err);
+    void (*close)(db_t *db);
+    cl_err (*prepare)(db_t *db, arena_t *a, const char *sql, db_stmt_t **out, cl_error *err);
+    void (*finish)(db_stmt_t *st);
+    void (*bind)(db_stmt_t *st, int idx, int type, const void *p, size_t len, int64_t i, double d);
+    cl_err (*step)(db_stmt_t *st, bool *row, cl_error *err);
+    int64_t (*changes)(db_stmt_t *st);
+    bool (*is_null)(db_stmt_t *st, int col);
+    const char *(*text)(db_stmt_t *st, int col, size_t *len);
+    const void *(*blob)(db_stmt_t *st, arena_t *a, int col, size_t *len);
+    int64_t (*int64)(db_stmt_t *st, int col);
+    double (*dbl)(db_stmt_t *st, int col);
+    cl_err (*exec_script)(db_t *db, const char *sql, cl_error *err);
+    cl_err (*migration_lock)(db_t *db, bool acquire, cl_error *err);
+    const char *begin_sql;
+} db_ops;
+
+/* Bound value types for db_ops.bind. */
+enum { DB_T_NULL, DB_T_TEXT, DB_T_INT64, DB_T_DOUBLE, DB_T_BLOB, DB_T_BOOL };
+
+/* Every connection and statement starts with its ops table, so db.c can dispatch without knowing the driver. */
+struct db {
+    const db_ops *ops;
+    db_driver kind;
+    int tx_depth;
+    char last_error[256]; /* the database's own text of the last failure, for operators (migrations, logs) */
+};
+struct db_stmt {
+    db_t *db;
+    bool finished;
+};
+
+extern const db_ops db_sqlite_ops;
+extern const db_ops db_pg_ops;
+
+/* Shared by the drivers: count a database failure and log the database's text (never the bound values). */
+cl_err db__fail(db_t *db, cl_error *err, cl_err e, const char *driver, const char *what, const char *detail, const char *sql);
+/* Highest $N placeholder in `sql` outside quotes; -1 if a placeholder is malformed or out of range. */
+int db__max_param(const char *sql);
+
+#endif

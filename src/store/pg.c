@@ -1,0 +1,269 @@
+/* pg.c - the PostgreSQL driver over libpq: parameters travel as text (blobs as binary bytea), results come back
+ * as text. A broken connection is reset before the next statement that runs outside a transaction. */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/db_internal.h"
+
+enum { PG_BYTEA_OID = 17, PG_MIGRATION_LOCK_KEY = 0x636f6c6e /* "coln" */ };
+
+typedef struct {
+    struct db base;
+    PGconn *h;
+} pg_db;
+
+typedef struct {
+    struct db_stmt base;
+    const char *sql;
+    arena_t *arena;
+    int nparams;
+    const char **values;
+    int *lengths, *formats;
+    Oid *types;
+    PGresult *res;
+    int row, nrows;
+    int64_t changes;
+} pg_stmt;
+
+static cl_err fail_res(db_t *db, cl_error *err, PGresult *res, PGconn *h, const char *what, const char *sql)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    cl_err e = CL_UNAVAILABLE;
+    if (state != NULL && strcmp(state, "23505") == 0)
+        e = CL_CONFLICT;
+    else if (state != NULL && strncmp(state, "23", 2) == 0)
+        e = CL_INVALID;
+    const char *detail = res ? PQresultErrorMessage(res) : PQerrorMessage(h);
+    return db__fail(db, err, e, "postgres", what, detail && *detail ? detail : PQerrorMessage(h), sql);
+}
+
+static void quiet_notices(void *arg, const char *msg) { (void)arg, (void)msg; }
+
+static cl_err pg_open(const char *url, db_t **out, cl_error *err)
+{
+    PGconn *h = PQconnectdb(url);
+    if (PQstatus(h) != CONNECTION_OK) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "%s", PQerrorMessage(h));
+        msg[strcspn(msg, "\n")] = '\0';
+        PQfinish(h);
+        return cl_fail(err, CL_UNAVAILABLE, "cannot connect to PostgreSQL: %s", msg);
+    }
+    PQsetNoticeProcessor(h, quiet_notices, NULL);
+    pg_db *p = xcalloc(1, sizeof(*p));
+    p->base.ops = &db_pg_ops;
+    p->base.kind = DB_POSTGRES;
+    p->h = h;
+    *out = &p->base;
+    return CL_OK;
+}
+
+static void pg_close(db_t *db)
+{
+    pg_db *p = (pg_db *)db;
+    PQfinish(p->h);
+    free(p);
+}
+
+/* Outside a transaction a dead connection is worth one reset; inside one the transaction is lost anyway. */
+static void revive(pg_db *p)
+{
+    if (PQstatus(p->h) == CONNECTION_BAD && p->base.tx_depth == 0) {
+        PQreset(p->h);
+        if (PQstatus(p->h) == CONNECTION_OK)
+            PQsetNoticeProcessor(p->h, quiet_notices, NULL);
+    }
+}
+
+static cl_err pg_exec_script(db_t *db, const char *sql, cl_error *err)
+{
+    pg_db *p = (pg_db *)db;
+    revive(p);
+    PGresult *res = PQexec(p->h, sql);
+    ExecStatusType s = PQresultStatus(res);
+    cl_err e = CL_OK;
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
+        e = fail_res(db, err, res, p->h, "exec", sql);
+    PQclear(res);
+    return e;
+}
+
+static void pg_finish(db_stmt_t *stmt)
+{
+    pg_stmt *st = (pg_stmt *)stmt;
+    PQclear(st->res);
+    st->res = NULL;
+}
+
+static void finish_cb(void *st) { db_finish(st); }
+
+static cl_err pg_prepare(db_t *db, arena_t *a, const char *sql, db_stmt_t **out, cl_error *err)
+{
+    int n = db__max_param(sql);
+    if (n < 0)
+        return cl_fail(err, CL_INTERNAL, "malformed placeholder in SQL");
+    pg_stmt *st = arena_calloc(a, 1, sizeof(*st));
+    st->base.db = db;
+    st->sql = sql;
+    st->arena = a;
+    st->nparams = n;
+    st->values = arena_calloc(a, (size_t)n + 1, sizeof(*st->values));
+    st->lengths = arena_calloc(a, (size_t)n + 1, sizeof(*st->lengths));
+    st->formats = arena_calloc(a, (size_t)n + 1, sizeof(*st->formats));
+    st->types = arena_calloc(a, (size_t)n + 1, sizeof(*st->types));
+    st->row = -1;
+    arena_defer(a, finish_cb, st);
+    *out = &st->base;
+    return CL_OK;
+}
+
+static void pg_bind(db_stmt_t *stmt, int idx, int type, const void *p, size_t len, int64_t i, double d)
+{
+    pg_stmt *st = (pg_stmt *)stmt;
+    if (idx < 1 || idx > st->nparams)
+        return;
+    int k = idx - 1;
+    st->formats[k] = 0;
+    st->types[k] = 0;
+    switch (type) {
+    case DB_T_TEXT:
+        st->values[k] = arena_strndup(st->arena, p, len); /* libpq wants NUL-terminated text */
+        break;
+    case DB_T_BLOB:
+        st->values[k] = p;
+        st->lengths[k] = (int)len;
+        st->formats[k] = 1;
+        st->types[k] = PG_BYTEA_OID;
+        break;
+    case DB_T_INT64:
+    case DB_T_BOOL:
+        st->values[k] = arena_sprintf(st->arena, "%lld", (long long)i);
+        break;
+    case DB_T_DOUBLE:
+        st->values[k] = arena_sprintf(st->arena, "%.17g", d);
+        break;
+    default:
+        st->values[k] = NULL;
+    }
+}
+
+static cl_err pg_step(db_stmt_t *stmt, bool *row, cl_error *err)
+{
+    pg_stmt *st = (pg_stmt *)stmt;
+    pg_db *p = (pg_db *)stmt->db;
+    *row = false;
+    if (st->res == NULL) {
+        revive(p);
+        st->res = PQexecParams(p->h, st->sql, st->nparams, st->types, st->values, st->lengths, st->formats, 0);
+        ExecStatusType s = PQresultStatus(st->res);
+        if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
+            cl_err e = fail_res(stmt->db, err, st->res, p->h, "step", st->sql);
+            PQclear(st->res);
+            st->res = NULL;
+            return e;
+        }
+        st->nrows = PQntuples(st->res);
+        const char *ct = PQcmdTuples(st->res);
+        st->changes = ct && *ct ? strtoll(ct, NULL, 10) : 0;
+        st->row = -1;
+    }
+    if (st->row + 1 < st->nrows) {
+        st->row++;
+        *row = true;
+        return CL_OK;
+    }
+    /* done: the next step re-executes, as an SQLite statement would after its reset */
+    PQclear(st->res);
+    st->res = NULL;
+    return CL_OK;
+}
+
+static int64_t pg_changes(db_stmt_t *st) { return ((pg_stmt *)st)->changes; }
+
+static bool pg_is_null(db_stmt_t *stmt, int col)
+{
+    pg_stmt *st = (pg_stmt *)stmt;
+    return st->res == NULL || PQgetisnull(st->res, st->row, col);
+}
+
+static const char *pg_text(db_stmt_t *stmt, int col, size_t *len)
+{
+    pg_stmt *st = (pg_stmt *)stmt;
+    if (pg_is_null(stmt, col)) {
+        if (len)
+            *len = 0;
+        return NULL;
+    }
+    if (len)
+        *len = (size_t)PQgetlength(st->res, st->row, col);
+    return PQgetvalue(st->res, st->row, col);
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+static const void *pg_blob(db_stmt_t *stmt, arena_t *a, int col, size_t *len)
+{
+    size_t n;
+    const char *t = pg_text(stmt, col, &n);
+    *len = 0;
+    if (t == NULL)
+        return NULL;
+    if (n < 2 || t[0] != '\\' || t[1] != 'x') /* bytea_output = hex is the server default since 9.0 */
+        return NULL;
+    size_t out_len = (n - 2) / 2;
+    unsigned char *out = arena_alloc(a, out_len);
+    for (size_t i = 0; i < out_len; i++) {
+        int hi = hexval(t[2 + 2 * i]), lo = hexval(t[3 + 2 * i]);
+        if (hi < 0 || lo < 0)
+            return NULL;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    *len = out_len;
+    return out;
+}
+
+static int64_t pgd_int64(db_stmt_t *stmt, int col)
+{
+    const char *t = pg_text(stmt, col, NULL);
+    if (t == NULL)
+        return 0;
+    if (t[0] == 't' || t[0] == 'f')
+        return t[0] == 't';
+    return strtoll(t, NULL, 10);
+}
+
+static double pgd_double(db_stmt_t *stmt, int col)
+{
+    const char *t = pg_text(stmt, col, NULL);
+    return t ? strtod(t, NULL) : 0;
+}
+
+static cl_err pg_migration_lock(db_t *db, bool acquire, cl_error *err)
+{
+    char sql[80];
+    snprintf(sql, sizeof(sql), "SELECT pg_advisory_%s(%d)", acquire ? "lock" : "unlock", PG_MIGRATION_LOCK_KEY);
+    return pg_exec_script(db, sql, err);
+}
+
+const db_ops db_pg_ops = {
+    .open = pg_open,
+    .close = pg_close,
+    .prepare = pg_prepare,
+    .finish = pg_finish,
+    .bind = pg_bind,
+    .step = pg_step,
+    .changes = pg_changes,
+    .is_null = pg_is_null,
+    .text = pg_text,
+    .blob = pg_blob,
+    .int64 = pgd_int64,
+    .dbl = pgd_double,
+    .exec_script = pg_exec_script,
+    .migration_lock = pg_migration_lock,
+    .begin_sql = "BEGIN",
+};

@@ -1,0 +1,170 @@
+/* test_base.c - arena, buf, error table, json, time and ids. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/error.h"
+#include "base/id.h"
+#include "base/json.h"
+#include "base/time.h"
+
+static int cleanups;
+static void count_cleanup(void *p) { cleanups += *(int *)p; }
+
+static void test_arena(void **state)
+{
+    (void)state;
+    arena_t *a = arena_new();
+    char *s = arena_strdup(a, "hello");
+    assert_string_equal(s, "hello");
+    assert_string_equal(arena_sprintf(a, "%d-%s", 42, "x"), "42-x");
+    void *big = arena_alloc(a, 3 << 20); /* larger than any chunk */
+    memset(big, 1, 3 << 20);
+    for (int i = 0; i < 10000; i++)
+        assert_true(((uintptr_t)arena_alloc(a, (size_t)i % 97 + 1) & 15) == 0);
+    static int one = 1, ten = 10;
+    cleanups = 0;
+    arena_defer(a, count_cleanup, &one);
+    arena_defer(a, count_cleanup, &ten);
+    assert_true(arena_used(a) > (3 << 20));
+    arena_free(a);
+    assert_int_equal(cleanups, 11);
+}
+
+static void test_buf_respects_its_maximum(void **state)
+{
+    (void)state;
+    buf_t b;
+    buf_init(&b, 8);
+    assert_true(buf_puts(&b, "1234"));
+    assert_true(buf_printf(&b, "%d", 5678));
+    assert_false(buf_putc(&b, 'x'));
+    assert_false(buf_printf(&b, "%s", "more"));
+    assert_string_equal(b.data, "12345678");
+    size_t len;
+    char *s = buf_steal(&b, &len);
+    assert_int_equal(len, 8);
+    free(s);
+    buf_free(&b);
+}
+
+static void test_error_table(void **state)
+{
+    (void)state;
+    assert_int_equal(cl_err_http_status(CL_NOT_FOUND), 404);
+    assert_int_equal(cl_err_http_status(CL_UNAVAILABLE), 503);
+    assert_int_equal(cl_err_http_status(CL_CONFLICT), 409);
+    assert_int_equal(cl_err_http_status(CL_TOO_LARGE), 413);
+    assert_string_equal(cl_err_code(CL_INVALID_JSON), "invalid_json");
+    assert_string_equal(cl_err_name(CL_FORBIDDEN), "FORBIDDEN");
+    cl_error e;
+    assert_int_equal(cl_fail(&e, CL_GONE, "workspace %s removed", "x"), CL_GONE);
+    assert_string_equal(e.msg, "workspace x removed");
+    assert_null(e.code);
+    /* a message cut by the buffer never ends in half a code point */
+    char longmsg[400];
+    memset(longmsg, 'a', sizeof(longmsg));
+    strcpy(longmsg + 254, "你好");
+    cl_fail(&e, CL_INVALID, "%s", longmsg);
+    assert_true(strlen(e.msg) == 254);
+}
+
+static void test_json_rules(void **state)
+{
+    (void)state;
+    arena_t *a = arena_new();
+    json_t *v;
+    cl_error e;
+    assert_int_equal(json_parse_object(a, "{\"a\":1}", 7, &v, &e), CL_OK);
+    assert_int_equal(json_integer_value(json_object_get(v, "a")), 1);
+    assert_int_equal(json_parse(a, "{\"a\":1,\"a\":2}", 13, &v, &e), CL_INVALID_JSON);
+    assert_int_equal(json_parse(a, "\"\xff\"", 3, &v, &e), CL_INVALID_JSON);
+    assert_string_equal(e.msg, "request body is not valid UTF-8");
+    assert_int_equal(json_parse_object(a, "[1]", 3, &v, &e), CL_INVALID_JSON);
+    assert_int_equal(json_parse(a, "", 0, &v, &e), CL_INVALID_JSON);
+    char deep[200];
+    memset(deep, '[', 65);
+    memset(deep + 65, ']', 65);
+    assert_int_equal(json_parse(a, deep, 130, &v, &e), CL_INVALID_JSON);
+    assert_int_equal(json_parse(a, deep + 1, 128, &v, &e), CL_OK); /* 64 deep is fine */
+    assert_int_equal(json_text_depth("[\"[[[[\"]", 8, 64), 1);    /* brackets in strings do not count */
+    int64_t i;
+    bool present;
+    assert_int_equal(json_parse_object(a, "{\"n\":3.0,\"s\":\"x\",\"z\":null}", 26, &v, &e), CL_OK);
+    assert_int_equal(json_opt_int(v, "n", &i, &present, &e), CL_OK);
+    assert_true(present);
+    assert_int_equal(i, 3);
+    assert_int_equal(json_opt_int(v, "s", &i, &present, &e), CL_INVALID);
+    assert_string_equal(e.msg, "s must be an integer");
+    assert_int_equal(json_opt_int(v, "z", &i, &present, &e), CL_OK);
+    assert_false(present);
+    size_t len;
+    assert_string_equal(json_dump_arena(a, json_object_get(v, "s"), &len), "\"x\"");
+    arena_free(a);
+}
+
+static void test_time(void **state)
+{
+    (void)state;
+    char buf[TIME_RFC3339_MAX];
+    time_format_rfc3339(0, buf);
+    assert_string_equal(buf, "1970-01-01T00:00:00.000Z");
+    time_format_rfc3339(1795574692123, buf);
+    assert_string_equal(buf, "2026-11-25T02:44:52.123Z");
+    time_format_rfc3339(-1, buf);
+    assert_string_equal(buf, "1969-12-31T23:59:59.999Z");
+    int64_t ms;
+    assert_true(time_parse_rfc3339("2026-11-25T02:44:52.123Z", 24, &ms));
+    assert_int_equal(ms, 1795574692123);
+    assert_true(time_parse_rfc3339("2026-11-25T03:44:52.123456+01:00", 32, &ms));
+    assert_int_equal(ms, 1795574692123);
+    assert_true(time_parse_rfc3339("2024-02-29T00:00:00Z", 20, &ms));
+    assert_false(time_parse_rfc3339("2023-02-29T00:00:00Z", 20, &ms));
+    assert_false(time_parse_rfc3339("2026-13-01T00:00:00Z", 20, &ms));
+    assert_false(time_parse_rfc3339("2026-11-25T02:44:52", 19, &ms));
+    assert_false(time_parse_rfc3339("2026-11-25T02:44:52.Z", 21, &ms));
+    assert_false(time_parse_rfc3339("yesterday", 9, &ms));
+}
+
+static void test_ids(void **state)
+{
+    (void)state;
+    assert_true(id_init());
+    char u[ID_UUID_LEN + 1], v[ID_UUID_LEN + 1];
+    id_uuid4(u);
+    id_uuid4(v);
+    assert_true(id_is_uuid(u, strlen(u)));
+    assert_string_not_equal(u, v);
+    assert_int_equal(u[14], '4');
+    assert_true(strchr("89ab", u[19]) != NULL);
+    assert_true(id_is_uuid("6BA7B810-9DAD-11D1-80B4-00C04FD430C8", 36)); /* v1, upper case */
+    assert_false(id_is_uuid("6ba7b810-9dad-11d1-80b4-00c04fd430c", 35));
+    assert_false(id_is_uuid("6ba7b810x9dad-11d1-80b4-00c04fd430c8", 36));
+    assert_false(id_is_uuid("not-a-uuid", 10));
+    char t[ID_TOKEN_LEN + 1];
+    id_token(t);
+    assert_int_equal(strlen(t), 43);
+    assert_null(strpbrk(t, "+/="));
+    uint8_t h1[ID_SHA256_LEN], h2[ID_SHA256_LEN];
+    id_sha256("abc", 3, h1);
+    static const uint8_t abc[4] = {0xba, 0x78, 0x16, 0xbf};
+    assert_memory_equal(h1, abc, 4);
+    id_sha256("abd", 3, h2);
+    assert_true(id_equal(h1, h1, ID_SHA256_LEN));
+    assert_false(id_equal(h1, h2, ID_SHA256_LEN));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_arena), cmocka_unit_test(test_buf_respects_its_maximum),
+        cmocka_unit_test(test_error_table), cmocka_unit_test(test_json_rules),
+        cmocka_unit_test(test_time), cmocka_unit_test(test_ids),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
