@@ -1,5 +1,11 @@
 #!/usr/bin/env bash
-# `make run`: colony on SQLite (./colony.db by default, or $DATABASE_URL), printing its URL. Ctrl-C stops it.
+# `make run`: colony on SQLite (./colony.db, or $DATABASE_URL), printing its URL. Without ADMIN_TOKEN in the
+# environment a fresh one is generated for this run and printed once. Ctrl-C stops colony.
 set -euo pipefail
 BIN=${1:-build/release/colony}
+if [ -z "${ADMIN_TOKEN:-}" ]; then
+  ADMIN_TOKEN=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  export ADMIN_TOKEN
+  echo "admin token for this run: $ADMIN_TOKEN   (export ADMIN_TOKEN to choose your own)"
+fi
 exec "$BIN" serve "${@:2}"

@@ -1,7 +1,9 @@
 /* main.c - the `colony` command: serve | migrate | version | help. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "api/auth.h"
 #include "api/errors.h"
 #include "api/routes.h"
 #include "base/id.h"
@@ -64,6 +66,9 @@ static int cmd_serve(const config_t *c)
     char node_id[NODE_ID_LEN + 1] = "";
     if (node_register(db, COLONY_VERSION, node_id, &err) != CL_OK)
         log_warn("cannot record this node", "error=\"%s\"", db_last_error(db));
+    api_auth_init(getenv("ADMIN_TOKEN"));
+    if (getenv("ADMIN_TOKEN") == NULL || getenv("ADMIN_TOKEN")[0] == '\0')
+        log_warn("ADMIN_TOKEN is not set: admin routes accept only org tokens", NULL);
     server_config sc = {
         .listen = c->listen,
         .threads = (int)c->threads,

@@ -7,6 +7,7 @@
 
 #include "base/json.h"
 #include "base/log.h"
+#include "base/time.h"
 
 static const char JSON_TYPE[] = "application/json; charset=utf-8";
 
@@ -51,4 +52,13 @@ size_t api_error_body(char *out, size_t cap, int status, const char *message)
     size_t n = json_dumpb(v, out, cap, JSON_COMPACT);
     json_decref(v);
     return n <= cap ? n : 0;
+}
+
+json_t *api_json_time(int64_t ms)
+{
+    if (ms == 0)
+        return json_null();
+    char buf[TIME_RFC3339_MAX];
+    time_format_rfc3339(ms, buf);
+    return json_string(buf);
 }

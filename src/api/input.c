@@ -2,7 +2,12 @@
 #include "api/input.h"
 
 #include "api/errors.h"
+#include "base/id.h"
 #include "base/json.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
 
 bool api_json_object_or_reply(http_req *rq, json_t **out)
 {
@@ -11,5 +16,36 @@ bool api_json_object_or_reply(http_req *rq, json_t **out)
         api_reply_error(rq, &e);
         return false;
     }
+    return true;
+}
+
+bool api_uuid_param_or_reply(http_req *rq, const char *name, const char *what, const char **out)
+{
+    const char *v = http_param_get(rq, name);
+    if (v == NULL || !id_is_uuid(v, strlen(v))) {
+        api_fail(rq, CL_INVALID, "invalid %s ID", what);
+        return false;
+    }
+    char *lower = arena_strdup(rq->arena, v);
+    for (char *p = lower; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    *out = lower;
+    return true;
+}
+
+bool api_query_int_or_reply(http_req *rq, const char *name, int64_t def, int64_t min, int64_t max, int64_t *out)
+{
+    const char *v = http_query(rq, name);
+    if (v == NULL || *v == '\0') {
+        *out = def;
+        return true;
+    }
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (*end != '\0' || n < min || n > max) {
+        api_fail(rq, CL_INVALID, "%s must be an integer from %lld to %lld", name, (long long)min, (long long)max);
+        return false;
+    }
+    *out = n;
     return true;
 }

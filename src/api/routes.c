@@ -1,21 +1,35 @@
 /* routes.c - every endpoint colony serves: method, path, handler, who may call it. */
 #include "api/routes.h"
 
+#include "api/auth.h"
 #include "api/canvas.h"
 #include "api/health.h"
+#include "api/tokens.h"
+#include "api/workspaces.h"
 
 const http_route api_routes[] = {
     {"GET", "/health", api_health, ACCESS_PUBLIC},
     {"GET", "/buildinfo", api_buildinfo, ACCESS_PUBLIC},
     {"GET", "/metrics", api_metrics, ACCESS_PUBLIC},
+
     {"GET", "/canvas/viewport", api_viewport_get, ACCESS_PUBLIC},
-    {"PUT", "/canvas/viewport", api_viewport_put, ACCESS_PUBLIC},
+    {"PUT", "/canvas/viewport", api_viewport_put, ACCESS_CANVAS},
+
+    {"GET", "/workspaces", api_ws_list, ACCESS_ADMIN},
+    {"POST", "/workspaces", api_ws_create, ACCESS_ADMIN},
+    {"GET", "/workspaces/:id", api_ws_get, ACCESS_PUBLIC},
+    {"PATCH", "/workspaces/:id", api_ws_patch, ACCESS_WORKSPACE},
+    {"DELETE", "/workspaces/:id", api_ws_delete, ACCESS_ADMIN},
+    {"GET", "/workspaces/:id/state", api_ws_state, ACCESS_WORKSPACE},
+
+    {"GET", "/workspaces/:id/tokens", api_ws_tokens_list, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/tokens", api_ws_tokens_create, ACCESS_WORKSPACE},
+    {"DELETE", "/workspaces/:id/tokens/:tokenId", api_ws_tokens_revoke, ACCESS_WORKSPACE},
+    {"POST", "/admin/workspaces/:id/tokens", api_admin_ws_tokens_create, ACCESS_ADMIN},
+    {"POST", "/admin/workspaces/:id/revoke-auth-tokens", api_admin_ws_tokens_revoke_all, ACCESS_ADMIN},
+    {"GET", "/org/tokens", api_org_tokens_list, ACCESS_ADMIN},
+    {"POST", "/org/tokens", api_org_tokens_create, ACCESS_ADMIN},
+    {"DELETE", "/org/tokens/:id", api_org_tokens_revoke, ACCESS_ADMIN},
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);
-
-bool api_guard(http_req *rq)
-{
-    (void)rq;
-    return true;
-}

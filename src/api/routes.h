@@ -7,13 +7,8 @@
 
 #include "http/request.h"
 
-/* Access classes of the route table (http_route.access). */
-enum { ACCESS_PUBLIC = 0 };
-
 extern const http_route api_routes[];
 extern const size_t api_routes_count;
 
-/* Run before every matched handler: false when it has answered (401/403) and the handler must not run. */
-bool api_guard(http_req *rq);
 
 #endif

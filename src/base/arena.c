@@ -166,6 +166,18 @@ char *arena_sprintf(arena_t *a, const char *fmt, ...)
     return p;
 }
 
+void *arena_grow(arena_t *a, void *p, size_t n, size_t *cap, size_t elem)
+{
+    if (n < *cap)
+        return p;
+    size_t bigger = *cap ? *cap * 2 : 16;
+    void *q = arena_calloc(a, bigger, elem);
+    if (n != 0)
+        memcpy(q, p, n * elem);
+    *cap = bigger;
+    return q;
+}
+
 void arena_defer(arena_t *a, void (*fn)(void *), void *ptr)
 {
     struct cleanup *c = arena_alloc(a, sizeof(*c));

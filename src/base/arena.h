@@ -22,6 +22,10 @@ char *arena_strndup(arena_t *a, const char *s, size_t n);
 char *arena_sprintf(arena_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *arena_vsprintf(arena_t *a, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
+/* For arrays built in an arena: when n == *cap, return a copy of p (n elements of `elem` bytes) with twice the
+ * room and update *cap; otherwise return p. Start with *cap = 0 and p = NULL. */
+void *arena_grow(arena_t *a, void *p, size_t n, size_t *cap, size_t elem);
+
 /* Call fn(ptr) when the arena is freed. */
 void arena_defer(arena_t *a, void (*fn)(void *), void *ptr);
 

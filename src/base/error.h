@@ -18,6 +18,7 @@
     XX(GONE, 410, "gone", "gone")                                                                                 \
     XX(TOO_LARGE, 413, "too_large", "request entity too large")                                                   \
     XX(UNSUPPORTED_MEDIA, 415, "unsupported_media_type", "unsupported media type")                                \
+    XX(UNPROCESSABLE, 422, "unprocessable", "unprocessable request")                                              \
     XX(RATE_LIMITED, 429, "rate_limited", "rate limit exceeded")                                                  \
     XX(INTERNAL, 500, "internal", "internal error")                                                               \
     XX(BAD_GATEWAY, 502, "bad_gateway", "upstream error")                                                         \

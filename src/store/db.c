@@ -249,3 +249,13 @@ cl_err db_run(db_t *db, arena_t *a, int64_t *changes, cl_error *err, const char 
     db_finish(st);
     return e;
 }
+
+cl_err db_tx_lock(db_t *db, int64_t key, cl_error *err)
+{
+    if (db->kind != DB_POSTGRES)
+        return CL_OK;
+    arena_t *a = arena_new();
+    cl_err e = db_run(db, a, NULL, err, "SELECT pg_advisory_xact_lock($1)", "i", key);
+    arena_free(a);
+    return e;
+}

@@ -85,6 +85,10 @@ void db_tx_rollback(db_t *db);
 /* The database's own text of the last failure on this connection (for operators; never sent to clients). */
 const char *db_last_error(const db_t *db);
 
+/* Inside a transaction: serialise with every other transaction that takes the same key, across processes
+ * (PostgreSQL transaction advisory lock; SQLite's BEGIN IMMEDIATE already serialises writers). */
+cl_err db_tx_lock(db_t *db, int64_t key, cl_error *err);
+
 /* Hold a cross-process lock that serialises schema migrations (PostgreSQL advisory lock; SQLite's own write
  * lock needs nothing). */
 cl_err db_migration_lock(db_t *db, bool acquire, cl_error *err);

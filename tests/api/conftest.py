@@ -24,6 +24,8 @@ COLONY = os.environ.get("COLONY_BIN", str(ROOT / "build" / "test" / "colony"))
 PG_BIN = pathlib.Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 LSAN_SUPP = ROOT / "tests" / "lsan.supp"
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+ADMIN_TOKEN = "test-admin-" + uuid.uuid4().hex
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 def free_port():
@@ -153,6 +155,8 @@ class Colony:
 
     def __init__(self, db, args=(), env=None, log_dir=None):
         self.db = db
+        self.admin = ADMIN
+        env = {"ADMIN_TOKEN": ADMIN_TOKEN, **(env or {})}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = pathlib.Path(log_dir or tempfile.mkdtemp(prefix="colony-log-")) / f"colony-{self.port}.log"
@@ -178,6 +182,12 @@ class Colony:
 
     def put(self, path, **kw):
         return self.http.put(self.url + path, timeout=30, **kw)
+
+    def patch(self, path, **kw):
+        return self.http.patch(self.url + path, timeout=30, **kw)
+
+    def delete(self, path, **kw):
+        return self.http.delete(self.url + path, timeout=30, **kw)
 
     def request(self, method, path, **kw):
         return self.http.request(method, self.url + path, timeout=30, **kw)

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from conftest import run_colony
+from conftest import ADMIN, ADMIN_TOKEN, run_colony
 
 
 def test_health_is_ok_when_the_database_answers(server):
@@ -44,16 +44,16 @@ def test_trailing_slash_matches_the_route(server):
 
 
 def test_invalid_json_is_400_and_writes_nothing(server):
-    assert server.put("/canvas/viewport", json={"x": 5, "y": 6, "zoom": 2}).json() == {"status": "saved"}
+    assert server.put("/canvas/viewport", headers=ADMIN, json={"x": 5, "y": 6, "zoom": 2}).json() == {"status": "saved"}
     for body in (b"{", b"[1,2]", b"", b'{"x": 1, "x": 2}', b"{\"x\": \"\xff\"}", b"\xc3\x28"):
-        r = server.put("/canvas/viewport", data=body, headers={"Content-Type": "application/json"})
+        r = server.put("/canvas/viewport", data=body, headers={"Content-Type": "application/json", **ADMIN})
         assert r.status_code == 400, body
         assert r.json()["code"] == "invalid_json", body
     assert server.get("/canvas/viewport").json() == {"x": 5.0, "y": 6.0, "zoom": 2.0}
 
 
 def test_invalid_utf8_names_the_problem(server):
-    r = server.put("/canvas/viewport", data=b'{"x": 1, "note": "\xed\xa0\x80"}')  # an encoded surrogate
+    r = server.put("/canvas/viewport", headers=ADMIN, data=b'{"x": 1, "note": "\xed\xa0\x80"}')  # an encoded surrogate
     assert r.status_code == 400
     assert r.json() == {"error": "request body is not valid UTF-8", "code": "invalid_json"}
 
@@ -61,15 +61,15 @@ def test_invalid_utf8_names_the_problem(server):
 def test_json_nested_too_deep_is_400(server):
     ok = "[" * 63 + "]" * 63
     deep = "[" * 65 + "]" * 65
-    r_ok = server.put("/canvas/viewport", data='{"x": 1, "y": 2, "zoom": 1, "n": %s}' % ok)
+    r_ok = server.put("/canvas/viewport", headers=ADMIN, data='{"x": 1, "y": 2, "zoom": 1, "n": %s}' % ok)
     assert r_ok.status_code == 200  # depth 64 with the outer object
-    r = server.put("/canvas/viewport", data='{"n": %s}' % deep)
+    r = server.put("/canvas/viewport", headers=ADMIN, data='{"n": %s}' % deep)
     assert r.status_code == 400
     assert r.json() == {"error": "JSON nested deeper than 64 levels", "code": "invalid_json"}
 
 
 def test_wrong_field_type_is_400_with_the_reference_message(server):
-    r = server.put("/canvas/viewport", json={"x": "left", "y": 1, "zoom": 1})
+    r = server.put("/canvas/viewport", headers=ADMIN, json={"x": "left", "y": 1, "zoom": 1})
     assert r.status_code == 400
     assert r.json() == {"error": "invalid viewport data", "code": "invalid_request"}
 
@@ -77,16 +77,16 @@ def test_wrong_field_type_is_400_with_the_reference_message(server):
 def test_viewport_defaults_then_round_trips(start_colony):
     c = start_colony()
     assert c.get("/canvas/viewport").json() == {"x": 0, "y": 0, "zoom": 1}
-    assert c.put("/canvas/viewport", json={"x": -12.5, "y": 40}).json() == {"status": "saved"}
+    assert c.put("/canvas/viewport", headers=ADMIN, json={"x": -12.5, "y": 40}).json() == {"status": "saved"}
     assert c.get("/canvas/viewport").json() == {"x": -12.5, "y": 40, "zoom": 0}  # omitted zoom stored as 0
 
 
 def test_body_over_the_limit_is_a_json_413(start_colony):
     c = start_colony(args=["--max-body", "2048"])
-    r = c.put("/canvas/viewport", data=b'{"x":1,"pad":"' + b"a" * 4096 + b'"}')
+    r = c.put("/canvas/viewport", headers=ADMIN, data=b'{"x":1,"pad":"' + b"a" * 4096 + b'"}')
     assert r.status_code == 413
     assert r.json() == {"error": "request body too large", "code": "too_large"}
-    assert c.put("/canvas/viewport", json={"x": 1, "y": 1, "zoom": 1}).status_code == 200
+    assert c.put("/canvas/viewport", headers=ADMIN, json={"x": 1, "y": 1, "zoom": 1}).status_code == 200
 
 
 def raw_exchange(port, head):
@@ -105,11 +105,11 @@ def raw_exchange(port, head):
 
 def test_default_body_limit_is_16_mib(server):
     limit = 16 * 1024 * 1024
-    over = raw_exchange(server.port, b"PUT /canvas/viewport HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" %
-                        (limit + 1))
+    over = raw_exchange(server.port, b"PUT /canvas/viewport HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
+                        b"Content-Length: %d\r\n\r\n" % (ADMIN_TOKEN.encode(), limit + 1))
     assert over.startswith(b"HTTP/1.1 413 ")
     assert over.endswith(b'{"error":"request body too large","code":"too_large"}')
-    at = server.put("/canvas/viewport", data=b'{"x":1,"y":2,"zoom":3}' + b" " * (limit - 22))
+    at = server.put("/canvas/viewport", headers=ADMIN, data=b'{"x":1,"y":2,"zoom":3}' + b" " * (limit - 22))
     assert at.status_code == 200
 
 
@@ -201,7 +201,7 @@ def test_graceful_shutdown_finishes_the_in_flight_request(start_colony):
     body = b'{"x": 7, "y": 8, "zoom": 1.5}'
     s = socket.create_connection(("127.0.0.1", c.port))
     s.sendall(b"PUT /canvas/viewport HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-              b"Content-Length: %d\r\n\r\n" % len(body) + body[:10])
+              b"Authorization: Bearer %s\r\nContent-Length: %d\r\n\r\n" % (ADMIN_TOKEN.encode(), len(body)) + body[:10])
     time.sleep(0.3)
     c.send_signal(signal.SIGTERM)
     time.sleep(0.5)
@@ -236,7 +236,7 @@ def test_sigint_stops_cleanly_with_idle_connections(start_colony):
     assert rows == [["1"]]
 
 
-EMBEDDED = ["0001_foundation.sql", "0002_canvas_viewport.sql"]
+EMBEDDED = ["0001_foundation.sql", "0002_canvas_viewport.sql", "0003_workspaces.sql", "0004_events.sql"]
 
 
 def test_migrate_is_idempotent(new_db):

@@ -27,6 +27,15 @@ static void test_arena(void **state)
     memset(big, 1, 3 << 20);
     for (int i = 0; i < 10000; i++)
         assert_true(((uintptr_t)arena_alloc(a, (size_t)i % 97 + 1) & 15) == 0);
+    int *arr = NULL;
+    size_t cap = 0;
+    for (size_t i = 0; i < 100; i++) {
+        arr = arena_grow(a, arr, i, &cap, sizeof(int));
+        arr[i] = (int)i;
+    }
+    assert_true(cap >= 100);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(arr[i], i);
     static int one = 1, ten = 10;
     cleanups = 0;
     arena_defer(a, count_cleanup, &one);

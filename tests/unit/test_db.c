@@ -136,8 +136,11 @@ static void test_migrations(void **state)
 
     /* the embedded set applies cleanly, twice */
     db_t *fresh = open_mem();
+    size_t for_sqlite = 0;
+    for (size_t i = 0; i < db_migrations_count; i++)
+        for_sqlite += strcmp(db_migrations[i].dialect, "pg") != 0;
     assert_int_equal(db_migrate(fresh, db_migrations, db_migrations_count, &applied, &e), CL_OK);
-    assert_int_equal(applied, db_migrations_count);
+    assert_int_equal(applied, for_sqlite);
     assert_int_equal(db_migrate(fresh, db_migrations, db_migrations_count, &applied, &e), CL_OK);
     assert_int_equal(applied, 0);
     db_close(fresh);

@@ -1,0 +1,68 @@
+/* auth.c - see auth.h. */
+#include "api/auth.h"
+
+#include <jansson.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/errors.h"
+#include "base/id.h"
+
+static uint8_t admin_hash[ID_SHA256_LEN];
+static bool have_admin;
+
+void api_auth_init(const char *admin_token)
+{
+    have_admin = admin_token != NULL && admin_token[0] != '\0';
+    if (have_admin)
+        id_sha256(admin_token, strlen(admin_token), admin_hash);
+}
+
+static const caller NOBODY = {CALLER_NONE, NULL, NULL, NULL};
+
+const caller *api_caller(const http_req *rq) { return rq->auth ? rq->auth : &NOBODY; }
+
+static bool deny(http_req *rq, cl_err e, const char *msg)
+{
+    api_fail(rq, e, "%s", msg);
+    return false;
+}
+
+bool api_guard(http_req *rq)
+{
+    int access = rq->route->access;
+    if (access == ACCESS_PUBLIC)
+        return true;
+    const char *bearer = token_from_header(rq->arena, http_header(rq, "authorization"));
+    if (bearer == NULL)
+        return deny(rq, CL_UNAUTHORIZED, access == ACCESS_WORKSPACE ? "missing workspace auth token"
+                                                                   : "admin auth required");
+    caller *c = arena_calloc(rq->arena, 1, sizeof(*c));
+    cl_error e;
+    if (token_identify(rq->db, rq->arena, have_admin ? admin_hash : NULL, bearer, c, &e) != CL_OK) {
+        api_reply_json(rq, 503, json_pack("{s:s, s:s}", "error", "platform datastore unavailable — retry shortly",
+                                          "code", "platform_unavailable"));
+        return false;
+    }
+    rq->auth = c;
+    if (c->kind == CALLER_ADMIN || c->kind == CALLER_ORG)
+        return true;
+    switch (access) {
+    case ACCESS_ADMIN:
+        if (c->kind == CALLER_WORKSPACE)
+            return deny(rq, CL_FORBIDDEN, "admin access required");
+        return deny(rq, CL_UNAUTHORIZED, "invalid admin auth token");
+    case ACCESS_CANVAS:
+        return c->kind == CALLER_WORKSPACE ? true : deny(rq, CL_UNAUTHORIZED, "invalid auth token");
+    case ACCESS_WORKSPACE: {
+        if (c->kind != CALLER_WORKSPACE)
+            return deny(rq, CL_UNAUTHORIZED, "invalid workspace auth token");
+        const char *id = http_param_get(rq, "id");
+        if (id == NULL || strcasecmp(id, c->workspace_id) != 0)
+            return deny(rq, CL_FORBIDDEN, "token is not valid for this workspace");
+        return true;
+    }
+    default:
+        return deny(rq, CL_FORBIDDEN, "forbidden");
+    }
+}

@@ -1,0 +1,28 @@
+/* auth.h - who may call what. Every route has an access class (routes.c); the guard resolves the bearer once per
+ * request and answers 401/403/503 itself. Fail-closed: no bearer, no access (except public routes). */
+#ifndef COLONY_API_AUTH_H
+#define COLONY_API_AUTH_H
+
+#include <stdbool.h>
+
+#include "http/request.h"
+#include "model/token.h"
+
+/* Access classes of the route table (http_route.access). */
+enum {
+    ACCESS_PUBLIC = 0,
+    ACCESS_ADMIN,     /* ADMIN_TOKEN or an org token */
+    ACCESS_WORKSPACE, /* those, or a token of the workspace named by :id */
+    ACCESS_CANVAS,    /* ADMIN_TOKEN, an org token, or any live workspace token */
+};
+
+/* Remember the break-glass admin token (NULL or "" = none); only its SHA-256 is kept. */
+void api_auth_init(const char *admin_token);
+
+/* The route guard (server_config.guard). */
+bool api_guard(http_req *rq);
+
+/* The authenticated caller of this request (CALLER_NONE on public routes). */
+const caller *api_caller(const http_req *rq);
+
+#endif

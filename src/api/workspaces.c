@@ -1,0 +1,414 @@
+/* workspaces.c - see workspaces.h. Shapes, status codes and error strings follow workspaces.md §3; where colony
+ * differs on purpose (README differences 3 and 12) the comment says so. */
+#include "api/workspaces.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "api/errors.h"
+#include "api/input.h"
+#include "base/json.h"
+#include "base/time.h"
+#include "model/token.h"
+#include "model/urlcheck.h"
+#include "model/workspace.h"
+
+static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
+
+/* The workspace object of workspaces.md §3.2. `public` drops the fields GET /workspaces/:id hides. */
+static json_t *ws_json(const ws_row *w, bool public_view)
+{
+    json_t *card = w->agent_card ? json_loads(w->agent_card, JSON_DECODE_ANY, NULL) : NULL;
+    json_t *compute = w->compute ? json_loads(w->compute, 0, NULL) : NULL;
+    json_t *o = json_pack("{s:s, s:s, s:o, s:I, s:s, s:s, s:o, s:s, s:o, s:I, s:I, s:f, s:I, s:s, s:s, s:s,"
+                          " s:f, s:f, s:b, s:b, s:b, s:o, s:s, s:o, s:o}",
+                          "id", w->id, "name", w->name, "role", str_or_null(w->role), "tier", (json_int_t)w->tier,
+                          "status", w->status, "kind", w->kind ? w->kind : "workspace", "agent_card",
+                          card ? card : json_null(), "url", w->url ? w->url : "", "parent_id",
+                          str_or_null(w->parent_id), "active_tasks", (json_int_t)w->active_tasks,
+                          "max_concurrent_tasks", (json_int_t)(w->max_concurrent_tasks ? w->max_concurrent_tasks : 1),
+                          "last_error_rate", w->last_error_rate, "uptime_seconds", (json_int_t)w->uptime_seconds,
+                          "runtime", w->runtime ? w->runtime : "claude-code", "delivery_mode", w->delivery_mode,
+                          "model", w->model ? w->model : "", "x", w->x, "y", w->y, "collapsed", w->collapsed,
+                          "broadcast_enabled", w->broadcast_enabled, "talk_to_user_enabled",
+                          w->talk_to_user_enabled, "compute", compute ? compute : json_object(), "workspace_access",
+                          w->workspace_access, "created_at", api_json_time(w->created_at), "updated_at",
+                          api_json_time(w->updated_at));
+    if (public_view) {
+        json_object_set_new(o, "last_heartbeat_at", api_json_time(w->last_heartbeat_at));
+        json_object_set_new(o, "last_outbound_at", api_json_time(w->last_outbound_at));
+    } else {
+        json_object_set_new(o, "current_task", json_string(w->current_task ? w->current_task : ""));
+        json_object_set_new(o, "last_sample_error", json_string(w->last_sample_error ? w->last_sample_error : ""));
+        json_object_set_new(o, "workspace_dir", str_or_null(w->workspace_dir));
+        json_object_set_new(o, "budget_limit", w->has_budget_limit ? json_integer(w->budget_limit) : json_null());
+        json_object_set_new(o, "monthly_spend", json_integer(w->monthly_spend));
+    }
+    return o;
+}
+
+void api_ws_list(http_req *rq)
+{
+    ws_row *rows;
+    size_t n;
+    cl_error e;
+    if (ws_list(rq->db, rq->arena, &rows, &n, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, ws_json(&rows[i], false));
+    api_reply_json(rq, 200, arr);
+}
+
+void api_ws_get(http_req *rq)
+{
+    const char *id;
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id))
+        return;
+    ws_row w;
+    cl_error e;
+    if (ws_get(rq->db, rq->arena, id, &w, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    const char *incl = http_query(rq, "include_removed");
+    if (strcmp(w.status, "removed") == 0 && !(incl && strcmp(incl, "true") == 0)) {
+        api_reply_json(rq, 410, json_pack("{s:s, s:s, s:s, s:s, s:o}", "error", "workspace removed", "code", "gone",
+                                          "id", w.id, "hint", "pass ?include_removed=true to read it", "removed_at",
+                                          api_json_time(w.removed_at)));
+        return;
+    }
+    api_reply_json(rq, 200, ws_json(&w, true));
+}
+
+/* Read an optional string field; false (after answering 400) when it is present but not a string. */
+static bool opt_str(http_req *rq, json_t *body, const char *key, const char **out)
+{
+    cl_error e;
+    *out = NULL;
+    if (json_opt_string(body, key, out, NULL, NULL, &e) != CL_OK) {
+        api_fail(rq, CL_INVALID, "invalid workspace payload: %s", e.msg);
+        return false;
+    }
+    return true;
+}
+
+static bool fail_fields(http_req *rq, const cl_error *e)
+{
+    api_fail(rq, CL_INVALID, "invalid workspace fields: %s", e->msg);
+    return false;
+}
+
+static void fail_422(http_req *rq, const char *code, const char *msg, const char *runtime)
+{
+    api_reply_json(rq, 422, json_pack("{s:s, s:s, s:s?}", "error", msg, "code", code, "runtime", runtime));
+}
+
+/* Parse and validate POST /workspaces into `s`; false after answering. */
+static bool parse_create(http_req *rq, json_t *body, ws_spec *s, bool *external)
+{
+    cl_error e;
+    bool present;
+    memset(s, 0, sizeof(*s));
+    if (!opt_str(rq, body, "id", &s->id) || !opt_str(rq, body, "name", &s->name) ||
+        !opt_str(rq, body, "role", &s->role) || !opt_str(rq, body, "runtime", &s->runtime) ||
+        !opt_str(rq, body, "model", &s->model) || !opt_str(rq, body, "template", &s->template_name) ||
+        !opt_str(rq, body, "url", &s->url) || !opt_str(rq, body, "delivery_mode", &s->delivery_mode) ||
+        !opt_str(rq, body, "workspace_dir", &s->workspace_dir) ||
+        !opt_str(rq, body, "workspace_access", &s->workspace_access) ||
+        !opt_str(rq, body, "parent_id", &s->parent_id))
+        return false;
+    *external = false;
+    if (json_opt_bool(body, "external", external, NULL, &e) != CL_OK ||
+        json_opt_int(body, "tier", &s->tier, NULL, &e) != CL_OK ||
+        json_opt_int(body, "max_concurrent_tasks", &s->max_concurrent_tasks, NULL, &e) != CL_OK ||
+        json_opt_int(body, "budget_limit", &s->budget_limit, &s->has_budget_limit, &e) != CL_OK) {
+        api_fail(rq, CL_INVALID, "invalid workspace payload: %s", e.msg);
+        return false;
+    }
+    if (s->name == NULL) {
+        api_fail(rq, CL_INVALID, "invalid workspace payload: name is required");
+        return false;
+    }
+    if (ws_validate_name(s->name, &e) != CL_OK || (s->role && ws_validate_role(s->role, &e) != CL_OK))
+        return fail_fields(rq, &e);
+    if ((s->model && strlen(s->model) > WS_MODEL_MAX) || (s->model && strpbrk(s->model, "\r\n")))
+        return fail_fields(rq, &(cl_error){CL_INVALID, NULL, "model must be at most 100 bytes, without CR or LF"});
+    if (s->runtime && (strlen(s->runtime) > WS_RUNTIME_MAX || strpbrk(s->runtime, "\r\n")))
+        return fail_fields(rq, &(cl_error){CL_INVALID, NULL, "runtime must be at most 100 bytes, without CR or LF"});
+    if (s->id != NULL && !id_is_uuid(s->id, strlen(s->id))) {
+        api_fail(rq, CL_INVALID, "invalid workspace payload: id must be a UUID");
+        return false;
+    }
+    if (s->parent_id != NULL && !id_is_uuid(s->parent_id, strlen(s->parent_id))) {
+        api_fail(rq, CL_INVALID, "invalid workspace payload: parent_id must be a UUID");
+        return false;
+    }
+    if (s->tier == 0)
+        s->tier = WS_TIER_DEFAULT;
+    if (s->tier < WS_TIER_MIN || s->tier > WS_TIER_MAX) {
+        api_fail(rq, CL_INVALID, "tier must be between %d and %d", WS_TIER_MIN, WS_TIER_MAX);
+        return false;
+    }
+    if (s->runtime == NULL)
+        s->runtime = *external ? "external" : "claude-code";
+    if (!ws_runtime_known(s->runtime) || (*external && !ws_runtime_external_like(s->runtime))) {
+        fail_422(rq, "RUNTIME_UNSUPPORTED", "unsupported runtime", s->runtime);
+        return false;
+    }
+    *external = ws_runtime_external_like(s->runtime);
+    if (!*external && (s->model == NULL || s->model[0] == '\0')) {
+        fail_422(rq, "MODEL_REQUIRED", "model is required for this runtime", s->runtime);
+        return false;
+    }
+    if (s->workspace_dir != NULL && ws_validate_dir(s->workspace_dir, &e) != CL_OK) {
+        api_fail(rq, CL_INVALID, "invalid workspace directory");
+        return false;
+    }
+    if (s->workspace_access == NULL)
+        s->workspace_access = "none";
+    if (strcmp(s->workspace_access, "none") != 0 &&
+        ((strcmp(s->workspace_access, "read_only") != 0 && strcmp(s->workspace_access, "read_write") != 0) ||
+         s->workspace_dir == NULL)) {
+        api_fail(rq, CL_INVALID, "invalid workspace access");
+        return false;
+    }
+    if (s->delivery_mode != NULL && strcmp(s->delivery_mode, "push") != 0 && strcmp(s->delivery_mode, "poll") != 0) {
+        api_fail(rq, CL_INVALID, "invalid delivery_mode: must be push or poll");
+        return false;
+    }
+    if (s->url != NULL && s->url[0] != '\0' && url_check_agent(s->url, &e) != CL_OK) {
+        api_fail(rq, CL_INVALID, "unsafe workspace URL: %s", e.msg);
+        return false;
+    }
+    json_t *canvas = json_object_get(body, "canvas");
+    if (json_is_object(canvas)) {
+        s->has_canvas = json_opt_number(canvas, "x", &s->x, &present, &e) == CL_OK &&
+                        json_opt_number(canvas, "y", &s->y, &present, &e) == CL_OK;
+    }
+    s->status = "awaiting_agent"; /* colony runs no containers: a workspace waits for its runtime to register */
+    return true;
+}
+
+void api_ws_create(http_req *rq)
+{
+    json_t *body;
+    if (!api_json_object_or_reply(rq, &body))
+        return;
+    ws_spec s;
+    bool external;
+    if (!parse_create(rq, body, &s, &external))
+        return;
+    cl_error e;
+    if (s.parent_id == NULL) { /* default parent: the platform root, when there is one */
+        const char *platform;
+        if (ws_platform_id(rq->db, rq->arena, &platform, &e) != CL_OK) {
+            api_reply_error(rq, &e);
+            return;
+        }
+        s.parent_id = platform;
+    }
+    ws_row w;
+    ws_outcome how;
+    cl_err r = ws_resolve(rq->db, rq->arena, &s, &w, &how, &e);
+    if (r == CL_CONFLICT) {
+        api_reply_json(rq, 409, json_pack("{s:s, s:s, s:s?}", "error", e.msg, "code", "conflict", "id", w.id));
+        return;
+    }
+    if (r != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    if (how == WS_EXISTING) {
+        if (s.id == NULL) { /* same name under the same parent, no client id: not a retry, a clash */
+            api_reply_json(rq, 409, json_pack("{s:s, s:s, s:s}", "error", "workspace name already in use", "code",
+                                              "conflict", "id", w.id));
+            return;
+        }
+        /* difference 12: a retried create converges on the row the first attempt made; no new credential */
+        api_reply_json(rq, 200, json_pack("{s:s, s:s, s:s, s:b, s:b}", "id", w.id, "status", w.status,
+                                          "workspace_access", w.workspace_access, "external", external, "existing",
+                                          1));
+        return;
+    }
+    json_t *out = json_pack("{s:s, s:s, s:s, s:b}", "id", w.id, "status", w.status, "workspace_access",
+                            w.workspace_access, "external", external);
+    char token[ID_TOKEN_LEN + 1];
+    token_row tr;
+    if (token_mint_workspace(rq->db, rq->arena, w.id, "api", token, &tr, &e) == CL_OK)
+        json_object_set_new(out, "auth_token", json_string(token));
+    api_reply_json(rq, 201, out);
+}
+
+/* PATCH /workspaces/:id. Difference 3: a database error is a 503, a cycle a 400, a removed row a 404. */
+void api_ws_patch(http_req *rq)
+{
+    const char *id;
+    json_t *body;
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id) || !api_json_object_or_reply(rq, &body))
+        return;
+    ws_patch p = {0};
+    cl_error e;
+    json_t *v;
+    if ((v = json_object_get(body, "name")) != NULL) {
+        if (!json_is_string(v) || ws_validate_name(json_string_value(v), &e) != CL_OK) {
+            fail_fields(rq, json_is_string(v) ? &e : &(cl_error){CL_INVALID, NULL, "name must be a string"});
+            return;
+        }
+        p.has_name = true, p.name = json_string_value(v);
+    }
+    if ((v = json_object_get(body, "role")) != NULL) {
+        if (!json_is_string(v) && !json_is_null(v)) {
+            fail_fields(rq, &(cl_error){CL_INVALID, NULL, "role must be a string"});
+            return;
+        }
+        if (json_is_string(v) && ws_validate_role(json_string_value(v), &e) != CL_OK) {
+            fail_fields(rq, &e);
+            return;
+        }
+        p.has_role = true, p.role = json_is_string(v) ? json_string_value(v) : NULL;
+    }
+    if ((v = json_object_get(body, "tier")) != NULL) {
+        if (json_opt_int(body, "tier", &p.tier, NULL, &e) != CL_OK || p.tier < WS_TIER_MIN || p.tier > WS_TIER_MAX) {
+            api_fail(rq, CL_INVALID, "tier must be between %d and %d", WS_TIER_MIN, WS_TIER_MAX);
+            return;
+        }
+        p.has_tier = true;
+    }
+    if ((v = json_object_get(body, "parent_id")) != NULL) {
+        if (!json_is_null(v) && (!json_is_string(v) || !id_is_uuid(json_string_value(v), json_string_length(v)))) {
+            api_fail(rq, CL_INVALID, "parent_id must be a UUID or null");
+            return;
+        }
+        p.has_parent = true;
+        p.parent_id = json_is_string(v) ? arena_strdup(rq->arena, json_string_value(v)) : NULL;
+        for (char *c = (char *)p.parent_id; c && *c; c++)
+            *c = (char)(*c >= 'A' && *c <= 'F' ? *c + 32 : *c);
+    }
+    bool hx, hy;
+    if (json_opt_number(body, "x", &p.x, &hx, &e) != CL_OK || json_opt_number(body, "y", &p.y, &hy, &e) != CL_OK) {
+        api_fail(rq, CL_INVALID, "%s", e.msg);
+        return;
+    }
+    p.has_position = hx && hy; /* one coordinate alone is ignored, as the reference does */
+    if (json_opt_bool(body, "collapsed", &p.collapsed, &p.has_collapsed, &e) != CL_OK) {
+        api_fail(rq, CL_INVALID, "%s", e.msg);
+        return;
+    }
+    if ((v = json_object_get(body, "runtime")) != NULL) {
+        if (!json_is_string(v)) {
+            api_fail(rq, CL_INVALID, "runtime must be a string");
+            return;
+        }
+        if (!ws_runtime_known(json_string_value(v))) {
+            fail_422(rq, "RUNTIME_UNSUPPORTED", "unsupported runtime", json_string_value(v));
+            return;
+        }
+        p.has_runtime = true, p.runtime = json_string_value(v);
+    }
+    if ((v = json_object_get(body, "workspace_dir")) != NULL) {
+        if (!json_is_string(v) || ws_validate_dir(json_string_value(v), &e) != CL_OK) {
+            api_fail(rq, CL_INVALID, "invalid workspace directory");
+            return;
+        }
+        p.has_dir = true, p.workspace_dir = json_string_value(v);
+    }
+    bool restart;
+    const char *holder;
+    cl_err r = ws_update(rq->db, rq->arena, id, &p, &restart, &holder, &e);
+    if (r == CL_CONFLICT) {
+        api_reply_json(rq, 409, json_pack("{s:s, s:s, s:s?}", "error", e.msg, "code", "conflict", "id", holder));
+        return;
+    }
+    if (r != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    json_t *out = json_pack("{s:s}", "status", "updated");
+    if (restart)
+        json_object_set_new(out, "needs_restart", json_true());
+    api_reply_json(rq, 200, out);
+}
+
+void api_ws_delete(http_req *rq)
+{
+    const char *id;
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id))
+        return;
+    const char *purge_q = http_query(rq, "purge"), *confirm_q = http_query(rq, "confirm");
+    bool purge = purge_q && strcmp(purge_q, "true") == 0, confirm = confirm_q && strcmp(confirm_q, "true") == 0;
+    ws_row w;
+    cl_error e;
+    if (ws_get(rq->db, rq->arena, id, &w, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    bool removed = strcmp(w.status, "removed") == 0;
+    if (removed && !purge) {
+        api_reply_json(rq, 410, json_pack("{s:s, s:s, s:s}", "error", "workspace removed", "code", "gone", "id", id));
+        return;
+    }
+    const char **kids, **names;
+    size_t nkids;
+    if (ws_children(rq->db, rq->arena, id, &kids, &names, &nkids, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    const char *confirm_name = http_header(rq, "x-confirm-name");
+    if (confirm_name == NULL || strcmp(confirm_name, w.name) != 0) {
+        api_reply_json(rq, 400, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "error",
+                                          "destructive_action_requires_confirmation", "code",
+                                          "destructive_action_requires_confirmation", "hint",
+                                          "repeat the request with header X-Confirm-Name set to the workspace's name",
+                                          "workspace_name", w.name, "active_tasks", (json_int_t)w.active_tasks,
+                                          "child_count", (json_int_t)nkids, "schedule_count", (json_int_t)0));
+        return;
+    }
+    if (nkids > 0 && !confirm) {
+        json_t *children = json_array();
+        for (size_t i = 0; i < nkids; i++)
+            json_array_append_new(children, json_pack("{s:s, s:s}", "id", kids[i], "name", names[i]));
+        api_reply_json(rq, 409, json_pack("{s:s, s:s, s:s, s:s, s:o, s:I}", "status", "confirmation_required",
+                                          "code", "confirmation_required", "error",
+                                          "workspace has children; repeat with ?confirm=true to remove them too",
+                                          "message", "workspace has children; repeat with ?confirm=true to remove "
+                                                     "them too",
+                                          "children", children, "children_count", (json_int_t)nkids));
+        return;
+    }
+    int64_t cascaded;
+    if (ws_delete(rq->db, rq->arena, id, purge, &cascaded, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    api_reply_json(rq, 200, json_pack("{s:s, s:I}", "status", purge ? "purged" : "removed", "cascade_deleted",
+                                      (json_int_t)cascaded));
+}
+
+void api_ws_state(http_req *rq)
+{
+    const char *id;
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id))
+        return;
+    ws_row w;
+    cl_error e;
+    cl_err r = ws_get(rq->db, rq->arena, id, &w, &e);
+    if (r == CL_NOT_FOUND) {
+        api_reply_json(rq, 404, json_pack("{s:s, s:b, s:s, s:s}", "workspace_id", id, "deleted", 1, "error",
+                                          "workspace not found", "code", "not_found"));
+        return;
+    }
+    if (r != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    if (strcmp(w.status, "removed") == 0) {
+        api_reply_json(rq, 404, json_pack("{s:s, s:s, s:b, s:s, s:s}", "workspace_id", id, "status", "removed",
+                                          "deleted", 1, "error", "workspace removed", "code", "not_found"));
+        return;
+    }
+    api_reply_json(rq, 200, json_pack("{s:s, s:s, s:b, s:b}", "workspace_id", id, "status", w.status, "paused",
+                                      strcmp(w.status, "paused") == 0, "deleted", 0));
+}

@@ -1,0 +1,41 @@
+/* event.c - see event.h. */
+#include "model/event.h"
+
+#include <string.h>
+
+#include "base/time.h"
+
+static const char *const NAMES[] = {
+#define XX(name) #name,
+    EVENT_TYPES(XX)
+#undef XX
+};
+
+static const char SQL_RECORD[] = "INSERT INTO events (type, workspace_id, payload, created_at) VALUES ($1, $2, $3, $4)"
+                                 " RETURNING id";
+
+const char *event_name(event_type t) { return (unsigned)t < EV__COUNT ? NAMES[t] : "UNKNOWN"; }
+
+bool event_from_name(const char *name, event_type *out)
+{
+    for (int i = 0; i < EV__COUNT; i++) {
+        if (strcmp(NAMES[i], name) == 0) {
+            *out = (event_type)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+cl_err event_record(db_t *db, arena_t *a, event_type t, const char *workspace_id, const char *payload, int64_t *id,
+                    cl_error *err)
+{
+    db_stmt_t *st;
+    cl_err e = db_query(db, a, &st, err, SQL_RECORD, "sssi", event_name(t), workspace_id, payload ? payload : "{}",
+                        time_now_ms());
+    if (e == CL_OK && (e = db_one(st, err)) == CL_OK && id != NULL)
+        *id = db_col_int64(st, 0);
+    if (e == CL_OK)
+        db_exec(st, err); /* drain: PostgreSQL and SQLite both finish the statement here */
+    return e == CL_NOT_FOUND ? cl_fail(err, CL_INTERNAL, "event insert returned no id") : e;
+}

@@ -1,0 +1,63 @@
+/* token.h - bearer tokens. A token is 32 random bytes in base64url, shown once; the database keeps its SHA-256
+ * (hex) and the first 8 characters. Workspace tokens open only their own workspace; org tokens are full admins.
+ * Revocation is a database write and checks read the database, so it takes effect at once on every node. */
+#ifndef COLONY_MODEL_TOKEN_H
+#define COLONY_MODEL_TOKEN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "base/id.h"
+#include "store/db.h"
+
+enum {
+    TOKEN_MAX_LIVE_PER_WORKSPACE = 50,
+    TOKEN_LIST_MAX = 200,
+    ORG_TOKEN_NAME_MAX = 100,
+    ORG_TOKEN_LIST_MAX = 500,
+    TOKEN_TEXT_MAX = 256, /* a presented bearer longer than this is not a token of ours */
+};
+
+typedef struct {
+    const char *id, *workspace_id, *prefix, *kind, *name, *created_by, *org_id;
+    int64_t created_at, last_used_at, expires_at; /* 0 = null */
+} token_row;
+
+/* What a bearer proved. */
+typedef enum { CALLER_NONE, CALLER_ADMIN, CALLER_ORG, CALLER_WORKSPACE } caller_kind;
+typedef struct {
+    caller_kind kind;
+    const char *workspace_id; /* CALLER_WORKSPACE */
+    const char *token_id;     /* org or workspace token */
+    const char *prefix;
+} caller;
+
+/* "Bearer <token>" → token (trimmed), per vectors.md §3.7; NULL when the header is absent or not a bearer. */
+const char *token_from_header(arena_t *a, const char *header);
+
+/* Mint a workspace token of `kind` ("api"/"instance") for a live workspace. CL_NOT_FOUND for a missing or removed
+ * workspace; CL_RATE_LIMITED past TOKEN_MAX_LIVE_PER_WORKSPACE live tokens. The plaintext goes to `plain` only. */
+cl_err token_mint_workspace(db_t *db, arena_t *a, const char *workspace_id, const char *kind,
+                            char plain[ID_TOKEN_LEN + 1], token_row *row, cl_error *err);
+/* Live tokens of a workspace, newest first. */
+cl_err token_list_workspace(db_t *db, arena_t *a, const char *workspace_id, int64_t limit, int64_t offset,
+                            token_row **rows, size_t *count, cl_error *err);
+/* Revoke one (CL_NOT_FOUND when it is not a live token of that workspace) or all of a workspace's tokens. */
+cl_err token_revoke_workspace(db_t *db, arena_t *a, const char *workspace_id, const char *token_id, cl_error *err);
+cl_err token_revoke_all(db_t *db, arena_t *a, const char *workspace_id, cl_error *err);
+
+/* Org tokens. expires_at 0 = never; a past expiry is CL_INVALID. */
+cl_err token_mint_org(db_t *db, arena_t *a, const char *name, const char *created_by, int64_t expires_at,
+                      char plain[ID_TOKEN_LEN + 1], token_row *row, cl_error *err);
+cl_err token_list_org(db_t *db, arena_t *a, token_row **rows, size_t *count, cl_error *err);
+cl_err token_revoke_org(db_t *db, arena_t *a, const char *id, cl_error *err);
+
+/* Who is this bearer? Checks, in order, the admin token (constant time against its hash), a live unexpired org
+ * token, a live workspace token of a live workspace. CALLER_NONE when none matches; CL_UNAVAILABLE only when the
+ * database cannot say. Bumps last_used_at at most once a minute. */
+cl_err token_identify(db_t *db, arena_t *a, const uint8_t *admin_hash, const char *bearer, caller *out,
+                      cl_error *err);
+
+#endif

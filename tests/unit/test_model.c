@@ -1,0 +1,124 @@
+/* test_model.c - pure model rules: the 36 event names (vectors.md §3.3), agent URL checks (§3.6), workspace field
+ * rules (§3.7) and the bearer header parse. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "model/event.h"
+#include "model/token.h"
+#include "model/urlcheck.h"
+#include "model/workspace.h"
+
+static void test_event_names_are_the_36_of_the_contract(void **state)
+{
+    (void)state;
+    static const char *const expected[] = {
+        "A2A_RESPONSE", "ACTIVITY_LOGGED", "AGENT_ASSIGNED", "AGENT_CARD_UPDATED", "AGENT_MESSAGE", "AGENT_MOVED",
+        "AGENT_REMOVED", "AGENT_REPLACED", "APPROVAL_ESCALATED", "APPROVAL_REQUESTED", "CHANNEL_MESSAGE",
+        "CRON_EXECUTED", "CRON_SKIPPED", "DELEGATION_COMPLETE", "DELEGATION_FAILED", "DELEGATION_SENT",
+        "DELEGATION_STATUS", "EXTERNAL_CREDENTIALS_ROTATED", "REQUEST_CREATED", "REQUEST_MESSAGE",
+        "REQUEST_RESPONDED", "SESSION_RESET", "TASK_UPDATED", "USER_MESSAGE", "USER_TASK_REQUESTED",
+        "USER_TASK_RESOLVED", "WORKSPACE_AWAITING_AGENT", "WORKSPACE_DEGRADED", "WORKSPACE_HEARTBEAT",
+        "WORKSPACE_HIBERNATED", "WORKSPACE_OFFLINE", "WORKSPACE_ONLINE", "WORKSPACE_PAUSED", "WORKSPACE_PROVISIONING",
+        "WORKSPACE_PROVISION_FAILED", "WORKSPACE_REMOVED"};
+    assert_int_equal(EV__COUNT, 36);
+    assert_int_equal(sizeof(expected) / sizeof(expected[0]), 36);
+    for (int i = 0; i < EV__COUNT; i++) {
+        const char *n = event_name((event_type)i);
+        assert_string_equal(n, expected[i]);
+        /* upper snake case: A-Z 0-9 _, no leading, trailing or double underscore */
+        size_t len = strlen(n);
+        assert_true(n[0] != '_' && n[len - 1] != '_' && strstr(n, "__") == NULL);
+        assert_int_equal(strspn(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"), len);
+        event_type back;
+        assert_true(event_from_name(n, &back));
+        assert_int_equal(back, i);
+    }
+    event_type t;
+    assert_false(event_from_name("workspace_online", &t));
+    assert_string_equal(event_name(EV__COUNT), "UNKNOWN");
+}
+
+static void test_agent_urls(void **state)
+{
+    (void)state;
+    cl_error e;
+    char host[256];
+    bool literal;
+    /* public names are checked for form only: this test must not depend on the machine's DNS */
+    static const char *const ok[] = {"https://example.com:443", "http://example.com:8000", "http://localhost:8000",
+                                     "http://localhost:9000", "https://example.com/a2a?x=1", "http://8.8.8.8"};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        assert_int_equal(url_check_agent_form(ok[i], host, sizeof(host), &literal, &e), CL_OK);
+    assert_string_equal(host, "8.8.8.8");
+    assert_true(literal);
+    assert_int_equal(url_check_agent("http://localhost:8000", &e), CL_OK); /* resolves from /etc/hosts */
+    static const char *const bad[] = {
+        "file:///etc/passwd", "ftp://example.com", "://not-a-url", "", "http://169.254.169.254/latest",
+        "http://[::ffff:169.254.169.254]/", "http://127.0.0.1:8000", "http://127.9.9.9", "http://10.1.2.3",
+        "http://172.16.0.1", "http://172.18.0.5:80", "http://172.31.255.255", "http://192.168.1.1", "http://[::1]:80",
+        "http://[fe80::1]", "http://[fd00::1]", "http://192.0.2.1", "http://198.51.100.7", "http://203.0.113.9",
+        "http://[2001:db8::1]", "http://0.0.0.0:80", "http://224.0.0.1", "http://no-such-host.invalid",
+        "http://user:pw@example.com", "http://example.com:0", "http://example.com:99999", "http://:80"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (url_check_agent(bad[i], &e) != CL_INVALID)
+            fail_msg("accepted %s", bad[i]);
+    }
+    assert_false(url_ip_blocked("172.32.0.1"));
+    assert_false(url_ip_blocked("8.8.8.8"));
+    assert_false(url_ip_blocked("2606:4700::1111"));
+}
+
+static void test_workspace_field_rules(void **state)
+{
+    (void)state;
+    cl_error e;
+    assert_int_equal(ws_validate_name("Dev Lead", &e), CL_OK);
+    assert_int_equal(ws_validate_name("", &e), CL_INVALID);
+    assert_int_equal(ws_validate_name("bad\nname", &e), CL_INVALID);
+    static const char specials[] = "{}[]|>*&!";
+    for (size_t i = 0; i < sizeof(specials) - 1; i++) {
+        char name[8] = "ab";
+        name[1] = specials[i];
+        assert_int_equal(ws_validate_name(name, &e), CL_INVALID);
+        assert_int_equal(ws_validate_role(name, &e), CL_INVALID);
+    }
+    assert_int_equal(ws_validate_role("a\rb", &e), CL_INVALID);
+    assert_int_equal(ws_validate_dir("/home/agent/work", &e), CL_OK);
+    static const char *const dirs[] = {"relative", "/etc", "/var/lib/x", "/proc/1", "/usr/local", "/home/../etc",
+                                       "/bin", "/sys", "/dev/x", "/boot", "/sbin", "/lib64"};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+        assert_int_equal(ws_validate_dir(dirs[i], &e), CL_INVALID);
+    assert_true(ws_runtime_known("claude-code") && ws_runtime_known("langgraph") && ws_runtime_known("mock"));
+    assert_false(ws_runtime_known("Claude-Code"));
+    assert_true(ws_runtime_external_like("kimi-cli") && !ws_runtime_external_like("codex"));
+    assert_true(ws_status_valid("awaiting_agent") && !ws_status_valid("gone"));
+}
+
+static void test_bearer_parse(void **state)
+{
+    (void)state;
+    arena_t *a = arena_new();
+    assert_null(token_from_header(a, NULL));
+    assert_null(token_from_header(a, ""));
+    assert_null(token_from_header(a, "xyz"));
+    assert_null(token_from_header(a, "bearer x"));
+    assert_null(token_from_header(a, "Bearer "));
+    assert_string_equal(token_from_header(a, "Bearer abc123"), "abc123");
+    assert_string_equal(token_from_header(a, "Bearer   spaced  "), "spaced");
+    arena_free(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_event_names_are_the_36_of_the_contract),
+        cmocka_unit_test(test_agent_urls),
+        cmocka_unit_test(test_workspace_field_rules),
+        cmocka_unit_test(test_bearer_parse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
