@@ -10,7 +10,7 @@ PACKAGES=(
   libcmocka-dev clang-14 libclang-rt-14-dev
   postgresql-15 postgresql-client-15
   python3 python3-pytest python3-requests python3-websocket python3-yaml
-  wrk
+  wrk curl
 )
 
 missing=()

@@ -32,6 +32,8 @@ static const opt OPTS[] = {
     {"--cors-origins", "CORS_ORIGINS", "http://localhost:3000,http://localhost:3001",
      "comma-separated origins allowed cross-site (\"*\": any)", OPT_STR, OFF(cors_origins), 0, 0},
     {"--log-level", "COLONY_LOG_LEVEL", "info", "debug, info, warn or error", OPT_STR, OFF(log_level), 0, 0},
+    {"--templates-dir", "ORG_TEMPLATES_DIR", "org-templates", "directory of org templates (<dir>/<name>/org.yaml)",
+     OPT_STR, OFF(templates_dir), 0, 0},
     {"--access-log", "COLONY_ACCESS_LOG", "true", "one log line per request (true/false)", OPT_BOOL, OFF(access_log),
      0, 0},
 };

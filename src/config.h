@@ -21,6 +21,7 @@ typedef struct {
     char *cors_origins;
     char *log_level;
     bool access_log;
+    char *templates_dir;
 } config_t;
 
 /* Fill `c` from defaults, the environment and argv[from..argc). On a bad or unknown flag, print one line to

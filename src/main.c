@@ -1,16 +1,19 @@
 /* main.c - the `colony` command: serve | migrate | version | help. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/auth.h"
 #include "api/errors.h"
+#include "api/org.h"
 #include "api/routes.h"
 #include "base/id.h"
 #include "base/log.h"
 #include "config.h"
 #include "http/server.h"
 #include "model/node.h"
+#include "model/orgimport.h"
 #include "store/migrate.h"
 #include "version.h"
 
@@ -21,6 +24,7 @@ static void usage(FILE *out)
                  "commands:\n"
                  "  serve      run the HTTP server (migrates the database first)\n"
                  "  migrate    apply pending database migrations and exit\n"
+                 "  import F   import the org template file F (YAML) into the database, then exit\n"
                  "  version    print the version and exit\n"
                  "  help       print this text\n\n"
                  "options (every one can also be set from its environment variable):\n",
@@ -45,7 +49,7 @@ static db_t *open_migrated(const config_t *c)
         db_close(db);
         return NULL;
     }
-    log_info("schema up to date", "driver=%s applied=%zu known=%zu", db_kind(db) == DB_POSTGRES ? "postgres" : "sqlite",
+    log_info("schema up to date", "driver=%s applied=%zu embedded=%zu", db_kind(db) == DB_POSTGRES ? "postgres" : "sqlite",
              applied, db_migrations_count);
     return db;
 }
@@ -67,6 +71,7 @@ static int cmd_serve(const config_t *c)
     if (node_register(db, COLONY_VERSION, node_id, &err) != CL_OK)
         log_warn("cannot record this node", "error=\"%s\"", db_last_error(db));
     api_auth_init(getenv("ADMIN_TOKEN"));
+    api_org_init(c->templates_dir);
     if (getenv("ADMIN_TOKEN") == NULL || getenv("ADMIN_TOKEN")[0] == '\0')
         log_warn("ADMIN_TOKEN is not set: admin routes accept only org tokens", NULL);
     server_config sc = {
@@ -96,6 +101,34 @@ static int cmd_serve(const config_t *c)
     return rc;
 }
 
+/* `colony import FILE`: the same import as POST /org/import (merge mode), against the configured database. */
+static int cmd_import(const config_t *c, const char *file)
+{
+    db_t *db = open_migrated(c);
+    if (db == NULL)
+        return 1;
+    arena_t *a = arena_new();
+    org_template t;
+    import_result r = {0};
+    cl_error e;
+    int64_t t0 = org_import_started(db, a, file, file, "merge");
+    cl_err rc = tpl_load_file(a, file, &t, &e);
+    if (rc == CL_OK)
+        rc = org_import(db, a, &t, false, &r, &e);
+    org_import_completed(db, a, rc == CL_OK ? t.name : file, file, "merge", &r, t0, rc == CL_OK ? NULL : e.msg);
+    if (rc != CL_OK) {
+        fprintf(stderr, "colony: import of %s failed: %s\n", file, e.msg);
+    } else {
+        printf("%s: %zu created, %zu skipped\n", t.name, r.created, r.skipped);
+        for (size_t i = 0; i < r.count; i++)
+            printf("%*s%s %s (%s)\n", 2 * (r.items[i].depth + 1), "", r.items[i].skipped ? "skipped" : "created",
+                   r.items[i].name, r.items[i].id);
+    }
+    arena_free(a);
+    db_close(db);
+    return rc == CL_OK ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "help";
@@ -107,12 +140,17 @@ int main(int argc, char **argv)
         printf("colony %s (%s)\n", COLONY_VERSION, COLONY_GIT_SHA);
         return 0;
     }
-    if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0) {
+    bool import = strcmp(cmd, "import") == 0;
+    if (import && (argc < 3 || argv[2][0] == '-')) {
+        fprintf(stderr, "colony: usage: colony import FILE [options]\n");
+        return 2;
+    }
+    if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && !import) {
         fprintf(stderr, "colony: unknown command \"%s\" (see colony --help)\n", cmd);
         return 2;
     }
     config_t c;
-    if (!config_load(&c, argc, argv, 2)) {
+    if (!config_load(&c, argc, argv, import ? 3 : 2)) {
         config_free(&c);
         return 2;
     }
@@ -130,7 +168,9 @@ int main(int argc, char **argv)
         return 1;
     }
     int rc;
-    if (strcmp(cmd, "migrate") == 0) {
+    if (import) {
+        rc = cmd_import(&c, argv[2]);
+    } else if (strcmp(cmd, "migrate") == 0) {
         db_t *db = open_migrated(&c);
         rc = db == NULL;
         db_close(db);

@@ -18,7 +18,7 @@ void api_auth_init(const char *admin_token)
         id_sha256(admin_token, strlen(admin_token), admin_hash);
 }
 
-static const caller NOBODY = {CALLER_NONE, NULL, NULL, NULL};
+static const caller NOBODY = {CALLER_NONE, NULL, NULL, NULL, NULL};
 
 const caller *api_caller(const http_req *rq) { return rq->auth ? rq->auth : &NOBODY; }
 

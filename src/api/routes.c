@@ -4,6 +4,7 @@
 #include "api/auth.h"
 #include "api/canvas.h"
 #include "api/health.h"
+#include "api/org.h"
 #include "api/tokens.h"
 #include "api/workspaces.h"
 
@@ -30,6 +31,12 @@ const http_route api_routes[] = {
     {"GET", "/org/tokens", api_org_tokens_list, ACCESS_ADMIN},
     {"POST", "/org/tokens", api_org_tokens_create, ACCESS_ADMIN},
     {"DELETE", "/org/tokens/:id", api_org_tokens_revoke, ACCESS_ADMIN},
+
+    {"GET", "/org/templates", api_org_templates, ACCESS_ADMIN},
+    {"POST", "/org/import", api_org_import, ACCESS_ADMIN},
+    {"POST", "/admin/org/platform-agent", api_platform_install, ACCESS_ADMIN},
+    {"GET", "/orgs/:id/plugins/allowlist", api_allowlist_get, ACCESS_ADMIN},
+    {"PUT", "/orgs/:id/plugins/allowlist", api_allowlist_put, ACCESS_ADMIN},
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -32,7 +32,7 @@ static const char SQL_ORG_INSERT[] = "INSERT INTO org_api_tokens (id, token_hash
 static const char SQL_ORG_LIST[] = "SELECT id, prefix, name, org_id, created_by, created_at, last_used_at, expires_at"
                                    " FROM org_api_tokens WHERE revoked_at IS NULL ORDER BY created_at DESC, id LIMIT 500";
 static const char SQL_ORG_REVOKE[] = "UPDATE org_api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
-static const char SQL_ORG_FIND[] = "SELECT id, prefix, token_hash, expires_at FROM org_api_tokens"
+static const char SQL_ORG_FIND[] = "SELECT id, prefix, token_hash, expires_at, org_id FROM org_api_tokens"
                                    " WHERE token_hash = $1 AND revoked_at IS NULL";
 static const char SQL_ORG_TOUCH[] = "UPDATE org_api_tokens SET last_used_at = $2"
                                     " WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)";
@@ -206,6 +206,7 @@ static cl_err lookup(db_t *db, arena_t *a, const char *sql, const char *touch, c
         out->kind = org ? CALLER_ORG : CALLER_WORKSPACE;
         out->token_id = db_col_dup(st, a, 0);
         out->workspace_id = org ? NULL : db_col_dup(st, a, 1);
+        out->org_id = org ? db_col_dup(st, a, 4) : NULL;
         out->prefix = db_col_dup(st, a, org ? 1 : 2);
     }
     db_finish(st);

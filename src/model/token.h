@@ -31,6 +31,7 @@ typedef struct {
     caller_kind kind;
     const char *workspace_id; /* CALLER_WORKSPACE */
     const char *token_id;     /* org or workspace token */
+    const char *org_id;       /* CALLER_ORG: the org the token is anchored to, or NULL */
     const char *prefix;
 } caller;
 

@@ -9,9 +9,6 @@
 #include "base/time.h"
 #include "model/event.h"
 
-/* Key of the transaction lock that serialises changes of the tree's shape (re-parent, cascade delete) across
- * nodes, so that two concurrent moves can never close a cycle. */
-static const int64_t TREE_LOCK = 0x636f6c6e7472; /* "colntr" */
 enum { RESOLVE_ATTEMPTS = 3, CASCADE_MAX_DEPTH = 10000 };
 
 static const char *const RUNTIMES[] = {"claude-code", "hermes",     "openclaw", "codex",  "google-adk",
@@ -466,7 +463,7 @@ cl_err ws_update(db_t *db, arena_t *a, const char *id, const ws_patch *p, bool *
     cl_err e = db_tx_begin(db, err);
     if (e != CL_OK)
         return e;
-    if (p->has_parent && (e = db_tx_lock(db, TREE_LOCK, err)) != CL_OK) {
+    if (p->has_parent && (e = db_tx_lock(db, WS_TREE_LOCK, err)) != CL_OK) {
         db_tx_rollback(db);
         return e;
     }
@@ -496,7 +493,7 @@ static cl_err each(db_t *db, arena_t *a, const char *sql, const char **ids, size
 static cl_err cascade(db_t *db, arena_t *a, const char *id, bool purge, int64_t *cascaded, cl_error *err)
 {
     db_stmt_t *st;
-    cl_err e = db_tx_lock(db, TREE_LOCK, err);
+    cl_err e = db_tx_lock(db, WS_TREE_LOCK, err);
     if (e != CL_OK || (e = db_query(db, a, &st, err, SQL_SUBTREE, "s", id)) != CL_OK)
         return e;
     size_t n = 0, cap = 0;

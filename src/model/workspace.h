@@ -23,6 +23,10 @@ enum {
     WS_MAX_DEPTH = 64,   /* ancestor walks stop here */
 };
 
+/* Transaction lock key that serialises changes of the tree's shape (re-parent, cascade delete, platform install)
+ * across nodes, so that concurrent moves can never close a cycle or strand a root. */
+#define WS_TREE_LOCK ((int64_t)0x636f6c6e7472) /* "colntr" */
+
 /* One workspace row (arena-owned strings; NULL where the column is NULL). Times: ms since the epoch, 0 = null. */
 typedef struct {
     const char *id, *name, *role, *kind, *parent_id, *status, *runtime, *model, *template_name, *url, *delivery_mode,

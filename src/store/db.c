@@ -119,22 +119,34 @@ cl_err db_exec_script(db_t *db, const char *sql, cl_error *err) { return db->ops
 
 cl_err db_ping(db_t *db, cl_error *err) { return db_exec_script(db, "SELECT 1", err); }
 
+/* Transactions nest: the outermost is BEGIN/COMMIT, inner ones are savepoints, so a model function that runs
+ * "in a transaction" composes with a caller that already holds one (org import around the resolver). */
 cl_err db_tx_begin(db_t *db, cl_error *err)
 {
-    cl_err e = db_exec_script(db, db->ops->begin_sql, err);
+    char sql[48];
+    if (db->tx_depth == 0)
+        snprintf(sql, sizeof(sql), "%s", db->ops->begin_sql);
+    else
+        snprintf(sql, sizeof(sql), "SAVEPOINT colony_sp%d", db->tx_depth);
+    cl_err e = db_exec_script(db, sql, err);
     if (e == CL_OK)
-        db->tx_depth = 1;
+        db->tx_depth++;
     return e;
 }
 
 cl_err db_tx_commit(db_t *db, cl_error *err)
 {
-    cl_err e = db_exec_script(db, "COMMIT", err);
+    char sql[48];
+    if (db->tx_depth == 1)
+        snprintf(sql, sizeof(sql), "COMMIT");
+    else
+        snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT colony_sp%d", db->tx_depth - 1);
+    cl_err e = db_exec_script(db, sql, err);
     if (e != CL_OK) {
         db_tx_rollback(db);
         return e;
     }
-    db->tx_depth = 0;
+    db->tx_depth--;
     return CL_OK;
 }
 
@@ -143,9 +155,17 @@ void db_tx_rollback(db_t *db)
     if (db->tx_depth == 0)
         return;
     cl_error ignored;
-    db_exec_script(db, "ROLLBACK", &ignored);
-    db->tx_depth = 0;
+    char sql[96];
+    if (db->tx_depth == 1)
+        snprintf(sql, sizeof(sql), "ROLLBACK");
+    else
+        snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT colony_sp%d; RELEASE SAVEPOINT colony_sp%d",
+                 db->tx_depth - 1, db->tx_depth - 1);
+    db_exec_script(db, sql, &ignored);
+    db->tx_depth--;
 }
+
+bool db_in_tx(const db_t *db) { return db->tx_depth > 0; }
 
 cl_err db_migration_lock(db_t *db, bool acquire, cl_error *err) { return db->ops->migration_lock(db, acquire, err); }
 

@@ -76,11 +76,13 @@ cl_err db_run(db_t *db, arena_t *a, int64_t *changes, cl_error *err, const char 
 /* Run a parameterless script of one or more statements (migrations). */
 cl_err db_exec_script(db_t *db, const char *sql, cl_error *err);
 
-/* Transactions. begin takes the write lock at once on SQLite (BEGIN IMMEDIATE) so that two writers never
- * deadlock on lock upgrade. rollback never fails loudly: it is the cleanup path. */
+/* Transactions. The outermost begin takes the write lock at once on SQLite (BEGIN IMMEDIATE) so that two writers
+ * never deadlock on lock upgrade; a begin inside a transaction opens a savepoint, so transactional functions
+ * compose. rollback never fails loudly: it is the cleanup path. */
 cl_err db_tx_begin(db_t *db, cl_error *err);
 cl_err db_tx_commit(db_t *db, cl_error *err);
 void db_tx_rollback(db_t *db);
+bool db_in_tx(const db_t *db);
 
 /* The database's own text of the last failure on this connection (for operators; never sent to clients). */
 const char *db_last_error(const db_t *db);

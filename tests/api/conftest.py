@@ -239,6 +239,6 @@ def server(backend, request, tmp_path_factory):
     else:
         path = tmp_path_factory.mktemp("db") / "colony.db"
         db = Database(backend, str(path), path=str(path))
-    c = Colony(db, log_dir=tmp_path_factory.mktemp("log"))
+    c = Colony(db, args=getattr(request.module, "SERVER_ARGS", ()), log_dir=tmp_path_factory.mktemp("log"))
     yield c
     assert c.stop() == 0, c.read_log()[-3000:]

@@ -1,4 +1,5 @@
 """The foundation: health, build info, metrics, routing errors, limits, CORS, request ids, shutdown, CLI."""
+import pathlib
 import re
 import signal
 import socket
@@ -236,7 +237,9 @@ def test_sigint_stops_cleanly_with_idle_connections(start_colony):
     assert rows == [["1"]]
 
 
-EMBEDDED = ["0001_foundation.sql", "0002_canvas_viewport.sql", "0003_workspaces.sql", "0004_events.sql"]
+MIGRATIONS_DIR = pathlib.Path(__file__).resolve().parents[2] / "src" / "store" / "migrations"
+# what schema_migrations must record: one name per migration, driver variants ("x.pg.sql") counted once as "x.sql"
+EMBEDDED = sorted({re.sub(r"\.(pg|sqlite)\.sql$", ".sql", p.name) for p in MIGRATIONS_DIR.glob("*.sql")})
 
 
 def test_migrate_is_idempotent(new_db):

@@ -83,11 +83,24 @@ static void test_transactions(void **state)
     assert_int_equal(db_tx_begin(db, &e), CL_OK);
     assert_int_equal(db_exec_script(db, "INSERT INTO t VALUES ('b')", &e), CL_OK);
     assert_int_equal(db_tx_commit(db, &e), CL_OK);
+    /* nested: an inner rollback undoes only the inner part */
+    assert_int_equal(db_tx_begin(db, &e), CL_OK);
+    assert_int_equal(db_exec_script(db, "INSERT INTO t VALUES ('c')", &e), CL_OK);
+    assert_int_equal(db_tx_begin(db, &e), CL_OK);
+    assert_true(db_in_tx(db));
+    assert_int_equal(db_exec_script(db, "INSERT INTO t VALUES ('d')", &e), CL_OK);
+    db_tx_rollback(db);
+    assert_int_equal(db_tx_begin(db, &e), CL_OK);
+    assert_int_equal(db_exec_script(db, "INSERT INTO t VALUES ('e')", &e), CL_OK);
+    assert_int_equal(db_tx_commit(db, &e), CL_OK);
+    assert_int_equal(db_tx_commit(db, &e), CL_OK);
+    assert_false(db_in_tx(db));
     arena_t *a = arena_new();
     db_stmt_t *st;
-    assert_int_equal(db_prepare(db, a, "SELECT group_concat(k) FROM t", &st, &e), CL_OK);
+    assert_int_equal(db_prepare(db, a, "SELECT group_concat(k, ',') FROM (SELECT k FROM t ORDER BY k)", &st, &e),
+                     CL_OK);
     assert_int_equal(db_one(st, &e), CL_OK);
-    assert_string_equal(db_col_text(st, 0), "b");
+    assert_string_equal(db_col_text(st, 0), "b,c,e");
     arena_free(a);
     db_close(db);
 }

@@ -1,0 +1,202 @@
+/* orgimport.c - see orgimport.h. */
+#include "model/orgimport.h"
+
+#include <dirent.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/id.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/time.h"
+#include "model/workspace.h"
+
+static const char SQL_EVENT[] = "INSERT INTO structure_events (id, event_type, payload, created_at)"
+                                " VALUES ($1, $2, $3, $4)";
+static const char SQL_LIVE_CHILDREN[] = "SELECT id FROM workspaces WHERE parent_id = $1 AND status <> 'removed'";
+
+void org_event(db_t *db, const char *type, const char *payload_json)
+{
+    arena_t *a = arena_new();
+    char id[ID_UUID_LEN + 1];
+    id_uuid4(id);
+    cl_error e;
+    if (db_run(db, a, NULL, &e, SQL_EVENT, "sssi", id, type, payload_json, time_now_ms()) != CL_OK)
+        log_warn("structure event not recorded", "type=%s error=\"%s\"", type, e.msg);
+    arena_free(a);
+}
+
+int64_t org_import_started(db_t *db, arena_t *a, const char *name, const char *dir, const char *mode)
+{
+    json_t *p = json_own(a, json_pack("{s:s, s:s?, s:s}", "name", name, "dir", dir, "mode", mode));
+    org_event(db, "org.import.started", json_dump_arena(a, p, NULL));
+    return time_mono_ms();
+}
+
+void org_import_completed(db_t *db, arena_t *a, const char *name, const char *dir, const char *mode,
+                          const import_result *r, int64_t started, const char *error)
+{
+    json_t *p = json_own(a, json_pack("{s:s, s:s?, s:s, s:I, s:I, s:I, s:I, s:s}", "name", name, "dir", dir, "mode",
+                                      mode, "created_count", (json_int_t)r->created, "skipped_count",
+                                      (json_int_t)r->skipped, "reconcile_removed_count", (json_int_t)r->removed,
+                                      "duration_ms", (json_int_t)(time_mono_ms() - started), "error",
+                                      error ? error : ""));
+    org_event(db, "org.import.completed", json_dump_arena(a, p, NULL));
+}
+
+typedef struct {
+    db_t *db;
+    arena_t *a;
+    import_result *r;
+    size_t cap;
+} import_ctx;
+
+static cl_err create_tree(import_ctx *c, const tpl_node *n, const char *parent, int depth, cl_error *err)
+{
+    ws_spec s = {
+        .name = n->name,
+        .role = n->role,
+        .parent_id = parent,
+        .runtime = n->runtime,
+        .model = n->model,
+        .template_name = n->template_name,
+        .url = n->url,
+        .workspace_dir = n->workspace_dir,
+        .workspace_access = n->workspace_access,
+        .tier = n->tier,
+        .max_concurrent_tasks = n->max_concurrent_tasks,
+        .has_canvas = n->has_canvas && depth == 0, /* the reference places only roots */
+        .x = n->x,
+        .y = n->y,
+        .status = "awaiting_agent",
+    };
+    ws_row row;
+    ws_outcome how;
+    cl_err e = ws_resolve(c->db, c->a, &s, &row, &how, err);
+    if (e != CL_OK)
+        return cl_fail(err, e, "%s \"%s\": %s", depth == 0 ? "root" : "workspace", n->name, err->msg);
+    import_result *r = c->r;
+    r->items = arena_grow(c->a, r->items, r->count, &c->cap, sizeof(import_item));
+    r->items[r->count++] = (import_item){row.id, n->name, parent, n->tier, depth, how == WS_EXISTING};
+    if (how == WS_EXISTING)
+        r->skipped++;
+    else
+        r->created++;
+    for (size_t i = 0; i < n->nchildren; i++)
+        if ((e = create_tree(c, &n->children[i], row.id, depth + 1, err)) != CL_OK)
+            return e;
+    return CL_OK;
+}
+
+static bool resolved(const import_result *r, const char *id)
+{
+    for (size_t i = 0; i < r->count; i++)
+        if (strcmp(r->items[i].id, id) == 0)
+            return true;
+    return false;
+}
+
+/* Remove the live children of every resolved node that this import did not resolve; their subtrees go with them. */
+static cl_err reconcile(import_ctx *c, cl_error *err)
+{
+    size_t n = c->r->count; /* the removals below never add items */
+    for (size_t i = 0; i < n; i++) {
+        db_stmt_t *st;
+        cl_err e = db_query(c->db, c->a, &st, err, SQL_LIVE_CHILDREN, "s", c->r->items[i].id);
+        const char **orphans = NULL;
+        size_t norphans = 0, cap = 0;
+        bool row = true;
+        while (e == CL_OK && (e = db_step(st, &row, err)) == CL_OK && row) {
+            const char *kid = db_col_dup(st, c->a, 0);
+            if (!resolved(c->r, kid)) {
+                orphans = arena_grow(c->a, orphans, norphans, &cap, sizeof(char *));
+                orphans[norphans++] = kid;
+            }
+        }
+        db_finish(st);
+        for (size_t k = 0; e == CL_OK && k < norphans; k++) {
+            int64_t cascaded = 0;
+            if ((e = ws_delete(c->db, c->a, orphans[k], false, &cascaded, err)) == CL_OK)
+                c->r->removed += 1 + cascaded;
+        }
+        if (e != CL_OK)
+            return e;
+    }
+    return CL_OK;
+}
+
+cl_err org_import(db_t *db, arena_t *a, const org_template *t, bool do_reconcile, import_result *out, cl_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    import_ctx c = {db, a, out, 0};
+    cl_err e = db_tx_begin(db, err);
+    if (e != CL_OK)
+        return e;
+    const char *platform = NULL; /* roots join the platform root when there is one, as API creates do */
+    if ((e = ws_platform_id(db, a, &platform, err)) == CL_OK) {
+        for (size_t i = 0; e == CL_OK && i < t->nroots; i++)
+            e = create_tree(&c, &t->roots[i], platform, 0, err);
+    }
+    if (e == CL_OK && do_reconcile)
+        e = reconcile(&c, err);
+    if (e == CL_OK)
+        e = db_tx_commit(db, err);
+    else
+        db_tx_rollback(db);
+    if (e != CL_OK) { /* all or nothing: report nothing as created */
+        out->count = out->created = out->skipped = 0;
+        out->removed = 0;
+    }
+    return e;
+}
+
+cl_err org_template_path(arena_t *a, const char *dir, const char *name, const char **path, cl_error *err)
+{
+    if (name[0] == '\0' || name[0] == '.' || strchr(name, '/') != NULL || strchr(name, '\\') != NULL ||
+        strlen(name) > 255)
+        return cl_fail(err, CL_INVALID, "invalid org directory");
+    static const char *const files[] = {"org.yaml", "org.yml"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *p = arena_sprintf(a, "%s/%s/%s", dir, name, files[i]);
+        struct stat sb;
+        if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode)) {
+            *path = p;
+            return CL_OK;
+        }
+    }
+    return cl_fail(err, CL_NOT_FOUND, "org template not found");
+}
+
+json_t *org_template_list(arena_t *a, const char *dir)
+{
+    json_t *out = json_array();
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return out;
+    struct dirent *ent;
+    const char **names = NULL;
+    size_t n = 0, cap = 0;
+    while ((ent = readdir(d)) != NULL) {
+        names = arena_grow(a, names, n, &cap, sizeof(char *));
+        names[n++] = arena_strdup(a, ent->d_name);
+    }
+    closedir(d);
+    for (size_t i = 1; i < n; i++) /* stable, sorted output: insertion sort of a handful of names */
+        for (size_t k = i; k > 0 && strcmp(names[k - 1], names[k]) > 0; k--) {
+            const char *t = names[k];
+            names[k] = names[k - 1], names[k - 1] = t;
+        }
+    for (size_t i = 0; i < n; i++) {
+        const char *path;
+        org_template t;
+        cl_error e;
+        if (org_template_path(a, dir, names[i], &path, &e) != CL_OK || tpl_load_file(a, path, &t, &e) != CL_OK)
+            continue;
+        json_t *req = t.required_env ? json_incref(t.required_env) : json_array();
+        json_t *rec = t.recommended_env ? json_incref(t.recommended_env) : json_array();
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:I, s:o, s:o}", "dir", names[i], "name", t.name,
+                                             "description", t.description, "workspaces", (json_int_t)t.declared,
+                                             "required_env", req, "recommended_env", rec));
+    }
+    return out;
+}

@@ -1,0 +1,49 @@
+/* orgimport.h - importing an org template: the whole tree in one transaction, every node through ws_resolve (so
+ * concurrent imports, on one node or many, converge on one copy), existing nodes skipped but walked. Reconcile also
+ * removes live workspaces under the nodes this import resolved that the template no longer names - scoped to those
+ * subtrees, never a same-named workspace elsewhere, never the platform root. */
+#ifndef COLONY_MODEL_ORGIMPORT_H
+#define COLONY_MODEL_ORGIMPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "model/template.h"
+#include "store/db.h"
+
+typedef struct {
+    const char *id, *name, *parent_id;
+    int64_t tier;
+    int depth;
+    bool skipped;
+} import_item;
+
+typedef struct {
+    import_item *items; /* pre-order, as created/skipped */
+    size_t count, created, skipped;
+    int64_t removed; /* reconcile: workspaces removed, descendants included */
+} import_result;
+
+/* Import `t`. All or nothing: on failure nothing of this import stays. */
+cl_err org_import(db_t *db, arena_t *a, const org_template *t, bool reconcile, import_result *out, cl_error *err);
+
+/* Append an org-level telemetry row to structure_events; never fails the caller (a failure is logged). */
+void org_event(db_t *db, const char *type, const char *payload_json);
+
+/* The import telemetry pair (difference 2). started records {name, dir, mode} and returns the start time to hand
+ * to completed, which records the counts, the duration and `error` ("" on success). Every caller that writes the
+ * first must write the second, on every path. */
+int64_t org_import_started(db_t *db, arena_t *a, const char *name, const char *dir, const char *mode);
+void org_import_completed(db_t *db, arena_t *a, const char *name, const char *dir, const char *mode,
+                          const import_result *r, int64_t started, const char *error);
+
+/* The templates of `dir` (sub-directories holding org.yaml or org.yml) as a JSON array of
+ * {dir, name, description, workspaces, required_env, recommended_env}; unreadable ones are skipped. */
+json_t *org_template_list(arena_t *a, const char *dir);
+/* Resolve template directory `name` inside `dir` to its org.yaml path; CL_INVALID for a name that is not one plain
+ * path component, CL_NOT_FOUND when there is no such template. */
+cl_err org_template_path(arena_t *a, const char *dir, const char *name, const char **path, cl_error *err);
+
+#endif

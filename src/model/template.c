@@ -1,0 +1,226 @@
+/* template.c - see template.h. */
+#include "model/template.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "base/yaml.h"
+#include "model/urlcheck.h"
+#include "model/workspace.h"
+
+typedef enum { T_STR, T_INT, T_BOOL, T_LIST, T_MAP, T_ANY } key_type;
+typedef struct {
+    const char *key;
+    key_type type;
+} key_rule;
+
+static const key_rule TOP_KEYS[] = {{"name", T_STR},          {"description", T_STR},     {"defaults", T_MAP},
+                                    {"workspaces", T_LIST},   {"global_memories", T_LIST}, {"required_env", T_LIST},
+                                    {"recommended_env", T_LIST}};
+static const key_rule DEFAULT_KEYS[] = {
+    {"runtime", T_STR},        {"tier", T_INT},          {"model", T_STR},
+    {"plugins", T_LIST},       {"initial_prompt", T_STR}, {"initial_prompt_file", T_STR},
+    {"idle_prompt", T_STR},    {"idle_prompt_file", T_STR}, {"idle_interval_seconds", T_INT},
+    {"category_routing", T_MAP}, {"initial_memories", T_LIST}};
+static const key_rule NODE_KEYS[] = {
+    {"name", T_STR},           {"role", T_STR},          {"runtime", T_STR},
+    {"tier", T_INT},           {"template", T_STR},      {"files_dir", T_STR},
+    {"spawning", T_BOOL},      {"system_prompt", T_STR}, {"model", T_STR},
+    {"workspace_dir", T_STR},  {"workspace_access", T_STR}, {"plugins", T_LIST},
+    {"initial_prompt", T_STR}, {"initial_prompt_file", T_STR}, {"idle_prompt", T_STR},
+    {"idle_prompt_file", T_STR}, {"idle_interval_seconds", T_INT}, {"category_routing", T_MAP},
+    {"initial_memories", T_LIST}, {"max_concurrent_tasks", T_INT}, {"schedules", T_LIST},
+    {"channels", T_LIST},      {"external", T_BOOL},     {"url", T_STR},
+    {"canvas", T_MAP},         {"required_env", T_LIST}, {"recommended_env", T_LIST},
+    {"children", T_LIST}};
+
+static const char *type_name(key_type t)
+{
+    static const char *const names[] = {"a string", "an integer", "a boolean", "a list", "a mapping", "anything"};
+    return names[t];
+}
+
+static bool type_ok(const json_t *v, key_type t)
+{
+    switch (t) {
+    case T_STR: return json_is_string(v);
+    case T_INT: return json_is_integer(v);
+    case T_BOOL: return json_is_boolean(v);
+    case T_LIST: return json_is_array(v);
+    case T_MAP: return json_is_object(v);
+    default: return true;
+    }
+}
+
+/* Every key known, of its type (null counts as absent). */
+static cl_err check_keys(const json_t *obj, const key_rule *rules, size_t n, const char *path, cl_error *err)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v) {
+        size_t i = 0;
+        while (i < n && strcmp(rules[i].key, key) != 0)
+            i++;
+        if (i == n)
+            return cl_fail(err, CL_INVALID, "unknown key \"%s\" in %s", key, path);
+        if (!json_is_null(v) && !type_ok(v, rules[i].type))
+            return cl_fail(err, CL_INVALID, "%s.%s must be %s", path, key, type_name(rules[i].type));
+    }
+    return CL_OK;
+}
+
+static const char *str(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+typedef struct {
+    arena_t *a;
+    const json_t *defaults;
+    org_template *t;
+    size_t names_cap;
+} walk_ctx;
+
+static cl_err node(walk_ctx *w, const json_t *j, const char *path, int depth, bool spawn, tpl_node *out,
+                   cl_error *err);
+
+/* Validate a list of sibling nodes; only spawning ones land in *out. */
+static cl_err siblings(walk_ctx *w, const json_t *list, const char *path, int depth, bool spawn, tpl_node **out,
+                       size_t *count, cl_error *err)
+{
+    size_t n = json_array_size(list), k = 0;
+    tpl_node *nodes = arena_calloc(w->a, n ? n : 1, sizeof(*nodes));
+    for (size_t i = 0; i < n; i++) {
+        const json_t *j = json_array_get(list, i);
+        char *p = arena_sprintf(w->a, "%s[%zu]", path, i);
+        if (!json_is_object(j))
+            return cl_fail(err, CL_INVALID, "%s must be a mapping", p);
+        const json_t *sp = json_object_get(j, "spawning");
+        bool child_spawns = spawn && !json_is_false(sp);
+        cl_err e = node(w, j, p, depth, child_spawns, &nodes[k], err);
+        if (e != CL_OK)
+            return e;
+        for (size_t m = 0; m < i; m++) { /* siblings must differ, spawning or not */
+            const char *other = str(json_array_get(list, m), "name");
+            if (other && strcmp(other, str(j, "name")) == 0)
+                return cl_fail(err, CL_INVALID, "duplicate sibling name \"%s\" at %s", other, p);
+        }
+        if (child_spawns)
+            k++;
+    }
+    *out = nodes;
+    *count = k;
+    return CL_OK;
+}
+
+static cl_err node(walk_ctx *w, const json_t *j, const char *path, int depth, bool spawn, tpl_node *out,
+                   cl_error *err)
+{
+    cl_err e = check_keys(j, NODE_KEYS, sizeof(NODE_KEYS) / sizeof(NODE_KEYS[0]), path, err);
+    if (e != CL_OK)
+        return e;
+    if (depth > TPL_MAX_DEPTH)
+        return cl_fail(err, CL_INVALID, "%s is nested deeper than %d levels", path, TPL_MAX_DEPTH);
+    if (++w->t->declared > TPL_MAX_NODES)
+        return cl_fail(err, CL_TOO_LARGE, "template has more than %d workspaces", TPL_MAX_NODES);
+    memset(out, 0, sizeof(*out));
+    out->name = str(j, "name");
+    cl_error fe;
+    if (ws_validate_name(out->name, &fe) != CL_OK)
+        return cl_fail(err, CL_INVALID, "%s: %s", path, fe.msg);
+    w->t->all_names = arena_grow(w->a, w->t->all_names, w->t->declared - 1, &w->names_cap, sizeof(char *));
+    w->t->all_names[w->t->declared - 1] = out->name;
+    out->role = str(j, "role");
+    if (out->role && ws_validate_role(out->role, &fe) != CL_OK)
+        return cl_fail(err, CL_INVALID, "%s: %s", path, fe.msg);
+    const json_t *d = w->defaults;
+    out->external = json_is_true(json_object_get(j, "external"));
+    out->runtime = str(j, "runtime") ? str(j, "runtime") : str(d, "runtime");
+    if (out->runtime == NULL)
+        out->runtime = out->external ? "external" : "claude-code";
+    if (!ws_runtime_known(out->runtime))
+        return cl_fail(err, CL_INVALID, "%s: unsupported runtime \"%s\"", path, out->runtime);
+    out->external = out->external || ws_runtime_external_like(out->runtime);
+    out->model = str(j, "model") ? str(j, "model") : str(d, "model");
+    if (spawn && !out->external && (out->model == NULL || out->model[0] == '\0'))
+        return cl_fail(err, CL_INVALID, "%s \"%s\": model is required (on the node or in defaults.model)", path,
+                       out->name);
+    const json_t *tier = json_object_get(j, "tier");
+    if (!json_is_integer(tier))
+        tier = json_object_get(d, "tier");
+    out->tier = json_is_integer(tier) ? json_integer_value(tier) : WS_TIER_DEFAULT;
+    if (out->tier < WS_TIER_MIN || out->tier > WS_TIER_MAX)
+        return cl_fail(err, CL_INVALID, "%s: tier must be between %d and %d", path, WS_TIER_MIN, WS_TIER_MAX);
+    out->template_name = str(j, "template");
+    out->workspace_dir = str(j, "workspace_dir");
+    if (out->workspace_dir && ws_validate_dir(out->workspace_dir, &fe) != CL_OK)
+        return cl_fail(err, CL_INVALID, "%s: invalid workspace directory", path);
+    out->workspace_access = str(j, "workspace_access");
+    if (out->workspace_access && strcmp(out->workspace_access, "none") != 0 &&
+        ((strcmp(out->workspace_access, "read_only") != 0 && strcmp(out->workspace_access, "read_write") != 0) ||
+         out->workspace_dir == NULL))
+        return cl_fail(err, CL_INVALID, "%s: invalid workspace access", path);
+    out->url = str(j, "url");
+    if (out->url && out->url[0] && url_check_agent(out->url, &fe) != CL_OK)
+        return cl_fail(err, CL_INVALID, "%s: unsafe workspace URL: %s", path, fe.msg);
+    const json_t *mct = json_object_get(j, "max_concurrent_tasks");
+    out->max_concurrent_tasks = json_is_integer(mct) && json_integer_value(mct) > 0 ? json_integer_value(mct) : 1;
+    const json_t *canvas = json_object_get(j, "canvas");
+    if (json_is_object(canvas)) {
+        const json_t *x = json_object_get(canvas, "x"), *y = json_object_get(canvas, "y");
+        if ((x && !json_is_number(x)) || (y && !json_is_number(y)))
+            return cl_fail(err, CL_INVALID, "%s.canvas: x and y must be numbers", path);
+        out->has_canvas = true;
+        out->x = x ? json_number_value(x) : 0;
+        out->y = y ? json_number_value(y) : 0;
+    }
+    if (spawn)
+        w->t->nodes++;
+    const json_t *kids = json_object_get(j, "children");
+    if (!json_is_array(kids))
+        return CL_OK;
+    return siblings(w, kids, arena_sprintf(w->a, "%s.children", path), depth + 1, spawn, &out->children,
+                    &out->nchildren, err);
+}
+
+cl_err tpl_from_json(arena_t *a, const json_t *doc, org_template *out, cl_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (!json_is_object(doc))
+        return cl_fail(err, CL_INVALID, "an org template must be a mapping");
+    cl_err e = check_keys(doc, TOP_KEYS, sizeof(TOP_KEYS) / sizeof(TOP_KEYS[0]), "the template", err);
+    const json_t *defaults = json_object_get(doc, "defaults");
+    if (e == CL_OK && json_is_object(defaults))
+        e = check_keys(defaults, DEFAULT_KEYS, sizeof(DEFAULT_KEYS) / sizeof(DEFAULT_KEYS[0]), "defaults", err);
+    if (e != CL_OK)
+        return e;
+    out->name = str(doc, "name") ? str(doc, "name") : "";
+    out->description = str(doc, "description") ? str(doc, "description") : "";
+    out->required_env = json_object_get(doc, "required_env");
+    out->recommended_env = json_object_get(doc, "recommended_env");
+    const json_t *roots = json_object_get(doc, "workspaces");
+    if (!json_is_array(roots) || json_array_size(roots) == 0)
+        return cl_fail(err, CL_INVALID, "the template has no workspaces");
+    walk_ctx w = {a, json_is_object(defaults) ? defaults : json_object(), out, 0};
+    if (!json_is_object(defaults))
+        json_own(a, (json_t *)w.defaults);
+    return siblings(&w, roots, "workspaces", 0, true, &out->roots, &out->nroots, err);
+}
+
+cl_err tpl_load_file(arena_t *a, const char *path, org_template *out, cl_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return cl_fail(err, CL_NOT_FOUND, "cannot open %s: %s", path, strerror(errno));
+    char *buf = arena_alloc(a, TPL_FILE_MAX + 1);
+    size_t n = fread(buf, 1, TPL_FILE_MAX + 1, f);
+    fclose(f);
+    if (n > TPL_FILE_MAX)
+        return cl_fail(err, CL_TOO_LARGE, "%s is larger than %d bytes", path, TPL_FILE_MAX);
+    json_t *doc;
+    cl_err e = yaml_parse(a, buf, n, &doc, err);
+    return e == CL_OK ? tpl_from_json(a, doc, out, err) : e;
+}

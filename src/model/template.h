@@ -1,0 +1,40 @@
+/* template.h - org templates: a YAML (or JSON) tree of workspaces with a `defaults` block, validated whole before
+ * anything is created (workspaces.md §4.2). Every key the reference knows is accepted; an unknown key, a wrong
+ * type, a duplicate sibling name or a node without a model is refused with its path. */
+#ifndef COLONY_MODEL_TEMPLATE_H
+#define COLONY_MODEL_TEMPLATE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+
+enum { TPL_MAX_NODES = 20000, TPL_MAX_DEPTH = 32, TPL_FILE_MAX = 4 << 20 };
+
+typedef struct tpl_node {
+    const char *name, *role, *runtime, *model, *template_name, *workspace_dir, *workspace_access, *url;
+    int64_t tier, max_concurrent_tasks;
+    bool external, has_canvas;
+    double x, y;
+    struct tpl_node *children;
+    size_t nchildren;
+} tpl_node;
+
+typedef struct {
+    const char *name, *description;
+    tpl_node *roots;
+    size_t nroots;
+    size_t nodes;    /* nodes that will be created (spawning: false subtrees excluded) */
+    size_t declared; /* every node in the file, spawning or not */
+    const char **all_names; /* every node name in the file (reconcile scope), `declared` of them */
+    json_t *required_env, *recommended_env; /* borrowed from the document, or NULL */
+} org_template;
+
+/* Validate `doc` (a parsed YAML/JSON document owned by `a`) into `out`. CL_INVALID naming the path on refusal. */
+cl_err tpl_from_json(arena_t *a, const json_t *doc, org_template *out, cl_error *err);
+/* Read and validate a YAML file (bounded by TPL_FILE_MAX). CL_NOT_FOUND when it cannot be opened. */
+cl_err tpl_load_file(arena_t *a, const char *path, org_template *out, cl_error *err);
+
+#endif
