@@ -34,6 +34,10 @@ static const opt OPTS[] = {
     {"--log-level", "COLONY_LOG_LEVEL", "info", "debug, info, warn or error", OPT_STR, OFF(log_level), 0, 0},
     {"--templates-dir", "ORG_TEMPLATES_DIR", "org-templates", "directory of org templates (<dir>/<name>/org.yaml)",
      OPT_STR, OFF(templates_dir), 0, 0},
+    {"--liveness-stale-after", "REMOTE_LIVENESS_STALE_AFTER", "180",
+     "seconds without a heartbeat before a workspace is offline", OPT_LONG, OFF(stale_after_s), 1, 86400},
+    {"--sweep-interval-ms", "COLONY_SWEEP_INTERVAL_MS", "5000", "how often the liveness sweeper runs", OPT_LONG,
+     OFF(sweep_interval_ms), 50, 3600000},
     {"--access-log", "COLONY_ACCESS_LOG", "true", "one log line per request (true/false)", OPT_BOOL, OFF(access_log),
      0, 0},
 };

@@ -22,6 +22,8 @@ typedef struct {
     char *log_level;
     bool access_log;
     char *templates_dir;
+    long stale_after_s;
+    long sweep_interval_ms;
 } config_t;
 
 /* Fill `c` from defaults, the environment and argv[from..argc). On a bad or unknown flag, print one line to

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "config.h"
 #include "http/server.h"
+#include "jobs/sweepers.h"
 #include "model/node.h"
 #include "model/orgimport.h"
 #include "store/migrate.h"
@@ -90,7 +91,12 @@ static int cmd_serve(const config_t *c)
         .on_listening = print_url,
     };
     log_info("starting", "version=%s node=%s", COLONY_VERSION, node_id);
+    sweepers_config jc = {c->db, c->sweep_interval_ms, c->stale_after_s * 1000};
+    sweepers_t *jobs = sweepers_start(&jc, &err);
+    if (jobs == NULL)
+        log_error("background sweepers did not start", "error=\"%s\"", err.msg);
     int rc = server_run(&sc, &err);
+    sweepers_stop(jobs);
     if (rc != 0) {
         log_error("cannot serve", "error=\"%s\"", err.msg);
         fprintf(stderr, "colony: %s\n", err.msg);

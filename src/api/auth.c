@@ -28,6 +28,16 @@ static bool deny(http_req *rq, cl_err e, const char *msg)
     return false;
 }
 
+cl_err api_identify(http_req *rq, const char *bearer, caller *c)
+{
+    cl_error e;
+    cl_err r = token_identify(rq->db, rq->arena, have_admin ? admin_hash : NULL, bearer, c, &e);
+    if (r != CL_OK)
+        api_reply_json(rq, 503, json_pack("{s:s, s:s}", "error", "platform datastore unavailable — retry shortly",
+                                          "code", "platform_unavailable"));
+    return r;
+}
+
 bool api_guard(http_req *rq)
 {
     int access = rq->route->access;
@@ -38,12 +48,8 @@ bool api_guard(http_req *rq)
         return deny(rq, CL_UNAUTHORIZED, access == ACCESS_WORKSPACE ? "missing workspace auth token"
                                                                    : "admin auth required");
     caller *c = arena_calloc(rq->arena, 1, sizeof(*c));
-    cl_error e;
-    if (token_identify(rq->db, rq->arena, have_admin ? admin_hash : NULL, bearer, c, &e) != CL_OK) {
-        api_reply_json(rq, 503, json_pack("{s:s, s:s}", "error", "platform datastore unavailable — retry shortly",
-                                          "code", "platform_unavailable"));
+    if (api_identify(rq, bearer, c) != CL_OK)
         return false;
-    }
     rq->auth = c;
     if (c->kind == CALLER_ADMIN || c->kind == CALLER_ORG)
         return true;

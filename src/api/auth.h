@@ -22,6 +22,9 @@ void api_auth_init(const char *admin_token);
 /* The route guard (server_config.guard). */
 bool api_guard(http_req *rq);
 
+/* Resolve `bearer` into *c; CL_OK (c->kind may be CALLER_NONE), or non-OK after answering 503. */
+cl_err api_identify(http_req *rq, const char *bearer, caller *c);
+
 /* The authenticated caller of this request (CALLER_NONE on public routes). */
 const caller *api_caller(const http_req *rq);
 

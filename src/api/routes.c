@@ -1,10 +1,12 @@
 /* routes.c - every endpoint colony serves: method, path, handler, who may call it. */
 #include "api/routes.h"
 
+#include "api/activity.h"
 #include "api/auth.h"
 #include "api/canvas.h"
 #include "api/health.h"
 #include "api/org.h"
+#include "api/registry.h"
 #include "api/tokens.h"
 #include "api/workspaces.h"
 
@@ -23,6 +25,15 @@ const http_route api_routes[] = {
     {"DELETE", "/workspaces/:id", api_ws_delete, ACCESS_ADMIN},
     {"GET", "/workspaces/:id/state", api_ws_state, ACCESS_WORKSPACE},
 
+    {"GET", "/workspaces/:id/activity", api_activity_list, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/activity", api_activity_report, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/notify", api_notify, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/chat-history", api_chat_history, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/chat-session/new", api_chat_session_new, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/session-search", api_session_search, ACCESS_WORKSPACE},
+    {"GET", "/events", api_events_list, ACCESS_ADMIN},
+    {"GET", "/events/:workspaceId", api_events_list, ACCESS_ADMIN},
+
     {"GET", "/workspaces/:id/tokens", api_ws_tokens_list, ACCESS_WORKSPACE},
     {"POST", "/workspaces/:id/tokens", api_ws_tokens_create, ACCESS_WORKSPACE},
     {"DELETE", "/workspaces/:id/tokens/:tokenId", api_ws_tokens_revoke, ACCESS_WORKSPACE},
@@ -31,6 +42,13 @@ const http_route api_routes[] = {
     {"GET", "/org/tokens", api_org_tokens_list, ACCESS_ADMIN},
     {"POST", "/org/tokens", api_org_tokens_create, ACCESS_ADMIN},
     {"DELETE", "/org/tokens/:id", api_org_tokens_revoke, ACCESS_ADMIN},
+
+    {"POST", "/registry/register", api_registry_register, ACCESS_PUBLIC}, /* own gate: registry.c */
+    {"POST", "/registry/heartbeat", api_registry_heartbeat, ACCESS_PUBLIC},
+    {"POST", "/registry/update-card", api_registry_update_card, ACCESS_PUBLIC},
+    {"GET", "/registry/discover/:id", api_registry_discover, ACCESS_PUBLIC},
+    {"GET", "/registry/:id/peers", api_registry_peers, ACCESS_PUBLIC},
+    {"POST", "/registry/check-access", api_registry_check_access, ACCESS_PUBLIC},
 
     {"GET", "/org/templates", api_org_templates, ACCESS_ADMIN},
     {"POST", "/org/import", api_org_import, ACCESS_ADMIN},

@@ -11,7 +11,17 @@
 #define METRICS_MAP(XX)                                                                                            \
     XX(DB_ERRORS, "counter", "colony_db_errors_total", "", "Database errors (not counting no-row results).")      \
     XX(HTTP_INFLIGHT, "gauge", "colony_http_requests_in_flight", "", "Requests being served now.")                \
-    XX(HTTP_CONNECTIONS, "gauge", "colony_http_connections_open", "", "Open client connections.")
+    XX(HTTP_CONNECTIONS, "gauge", "colony_http_connections_open", "", "Open client connections.")                \
+    XX(HEARTBEATS, "counter", "colony_heartbeats_total", "", "Heartbeats received.")                               \
+    XX(LIVENESS_OFFLINE, "counter", "colony_liveness_flips_total", "to=\"offline\"",                                \
+       "Workspace status changes made by liveness: stale heartbeat, recovery, degradation.")                      \
+    XX(LIVENESS_ONLINE, "counter", "colony_liveness_flips_total", "to=\"online\"", "")                              \
+    XX(LIVENESS_DEGRADED, "counter", "colony_liveness_flips_total", "to=\"degraded\"", "")                          \
+    XX(PHANTOM_BUSY_RESETS, "counter", "colony_phantom_busy_resets_total", "",                                     \
+       "Workspaces whose active_tasks was reset after 10 minutes without activity.")                              \
+    XX(SWEEPS_LIVENESS, "counter", "colony_sweeper_runs_total", "job=\"liveness\"", "Background sweeper runs.")    \
+    XX(SWEEP_ERRORS_LIVENESS, "counter", "colony_sweeper_errors_total", "job=\"liveness\"",                        \
+       "Background sweeper runs that failed (they are retried on the next tick).")
 
 typedef enum {
 #define XX(id, type, name, labels, help) METRIC_##id,

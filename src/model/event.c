@@ -39,3 +39,23 @@ cl_err event_record(db_t *db, arena_t *a, event_type t, const char *workspace_id
         db_exec(st, err); /* drain: PostgreSQL and SQLite both finish the statement here */
     return e == CL_NOT_FOUND ? cl_fail(err, CL_INTERNAL, "event insert returned no id") : e;
 }
+
+cl_err event_list(db_t *db, arena_t *a, const char *workspace_id, int64_t limit, event_row **rows, size_t *count,
+                  cl_error *err)
+{
+    db_stmt_t *st;
+    cl_err e = db_query(db, a, &st, err,
+                        "SELECT id, type, workspace_id, payload, created_at FROM events"
+                        " WHERE CAST($1 AS TEXT) IS NULL OR workspace_id = $1 ORDER BY id DESC LIMIT $2",
+                        "si", workspace_id, limit);
+    size_t n = 0, cap = 0;
+    event_row *out = NULL;
+    bool row = true;
+    while (e == CL_OK && (e = db_step(st, &row, err)) == CL_OK && row) {
+        out = arena_grow(a, out, n, &cap, sizeof(*out));
+        out[n++] = (event_row){db_col_int64(st, 0), db_col_int64(st, 4), db_col_dup(st, a, 1), db_col_dup(st, a, 2),
+                               db_col_dup(st, a, 3)};
+    }
+    *rows = out, *count = n;
+    return e;
+}

@@ -64,4 +64,13 @@ bool event_from_name(const char *name, event_type *out);
 cl_err event_record(db_t *db, arena_t *a, event_type t, const char *workspace_id, const char *payload, int64_t *id,
                     cl_error *err);
 
+typedef struct {
+    int64_t id, created_at;
+    const char *type, *workspace_id, *payload;
+} event_row;
+
+/* The newest `limit` events, of one workspace or (workspace_id NULL) of all, newest first. */
+cl_err event_list(db_t *db, arena_t *a, const char *workspace_id, int64_t limit, event_row **rows, size_t *count,
+                  cl_error *err);
+
 #endif

@@ -236,3 +236,17 @@ cl_err token_identify(db_t *db, arena_t *a, const uint8_t *admin_hash, const cha
         return e;
     return lookup(db, a, SQL_WS_FIND, SQL_WS_TOUCH, hex, false, out, err);
 }
+
+cl_err token_has_live(db_t *db, arena_t *a, const char *workspace_id, const char *kind, bool *yes, cl_error *err)
+{
+    db_stmt_t *st;
+    *yes = false;
+    cl_err e = db_query(db, a, &st, err,
+                        "SELECT 1 FROM workspace_auth_tokens WHERE workspace_id = $1 AND revoked_at IS NULL"
+                        " AND (CAST($2 AS TEXT) IS NULL OR kind = $2) LIMIT 1",
+                        "ss", workspace_id, kind);
+    if (e == CL_OK && (e = db_one(st, err)) == CL_OK)
+        *yes = true;
+    db_finish(st);
+    return e == CL_NOT_FOUND ? CL_OK : e;
+}

@@ -49,6 +49,9 @@ cl_err token_list_workspace(db_t *db, arena_t *a, const char *workspace_id, int6
 cl_err token_revoke_workspace(db_t *db, arena_t *a, const char *workspace_id, const char *token_id, cl_error *err);
 cl_err token_revoke_all(db_t *db, arena_t *a, const char *workspace_id, cl_error *err);
 
+/* Does the workspace hold a live token of `kind` ("instance"/"api"), or of any kind when kind is NULL? */
+cl_err token_has_live(db_t *db, arena_t *a, const char *workspace_id, const char *kind, bool *yes, cl_error *err);
+
 /* Org tokens. expires_at 0 = never; a past expiry is CL_INVALID. */
 cl_err token_mint_org(db_t *db, arena_t *a, const char *name, const char *created_by, int64_t expires_at,
                       char plain[ID_TOKEN_LEN + 1], token_row *row, cl_error *err);

@@ -261,7 +261,7 @@ static cl_err try_insert(db_t *db, arena_t *a, const ws_spec *s, const char *id,
     db_finish(st);
     if (e == CL_OK && row && s->has_canvas)
         e = db_run(db, a, NULL, err, SQL_LAYOUT_POSITION, "sdd", id, s->x, s->y);
-    if (e == CL_OK && row) {
+    if (e == CL_OK && row && !s->own_event) {
         json_t *p = json_own(a, json_pack("{s:s, s:I, s:s}", "name", s->name, "tier", (json_int_t)tier, "runtime",
                                           runtime));
         e = event_record(db, a, created_event(status), id, json_dump_arena(a, p, NULL), NULL, err);

@@ -44,6 +44,7 @@ typedef struct {
         *workspace_dir, *workspace_access;
     int64_t tier, max_concurrent_tasks, budget_limit;
     bool has_budget_limit, has_canvas;
+    bool own_event; /* the caller records the creation event itself (register adds the agent card) */
     double x, y;
 } ws_spec;
 

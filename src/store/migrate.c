@@ -18,6 +18,21 @@ static bool applies(const migration_t *m, db_driver kind)
     return strcmp(m->dialect, kind == DB_POSTGRES ? "pg" : "sqlite") == 0;
 }
 
+/* The one dialect difference migrations need: a monotonically increasing integer key. A migration writes
+ * AUTOINCREMENT_PK where the column type goes; each driver gets its own spelling. */
+static const char AUTOINC_TOKEN[] = "AUTOINCREMENT_PK";
+
+static const char *dialect_sql(arena_t *a, const char *sql, db_driver kind)
+{
+    const char *with = kind == DB_POSTGRES ? "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+                                           : "INTEGER PRIMARY KEY AUTOINCREMENT";
+    const char *hit = strstr(sql, AUTOINC_TOKEN);
+    if (hit == NULL)
+        return sql;
+    const char *rest = dialect_sql(a, hit + strlen(AUTOINC_TOKEN), kind);
+    return arena_sprintf(a, "%.*s%s%s", (int)(hit - sql), sql, with, rest);
+}
+
 /* Run one migration in its own transaction; *ran tells whether it was new. */
 static cl_err apply_one(db_t *db, const migration_t *m, bool *ran, cl_error *err)
 {
@@ -38,7 +53,7 @@ static cl_err apply_one(db_t *db, const migration_t *m, bool *ran, cl_error *err
     }
     if (e != CL_NOT_FOUND)
         goto fail;
-    if ((e = db_exec_script(db, m->sql, err)) != CL_OK)
+    if ((e = db_exec_script(db, dialect_sql(a, m->sql, db_kind(db)), err)) != CL_OK)
         goto fail;
     if ((e = db_prepare(db, a, SQL_RECORD, &st, err)) != CL_OK)
         goto fail;

@@ -7,7 +7,8 @@
 
 #include "store/db.h"
 
-/* One migration. `name` is what schema_migrations records ("0001_init.sql"); `dialect` is "" for a file both
+/* One migration. Its SQL is portable except for AUTOINCREMENT_PK, which becomes each driver's auto-increment
+ * integer primary key. `name` is what schema_migrations records ("0001_init.sql"); `dialect` is "" for a file both
  * drivers run, or "sqlite"/"pg" for a driver-specific variant (file "0001_init.pg.sql"). */
 typedef struct {
     const char *name, *dialect, *sql;

@@ -136,6 +136,12 @@ static void test_migrations(void **state)
     assert_int_equal(count(db, "SELECT count(*) FROM sqlite_master WHERE name = 'only_pg'"), 0);
     assert_int_equal(count(db, "SELECT count(*) FROM schema_migrations"), 2);
 
+    /* the auto-increment key spelling is the driver's */
+    static const migration_t serial[] = {{"0005_s.sql", "", "CREATE TABLE s (k AUTOINCREMENT_PK, v TEXT);"
+                                                            " INSERT INTO s (v) VALUES ('a'), ('b');"}};
+    assert_int_equal(db_migrate(db, serial, 1, &applied, &e), CL_OK);
+    assert_int_equal(count(db, "SELECT max(k) FROM s"), 2);
+
     static const migration_t bad[] = {
         {"0003_c.sql", "", "CREATE TABLE c (x INT); INSERT INTO a VALUES (2); CREATE TABLE a (y INT);"},
         {"0004_d.sql", "", "CREATE TABLE d (x INT);"},
@@ -145,7 +151,7 @@ static void test_migrations(void **state)
     assert_non_null(strstr(e.msg, "migration 0003_c.sql failed: table a already exists"));
     assert_int_equal(count(db, "SELECT count(*) FROM sqlite_master WHERE name IN ('c', 'd')"), 0);
     assert_int_equal(count(db, "SELECT count(*) FROM a"), 1);
-    assert_int_equal(count(db, "SELECT count(*) FROM schema_migrations"), 2);
+    assert_int_equal(count(db, "SELECT count(*) FROM schema_migrations"), 3);
 
     /* the embedded set applies cleanly, twice */
     db_t *fresh = open_mem();

@@ -1,6 +1,6 @@
 -- Every event shown live is first a row here; the id only grows, so subscribers can resume after it.
 CREATE TABLE events (
-    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           AUTOINCREMENT_PK,
     type         TEXT NOT NULL,
     workspace_id TEXT,
     payload      TEXT NOT NULL DEFAULT '{}',

@@ -1,0 +1,302 @@
+/* activity.c - see activity.h. */
+#include "api/activity.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/auth.h"
+#include "api/errors.h"
+#include "api/input.h"
+#include "base/json.h"
+#include "base/time.h"
+#include "model/activity.h"
+#include "model/event.h"
+
+enum { CHAT_LIMIT_MAX = 1000, SEARCH_LIMIT_MAX = 200, EVENTS_LIMIT = 100 };
+
+/* A stored JSON text as a value (null when absent or unreadable). */
+static json_t *raw(const char *text)
+{
+    json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    return v ? v : json_null();
+}
+
+static json_t *opt_str(const char *s) { return s ? json_string(s) : json_null(); }
+
+static json_t *row_json(const activity_row *r)
+{
+    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o}", "id", r->id,
+                     "workspace_id", r->workspace_id, "activity_type", r->activity_type, "source_id",
+                     opt_str(r->source_id), "target_id", opt_str(r->target_id), "method", opt_str(r->method),
+                     "summary", opt_str(r->summary), "duration_ms",
+                     r->has_duration ? json_integer(r->duration_ms) : json_null(), "status", r->status,
+                     "error_detail", opt_str(r->error_detail), "created_at", api_json_time(r->created_at),
+                     "request_body", raw(r->request_body), "response_body", raw(r->response_body));
+}
+
+static json_t *rows_json(const activity_row *rows, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, row_json(&rows[i]));
+    return arr;
+}
+
+void api_activity_list(http_req *rq)
+{
+    const char *id;
+    int64_t limit, since_secs;
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id) ||
+        !api_query_int_or_reply(rq, "since_secs", 0, 1, INT32_MAX, &since_secs))
+        return;
+    activity_filter f = {.type = http_query(rq, "type")};
+    const char *lim = http_query(rq, "limit");
+    limit = lim ? strtoll(lim, NULL, 10) : 0; /* the reference treats garbage and non-positive as the default */
+    f.limit = limit <= 0 ? ACTIVITY_LIMIT_DEFAULT : limit > ACTIVITY_LIMIT_MAX ? ACTIVITY_LIMIT_MAX : limit;
+    const char *src = http_query(rq, "source");
+    if (src) {
+        if (strcmp(src, "canvas") != 0 && strcmp(src, "agent") != 0) {
+            api_fail(rq, CL_INVALID, "source must be 'canvas' or 'agent'");
+            return;
+        }
+        f.source = strcmp(src, "canvas") == 0 ? 1 : 2;
+    }
+    f.peer_id = http_query(rq, "peer_id");
+    if (f.peer_id && !id_is_uuid(f.peer_id, strlen(f.peer_id))) {
+        api_fail(rq, CL_INVALID, "peer_id must be a UUID");
+        return;
+    }
+    if (since_secs > ACTIVITY_SINCE_MAX_S)
+        since_secs = ACTIVITY_SINCE_MAX_S;
+    if (since_secs > 0)
+        f.since_ms = time_now_ms() - since_secs * 1000;
+    const char *before = http_query(rq, "before_ts");
+    if (before && !time_parse_rfc3339(before, strlen(before), &f.before_ms)) {
+        api_fail(rq, CL_INVALID, "before_ts must be an RFC 3339 time");
+        return;
+    }
+    f.since_id = http_query(rq, "since_id");
+    activity_row *rows;
+    size_t n;
+    cl_error e;
+    if (activity_list(rq->db, rq->arena, id, &f, &rows, &n, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    api_reply_json(rq, 200, rows_json(rows, n));
+}
+
+/* A JSON field stored as text, bounded. */
+static bool body_text(http_req *rq, json_t *body, const char *key, const char **out)
+{
+    json_t *v = json_object_get(body, key);
+    *out = NULL;
+    if (v == NULL || json_is_null(v))
+        return true;
+    size_t len;
+    *out = json_dump_arena(rq->arena, v, &len);
+    if (len > ACTIVITY_BODY_MAX) {
+        api_fail(rq, CL_TOO_LARGE, "%s larger than %d bytes", key, ACTIVITY_BODY_MAX);
+        return false;
+    }
+    return true;
+}
+
+void api_activity_report(http_req *rq)
+{
+    const char *id;
+    json_t *body;
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id) || !api_json_object_or_reply(rq, &body))
+        return;
+    activity_row r = {.workspace_id = id};
+    cl_error e;
+    if (json_opt_string(body, "activity_type", &r.activity_type, NULL, NULL, &e) != CL_OK ||
+        json_opt_string(body, "method", &r.method, NULL, NULL, &e) != CL_OK ||
+        json_opt_string(body, "summary", &r.summary, NULL, NULL, &e) != CL_OK ||
+        json_opt_string(body, "target_id", &r.target_id, NULL, NULL, &e) != CL_OK ||
+        json_opt_string(body, "source_id", &r.source_id, NULL, NULL, &e) != CL_OK ||
+        json_opt_string(body, "status", &r.status, NULL, NULL, &e) != CL_OK ||
+        json_opt_string(body, "error_detail", &r.error_detail, NULL, NULL, &e) != CL_OK ||
+        json_opt_int(body, "duration_ms", &r.duration_ms, &r.has_duration, &e) != CL_OK) {
+        api_fail(rq, CL_INVALID, "invalid request body: %s", e.msg);
+        return;
+    }
+    if (!activity_type_reportable(r.activity_type)) {
+        api_fail(rq, CL_INVALID, "activity_type must be one of a2a_send, a2a_receive, task_update, agent_log, "
+                                 "skill_promotion, memory_write, error");
+        return;
+    }
+    if ((r.summary && strlen(r.summary) > ACTIVITY_TEXT_MAX) ||
+        (r.error_detail && strlen(r.error_detail) > ACTIVITY_TEXT_MAX) || (r.method && strlen(r.method) > 200) ||
+        (r.status && strlen(r.status) > 64) || (r.target_id && !id_is_uuid(r.target_id, strlen(r.target_id)))) {
+        api_fail(rq, CL_INVALID, "invalid request body: a field is too long or malformed");
+        return;
+    }
+    if (r.source_id && r.source_id[0] && strcasecmp(r.source_id, id) != 0) {
+        api_fail(rq, CL_FORBIDDEN, "source_id must match authenticated workspace");
+        return;
+    }
+    r.source_id = id;
+    if (!body_text(rq, body, "request_body", &r.request_body) || !body_text(rq, body, "response_body", &r.response_body))
+        return;
+    if (r.request_body == NULL && !body_text(rq, body, "metadata", &r.request_body))
+        return;
+    if (activity_record(rq->db, rq->arena, &r, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    api_reply_json(rq, 200, json_pack("{s:s, s:s}", "status", "logged", "id", r.id));
+}
+
+void api_notify(http_req *rq)
+{
+    const char *id;
+    json_t *body;
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id) || !api_json_object_or_reply(rq, &body))
+        return;
+    const char *message = NULL;
+    cl_error e;
+    if (json_opt_string(body, "message", &message, NULL, NULL, &e) != CL_OK || message == NULL || !*message) {
+        api_fail(rq, CL_INVALID, "message is required");
+        return;
+    }
+    if (strlen(message) > ACTIVITY_TEXT_MAX) {
+        api_fail(rq, CL_TOO_LARGE, "message larger than %d bytes", ACTIVITY_TEXT_MAX);
+        return;
+    }
+    json_t *att = json_object_get(body, "attachments");
+    const char *att_text = NULL;
+    if (att && !json_is_null(att)) {
+        if (!json_is_array(att) || json_array_size(att) > 32) {
+            api_fail(rq, CL_INVALID, "attachments must be a list of at most 32 files");
+            return;
+        }
+        json_t *clean = json_own(rq->arena, json_array());
+        size_t i;
+        json_t *v;
+        json_array_foreach(att, i, v) {
+            json_t *uri = json_object_get(v, "uri"), *name = json_object_get(v, "name");
+            if (!json_is_string(uri) || !json_is_string(name) || !*json_string_value(uri) ||
+                !*json_string_value(name)) {
+                api_fail(rq, CL_INVALID, "attachment[%zu]: uri and name are required", i);
+                return;
+            }
+            json_t *f = json_pack("{s:O, s:O}", "uri", uri, "name", name);
+            json_t *mt = json_object_get(v, "mimeType"), *sz = json_object_get(v, "size");
+            if (json_is_string(mt))
+                json_object_set(f, "mimeType", mt);
+            if (json_is_integer(sz))
+                json_object_set(f, "size", sz);
+            json_array_append_new(clean, f);
+        }
+        att_text = json_dump_arena(rq->arena, clean, NULL);
+    }
+    cl_err r = activity_notify(rq->db, rq->arena, id, message, att_text, &e);
+    if (r == CL_FORBIDDEN) {
+        api_reply_json(rq, 403, json_pack("{s:s, s:s, s:s}", "error", "talk_to_user_disabled", "code", "forbidden",
+                                          "hint", "an admin can enable it with PATCH /workspaces/:id/abilities"));
+        return;
+    }
+    if (r != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    api_reply_json(rq, 200, json_pack("{s:s}", "status", "sent"));
+}
+
+/* The canvas's chat: notify rows are the agent speaking; other canvas-sourced a2a_receive rows the user. */
+void api_chat_history(http_req *rq)
+{
+    const char *id;
+    int64_t limit;
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id) ||
+        !api_query_int_or_reply(rq, "limit", 100, 1, CHAT_LIMIT_MAX, &limit))
+        return;
+    int64_t before = 0;
+    const char *b = http_query(rq, "before_ts");
+    if (b && !time_parse_rfc3339(b, strlen(b), &before)) {
+        api_fail(rq, CL_INVALID, "before_ts must be an RFC 3339 time");
+        return;
+    }
+    activity_row *rows;
+    size_t n;
+    cl_error e;
+    if (activity_chat_rows(rq->db, rq->arena, id, before, limit, &rows, &n, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    json_t *msgs = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const activity_row *r = &rows[i];
+        bool agent = r->method && strcmp(r->method, "notify") == 0;
+        json_t *body = json_own(rq->arena, raw(agent ? r->response_body : r->request_body));
+        json_t *content = json_object_get(body, agent ? "result" : "message");
+        json_t *m = json_pack("{s:s, s:s, s:s, s:o}", "id", r->id, "role", agent ? "agent" : "user", "content",
+                              json_is_string(content) ? json_string_value(content) : (r->summary ? r->summary : ""),
+                              "timestamp", api_json_time(r->created_at));
+        json_t *parts = json_object_get(body, "parts");
+        if (agent && json_is_array(parts))
+            json_object_set(m, "attachments", parts);
+        json_array_append_new(msgs, m);
+    }
+    api_reply_json(rq, 200, json_pack("{s:o, s:b}", "messages", msgs, "reached_end", (int64_t)n < limit));
+}
+
+void api_chat_session_new(http_req *rq)
+{
+    const char *id;
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id))
+        return;
+    int64_t at;
+    cl_error e;
+    if (activity_chat_reset(rq->db, rq->arena, id, &at, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    api_reply_json(rq, 200, json_pack("{s:s, s:o}", "status", "reset", "chat_session_started_at", api_json_time(at)));
+}
+
+void api_session_search(http_req *rq)
+{
+    const char *id;
+    int64_t limit;
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id) ||
+        !api_query_int_or_reply(rq, "limit", 50, 1, SEARCH_LIMIT_MAX, &limit))
+        return;
+    activity_row *rows;
+    size_t n;
+    cl_error e;
+    if (activity_search(rq->db, rq->arena, id, http_query(rq, "q"), limit, &rows, &n, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:o}", "kind", "activity", "id",
+                                               rows[i].id, "workspace_id", rows[i].workspace_id, "label",
+                                               rows[i].activity_type, "content", opt_str(rows[i].summary), "method",
+                                               opt_str(rows[i].method), "status", rows[i].status, "created_at",
+                                               api_json_time(rows[i].created_at)));
+    api_reply_json(rq, 200, items);
+}
+
+void api_events_list(http_req *rq)
+{
+    const char *ws = NULL;
+    if (http_param_get(rq, "workspaceId") && !api_uuid_param_or_reply(rq, "workspaceId", "workspace", &ws))
+        return;
+    event_row *rows;
+    size_t n;
+    cl_error e;
+    if (event_list(rq->db, rq->arena, ws, EVENTS_LIMIT, &rows, &n, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("{s:I, s:s, s:o, s:o, s:o}", "id", (json_int_t)rows[i].id, "event_type",
+                                             rows[i].type, "workspace_id", opt_str(rows[i].workspace_id), "payload",
+                                             raw(rows[i].payload), "created_at", api_json_time(rows[i].created_at)));
+    api_reply_json(rq, 200, arr);
+}

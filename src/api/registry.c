@@ -1,0 +1,265 @@
+/* registry.c - see registry.h. Difference 8: a removed workspace cannot register (410) and emits nothing. */
+#include "api/registry.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "api/auth.h"
+#include "api/errors.h"
+#include "api/input.h"
+#include "base/json.h"
+#include "model/registry.h"
+#include "model/token.h"
+#include "model/urlcheck.h"
+
+/* The registry gate for workspace `id`; false after answering 401/503. `only_if_instance`: a workspace without a
+ * live instance token may pass without a bearer (bootstrap). */
+static bool gate(http_req *rq, const char *id, bool only_if_instance)
+{
+    cl_error e;
+    bool has = false;
+    if (token_has_live(rq->db, rq->arena, id, only_if_instance ? "instance" : NULL, &has, &e) != CL_OK) {
+        api_reply_json(rq, 503, json_pack("{s:s, s:s}", "error", "platform datastore unavailable — retry shortly",
+                                          "code", "platform_unavailable"));
+        return false;
+    }
+    if (!has)
+        return true;
+    const char *bearer = token_from_header(rq->arena, http_header(rq, "authorization"));
+    if (bearer == NULL) {
+        api_fail(rq, CL_UNAUTHORIZED, "missing workspace auth token");
+        return false;
+    }
+    caller *c = arena_calloc(rq->arena, 1, sizeof(*c));
+    if (api_identify(rq, bearer, c) != CL_OK)
+        return false;
+    if (c->kind == CALLER_ADMIN || c->kind == CALLER_ORG ||
+        (c->kind == CALLER_WORKSPACE && strcasecmp(c->workspace_id, id) == 0))
+        return true;
+    api_fail(rq, CL_UNAUTHORIZED, "invalid workspace auth token");
+    return false;
+}
+
+/* A required UUID field of the body, lower-cased. */
+static bool uuid_field(http_req *rq, json_t *body, const char *key, const char **out)
+{
+    const char *v = NULL;
+    cl_error e;
+    if (json_opt_string(body, key, &v, NULL, NULL, &e) != CL_OK || v == NULL || !id_is_uuid(v, strlen(v))) {
+        api_fail(rq, CL_INVALID, "invalid request body: %s must be a workspace UUID", key);
+        return false;
+    }
+    char *l = arena_strdup(rq->arena, v);
+    for (char *p = l; *p; p++)
+        *p = (char)(*p >= 'A' && *p <= 'F' ? *p + 32 : *p);
+    *out = l;
+    return true;
+}
+
+/* The agent card as bounded JSON object text. */
+static bool card_field(http_req *rq, json_t *body, const char **out, const char **card_url)
+{
+    json_t *card = json_object_get(body, "agent_card");
+    if (!json_is_object(card)) {
+        api_fail(rq, CL_INVALID, "invalid request body: agent_card must be a JSON object");
+        return false;
+    }
+    size_t len;
+    *out = json_dump_arena(rq->arena, card, &len);
+    if (len > REG_CARD_MAX) {
+        api_fail(rq, CL_TOO_LARGE, "agent_card larger than %d bytes", REG_CARD_MAX);
+        return false;
+    }
+    json_t *u = json_object_get(card, "url");
+    *card_url = json_is_string(u) ? json_string_value(u) : NULL;
+    return true;
+}
+
+void api_registry_register(http_req *rq)
+{
+    json_t *body;
+    if (!api_json_object_or_reply(rq, &body))
+        return;
+    reg_register r = {0};
+    const char *card_url = NULL;
+    cl_error e;
+    if (!uuid_field(rq, body, "id", &r.id) || !card_field(rq, body, &r.agent_card, &card_url))
+        return;
+    if (json_opt_string(body, "url", &r.url, NULL, NULL, &e) != CL_OK ||
+        json_opt_string(body, "delivery_mode", &r.delivery_mode, NULL, NULL, &e) != CL_OK ||
+        json_opt_string(body, "kind", &r.kind, NULL, NULL, &e) != CL_OK) {
+        api_fail(rq, CL_INVALID, "invalid request body: %s", e.msg);
+        return;
+    }
+    if (r.delivery_mode && strcmp(r.delivery_mode, "push") != 0 && strcmp(r.delivery_mode, "poll") != 0) {
+        api_fail(rq, CL_INVALID, "delivery_mode must be 'push' or 'poll'");
+        return;
+    }
+    if (r.kind && strcmp(r.kind, "workspace") != 0 && strcmp(r.kind, "platform") != 0) {
+        api_fail(rq, CL_INVALID, "kind must be 'workspace' or 'platform'");
+        return;
+    }
+    if (!gate(rq, r.id, true))
+        return;
+    ws_row cur;
+    bool known = ws_get(rq->db, rq->arena, r.id, &cur, &e) == CL_OK;
+    const char *mode = r.delivery_mode ? r.delivery_mode : known ? cur.delivery_mode : "push";
+    if ((r.url == NULL || r.url[0] == '\0') && card_url != NULL)
+        r.url = card_url;
+    if (strcmp(mode, "push") == 0 && (r.url == NULL || r.url[0] == '\0')) {
+        api_fail(rq, CL_INVALID, "url is required for push-mode workspaces");
+        return;
+    }
+    if (r.url && r.url[0] && url_check_agent(r.url, &e) != CL_OK) {
+        api_fail(rq, CL_INVALID, "workspace URL not allowed: %s", e.msg);
+        return;
+    }
+    reg_result res;
+    if (reg_register_ws(rq->db, rq->arena, &r, &res, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    json_t *out = json_pack("{s:s, s:s}", "status", "registered", "delivery_mode", res.delivery_mode);
+    bool has = true;
+    if (token_has_live(rq->db, rq->arena, r.id, "instance", &has, &e) == CL_OK && !has) {
+        char plain[ID_TOKEN_LEN + 1];
+        token_row tr;
+        if (token_mint_workspace(rq->db, rq->arena, r.id, "instance", plain, &tr, &e) == CL_OK)
+            json_object_set_new(out, "auth_token", json_string(plain)); /* shown once */
+    }
+    api_reply_json(rq, 200, out);
+}
+
+void api_registry_heartbeat(http_req *rq)
+{
+    json_t *body;
+    if (!api_json_object_or_reply(rq, &body))
+        return;
+    reg_heartbeat h = {0};
+    cl_error e;
+    bool has_task = false;
+    if (!uuid_field(rq, body, "workspace_id", &h.workspace_id))
+        return;
+    if (json_opt_number(body, "error_rate", &h.error_rate, NULL, &e) != CL_OK ||
+        json_opt_string(body, "sample_error", &h.sample_error, NULL, NULL, &e) != CL_OK ||
+        json_opt_int(body, "active_tasks", &h.active_tasks, NULL, &e) != CL_OK ||
+        json_opt_int(body, "uptime_seconds", &h.uptime_seconds, NULL, &e) != CL_OK ||
+        json_opt_string(body, "current_task", &h.current_task, NULL, &has_task, &e) != CL_OK ||
+        json_opt_string(body, "runtime_state", &h.runtime_state, NULL, NULL, &e) != CL_OK) {
+        api_fail(rq, CL_INVALID, "invalid request body: %s", e.msg);
+        return;
+    }
+    if (h.error_rate < 0 || h.error_rate > 1 || h.active_tasks < 0 || h.uptime_seconds < 0 ||
+        (h.sample_error && strlen(h.sample_error) > 4096) || (h.current_task && strlen(h.current_task) > 4096)) {
+        api_fail(rq, CL_INVALID, "invalid request body: a field is out of range");
+        return;
+    }
+    h.has_current_task = has_task;
+    if (!gate(rq, h.workspace_id, true))
+        return;
+    const char *status;
+    if (reg_heartbeat_ws(rq->db, rq->arena, &h, &status, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    api_reply_json(rq, 200, json_pack("{s:s, s:s}", "status", "ok", "workspace_status", status));
+}
+
+void api_registry_update_card(http_req *rq)
+{
+    json_t *body;
+    const char *id, *card, *card_url;
+    if (!api_json_object_or_reply(rq, &body) || !uuid_field(rq, body, "workspace_id", &id) ||
+        !card_field(rq, body, &card, &card_url) || !gate(rq, id, true))
+        return;
+    cl_error e;
+    if (card_url && card_url[0] && url_check_agent(card_url, &e) != CL_OK) {
+        api_fail(rq, CL_INVALID, "workspace URL not allowed");
+        return;
+    }
+    if (reg_update_card(rq->db, rq->arena, id, card, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    api_reply_json(rq, 200, json_pack("{s:s}", "status", "updated"));
+}
+
+static json_t *peer_json(const ws_row *w)
+{
+    json_t *card = w->agent_card ? json_loads(w->agent_card, 0, NULL) : NULL;
+    return json_pack("{s:s, s:s, s:o, s:I, s:s, s:o, s:s, s:o, s:I}", "id", w->id, "name", w->name, "role",
+                     w->role && *w->role ? json_string(w->role) : json_null(), "tier", (json_int_t)w->tier, "status",
+                     w->status, "agent_card", card ? card : json_null(), "url", w->url ? w->url : "", "parent_id",
+                     w->parent_id ? json_string(w->parent_id) : json_null(), "active_tasks",
+                     (json_int_t)w->active_tasks);
+}
+
+void api_registry_discover(http_req *rq)
+{
+    const char *target;
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", &target))
+        return;
+    const char *caller_id = http_header(rq, "x-workspace-id");
+    if (caller_id == NULL || !id_is_uuid(caller_id, strlen(caller_id))) {
+        api_fail(rq, CL_INVALID, "X-Workspace-ID header is required");
+        return;
+    }
+    if (!gate(rq, caller_id, false))
+        return;
+    bool ok;
+    cl_error e;
+    if (reg_can_communicate(rq->db, rq->arena, caller_id, target, &ok, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    if (!ok) {
+        api_fail(rq, CL_FORBIDDEN, "not authorized to discover this workspace");
+        return;
+    }
+    ws_row w;
+    if (ws_get(rq->db, rq->arena, target, &w, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    bool live = strcmp(w.status, "online") == 0 || strcmp(w.status, "degraded") == 0;
+    if (w.url == NULL || w.url[0] == '\0' || !live) {
+        api_reply_json(rq, 503, json_pack("{s:s, s:s, s:s}", "error", "workspace not available", "code",
+                                          "unavailable", "status", w.status));
+        return;
+    }
+    api_reply_json(rq, 200, json_pack("{s:s, s:s, s:s}", "id", w.id, "url", w.url, "name", w.name));
+}
+
+void api_registry_peers(http_req *rq)
+{
+    const char *id;
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id) || !gate(rq, id, false))
+        return;
+    ws_row *rows;
+    size_t n;
+    cl_error e;
+    if (reg_peers(rq->db, rq->arena, id, http_query(rq, "q"), &rows, &n, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, peer_json(&rows[i]));
+    api_reply_json(rq, 200, arr);
+}
+
+void api_registry_check_access(http_req *rq)
+{
+    json_t *body;
+    const char *caller_id, *target;
+    if (!api_json_object_or_reply(rq, &body) || !uuid_field(rq, body, "caller_id", &caller_id) ||
+        !uuid_field(rq, body, "target_id", &target))
+        return;
+    bool ok;
+    cl_error e;
+    if (reg_can_communicate(rq->db, rq->arena, caller_id, target, &ok, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    api_reply_json(rq, 200, json_pack("{s:b}", "allowed", ok));
+}

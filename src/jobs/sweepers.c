@@ -1,0 +1,112 @@
+/* sweepers.c - see sweepers.h. */
+#include "jobs/sweepers.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "base/arena.h"
+#include "base/log.h"
+#include "base/metrics.h"
+#include "model/liveness.h"
+#include "store/db.h"
+
+struct sweepers {
+    sweepers_config cfg;
+    pthread_t tid;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+};
+
+static void run_once(db_t **db, const sweepers_config *cfg)
+{
+    cl_error e;
+    if (*db == NULL && db_open(cfg->db_url, db, &e) != CL_OK) {
+        metric_inc(METRIC_SWEEP_ERRORS_LIVENESS);
+        log_warn("sweeper cannot reach the database", "error=\"%s\"", e.msg);
+        return;
+    }
+    arena_t *a = arena_new();
+    int64_t flipped = 0, reset = 0;
+    metric_inc(METRIC_SWEEPS_LIVENESS);
+    if (liveness_sweep(*db, a, cfg->stale_after_ms, &flipped, &e) != CL_OK) {
+        metric_inc(METRIC_SWEEP_ERRORS_LIVENESS);
+        log_warn("liveness sweep failed", "error=\"%s\"", db_last_error(*db));
+    }
+    if (liveness_reset_phantom_busy(*db, a, PHANTOM_BUSY_IDLE_MS, &reset, &e) != CL_OK) {
+        metric_inc(METRIC_SWEEP_ERRORS_LIVENESS);
+        log_warn("phantom-busy sweep failed", "error=\"%s\"", db_last_error(*db));
+    }
+    metric_add(METRIC_LIVENESS_OFFLINE, flipped);
+    metric_add(METRIC_PHANTOM_BUSY_RESETS, reset);
+    if (flipped || reset)
+        log_info("liveness sweep", "offline=%lld phantom_busy_reset=%lld", (long long)flipped, (long long)reset);
+    arena_free(a);
+}
+
+static void *loop(void *arg)
+{
+    sweepers_t *s = arg;
+    db_t *db = NULL;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stop) {
+        pthread_mutex_unlock(&s->mu);
+        run_once(&db, &s->cfg);
+        pthread_mutex_lock(&s->mu);
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += s->cfg.interval_ms / 1000;
+        until.tv_nsec += (s->cfg.interval_ms % 1000) * 1000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &until) != ETIMEDOUT) {
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    db_close(db);
+    return NULL;
+}
+
+sweepers_t *sweepers_start(const sweepers_config *cfg, cl_error *err)
+{
+    sweepers_t *s = xcalloc(1, sizeof(*s));
+    s->cfg = *cfg;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    /* the thread must never take SIGINT/SIGTERM: those belong to the server's sigwait */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&s->tid, NULL, loop, s);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        cl_fail(err, CL_INTERNAL, "cannot start the sweeper thread");
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void sweepers_stop(sweepers_t *s)
+{
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->tid, NULL);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}

@@ -1,0 +1,23 @@
+/* sweepers.h - background work on a timer: a thread with its own database connection runs every sweeper once at
+ * start and then every `interval_ms`, survives errors (counted, retried next tick), and stops on request. */
+#ifndef COLONY_JOBS_SWEEPERS_H
+#define COLONY_JOBS_SWEEPERS_H
+
+#include <stdint.h>
+
+#include "base/error.h"
+
+typedef struct sweepers sweepers_t;
+
+typedef struct {
+    const char *db_url;
+    int64_t interval_ms;      /* between runs */
+    int64_t stale_after_ms;   /* liveness: heartbeat age that makes a workspace offline */
+} sweepers_config;
+
+/* Start the thread (its connection is opened there). NULL with err set when the thread cannot start. */
+sweepers_t *sweepers_start(const sweepers_config *cfg, cl_error *err);
+/* Ask it to stop, wait for it, free it. NULL is a no-op. */
+void sweepers_stop(sweepers_t *s);
+
+#endif

@@ -1,0 +1,66 @@
+/* activity.h - the activity log of each workspace (runtime.md §6): what agents report, messages in and out, and
+ * the agent→user chat. A row that is also shown live is written in the same transaction as its event: if the row
+ * cannot be written, nothing is told. */
+#ifndef COLONY_MODEL_ACTIVITY_H
+#define COLONY_MODEL_ACTIVITY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "store/db.h"
+
+enum {
+    ACTIVITY_LIMIT_DEFAULT = 100,
+    ACTIVITY_LIMIT_MAX = 500,
+    ACTIVITY_SINCE_MAX_S = 30 * 24 * 3600,
+    ACTIVITY_TEXT_MAX = 64 * 1024,      /* summary, error_detail */
+    ACTIVITY_BODY_MAX = 1024 * 1024,    /* request/response bodies as JSON text */
+    NOTIFY_PREVIEW_RUNES = 80,
+};
+
+typedef struct {
+    const char *id, *workspace_id, *activity_type, *source_id, *target_id, *method, *summary, *request_body,
+        *response_body, *status, *error_detail;
+    int64_t duration_ms, created_at, seq;
+    bool has_duration;
+} activity_row;
+
+/* One of a2a_send, a2a_receive, task_update, agent_log, skill_promotion, memory_write, error (what agents report). */
+bool activity_type_reportable(const char *type);
+
+/* Insert `r` (id and created_at are filled) and bump the workspace's last_activity_at. */
+cl_err activity_record(db_t *db, arena_t *a, activity_row *r, cl_error *err);
+
+typedef struct {
+    const char *type;        /* exact activity_type, or NULL */
+    int source;              /* 0 any, 1 canvas (source NULL), 2 agent (source set) */
+    const char *peer_id;     /* source or target, or NULL */
+    const char *since_id;    /* cursor: rows after it, oldest first */
+    int64_t since_ms;        /* created_at >= (0: none) */
+    int64_t before_ms;       /* created_at < (0: none) */
+    int64_t limit;
+} activity_filter;
+
+/* Rows of a workspace: newest first, or oldest first after a cursor. CL_GONE when the cursor is not a row of this
+ * workspace. */
+cl_err activity_list(db_t *db, arena_t *a, const char *workspace_id, const activity_filter *f, activity_row **rows,
+                     size_t *count, cl_error *err);
+
+/* The agent→user message: CL_NOT_FOUND (missing or removed), CL_FORBIDDEN (talk_to_user disabled); otherwise the
+ * a2a_receive/notify row and the AGENT_MESSAGE event in one transaction. `attachments` is a JSON array text or
+ * NULL. */
+cl_err activity_notify(db_t *db, arena_t *a, const char *workspace_id, const char *message, const char *attachments,
+                       cl_error *err);
+
+/* Start a new chat session: history before it is hidden; SESSION_RESET recorded. *at receives the marker. */
+cl_err activity_chat_reset(db_t *db, arena_t *a, const char *workspace_id, int64_t *at, cl_error *err);
+/* Chat rows (a2a_receive from the canvas or notify) since the session marker, newest first, before `before_ms`. */
+cl_err activity_chat_rows(db_t *db, arena_t *a, const char *workspace_id, int64_t before_ms, int64_t limit,
+                          activity_row **rows, size_t *count, cl_error *err);
+/* Rows whose summary, type, method, status or bodies contain `q` (case-folded), newest first. */
+cl_err activity_search(db_t *db, arena_t *a, const char *workspace_id, const char *q, int64_t limit,
+                       activity_row **rows, size_t *count, cl_error *err);
+
+#endif

@@ -1,0 +1,277 @@
+/* registry.c - see registry.h. */
+#define _GNU_SOURCE /* strcasestr */
+#include "model/registry.h"
+
+#include <jansson.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "base/metrics.h"
+#include "base/time.h"
+#include "model/event.h"
+
+enum { DEGRADE_ERROR_RATE_PCT = 50, RECOVER_ERROR_RATE_PCT = 10 };
+
+static const char SQL_STATE[] = "SELECT status, kind, delivery_mode, runtime FROM workspaces WHERE id = $1";
+static const char SQL_REGISTER[] =
+    "UPDATE workspaces SET agent_card = $2, url = $3, delivery_mode = $4, status = 'online',"
+    " last_heartbeat_at = $5, updated_at = $5, last_register_failure_at = NULL"
+    " WHERE id = $1 AND status <> 'removed'";
+static const char SQL_HEARTBEAT[] =
+    "UPDATE workspaces SET last_heartbeat_at = $2, last_error_rate = $3, last_sample_error = $4, active_tasks = $5,"
+    " uptime_seconds = $6, current_task = CASE WHEN $8 = 1 THEN $7 ELSE current_task END"
+    " WHERE id = $1 AND status <> 'removed' RETURNING status";
+static const char SQL_MOVE_STATUS[] =
+    "UPDATE workspaces SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2";
+static const char SQL_CARD[] = "UPDATE workspaces SET agent_card = $2, updated_at = $3 WHERE id = $1 AND status <> 'removed'";
+static const char SQL_CHAIN[] =
+    "WITH RECURSIVE anc(id, parent_id, depth) AS ("
+    " SELECT id, parent_id, 0 FROM workspaces WHERE id = $1"
+    " UNION ALL SELECT w.id, w.parent_id, anc.depth + 1 FROM workspaces w JOIN anc ON w.id = anc.parent_id"
+    " WHERE anc.depth < 32)"
+    " SELECT id, parent_id FROM anc ORDER BY depth";
+
+/* Status and kind of a row; CL_NOT_FOUND when none. */
+static cl_err state(db_t *db, arena_t *a, const char *id, const char **status, const char **kind, const char **mode,
+                    const char **runtime, cl_error *err)
+{
+    db_stmt_t *st;
+    cl_err e = db_query(db, a, &st, err, SQL_STATE, "s", id);
+    if (e == CL_OK && (e = db_one(st, err)) == CL_OK) {
+        *status = db_col_dup(st, a, 0);
+        if (kind)
+            *kind = db_col_dup(st, a, 1);
+        if (mode)
+            *mode = db_col_dup(st, a, 2);
+        if (runtime)
+            *runtime = db_col_dup(st, a, 3);
+    }
+    db_finish(st);
+    if (e == CL_NOT_FOUND)
+        cl_fail(err, e, "workspace not found");
+    return e;
+}
+
+static cl_err record(db_t *db, arena_t *a, event_type t, const char *id, json_t *payload, cl_error *err)
+{
+    json_own(a, payload);
+    return event_record(db, a, t, id, json_dump_arena(a, payload, NULL), NULL, err);
+}
+
+static cl_err do_register(db_t *db, arena_t *a, const reg_register *r, reg_result *out, cl_error *err)
+{
+    const char *status = NULL, *kind = NULL, *mode = NULL, *runtime = NULL;
+    cl_err e = state(db, a, r->id, &status, &kind, &mode, &runtime, err);
+    if (e != CL_OK && e != CL_NOT_FOUND)
+        return e;
+    bool exists = e == CL_OK;
+    if (exists && strcmp(status, "removed") == 0)
+        return cl_fail(err, CL_GONE, "workspace removed: it cannot be registered again");
+    if (r->kind && strcmp(r->kind, "platform") == 0 && !(exists && strcmp(kind, "platform") == 0))
+        return cl_fail(err, CL_FORBIDDEN, "kind='platform' may only be assigned by the platform-agent install path");
+    out->delivery_mode = r->delivery_mode ? r->delivery_mode
+                         : exists         ? mode
+                         : "push";
+    if (exists && r->delivery_mode == NULL && ws_runtime_external_like(runtime))
+        out->delivery_mode = mode;
+    out->created = false;
+    if (!exists) { /* one authority: a new runtime row is created by the resolver, named by its id */
+        ws_spec s = {.id = r->id, .name = r->id, .status = "online", .delivery_mode = out->delivery_mode,
+                     .url = r->url, .tier = 1, .own_event = true};
+        ws_row row;
+        ws_outcome how;
+        if ((e = ws_resolve(db, a, &s, &row, &how, err)) != CL_OK)
+            return e;
+        out->created = how == WS_CREATED;
+    }
+    int64_t now = time_now_ms();
+    int64_t changed = 0;
+    e = db_run(db, a, &changed, err, SQL_REGISTER, "ssssi", r->id, r->agent_card, r->url ? r->url : "",
+               out->delivery_mode, now);
+    if (e == CL_OK && changed == 0)
+        return cl_fail(err, CL_GONE, "workspace removed: it cannot be registered again");
+    json_t *card = json_loads(r->agent_card, 0, NULL);
+    if (e == CL_OK)
+        e = record(db, a, EV_WORKSPACE_ONLINE, r->id,
+                   json_pack("{s:s, s:o, s:s}", "url", r->url ? r->url : "", "agent_card", card ? card : json_null(),
+                             "delivery_mode", out->delivery_mode),
+                   err);
+    else
+        json_decref(card);
+    return e;
+}
+
+cl_err reg_register_ws(db_t *db, arena_t *a, const reg_register *r, reg_result *out, cl_error *err)
+{
+    cl_err e = db_tx_begin(db, err);
+    if (e != CL_OK)
+        return e;
+    if ((e = do_register(db, a, r, out, err)) == CL_OK)
+        return db_tx_commit(db, err);
+    db_tx_rollback(db);
+    return e;
+}
+
+/* Move a row from `from` to `to` if it is still there; one event when it moved. */
+static cl_err move(db_t *db, arena_t *a, const char *id, const char *from, const char *to, event_type ev,
+                   json_t *payload, bool *moved, cl_error *err)
+{
+    int64_t changed = 0;
+    cl_err e = db_run(db, a, &changed, err, SQL_MOVE_STATUS, "sssi", id, from, to, time_now_ms());
+    *moved = e == CL_OK && changed == 1;
+    if (*moved)
+        return record(db, a, ev, id, payload, err);
+    json_decref(payload);
+    return e;
+}
+
+static cl_err evaluate(db_t *db, arena_t *a, const reg_heartbeat *h, const char **status, cl_error *err)
+{
+    const char *s = *status, *to = NULL;
+    bool wedged = h->runtime_state && strcmp(h->runtime_state, "wedged") == 0;
+    bool moved = false;
+    cl_err e = CL_OK;
+    if (!strcmp(s, "offline") || !strcmp(s, "awaiting_agent") || !strcmp(s, "failed") || !strcmp(s, "provisioning")) {
+        to = "online"; /* a heartbeat is proof of life */
+        e = move(db, a, h->workspace_id, s, to, EV_WORKSPACE_ONLINE, json_pack("{s:s}", "recovered_from", s), &moved,
+                 err);
+    } else if (!strcmp(s, "online") && (wedged || h->error_rate * 100 >= DEGRADE_ERROR_RATE_PCT)) {
+        to = "degraded";
+        json_t *p = wedged ? json_pack("{s:s, s:s}", "runtime_state", "wedged", "sample_error",
+                                       h->sample_error ? h->sample_error : "")
+                           : json_pack("{s:f, s:s}", "error_rate", h->error_rate, "sample_error",
+                                       h->sample_error ? h->sample_error : "");
+        e = move(db, a, h->workspace_id, s, to, EV_WORKSPACE_DEGRADED, p, &moved, err);
+    } else if (!strcmp(s, "degraded") && !wedged && h->error_rate * 100 < RECOVER_ERROR_RATE_PCT) {
+        to = "online";
+        e = move(db, a, h->workspace_id, s, to, EV_WORKSPACE_ONLINE, json_object(), &moved, err);
+    }
+    if (moved) {
+        *status = to;
+        metric_inc(strcmp(to, "online") == 0 ? METRIC_LIVENESS_ONLINE : METRIC_LIVENESS_DEGRADED);
+    }
+    return e;
+}
+
+cl_err reg_heartbeat_ws(db_t *db, arena_t *a, const reg_heartbeat *h, const char **status, cl_error *err)
+{
+    db_stmt_t *st;
+    metric_inc(METRIC_HEARTBEATS);
+    cl_err e = db_tx_begin(db, err);
+    if (e != CL_OK)
+        return e;
+    e = db_query(db, a, &st, err, SQL_HEARTBEAT, "sidsiisi", h->workspace_id, time_now_ms(), h->error_rate,
+                 h->sample_error ? h->sample_error : "", h->active_tasks, h->uptime_seconds, h->current_task,
+                 (int64_t)h->has_current_task);
+    if (e == CL_OK && (e = db_one(st, err)) == CL_OK) {
+        *status = db_col_dup(st, a, 0);
+        db_exec(st, err);
+    }
+    db_finish(st);
+    if (e == CL_NOT_FOUND) { /* unknown, or removed: say which */
+        const char *s;
+        if ((e = state(db, a, h->workspace_id, &s, NULL, NULL, NULL, err)) == CL_OK)
+            e = cl_fail(err, CL_GONE, "workspace removed");
+    } else if (e == CL_OK) {
+        e = evaluate(db, a, h, status, err);
+    }
+    if (e == CL_OK)
+        return db_tx_commit(db, err);
+    db_tx_rollback(db);
+    return e;
+}
+
+cl_err reg_update_card(db_t *db, arena_t *a, const char *id, const char *card, cl_error *err)
+{
+    cl_err e = db_tx_begin(db, err);
+    if (e != CL_OK)
+        return e;
+    int64_t changed = 0;
+    e = db_run(db, a, &changed, err, SQL_CARD, "ssi", id, card, time_now_ms());
+    if (e == CL_OK && changed == 0) {
+        const char *s;
+        if ((e = state(db, a, id, &s, NULL, NULL, NULL, err)) == CL_OK)
+            e = cl_fail(err, CL_GONE, "workspace removed");
+    }
+    if (e == CL_OK) {
+        json_t *c = json_loads(card, 0, NULL);
+        e = record(db, a, EV_AGENT_CARD_UPDATED, id, json_pack("{s:o}", "agent_card", c ? c : json_null()), err);
+    }
+    if (e == CL_OK)
+        return db_tx_commit(db, err);
+    db_tx_rollback(db);
+    return e;
+}
+
+/* The ancestor chain of `id`, self first, as (id, parent) pairs; count 0 when the row does not exist. */
+static cl_err chain(db_t *db, arena_t *a, const char *id, const char ***ids, const char ***parents, size_t *n,
+                    cl_error *err)
+{
+    db_stmt_t *st;
+    size_t icap = 0, pcap = 0;
+    *ids = NULL, *parents = NULL, *n = 0;
+    cl_err e = db_query(db, a, &st, err, SQL_CHAIN, "s", id);
+    bool row = true;
+    while (e == CL_OK && (e = db_step(st, &row, err)) == CL_OK && row) {
+        *ids = arena_grow(a, *ids, *n, &icap, sizeof(char *));
+        *parents = arena_grow(a, *parents, *n, &pcap, sizeof(char *));
+        (*ids)[*n] = db_col_dup(st, a, 0);
+        (*parents)[(*n)++] = db_col_dup(st, a, 1);
+    }
+    return e;
+}
+
+static bool in_list(const char *const *list, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], id) == 0)
+            return true;
+    return false;
+}
+
+cl_err reg_can_communicate(db_t *db, arena_t *a, const char *caller, const char *target, bool *allowed,
+                           cl_error *err)
+{
+    const char **ci, **cp, **ti, **tp;
+    size_t cn, tn;
+    *allowed = false;
+    cl_err e = chain(db, a, caller, &ci, &cp, &cn, err);
+    if (e == CL_OK)
+        e = chain(db, a, target, &ti, &tp, &tn, err);
+    if (e != CL_OK || cn == 0 || tn == 0)
+        return e;
+    if (strcmp(caller, target) == 0 || (cp[0] && tp[0] && strcmp(cp[0], tp[0]) == 0))
+        *allowed = true; /* self, or siblings under one parent */
+    else /* ancestor and descendant, either way (parent and child included) */
+        *allowed = in_list(ci, cn, target) || in_list(ti, tn, caller);
+    return CL_OK;
+}
+
+cl_err reg_peers(db_t *db, arena_t *a, const char *id, const char *q, ws_row **rows, size_t *count, cl_error *err)
+{
+    ws_row self;
+    cl_err e = ws_get(db, a, id, &self, err);
+    if (e != CL_OK)
+        return e;
+    ws_row *all;
+    size_t n;
+    if ((e = ws_list(db, a, &all, &n, err)) != CL_OK)
+        return e;
+    ws_row *out = arena_calloc(a, n + 1, sizeof(*out));
+    size_t k = 0;
+    for (int pass = 0; pass < 3; pass++) {
+        for (size_t i = 0; i < n; i++) {
+            const ws_row *w = &all[i];
+            bool take = pass == 0   ? self.parent_id && w->parent_id && !strcmp(w->parent_id, self.parent_id) &&
+                                        strcmp(w->id, id) != 0
+                        : pass == 1 ? w->parent_id && !strcmp(w->parent_id, id)
+                                    : self.parent_id && !strcmp(w->id, self.parent_id);
+            if (take && q && *q && !strcasestr(w->name, q) && !(w->role && strcasestr(w->role, q)))
+                take = false;
+            if (take)
+                out[k++] = *w;
+        }
+    }
+    *rows = out, *count = k;
+    return CL_OK;
+}

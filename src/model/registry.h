@@ -1,0 +1,53 @@
+/* registry.h - agent runtimes announce themselves: register (upsert through the resolver, never resurrecting a
+ * removed row), heartbeat (the hottest path: one short write, an event only when the status changes), agent
+ * cards, discovery, peers, and the hierarchy rule of who may talk to whom (runtime.md §1, §3). */
+#ifndef COLONY_MODEL_REGISTRY_H
+#define COLONY_MODEL_REGISTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+#include "model/workspace.h"
+#include "store/db.h"
+
+enum { REG_CARD_MAX = 64 * 1024, REG_ANCESTOR_HOPS = 32 };
+
+typedef struct {
+    const char *id, *url, *agent_card, *delivery_mode, *kind; /* agent_card: JSON object text */
+} reg_register;
+
+typedef struct {
+    const char *delivery_mode; /* effective */
+    bool created;              /* the row is new */
+} reg_result;
+
+/* Register or re-register `r->id`: online, heartbeat now, card and URL stored, WORKSPACE_ONLINE recorded, all in
+ * one transaction. CL_GONE for a removed row (nothing written); CL_FORBIDDEN when kind "platform" is asked for a
+ * row that is not the platform root. */
+cl_err reg_register_ws(db_t *db, arena_t *a, const reg_register *r, reg_result *out, cl_error *err);
+
+typedef struct {
+    const char *workspace_id, *sample_error, *current_task, *runtime_state;
+    double error_rate;
+    int64_t active_tasks, uptime_seconds;
+    bool has_current_task;
+} reg_heartbeat;
+
+/* Record a heartbeat. CL_NOT_FOUND for an unknown id, CL_GONE for a removed one. *status receives the status
+ * after the heartbeat; a change (recovery to online, degradation) is recorded as one event. */
+cl_err reg_heartbeat_ws(db_t *db, arena_t *a, const reg_heartbeat *h, const char **status, cl_error *err);
+
+/* Replace the agent card; AGENT_CARD_UPDATED. CL_NOT_FOUND / CL_GONE as above. */
+cl_err reg_update_card(db_t *db, arena_t *a, const char *id, const char *card, cl_error *err);
+
+/* The hierarchy rule: self; siblings under the same parent; parent and child; any ancestor and descendant
+ * (REG_ANCESTOR_HOPS at most). Two roots are not siblings. Unknown ids are denied. */
+cl_err reg_can_communicate(db_t *db, arena_t *a, const char *caller, const char *target, bool *allowed,
+                           cl_error *err);
+
+/* Siblings, then children, then the parent, all live; `q` (may be NULL) filters on name or role, case-folded. */
+cl_err reg_peers(db_t *db, arena_t *a, const char *id, const char *q, ws_row **rows, size_t *count, cl_error *err);
+
+#endif
