@@ -38,6 +38,9 @@ static const opt OPTS[] = {
      "seconds without a heartbeat before a workspace is offline", OPT_LONG, OFF(stale_after_s), 1, 86400},
     {"--sweep-interval-ms", "COLONY_SWEEP_INTERVAL_MS", "5000", "how often the liveness sweeper runs", OPT_LONG,
      OFF(sweep_interval_ms), 50, 3600000},
+    {"--dev-open-events", "COLONY_DEV_OPEN_EVENTS", "false",
+     "let anonymous canvases on loopback subscribe to /ws (local development only)", OPT_BOOL, OFF(dev_open_events),
+     0, 0},
     {"--access-log", "COLONY_ACCESS_LOG", "true", "one log line per request (true/false)", OPT_BOOL, OFF(access_log),
      0, 0},
 };

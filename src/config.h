@@ -24,6 +24,7 @@ typedef struct {
     char *templates_dir;
     long stale_after_s;
     long sweep_interval_ms;
+    bool dev_open_events;
 } config_t;
 
 /* Fill `c` from defaults, the environment and argv[from..argc). On a bad or unknown flag, print one line to

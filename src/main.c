@@ -6,6 +6,9 @@
 
 #include "api/auth.h"
 #include "api/errors.h"
+#include "api/events.h"
+#include "bus/hub.h"
+#include "model/event.h"
 #include "api/org.h"
 #include "api/routes.h"
 #include "base/id.h"
@@ -73,6 +76,13 @@ static int cmd_serve(const config_t *c)
         log_warn("cannot record this node", "error=\"%s\"", db_last_error(db));
     api_auth_init(getenv("ADMIN_TOKEN"));
     api_org_init(c->templates_dir);
+    api_events_init(c->dev_open_events);
+    stream_set_source(api_events_fetch);
+    arena_t *a = arena_new();
+    int64_t latest = 0;
+    if (event_latest_id(db, a, &latest, &err) == CL_OK) /* new subscribers start after what is already there */
+        hub_seed(latest);
+    arena_free(a);
     if (getenv("ADMIN_TOKEN") == NULL || getenv("ADMIN_TOKEN")[0] == '\0')
         log_warn("ADMIN_TOKEN is not set: admin routes accept only org tokens", NULL);
     server_config sc = {

@@ -4,6 +4,7 @@
 #include "api/activity.h"
 #include "api/auth.h"
 #include "api/canvas.h"
+#include "api/events.h"
 #include "api/health.h"
 #include "api/org.h"
 #include "api/registry.h"
@@ -31,6 +32,8 @@ const http_route api_routes[] = {
     {"GET", "/workspaces/:id/chat-history", api_chat_history, ACCESS_WORKSPACE},
     {"POST", "/workspaces/:id/chat-session/new", api_chat_session_new, ACCESS_WORKSPACE},
     {"GET", "/workspaces/:id/session-search", api_session_search, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/events/stream", api_events_stream, ACCESS_WORKSPACE},
+    {"GET", "/ws", api_ws, ACCESS_PUBLIC}, /* own auth: events.c (browsers may pass ?token=) */
     {"GET", "/events", api_events_list, ACCESS_ADMIN},
     {"GET", "/events/:workspaceId", api_events_list, ACCESS_ADMIN},
 

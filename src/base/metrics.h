@@ -19,6 +19,13 @@
     XX(LIVENESS_DEGRADED, "counter", "colony_liveness_flips_total", "to=\"degraded\"", "")                          \
     XX(PHANTOM_BUSY_RESETS, "counter", "colony_phantom_busy_resets_total", "",                                     \
        "Workspaces whose active_tasks was reset after 10 minutes without activity.")                              \
+    XX(HUB_PUBLISHES, "counter", "colony_events_published_total", "",                                            \
+       "Commits that published events to live subscribers (a transaction's events count once).")                 \
+    XX(EVENTS_DELIVERED, "counter", "colony_events_delivered_total", "", "Event frames written to subscribers.")  \
+    XX(SUBSCRIBERS_DROPPED, "counter", "colony_event_subscribers_dropped_total", "",                              \
+       "Subscribers disconnected for falling too far behind (they can resume).")                                  \
+    XX(WS_CONNECTIONS, "gauge", "colony_websocket_connections_active", "", "Open WebSocket event subscribers.")   \
+    XX(SSE_CONNECTIONS, "gauge", "colony_sse_connections_active", "", "Open server-sent-event subscribers.")       \
     XX(SWEEPS_LIVENESS, "counter", "colony_sweeper_runs_total", "job=\"liveness\"", "Background sweeper runs.")    \
     XX(SWEEP_ERRORS_LIVENESS, "counter", "colony_sweeper_errors_total", "job=\"liveness\"",                        \
        "Background sweeper runs that failed (they are retried on the next tick).")

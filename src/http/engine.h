@@ -13,6 +13,11 @@
 
 typedef struct worker worker_t;
 
+/* Links of the per-worker list of event subscribers (http/stream.c). */
+typedef struct stream_link {
+    struct stream_link *prev, *next;
+} stream_link;
+
 /* One accepted connection, tracked so that a drain can tell idle connections from busy ones. */
 typedef struct conn_track {
     struct conn_track *prev, *next;
@@ -21,6 +26,7 @@ typedef struct conn_track {
     size_t mark;  /* sock->bytes_read when the connection last became idle */
     int inflight; /* requests handed to handlers and not answered yet */
     bool shut;
+    bool upgraded; /* now a WebSocket: closed by its own close handshake, not by the drain */
 } conn_track;
 
 struct worker {
@@ -35,6 +41,13 @@ struct worker {
     conn_track conns; /* list head */
     bool stopping;
     int64_t deadline_ms;
+    /* live event subscribers of this thread (http/stream.c) */
+    stream_link subs;
+    _Atomic int nsubs;
+    h2o_multithread_receiver_t stream_rx;
+    h2o_multithread_message_t stream_msg;
+    atomic_int stream_pending;
+    struct hub_listener *hub;
 };
 
 struct server {
@@ -63,6 +76,13 @@ typedef struct {
     } headers[HTTP_MAX_RESP_HEADERS];
     int nheaders;
 } engine_req;
+
+/* Event subscribers of a worker (http/stream.c): set up with the worker, told to close when it stops, released
+ * at the end; wake() may be called from any thread. */
+void stream_worker_init(worker_t *w);
+void stream_worker_stop(worker_t *w);
+void stream_worker_dispose(worker_t *w);
+void stream_worker_wake(void *w);
 
 /* Record the end of a request: access log, metrics, connection state. */
 void engine_finish(engine_req *e, int status, size_t bytes_out);

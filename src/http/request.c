@@ -1,4 +1,6 @@
 /* request.c - the http_req accessors and the one way to answer (see request.h). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <strings.h>
 
@@ -123,4 +125,18 @@ void engine_finish(engine_req *e, int status, size_t bytes_out)
              e->pub.request_id, e->pub.method, log_quote(qpath, sizeof(qpath), e->pub.path, e->pub.path_len),
              e->pub.route ? e->pub.route->pattern : "unmatched", status, (double)dur / 1e6, e->pub.body_len, bytes_out,
              peer);
+}
+
+bool http_peer_is_loopback(http_req *rq)
+{
+    h2o_req_t *req = ((engine_req *)rq)->req;
+    struct sockaddr_storage ss;
+    socklen_t sl = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+    if (sl == 0)
+        return false;
+    if (ss.ss_family == AF_INET)
+        return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss.ss_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+    return false;
 }

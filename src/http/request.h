@@ -58,6 +58,9 @@ const char *http_header(http_req *rq, const char *name);
 /* A decoded query parameter ('+' and %XX) as an arena-owned NUL-terminated copy, or NULL when absent. */
 const char *http_query(http_req *rq, const char *name);
 
+/* True when the client connected from a loopback address (127.0.0.0/8 or ::1). */
+bool http_peer_is_loopback(http_req *rq);
+
 /* Add a response header; name and value are copied. Up to HTTP_MAX_RESP_HEADERS per request. */
 void http_add_header(http_req *rq, const char *name, const char *value);
 /* Send the whole response: `body` must live until the request ends (static or arena-owned). Once per request;

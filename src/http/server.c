@@ -320,6 +320,7 @@ static void begin_stop(worker_t *w)
         w->listener = NULL;
     }
     h2o_context_request_shutdown(&w->ctx);
+    stream_worker_stop(w); /* WebSockets get a close frame, event streams their end */
 }
 
 /* Close idle connections; true once none is left. Past the deadline busy ones are cut too. */
@@ -327,7 +328,7 @@ static bool drain(worker_t *w)
 {
     bool late = time_mono_ms() > w->deadline_ms;
     for (conn_track *t = w->conns.next; t != &w->conns; t = t->next) {
-        bool idle = t->inflight == 0 && t->sock->bytes_read == t->mark;
+        bool idle = !t->upgraded && t->inflight == 0 && t->sock->bytes_read == t->mark;
         if (!t->shut && (idle || late)) {
             shutdown(h2o_socket_get_fd(t->sock), SHUT_RDWR); /* h2o sees EOF and closes it in its own time */
             t->shut = true;
@@ -460,6 +461,7 @@ int server_run(const server_config *cfg, cl_error *err)
         w->listener = h2o_evloop_socket_create(w->loop, fd, H2O_SOCKET_FLAG_DONT_READ);
         w->listener->data = w;
         h2o_socket_read_start(w->listener, on_accept);
+        stream_worker_init(w);
         started++;
     }
     if (rc == 0) {
@@ -486,6 +488,7 @@ int server_run(const server_config *cfg, cl_error *err)
         worker_t *w = &s.workers[i];
         if (w->listener != NULL)
             h2o_socket_close(w->listener);
+        stream_worker_dispose(w);
         /* h2o's HTTP/2 half arms a one-second GOAWAY timer on shutdown even with no HTTP/2 connection */
         if (h2o_timeout_is_linked(&w->ctx.http2._graceful_shutdown_timeout))
             h2o_timeout_unlink(&w->ctx.http2._graceful_shutdown_timeout);

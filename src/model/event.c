@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/time.h"
+#include "bus/hub.h"
 
 static const char *const NAMES[] = {
 #define XX(name) #name,
@@ -27,17 +28,45 @@ bool event_from_name(const char *name, event_type *out)
     return false;
 }
 
+static void publish(void *arg, int64_t id)
+{
+    (void)arg;
+    hub_publish(id);
+}
+
 cl_err event_record(db_t *db, arena_t *a, event_type t, const char *workspace_id, const char *payload, int64_t *id,
                     cl_error *err)
 {
     db_stmt_t *st;
     cl_err e = db_query(db, a, &st, err, SQL_RECORD, "sssi", event_name(t), workspace_id, payload ? payload : "{}",
                         time_now_ms());
-    if (e == CL_OK && (e = db_one(st, err)) == CL_OK && id != NULL)
-        *id = db_col_int64(st, 0);
+    int64_t new_id = 0;
+    if (e == CL_OK && (e = db_one(st, err)) == CL_OK)
+        new_id = db_col_int64(st, 0);
     if (e == CL_OK)
         db_exec(st, err); /* drain: PostgreSQL and SQLite both finish the statement here */
+    if (e == CL_OK) {
+        if (id != NULL)
+            *id = new_id;
+        db_after_commit(db, publish, NULL, new_id); /* subscribers hear of it only once it is durable */
+    }
     return e == CL_NOT_FOUND ? cl_fail(err, CL_INTERNAL, "event insert returned no id") : e;
+}
+
+/* Rows of (id, type, workspace_id, payload, created_at) from a prepared query `st` (query status `e`). */
+static cl_err collect(db_stmt_t *st, arena_t *a, cl_err e, event_row **rows, size_t *count, cl_error *err)
+{
+    size_t n = 0, cap = 0;
+    event_row *out = NULL;
+    bool row = true;
+    while (e == CL_OK && (e = db_step(st, &row, err)) == CL_OK && row) {
+        out = arena_grow(a, out, n, &cap, sizeof(*out));
+        out[n++] = (event_row){db_col_int64(st, 0), db_col_int64(st, 4), db_col_dup(st, a, 1), db_col_dup(st, a, 2),
+                               db_col_dup(st, a, 3)};
+    }
+    db_finish(st);
+    *rows = out, *count = n;
+    return e;
 }
 
 cl_err event_list(db_t *db, arena_t *a, const char *workspace_id, int64_t limit, event_row **rows, size_t *count,
@@ -48,14 +77,26 @@ cl_err event_list(db_t *db, arena_t *a, const char *workspace_id, int64_t limit,
                         "SELECT id, type, workspace_id, payload, created_at FROM events"
                         " WHERE CAST($1 AS TEXT) IS NULL OR workspace_id = $1 ORDER BY id DESC LIMIT $2",
                         "si", workspace_id, limit);
-    size_t n = 0, cap = 0;
-    event_row *out = NULL;
-    bool row = true;
-    while (e == CL_OK && (e = db_step(st, &row, err)) == CL_OK && row) {
-        out = arena_grow(a, out, n, &cap, sizeof(*out));
-        out[n++] = (event_row){db_col_int64(st, 0), db_col_int64(st, 4), db_col_dup(st, a, 1), db_col_dup(st, a, 2),
-                               db_col_dup(st, a, 3)};
-    }
-    *rows = out, *count = n;
+    return collect(st, a, e, rows, count, err);
+}
+
+cl_err event_latest_id(db_t *db, arena_t *a, int64_t *id, cl_error *err)
+{
+    db_stmt_t *st;
+    cl_err e = db_query(db, a, &st, err, "SELECT COALESCE(max(id), 0) FROM events", "");
+    if (e == CL_OK && (e = db_one(st, err)) == CL_OK)
+        *id = db_col_int64(st, 0);
+    db_finish(st);
     return e;
+}
+
+cl_err event_list_after(db_t *db, arena_t *a, int64_t after, int64_t limit, event_row **rows, size_t *count,
+                        cl_error *err)
+{
+    db_stmt_t *st;
+    cl_err e = db_query(db, a, &st, err,
+                        "SELECT id, type, workspace_id, payload, created_at FROM events WHERE id > $1"
+                        " ORDER BY id LIMIT $2",
+                        "ii", after, limit);
+    return collect(st, a, e, rows, count, err);
 }

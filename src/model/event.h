@@ -73,4 +73,10 @@ typedef struct {
 cl_err event_list(db_t *db, arena_t *a, const char *workspace_id, int64_t limit, event_row **rows, size_t *count,
                   cl_error *err);
 
+/* The highest event id (0 when none). */
+cl_err event_latest_id(db_t *db, arena_t *a, int64_t *id, cl_error *err);
+/* Events with id > after, oldest first, at most `limit`. */
+cl_err event_list_after(db_t *db, arena_t *a, int64_t after, int64_t limit, event_row **rows, size_t *count,
+                        cl_error *err);
+
 #endif

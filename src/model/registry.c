@@ -275,3 +275,32 @@ cl_err reg_peers(db_t *db, arena_t *a, const char *id, const char *q, ws_row **r
     *rows = out, *count = k;
     return CL_OK;
 }
+
+cl_err reg_reachable(db_t *db, arena_t *a, const char *id, const char ***ids, size_t *count, cl_error *err)
+{
+    const char **ci, **cp;
+    size_t cn, cap = 0, n = 0;
+    cl_err e = chain(db, a, id, &ci, &cp, &cn, err);
+    if (e != CL_OK)
+        return e;
+    const char **out = NULL;
+    for (size_t i = 0; i < cn; i++) { /* self and ancestors */
+        out = arena_grow(a, out, n, &cap, sizeof(char *));
+        out[n++] = ci[i];
+    }
+    db_stmt_t *st;
+    e = db_query(db, a, &st, err,
+                 "WITH RECURSIVE sub(id, depth) AS (SELECT id, 0 FROM workspaces WHERE parent_id = $1"
+                 " UNION ALL SELECT w.id, sub.depth + 1 FROM workspaces w JOIN sub ON w.parent_id = sub.id"
+                 " WHERE sub.depth < 10000)"
+                 " SELECT id FROM sub UNION SELECT id FROM workspaces WHERE parent_id = CAST($2 AS TEXT) AND id <> $1",
+                 "ss", id, cn > 0 ? cp[0] : NULL);
+    bool row = true;
+    while (e == CL_OK && (e = db_step(st, &row, err)) == CL_OK && row) {
+        out = arena_grow(a, out, n, &cap, sizeof(char *));
+        out[n++] = db_col_dup(st, a, 0);
+    }
+    db_finish(st);
+    *ids = out, *count = n;
+    return e;
+}

@@ -47,6 +47,10 @@ cl_err reg_update_card(db_t *db, arena_t *a, const char *id, const char *card, c
 cl_err reg_can_communicate(db_t *db, arena_t *a, const char *caller, const char *target, bool *allowed,
                            cl_error *err);
 
+/* Every workspace `id` may talk to under reg_can_communicate: itself, its ancestors, its descendants and its
+ * siblings (live or not; the set filters events). */
+cl_err reg_reachable(db_t *db, arena_t *a, const char *id, const char ***ids, size_t *count, cl_error *err);
+
 /* Siblings, then children, then the parent, all live; `q` (may be NULL) filters on name or role, case-folded. */
 cl_err reg_peers(db_t *db, arena_t *a, const char *id, const char *q, ws_row **rows, size_t *count, cl_error *err);
 

@@ -134,6 +134,51 @@ cl_err db_tx_begin(db_t *db, cl_error *err)
     return e;
 }
 
+void db_after_commit(db_t *db, void (*fn)(void *arg, int64_t value), void *arg, int64_t value)
+{
+    if (db->tx_depth == 0) {
+        fn(arg, value);
+        return;
+    }
+    for (int i = 0; i < db->nhooks; i++) {
+        if (db->hooks[i].fn == fn && db->hooks[i].arg == arg) {
+            if (value > db->hooks[i].value)
+                db->hooks[i].value = value;
+            if (db->tx_depth < db->hook_depth[i])
+                db->hook_depth[i] = db->tx_depth;
+            return;
+        }
+    }
+    if (db->nhooks == DB_MAX_COMMIT_HOOKS) { /* cannot happen with colony's few hook kinds; be safe anyway */
+        log_warn("too many commit hooks; running one early", NULL);
+        fn(arg, value);
+        return;
+    }
+    db->hooks[db->nhooks] = (struct db_hook){fn, arg, value};
+    db->hook_depth[db->nhooks++] = db->tx_depth;
+}
+
+static void run_hooks(db_t *db)
+{
+    int n = db->nhooks;
+    db->nhooks = 0;
+    for (int i = 0; i < n; i++)
+        db->hooks[i].fn(db->hooks[i].arg, db->hooks[i].value);
+}
+
+/* Drop hooks registered at or inside the savepoint being rolled back. */
+static void drop_hooks(db_t *db, int depth)
+{
+    int k = 0;
+    for (int i = 0; i < db->nhooks; i++) {
+        if (db->hook_depth[i] < depth) {
+            db->hooks[k] = db->hooks[i];
+            db->hook_depth[k++] = db->hook_depth[i];
+        }
+    }
+    db->nhooks = k;
+}
+
 cl_err db_tx_commit(db_t *db, cl_error *err)
 {
     char sql[48];
@@ -147,6 +192,8 @@ cl_err db_tx_commit(db_t *db, cl_error *err)
         return e;
     }
     db->tx_depth--;
+    if (db->tx_depth == 0)
+        run_hooks(db);
     return CL_OK;
 }
 
@@ -162,6 +209,7 @@ void db_tx_rollback(db_t *db)
         snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT colony_sp%d; RELEASE SAVEPOINT colony_sp%d",
                  db->tx_depth - 1, db->tx_depth - 1);
     db_exec_script(db, sql, &ignored);
+    drop_hooks(db, db->tx_depth);
     db->tx_depth--;
 }
 

@@ -19,7 +19,7 @@ typedef enum { DB_SQLITE, DB_POSTGRES } db_driver;
 typedef struct db db_t;
 typedef struct db_stmt db_stmt_t;
 
-enum { DB_MAX_PARAMS = 64, DB_BUSY_TIMEOUT_MS = 5000 };
+enum { DB_MAX_PARAMS = 64, DB_BUSY_TIMEOUT_MS = 5000, DB_MAX_COMMIT_HOOKS = 16 };
 
 /* Open a connection to `url`: "postgres://…"/"postgresql://…" (libpq), else a SQLite file path (an optional
  * "sqlite:" prefix is stripped). *out is the caller's, closed with db_close. */
@@ -83,6 +83,11 @@ cl_err db_tx_begin(db_t *db, cl_error *err);
 cl_err db_tx_commit(db_t *db, cl_error *err);
 void db_tx_rollback(db_t *db);
 bool db_in_tx(const db_t *db);
+
+/* Run fn(arg, value) once the work in progress is durable: at once outside a transaction, after the outermost
+ * COMMIT inside one, never if it (or the savepoint that registered it) rolls back. Hooks with the same fn and arg
+ * coalesce to the largest value, so a thousand events in one transaction wake subscribers once. */
+void db_after_commit(db_t *db, void (*fn)(void *arg, int64_t value), void *arg, int64_t value);
 
 /* The database's own text of the last failure on this connection (for operators; never sent to clients). */
 const char *db_last_error(const db_t *db);

@@ -31,6 +31,13 @@ struct db {
     db_driver kind;
     int tx_depth;
     char last_error[256]; /* the database's own text of the last failure, for operators (migrations, logs) */
+    struct db_hook {
+        void (*fn)(void *arg, int64_t value);
+        void *arg;
+        int64_t value;
+    } hooks[DB_MAX_COMMIT_HOOKS]; /* run after the outermost commit, dropped on rollback */
+    int nhooks;
+    int hook_depth[DB_MAX_COMMIT_HOOKS]; /* savepoint depth that registered each hook */
 };
 struct db_stmt {
     db_t *db;

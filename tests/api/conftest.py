@@ -7,6 +7,7 @@ started as a real process on a free port.
 """
 import os
 import pathlib
+import resource
 import shutil
 import signal
 import socket
@@ -26,6 +27,11 @@ LSAN_SUPP = ROOT / "tests" / "lsan.supp"
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 ADMIN_TOKEN = "test-admin-" + uuid.uuid4().hex
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+# the fan-out tests hold thousands of sockets in this process and in colony (which inherits the limit)
+_soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(_hard, 65536), _hard))
 
 
 def free_port():
