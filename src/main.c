@@ -8,6 +8,7 @@
 #include "api/errors.h"
 #include "api/events.h"
 #include "bus/hub.h"
+#include "bus/pgnotify.h"
 #include "model/event.h"
 #include "api/org.h"
 #include "api/routes.h"
@@ -105,7 +106,11 @@ static int cmd_serve(const config_t *c)
     sweepers_t *jobs = sweepers_start(&jc, &err);
     if (jobs == NULL)
         log_error("background sweepers did not start", "error=\"%s\"", err.msg);
+    pgnotify_t *listener = NULL; /* many nodes share one PostgreSQL: hear each other's events */
+    if (db_kind(db) == DB_POSTGRES && (listener = pgnotify_start(c->db, EVENT_CHANNEL, &err)) == NULL)
+        log_error("event listener did not start", "error=\"%s\"", err.msg);
     int rc = server_run(&sc, &err);
+    pgnotify_stop(listener);
     sweepers_stop(jobs);
     if (rc != 0) {
         log_error("cannot serve", "error=\"%s\"", err.msg);

@@ -3,13 +3,13 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "base/arena.h"
 #include "base/log.h"
+#include "base/thread.h"
 #include "base/metrics.h"
 #include "model/liveness.h"
 #include "store/db.h"
@@ -83,12 +83,7 @@ sweepers_t *sweepers_start(const sweepers_config *cfg, cl_error *err)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->cv, &ca);
     pthread_condattr_destroy(&ca);
-    /* the thread must never take SIGINT/SIGTERM: those belong to the server's sigwait */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    int rc = pthread_create(&s->tid, NULL, loop, s);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    int rc = thread_start_quiet(&s->tid, loop, s);
     if (rc != 0) {
         cl_fail(err, CL_INTERNAL, "cannot start the sweeper thread");
         free(s);

@@ -1,6 +1,7 @@
 /* event.c - see event.h. */
 #include "model/event.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "base/time.h"
@@ -45,10 +46,15 @@ cl_err event_record(db_t *db, arena_t *a, event_type t, const char *workspace_id
         new_id = db_col_int64(st, 0);
     if (e == CL_OK)
         db_exec(st, err); /* drain: PostgreSQL and SQLite both finish the statement here */
+    if (e == CL_OK) { /* other nodes hear of it at commit (NOTIFY is transactional) */
+        char text[24];
+        snprintf(text, sizeof(text), "%lld", (long long)new_id);
+        e = db_notify(db, EVENT_CHANNEL, text, err);
+    }
     if (e == CL_OK) {
         if (id != NULL)
             *id = new_id;
-        db_after_commit(db, publish, NULL, new_id); /* subscribers hear of it only once it is durable */
+        db_after_commit(db, publish, NULL, new_id); /* this node's subscribers, once it is durable */
     }
     return e == CL_NOT_FOUND ? cl_fail(err, CL_INTERNAL, "event insert returned no id") : e;
 }

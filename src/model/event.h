@@ -47,6 +47,9 @@
     XX(WORKSPACE_PROVISION_FAILED)                                                                                 \
     XX(WORKSPACE_REMOVED)
 
+/* The cross-node channel on which every committed event id is announced (PostgreSQL NOTIFY). */
+#define EVENT_CHANNEL "colony_events"
+
 typedef enum {
 #define XX(name) EV_##name,
     EVENT_TYPES(XX)

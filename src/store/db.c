@@ -327,3 +327,15 @@ cl_err db_tx_lock(db_t *db, int64_t key, cl_error *err)
     arena_free(a);
     return e;
 }
+
+cl_err db_notify(db_t *db, const char *channel, const char *payload, cl_error *err)
+{
+    return db->ops->notify(db, channel, payload, err);
+}
+
+cl_err db_listen(db_t *db, const char *channel, cl_error *err) { return db->ops->listen(db, channel, err); }
+
+cl_err db_wait_notify(db_t *db, int timeout_ms, char *payload, size_t cap, bool *got, cl_error *err)
+{
+    return db->ops->wait_notify(db, timeout_ms, payload, cap, got, err);
+}

@@ -96,6 +96,13 @@ const char *db_last_error(const db_t *db);
  * (PostgreSQL transaction advisory lock; SQLite's BEGIN IMMEDIATE already serialises writers). */
 cl_err db_tx_lock(db_t *db, int64_t key, cl_error *err);
 
+/* Cross-node signals. notify inside a transaction is delivered when it commits (PostgreSQL NOTIFY); on SQLite,
+ * a single-node database, it is a no-op. listen/wait_notify are PostgreSQL-only (CL_INVALID elsewhere):
+ * wait_notify blocks up to timeout_ms and sets *got with the payload (truncated to cap) when one arrived. */
+cl_err db_notify(db_t *db, const char *channel, const char *payload, cl_error *err);
+cl_err db_listen(db_t *db, const char *channel, cl_error *err);
+cl_err db_wait_notify(db_t *db, int timeout_ms, char *payload, size_t cap, bool *got, cl_error *err);
+
 /* Hold a cross-process lock that serialises schema migrations (PostgreSQL advisory lock; SQLite's own write
  * lock needs nothing). */
 cl_err db_migration_lock(db_t *db, bool acquire, cl_error *err);

@@ -19,6 +19,9 @@ typedef struct {
     double (*dbl)(db_stmt_t *st, int col);
     cl_err (*exec_script)(db_t *db, const char *sql, cl_error *err);
     cl_err (*migration_lock)(db_t *db, bool acquire, cl_error *err);
+    cl_err (*notify)(db_t *db, const char *channel, const char *payload, cl_error *err);
+    cl_err (*listen)(db_t *db, const char *channel, cl_error *err);
+    cl_err (*wait_notify)(db_t *db, int timeout_ms, char *payload, size_t cap, bool *got, cl_error *err);
     const char *begin_sql;
 } db_ops;
 

@@ -1,6 +1,8 @@
 /* pg.c - the PostgreSQL driver over libpq: parameters travel as text (blobs as binary bytea), results come back
  * as text. A broken connection is reset before the next statement that runs outside a transaction. */
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,6 +252,54 @@ static cl_err pg_migration_lock(db_t *db, bool acquire, cl_error *err)
     return pg_exec_script(db, sql, err);
 }
 
+static cl_err pg_notify(db_t *db, const char *channel, const char *payload, cl_error *err)
+{
+    pg_db *p = (pg_db *)db;
+    const char *values[2] = {channel, payload};
+    PGresult *res = PQexecParams(p->h, "SELECT pg_notify($1, $2)", 2, NULL, values, NULL, NULL, 0);
+    cl_err e = PQresultStatus(res) == PGRES_TUPLES_OK ? CL_OK : fail_res(db, err, res, p->h, "notify", "pg_notify");
+    PQclear(res);
+    return e;
+}
+
+static cl_err pg_listen(db_t *db, const char *channel, cl_error *err)
+{
+    pg_db *p = (pg_db *)db;
+    char *ident = PQescapeIdentifier(p->h, channel, strlen(channel));
+    if (ident == NULL)
+        return cl_fail(err, CL_INVALID, "bad channel name");
+    char sql[128];
+    snprintf(sql, sizeof(sql), "LISTEN %s", ident);
+    PQfreemem(ident);
+    return pg_exec_script(db, sql, err);
+}
+
+static cl_err pg_wait_notify(db_t *db, int timeout_ms, char *payload, size_t cap, bool *got, cl_error *err)
+{
+    pg_db *p = (pg_db *)db;
+    *got = false;
+    PGnotify *n = PQnotifies(p->h);
+    if (n == NULL) {
+        struct pollfd pfd = {PQsocket(p->h), POLLIN, 0};
+        if (pfd.fd < 0)
+            return cl_fail(err, CL_UNAVAILABLE, "PostgreSQL connection lost");
+        int rc = poll(&pfd, 1, timeout_ms);
+        if (rc < 0)
+            return errno == EINTR ? CL_OK : cl_fail(err, CL_UNAVAILABLE, "poll failed");
+        if (rc == 0)
+            return CL_OK;
+        if (!PQconsumeInput(p->h))
+            return fail_res(db, err, NULL, p->h, "listen", "LISTEN");
+        n = PQnotifies(p->h);
+    }
+    if (n != NULL) {
+        snprintf(payload, cap, "%s", n->extra);
+        *got = true;
+        PQfreemem(n);
+    }
+    return CL_OK;
+}
+
 const db_ops db_pg_ops = {
     .open = pg_open,
     .close = pg_close,
@@ -265,5 +315,8 @@ const db_ops db_pg_ops = {
     .dbl = pgd_double,
     .exec_script = pg_exec_script,
     .migration_lock = pg_migration_lock,
+    .notify = pg_notify,
+    .listen = pg_listen,
+    .wait_notify = pg_wait_notify,
     .begin_sql = "BEGIN",
 };

@@ -194,6 +194,25 @@ static cl_err sq_migration_lock(db_t *db, bool acquire, cl_error *err)
     return CL_OK;
 }
 
+static cl_err sq_notify(db_t *db, const char *channel, const char *payload, cl_error *err)
+{
+    (void)db, (void)channel, (void)payload, (void)err; /* one file, one node: nobody else to tell */
+    return CL_OK;
+}
+
+static cl_err sq_listen(db_t *db, const char *channel, cl_error *err)
+{
+    (void)db, (void)channel;
+    return cl_fail(err, CL_INVALID, "LISTEN needs PostgreSQL");
+}
+
+static cl_err sq_wait_notify(db_t *db, int timeout_ms, char *payload, size_t cap, bool *got, cl_error *err)
+{
+    (void)db, (void)timeout_ms, (void)payload, (void)cap;
+    *got = false;
+    return cl_fail(err, CL_INVALID, "LISTEN needs PostgreSQL");
+}
+
 const db_ops db_sqlite_ops = {
     .open = sq_open,
     .close = sq_close,
@@ -209,5 +228,8 @@ const db_ops db_sqlite_ops = {
     .dbl = sq_double,
     .exec_script = sq_exec_script,
     .migration_lock = sq_migration_lock,
+    .notify = sq_notify,
+    .listen = sq_listen,
+    .wait_notify = sq_wait_notify,
     .begin_sql = "BEGIN IMMEDIATE",
 };

@@ -1,0 +1,16 @@
+/* pgnotify.h - multi-node fan-out: a thread LISTENs on the event channel with its own PostgreSQL connection and
+ * raises this node's hub for every id another node committed. After a lost connection it reconnects and raises
+ * the hub to the newest id in the table, so subscribers (cursors into the log) catch up on whatever they missed. */
+#ifndef COLONY_BUS_PGNOTIFY_H
+#define COLONY_BUS_PGNOTIFY_H
+
+#include "base/error.h"
+
+typedef struct pgnotify pgnotify_t;
+
+/* Start listening on `channel` of `db_url` (a postgres:// URL). NULL with err set when the thread cannot start. */
+pgnotify_t *pgnotify_start(const char *db_url, const char *channel, cl_error *err);
+/* Stop, join, free. NULL is a no-op. */
+void pgnotify_stop(pgnotify_t *p);
+
+#endif
