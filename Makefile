@@ -31,7 +31,9 @@ test: deps $(BUILD_TEST)/build.ninja
 	@scripts/test.sh $(BUILD_TEST)
 
 bench: build
-	@scripts/bench.sh $(BUILD_RELEASE)
+	@cmake --build $(BUILD_RELEASE) --target limit_server
+	@/usr/bin/python3 bench/run.py $(BUILD_RELEASE)
+	@bash bench/import.sh $(BUILD_RELEASE)/colony
 
 fuzz: deps
 	@CC=clang-14 cmake -S . -B $(BUILD_FUZZ) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DCOLONY_FUZZ=ON -DCOLONY_TESTS=OFF >/dev/null
