@@ -1,6 +1,7 @@
 /* request.c - the http_req accessors and the one way to answer (see request.h). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -139,4 +140,29 @@ bool http_peer_is_loopback(http_req *rq)
     if (ss.ss_family == AF_INET6)
         return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
     return false;
+}
+
+void http_defer(http_req *rq) { rq->deferred = true; }
+
+typedef struct {
+    h2o_timeout_entry_t entry; /* first: the callback gets this pointer */
+    void (*fn)(void *arg);
+    void *arg;
+} after_io;
+
+static void on_after_io(h2o_timeout_entry_t *entry)
+{
+    after_io *t = (after_io *)entry;
+    t->fn(t->arg);
+    free(t);
+}
+
+void http_after_io(http_req *rq, void (*fn)(void *arg), void *arg)
+{
+    engine_req *e = (engine_req *)rq;
+    after_io *t = xcalloc(1, sizeof(*t));
+    t->entry.cb = on_after_io;
+    t->fn = fn;
+    t->arg = arg;
+    h2o_timeout_link(e->w->loop, &e->w->ctx.zero_timeout, &t->entry);
 }

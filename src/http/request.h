@@ -49,6 +49,7 @@ struct http_req {
     void *auth;                    /* set by the api guard: who is calling */
     void *engine;                  /* the server's private state (h2o request) */
     bool responded;
+    bool deferred;                 /* the handler answers later, on this thread */
 };
 
 /* A path parameter by name, or NULL. */
@@ -57,6 +58,13 @@ const char *http_param_get(const http_req *rq, const char *name);
 const char *http_header(http_req *rq, const char *name);
 /* A decoded query parameter ('+' and %XX) as an arena-owned NUL-terminated copy, or NULL when absent. */
 const char *http_query(http_req *rq, const char *name);
+
+/* The handler returns without answering; it (or a callback scheduled with http_after_io) calls http_respond later,
+ * on this request's I/O thread. */
+void http_defer(http_req *rq);
+/* Run fn(arg) once on rq's I/O thread, after the events the loop is handling now: requests that arrive together can
+ * be served together (group commit). */
+void http_after_io(http_req *rq, void (*fn)(void *arg), void *arg);
 
 /* True when the client connected from a loopback address (127.0.0.0/8 or ::1). */
 bool http_peer_is_loopback(http_req *rq);

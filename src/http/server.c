@@ -261,7 +261,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if (s->cfg->guard != NULL && !s->cfg->guard(rq))
         return 0;
     rq->route->fn(rq);
-    if (!rq->responded) {
+    if (!rq->responded && !rq->deferred) {
         log_error("handler returned without answering", "rid=%s route=\"%s\"", rq->request_id, rq->route->pattern);
         reply_err(rq, CL_INTERNAL, "internal error", "");
     }

@@ -3,12 +3,14 @@
 #include "model/registry.h"
 
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/json.h"
 #include "base/metrics.h"
 #include "base/time.h"
 #include "model/event.h"
+#include "model/token.h"
 
 enum { DEGRADE_ERROR_RATE_PCT = 50, RECOVER_ERROR_RATE_PCT = 10 };
 
@@ -21,6 +23,11 @@ static const char SQL_HEARTBEAT[] =
     "UPDATE workspaces SET last_heartbeat_at = $2, last_error_rate = $3, last_sample_error = $4, active_tasks = $5,"
     " uptime_seconds = $6, current_task = CASE WHEN $8 = 1 THEN $7 ELSE current_task END"
     " WHERE id = $1 AND status <> 'removed' RETURNING status";
+static const char SQL_HEARTBEAT_PROVED[] =
+    "UPDATE workspaces SET last_heartbeat_at = $2, last_error_rate = $3, last_sample_error = $4, active_tasks = $5,"
+    " uptime_seconds = $6, current_task = CASE WHEN $8 = 1 THEN $7 ELSE current_task END"
+    " WHERE id = $1 AND status <> 'removed' AND EXISTS (SELECT 1 FROM workspace_auth_tokens t"
+    " WHERE t.workspace_id = $1 AND t.token_hash = $9 AND t.revoked_at IS NULL) RETURNING status";
 static const char SQL_MOVE_STATUS[] =
     "UPDATE workspaces SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2";
 static const char SQL_CARD[] = "UPDATE workspaces SET agent_card = $2, updated_at = $3 WHERE id = $1 AND status <> 'removed'";
@@ -125,6 +132,17 @@ static cl_err move(db_t *db, arena_t *a, const char *id, const char *from, const
     return e;
 }
 
+/* Would `h` move a workspace in `status`? (The same rules as evaluate, without writing.) */
+static bool needs_move(const reg_heartbeat *h, const char *s)
+{
+    bool wedged = h->runtime_state && strcmp(h->runtime_state, "wedged") == 0;
+    if (!strcmp(s, "offline") || !strcmp(s, "awaiting_agent") || !strcmp(s, "failed") || !strcmp(s, "provisioning"))
+        return true;
+    if (!strcmp(s, "online"))
+        return wedged || h->error_rate * 100 >= DEGRADE_ERROR_RATE_PCT;
+    return !strcmp(s, "degraded") && !wedged && h->error_rate * 100 < RECOVER_ERROR_RATE_PCT;
+}
+
 static cl_err evaluate(db_t *db, arena_t *a, const reg_heartbeat *h, const char **status, cl_error *err)
 {
     const char *s = *status, *to = NULL;
@@ -153,32 +171,85 @@ static cl_err evaluate(db_t *db, arena_t *a, const reg_heartbeat *h, const char 
     return e;
 }
 
-cl_err reg_heartbeat_ws(db_t *db, arena_t *a, const reg_heartbeat *h, const char **status, cl_error *err)
+/* Run the heartbeat write `sql` (with the token hash as $9 when proving); CL_NOT_FOUND when it matched no row. */
+static cl_err write_heartbeat(db_t *db, arena_t *a, const char *sql, const reg_heartbeat *h, const char *hash,
+                              const char **status, cl_error *err)
 {
     db_stmt_t *st;
-    metric_inc(METRIC_HEARTBEATS);
-    cl_err e = db_tx_begin(db, err);
-    if (e != CL_OK)
-        return e;
-    e = db_query(db, a, &st, err, SQL_HEARTBEAT, "sidsiisi", h->workspace_id, time_now_ms(), h->error_rate,
-                 h->sample_error ? h->sample_error : "", h->active_tasks, h->uptime_seconds, h->current_task,
-                 (int64_t)h->has_current_task);
+    cl_err e = db_query(db, a, &st, err, sql, "sidsiisis", h->workspace_id, time_now_ms(), h->error_rate,
+                        h->sample_error ? h->sample_error : "", h->active_tasks, h->uptime_seconds, h->current_task,
+                        (int64_t)h->has_current_task, hash);
     if (e == CL_OK && (e = db_one(st, err)) == CL_OK) {
         *status = db_col_dup(st, a, 0);
         db_exec(st, err);
     }
     db_finish(st);
+    return e;
+}
+
+/* After the write: a status change opens a transaction for the guarded move and its event. */
+static cl_err after_write(db_t *db, arena_t *a, const reg_heartbeat *h, const char **status, cl_error *err)
+{
+    if (!needs_move(h, *status))
+        return CL_OK;
+    cl_err e = db_tx_begin(db, err);
+    if (e != CL_OK)
+        return e;
+    if ((e = evaluate(db, a, h, status, err)) == CL_OK)
+        return db_tx_commit(db, err);
+    db_tx_rollback(db);
+    return e;
+}
+
+static int by_workspace(const void *x, const void *y)
+{
+    const reg_hb_item *a = *(const reg_hb_item *const *)x, *b = *(const reg_hb_item *const *)y;
+    return strcmp(a->h.workspace_id, b->h.workspace_id);
+}
+
+cl_err reg_heartbeat_group(db_t *db, arena_t *a, reg_hb_item *items, size_t n, cl_error *err)
+{
+    /* rows are locked in workspace-id order in every group, so two groups (two threads, two nodes) can wait on
+     * each other but never deadlock */
+    reg_hb_item **order = arena_alloc(a, (n ? n : 1) * sizeof(*order));
+    for (size_t i = 0; i < n; i++)
+        order[i] = &items[i];
+    qsort(order, n, sizeof(*order), by_workspace);
+    cl_err e = db_tx_begin(db, err);
+    for (size_t i = 0; e == CL_OK && i < n; i++) {
+        reg_hb_item *it = order[i];
+        char hash[2 * ID_SHA256_LEN + 1];
+        token_hash_hex(it->bearer, hash);
+        e = write_heartbeat(db, a, SQL_HEARTBEAT_PROVED, &it->h, hash, &it->status, err);
+        it->proved = e == CL_OK;
+        if (e == CL_NOT_FOUND)
+            e = CL_OK;
+    }
+    if (e == CL_OK)
+        e = db_tx_commit(db, err);
+    else
+        db_tx_rollback(db);
+    for (size_t i = 0; e == CL_OK && i < n; i++) {
+        if (items[i].proved) {
+            metric_inc(METRIC_HEARTBEATS);
+            e = after_write(db, a, &items[i].h, &items[i].status, err);
+        }
+    }
+    return e;
+}
+
+cl_err reg_heartbeat_ws(db_t *db, arena_t *a, const reg_heartbeat *h, const char **status, cl_error *err)
+{
+    metric_inc(METRIC_HEARTBEATS);
+    /* the hot path is one autocommit write; only a status change opens a transaction */
+    cl_err e = write_heartbeat(db, a, SQL_HEARTBEAT, h, NULL, status, err);
     if (e == CL_NOT_FOUND) { /* unknown, or removed: say which */
         const char *s;
         if ((e = state(db, a, h->workspace_id, &s, NULL, NULL, NULL, err)) == CL_OK)
             e = cl_fail(err, CL_GONE, "workspace removed");
-    } else if (e == CL_OK) {
-        e = evaluate(db, a, h, status, err);
+        return e;
     }
-    if (e == CL_OK)
-        return db_tx_commit(db, err);
-    db_tx_rollback(db);
-    return e;
+    return e == CL_OK ? after_write(db, a, h, status, err) : e;
 }
 
 cl_err reg_update_card(db_t *db, arena_t *a, const char *id, const char *card, cl_error *err)
@@ -229,21 +300,21 @@ static bool in_list(const char *const *list, size_t n, const char *id)
     return false;
 }
 
-cl_err reg_can_communicate(db_t *db, arena_t *a, const char *caller, const char *target, bool *allowed,
+cl_err reg_can_communicate(db_t *db, arena_t *a, const char *caller_id, const char *target, bool *allowed,
                            cl_error *err)
 {
     const char **ci, **cp, **ti, **tp;
     size_t cn, tn;
     *allowed = false;
-    cl_err e = chain(db, a, caller, &ci, &cp, &cn, err);
+    cl_err e = chain(db, a, caller_id, &ci, &cp, &cn, err);
     if (e == CL_OK)
         e = chain(db, a, target, &ti, &tp, &tn, err);
     if (e != CL_OK || cn == 0 || tn == 0)
         return e;
-    if (strcmp(caller, target) == 0 || (cp[0] && tp[0] && strcmp(cp[0], tp[0]) == 0))
+    if (strcmp(caller_id, target) == 0 || (cp[0] && tp[0] && strcmp(cp[0], tp[0]) == 0))
         *allowed = true; /* self, or siblings under one parent */
     else /* ancestor and descendant, either way (parent and child included) */
-        *allowed = in_list(ci, cn, target) || in_list(ti, tn, caller);
+        *allowed = in_list(ci, cn, target) || in_list(ti, tn, caller_id);
     return CL_OK;
 }
 

@@ -39,6 +39,19 @@ typedef struct {
  * after the heartbeat; a change (recovery to online, degradation) is recorded as one event. */
 cl_err reg_heartbeat_ws(db_t *db, arena_t *a, const reg_heartbeat *h, const char **status, cl_error *err);
 
+/* The hot path, with group commit: heartbeats of workspaces presenting their own token, each proven and written by
+ * one statement (the token check is part of the UPDATE, so a revoked token fails at once), many in one transaction;
+ * then the status moves they cause, each in its own transaction. An item whose token is not a live token of that
+ * live workspace is left unproved and unwritten (the caller takes the general path). A database error fails the
+ * whole group. */
+typedef struct {
+    reg_heartbeat h;
+    const char *bearer;
+    bool proved;
+    const char *status;
+} reg_hb_item;
+cl_err reg_heartbeat_group(db_t *db, arena_t *a, reg_hb_item *items, size_t n, cl_error *err);
+
 /* Replace the agent card; AGENT_CARD_UPDATED. CL_NOT_FOUND / CL_GONE as above. */
 cl_err reg_update_card(db_t *db, arena_t *a, const char *id, const char *card, cl_error *err);
 

@@ -22,7 +22,7 @@ static const char SQL_WS_REVOKE[] = "UPDATE workspace_auth_tokens SET revoked_at
 static const char SQL_WS_REVOKE_ALL[] =
     "UPDATE workspace_auth_tokens SET revoked_at = $2 WHERE workspace_id = $1 AND revoked_at IS NULL";
 static const char SQL_WS_FIND[] =
-    "SELECT t.id, t.workspace_id, t.prefix, t.token_hash FROM workspace_auth_tokens t"
+    "SELECT t.id, t.workspace_id, t.prefix, t.token_hash, t.last_used_at FROM workspace_auth_tokens t"
     " JOIN workspaces w ON w.id = t.workspace_id"
     " WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND w.status <> 'removed'";
 static const char SQL_WS_TOUCH[] = "UPDATE workspace_auth_tokens SET last_used_at = $2"
@@ -32,7 +32,7 @@ static const char SQL_ORG_INSERT[] = "INSERT INTO org_api_tokens (id, token_hash
 static const char SQL_ORG_LIST[] = "SELECT id, prefix, name, org_id, created_by, created_at, last_used_at, expires_at"
                                    " FROM org_api_tokens WHERE revoked_at IS NULL ORDER BY created_at DESC, id LIMIT 500";
 static const char SQL_ORG_REVOKE[] = "UPDATE org_api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
-static const char SQL_ORG_FIND[] = "SELECT id, prefix, token_hash, expires_at, org_id FROM org_api_tokens"
+static const char SQL_ORG_FIND[] = "SELECT id, prefix, token_hash, expires_at, org_id, last_used_at FROM org_api_tokens"
                                    " WHERE token_hash = $1 AND revoked_at IS NULL";
 static const char SQL_ORG_TOUCH[] = "UPDATE org_api_tokens SET last_used_at = $2"
                                     " WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)";
@@ -50,7 +50,7 @@ const char *token_from_header(arena_t *a, const char *h)
     return n == 0 ? NULL : arena_strndup(a, h, n);
 }
 
-static void hash_hex(const char *plain, char out[2 * ID_SHA256_LEN + 1])
+void token_hash_hex(const char *plain, char out[2 * ID_SHA256_LEN + 1])
 {
     uint8_t h[ID_SHA256_LEN];
     id_sha256(plain, strlen(plain), h);
@@ -62,7 +62,7 @@ static void fresh(arena_t *a, char plain[ID_TOKEN_LEN + 1], token_row *row, char
 {
     char id[ID_UUID_LEN + 1];
     id_token(plain);
-    hash_hex(plain, hex);
+    token_hash_hex(plain, hex);
     id_uuid4(id);
     row->id = arena_strdup(a, id);
     row->prefix = arena_strndup(a, plain, ID_TOKEN_PREFIX_LEN);
@@ -202,6 +202,8 @@ static cl_err lookup(db_t *db, arena_t *a, const char *sql, const char *touch, c
     /* the index found it by equality; compare again in constant time so the decision never rests on timing */
     bool match = stored != NULL && strlen(stored) == 2 * ID_SHA256_LEN && id_equal(stored, hex, 2 * ID_SHA256_LEN);
     bool expired = org && !db_col_is_null(st, 3) && db_col_int64(st, 3) <= now;
+    int used_col = org ? 5 : 4;
+    bool due = db_col_is_null(st, used_col) || db_col_int64(st, used_col) < now - LAST_USED_RESOLUTION_MS;
     if (match && !expired) {
         out->kind = org ? CALLER_ORG : CALLER_WORKSPACE;
         out->token_id = db_col_dup(st, a, 0);
@@ -210,7 +212,7 @@ static cl_err lookup(db_t *db, arena_t *a, const char *sql, const char *touch, c
         out->prefix = db_col_dup(st, a, org ? 1 : 2);
     }
     db_finish(st);
-    if (out->kind != CALLER_NONE) {
+    if (out->kind != CALLER_NONE && due) { /* a write only once a minute per token, not per request */
         cl_error ignored; /* a failed bump must not fail the request */
         db_run(db, a, NULL, &ignored, touch, "sii", out->token_id, now, now - LAST_USED_RESOLUTION_MS);
     }
@@ -230,11 +232,12 @@ cl_err token_identify(db_t *db, arena_t *a, const uint8_t *admin_hash, const cha
         return CL_OK;
     }
     char hex[2 * ID_SHA256_LEN + 1];
-    hash_hex(bearer, hex);
-    cl_err e = lookup(db, a, SQL_ORG_FIND, SQL_ORG_TOUCH, hex, true, out, err);
+    token_hash_hex(bearer, hex);
+    /* workspace tokens first: they carry the hot paths (heartbeats, activity) */
+    cl_err e = lookup(db, a, SQL_WS_FIND, SQL_WS_TOUCH, hex, false, out, err);
     if (e != CL_OK || out->kind != CALLER_NONE)
         return e;
-    return lookup(db, a, SQL_WS_FIND, SQL_WS_TOUCH, hex, false, out, err);
+    return lookup(db, a, SQL_ORG_FIND, SQL_ORG_TOUCH, hex, true, out, err);
 }
 
 cl_err token_has_live(db_t *db, arena_t *a, const char *workspace_id, const char *kind, bool *yes, cl_error *err)

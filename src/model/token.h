@@ -35,6 +35,9 @@ typedef struct {
     const char *prefix;
 } caller;
 
+/* SHA-256 of a presented token as stored (lower-case hex, 64 characters + NUL). */
+void token_hash_hex(const char *plain, char out[2 * ID_SHA256_LEN + 1]);
+
 /* "Bearer <token>" → token (trimmed), per vectors.md §3.7; NULL when the header is absent or not a bearer. */
 const char *token_from_header(arena_t *a, const char *header);
 

@@ -11,9 +11,19 @@
 
 enum { PG_BYTEA_OID = 17, PG_MIGRATION_LOCK_KEY = 0x636f6c6e /* "coln" */ };
 
+/* Statements are prepared once per connection (named "c<slot>") and executed by name afterwards. */
+enum { PG_CACHE_SLOTS = 128 };
+
+typedef struct {
+    char *sql; /* heap copy; NULL = free slot */
+    uint64_t last_use;
+} pg_cached;
+
 typedef struct {
     struct db base;
     PGconn *h;
+    pg_cached cache[PG_CACHE_SLOTS];
+    uint64_t clock;
 } pg_db;
 
 typedef struct {
@@ -62,9 +72,18 @@ static cl_err pg_open(const char *url, db_t **out, cl_error *err)
     return CL_OK;
 }
 
+static void forget_prepared(pg_db *p)
+{
+    for (int i = 0; i < PG_CACHE_SLOTS; i++) {
+        free(p->cache[i].sql);
+        p->cache[i].sql = NULL;
+    }
+}
+
 static void pg_close(db_t *db)
 {
     pg_db *p = (pg_db *)db;
+    forget_prepared(p);
     PQfinish(p->h);
     free(p);
 }
@@ -73,6 +92,7 @@ static void pg_close(db_t *db)
 static void revive(pg_db *p)
 {
     if (PQstatus(p->h) == CONNECTION_BAD && p->base.tx_depth == 0) {
+        forget_prepared(p); /* a new session has none of them */
         PQreset(p->h);
         if (PQstatus(p->h) == CONNECTION_OK)
             PQsetNoticeProcessor(p->h, quiet_notices, NULL);
@@ -151,6 +171,43 @@ static void pg_bind(db_stmt_t *stmt, int idx, int type, const void *p, size_t le
     }
 }
 
+/* The slot of st's SQL, preparing it there first if needed; -1 to run it unprepared, -2 on failure. A prepare
+ * inside a failed transaction would fail too, so the cache is only filled when the session is healthy. */
+static int prepared_slot(pg_db *p, pg_stmt *st, cl_error *err)
+{
+    int victim = -1;
+    for (int i = 0; i < PG_CACHE_SLOTS; i++) {
+        if (p->cache[i].sql != NULL && strcmp(p->cache[i].sql, st->sql) == 0) {
+            p->cache[i].last_use = ++p->clock;
+            return i;
+        }
+        if (victim < 0 || p->cache[i].sql == NULL ||
+            (p->cache[victim].sql != NULL && p->cache[i].last_use < p->cache[victim].last_use))
+            victim = i;
+    }
+    if (PQtransactionStatus(p->h) == PQTRANS_INERROR)
+        return -1;
+    char name[16];
+    snprintf(name, sizeof(name), "c%d", victim);
+    if (p->cache[victim].sql != NULL) { /* evict: the name is reused */
+        char sql[48];
+        snprintf(sql, sizeof(sql), "DEALLOCATE %s", name);
+        PQclear(PQexec(p->h, sql));
+        free(p->cache[victim].sql);
+        p->cache[victim].sql = NULL;
+    }
+    PGresult *res = PQprepare(p->h, name, st->sql, st->nparams, st->types);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        fail_res(st->base.db, err, res, p->h, "prepare", st->sql);
+        PQclear(res);
+        return -2;
+    }
+    PQclear(res);
+    p->cache[victim].sql = xstrdup(st->sql);
+    p->cache[victim].last_use = ++p->clock;
+    return victim;
+}
+
 static cl_err pg_step(db_stmt_t *stmt, bool *row, cl_error *err)
 {
     pg_stmt *st = (pg_stmt *)stmt;
@@ -158,7 +215,16 @@ static cl_err pg_step(db_stmt_t *stmt, bool *row, cl_error *err)
     *row = false;
     if (st->res == NULL) {
         revive(p);
-        st->res = PQexecParams(p->h, st->sql, st->nparams, st->types, st->values, st->lengths, st->formats, 0);
+        int slot = prepared_slot(p, st, err);
+        if (slot == -2)
+            return CL_UNAVAILABLE;
+        if (slot >= 0) {
+            char name[16];
+            snprintf(name, sizeof(name), "c%d", slot);
+            st->res = PQexecPrepared(p->h, name, st->nparams, st->values, st->lengths, st->formats, 0);
+        } else {
+            st->res = PQexecParams(p->h, st->sql, st->nparams, st->types, st->values, st->lengths, st->formats, 0);
+        }
         ExecStatusType s = PQresultStatus(st->res);
         if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
             cl_err e = fail_res(stmt->db, err, st->res, p->h, "step", st->sql);

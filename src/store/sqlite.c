@@ -1,12 +1,25 @@
 /* sqlite.c - the SQLite driver: WAL, foreign keys on, a busy timeout, $N placeholders rewritten to ?N. */
 #include <sqlite3.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/db_internal.h"
 
+/* Prepared statements are kept per connection, keyed by their SQL text: parsing and planning happen once. */
+enum { SQ_CACHE_SLOTS = 128 };
+
+typedef struct {
+    char *sql; /* heap copy; NULL = free slot */
+    sqlite3_stmt *h;
+    bool busy; /* handed to a live db_stmt_t */
+    uint64_t last_use;
+} sq_cached;
+
 typedef struct {
     struct db base;
     sqlite3 *h;
+    sq_cached cache[SQ_CACHE_SLOTS];
+    uint64_t clock;
 } sq_db;
 
 typedef struct {
@@ -14,6 +27,7 @@ typedef struct {
     sqlite3_stmt *h;
     int64_t changes;
     const char *sql;
+    sq_cached *slot; /* NULL: not cached, finalised when done */
 } sq_stmt;
 
 static cl_err fail(db_t *db, cl_error *err, sqlite3 *h, int rc, const char *what, const char *sql)
@@ -33,6 +47,10 @@ static cl_err fail(db_t *db, cl_error *err, sqlite3 *h, int rc, const char *what
 static void sq_close(db_t *db)
 {
     sq_db *s = (sq_db *)db;
+    for (int i = 0; i < SQ_CACHE_SLOTS; i++) {
+        sqlite3_finalize(s->cache[i].h);
+        free(s->cache[i].sql);
+    }
     sqlite3_close_v2(s->h);
     sqlite3_free(s);
 }
@@ -78,7 +96,34 @@ static cl_err sq_open(const char *path, db_t **out, cl_error *err)
     return CL_OK;
 }
 
-static void sq_finish(db_stmt_t *st) { sqlite3_finalize(((sq_stmt *)st)->h); }
+static void sq_finish(db_stmt_t *stmt)
+{
+    sq_stmt *st = (sq_stmt *)stmt;
+    if (st->slot == NULL) {
+        sqlite3_finalize(st->h);
+        return;
+    }
+    sqlite3_reset(st->h);
+    sqlite3_clear_bindings(st->h);
+    st->slot->busy = false;
+}
+
+/* A free cached statement for `sql`, or the slot to keep a new one in (the least recently used idle one). */
+static sq_cached *cache_find(sq_db *s, const char *sql, bool *hit)
+{
+    sq_cached *victim = NULL;
+    *hit = false;
+    for (int i = 0; i < SQ_CACHE_SLOTS; i++) {
+        sq_cached *c = &s->cache[i];
+        if (c->sql != NULL && !c->busy && strcmp(c->sql, sql) == 0) {
+            *hit = true;
+            return c;
+        }
+        if (!c->busy && (victim == NULL || c->sql == NULL || (victim->sql != NULL && c->last_use < victim->last_use)))
+            victim = c;
+    }
+    return victim;
+}
 
 static void finish_cb(void *st) { db_finish(st); }
 
@@ -108,9 +153,26 @@ static cl_err sq_prepare(db_t *db, arena_t *a, const char *sql, db_stmt_t **out,
     if (db__max_param(sql) < 0)
         return cl_fail(err, CL_INTERNAL, "malformed placeholder in SQL");
     sq_stmt *st = arena_calloc(a, 1, sizeof(*st));
-    int rc = sqlite3_prepare_v2(s->h, rewrite(a, sql), -1, &st->h, NULL);
-    if (rc != SQLITE_OK)
-        return fail(db, err, s->h, sqlite3_extended_errcode(s->h), "prepare", sql);
+    bool hit;
+    sq_cached *slot = cache_find(s, sql, &hit);
+    if (hit) {
+        st->h = slot->h;
+    } else {
+        int rc = sqlite3_prepare_v3(s->h, rewrite(a, sql), -1, slot ? SQLITE_PREPARE_PERSISTENT : 0, &st->h, NULL);
+        if (rc != SQLITE_OK)
+            return fail(db, err, s->h, sqlite3_extended_errcode(s->h), "prepare", sql);
+        if (slot != NULL) {
+            sqlite3_finalize(slot->h);
+            free(slot->sql);
+            slot->sql = xstrdup(sql);
+            slot->h = st->h;
+        }
+    }
+    if (slot != NULL) {
+        slot->busy = true;
+        slot->last_use = ++s->clock;
+        st->slot = slot;
+    }
     st->base.db = db;
     st->sql = sql;
     arena_defer(a, finish_cb, st);

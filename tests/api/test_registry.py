@@ -205,3 +205,41 @@ def test_update_card(server):
     bad = server.post("/registry/update-card", headers=bearer(tok),
                       json={"workspace_id": wid, "agent_card": {"url": "http://10.0.0.1"}})
     assert bad.status_code == 400 and bad.json()["error"] == "workspace URL not allowed"
+
+
+def test_concurrent_heartbeats_are_grouped_but_answered_one_by_one(server):
+    import concurrent.futures
+    import requests as rq
+    regs = []
+    for _ in range(20):
+        wid = str(uuid.uuid4())
+        regs.append((wid, register(server, wid).json()["auth_token"]))
+    jobs = [(wid, tok, 200) for wid, tok in regs] * 3
+    jobs += [(wid, "not-a-token", 401) for wid, _ in regs[:5]]
+
+    def beat(job):
+        wid, tok, _ = job
+        return rq.post(server.url + "/registry/heartbeat", timeout=30, headers={"Authorization": f"Bearer {tok}"},
+                       json={"workspace_id": wid, "active_tasks": 1})
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=32) as pool:
+        results = list(pool.map(beat, jobs))
+    for (wid, _, want), r in zip(jobs, results):
+        assert r.status_code == want, (wid, r.text)
+        if want == 200:
+            assert r.json() == {"status": "ok", "workspace_status": "online"}
+        else:
+            assert r.json()["error"] == "invalid workspace auth token"
+    assert server.db.query("SELECT count(*) FROM workspaces WHERE id IN ('" + "','".join(w for w, _ in regs) +
+                           "') AND active_tasks = 1") == [["20"]]
+
+
+def test_a_revoked_token_stops_heartbeats_at_once(server):
+    wid = str(uuid.uuid4())
+    register(server, wid)  # its instance token stays live
+    extra = server.post(f"/admin/workspaces/{wid}/tokens", headers=ADMIN).json()
+    h = {"Authorization": f"Bearer {extra['auth_token']}"}
+    assert server.post("/registry/heartbeat", headers=h, json={"workspace_id": wid}).status_code == 200
+    assert server.delete(f"/workspaces/{wid}/tokens/{extra['id']}", headers=ADMIN).status_code == 200
+    r = server.post("/registry/heartbeat", headers=h, json={"workspace_id": wid})
+    assert r.status_code == 401 and r.json()["error"] == "invalid workspace auth token"
