@@ -222,7 +222,7 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
 
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    head = (f"colony {subprocess.run([str(BUILD / 'colony'), 'version'], capture_output=True, text=True).stdout.strip()}"
+    head = (f"{subprocess.run([str(BUILD / 'colony'), 'version'], capture_output=True, text=True).stdout.strip()}"
             f" on {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}; wrk -t{THREADS} -c64 "
             f"-d{SECONDS}s on the same machine; colony and limit_server with {THREADS} I/O threads")
     table = ["| measurement | req/s | ratio | p50 | p99 |", "| --- | ---: | ---: | ---: | ---: |"]
