@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/json.h"
 #include "base/metrics.h"
 #include "base/time.h"
@@ -23,11 +24,6 @@ static const char SQL_HEARTBEAT[] =
     "UPDATE workspaces SET last_heartbeat_at = $2, last_error_rate = $3, last_sample_error = $4, active_tasks = $5,"
     " uptime_seconds = $6, current_task = CASE WHEN $8 = 1 THEN $7 ELSE current_task END"
     " WHERE id = $1 AND status <> 'removed' RETURNING status";
-static const char SQL_HEARTBEAT_PROVED[] =
-    "UPDATE workspaces SET last_heartbeat_at = $2, last_error_rate = $3, last_sample_error = $4, active_tasks = $5,"
-    " uptime_seconds = $6, current_task = CASE WHEN $8 = 1 THEN $7 ELSE current_task END"
-    " WHERE id = $1 AND status <> 'removed' AND EXISTS (SELECT 1 FROM workspace_auth_tokens t"
-    " WHERE t.workspace_id = $1 AND t.token_hash = $9 AND t.revoked_at IS NULL) RETURNING status";
 static const char SQL_MOVE_STATUS[] =
     "UPDATE workspaces SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2";
 static const char SQL_CARD[] = "UPDATE workspaces SET agent_card = $2, updated_at = $3 WHERE id = $1 AND status <> 'removed'";
@@ -171,14 +167,13 @@ static cl_err evaluate(db_t *db, arena_t *a, const reg_heartbeat *h, const char 
     return e;
 }
 
-/* Run the heartbeat write `sql` (with the token hash as $9 when proving); CL_NOT_FOUND when it matched no row. */
-static cl_err write_heartbeat(db_t *db, arena_t *a, const char *sql, const reg_heartbeat *h, const char *hash,
-                              const char **status, cl_error *err)
+/* One heartbeat's write; CL_NOT_FOUND when it matched no live row. */
+static cl_err write_heartbeat(db_t *db, arena_t *a, const reg_heartbeat *h, const char **status, cl_error *err)
 {
     db_stmt_t *st;
-    cl_err e = db_query(db, a, &st, err, sql, "sidsiisis", h->workspace_id, time_now_ms(), h->error_rate,
+    cl_err e = db_query(db, a, &st, err, SQL_HEARTBEAT, "sidsiisi", h->workspace_id, time_now_ms(), h->error_rate,
                         h->sample_error ? h->sample_error : "", h->active_tasks, h->uptime_seconds, h->current_task,
-                        (int64_t)h->has_current_task, hash);
+                        (int64_t)h->has_current_task);
     if (e == CL_OK && (e = db_one(st, err)) == CL_OK) {
         *status = db_col_dup(st, a, 0);
         db_exec(st, err);
@@ -201,34 +196,113 @@ static cl_err after_write(db_t *db, arena_t *a, const reg_heartbeat *h, const ch
     return e;
 }
 
+enum { HB_COLUMNS = 9 };
+
+/* Group writers take turns (a PostgreSQL transaction advisory lock; SQLite's write lock already serialises them):
+ * a single UPDATE … FROM locks its rows in plan order, so two concurrent groups could otherwise deadlock. */
+static const int64_t HB_GROUP_LOCK = 0x636f6c6e6862; /* "colnhb" */
+
+/* One statement for a whole group: UPDATE … FROM (VALUES (…), …) AS v, portable because both databases name the
+ * columns of an unaliased VALUES list column1, column2, …. Groups are padded to a power of two (padding rows are
+ * NULL and match nothing), so at most nine statement shapes ever reach the statement cache. */
+static const char *group_sql(arena_t *a, size_t rows)
+{
+    buf_t b;
+    buf_init(&b, 1 << 20);
+    buf_puts(&b, "UPDATE workspaces SET last_heartbeat_at = CAST(v.column2 AS BIGINT),"
+                 " last_error_rate = CAST(v.column3 AS DOUBLE PRECISION), last_sample_error = v.column4,"
+                 " active_tasks = CAST(v.column5 AS INTEGER), uptime_seconds = CAST(v.column6 AS BIGINT),"
+                 " current_task = CASE WHEN CAST(v.column8 AS INTEGER) = 1 THEN v.column7"
+                 " ELSE workspaces.current_task END FROM (VALUES ");
+    for (size_t r = 0; r < rows; r++) {
+        buf_puts(&b, r ? ", (" : "(");
+        for (int c = 1; c <= HB_COLUMNS; c++)
+            buf_printf(&b, "%s$%zu", c > 1 ? ", " : "", r * HB_COLUMNS + (size_t)c);
+        buf_putc(&b, ')');
+    }
+    buf_puts(&b, ") AS v WHERE workspaces.id = v.column1 AND workspaces.status <> 'removed'"
+                 " AND EXISTS (SELECT 1 FROM workspace_auth_tokens t WHERE t.workspace_id = v.column1"
+                 " AND t.token_hash = v.column9 AND t.revoked_at IS NULL)"
+                 " RETURNING workspaces.id, workspaces.status");
+    char *sql = arena_strndup(a, b.data, b.len);
+    buf_free(&b);
+    return sql;
+}
+
 static int by_workspace(const void *x, const void *y)
 {
     const reg_hb_item *a = *(const reg_hb_item *const *)x, *b = *(const reg_hb_item *const *)y;
     return strcmp(a->h.workspace_id, b->h.workspace_id);
 }
 
+/* Write the group with one statement; *items get proved/status. */
+static cl_err write_group(db_t *db, arena_t *a, reg_hb_item **order, size_t n, cl_error *err)
+{
+    size_t rows = 1;
+    while (rows < n)
+        rows <<= 1;
+    db_stmt_t *st;
+    cl_err e = db_prepare(db, a, group_sql(a, rows), &st, err);
+    if (e != CL_OK)
+        return e;
+    int64_t now = time_now_ms();
+    for (size_t r = 0; r < rows; r++) {
+        int base = (int)(r * HB_COLUMNS);
+        if (r >= n) {
+            for (int c = 1; c <= HB_COLUMNS; c++)
+                db_bind_null(st, base + c);
+            continue;
+        }
+        const reg_heartbeat *h = &order[r]->h;
+        char *hash = arena_alloc(a, 2 * ID_SHA256_LEN + 1);
+        token_hash_hex(order[r]->bearer, hash);
+        db_bind_str(st, base + 1, h->workspace_id);
+        db_bind_int64(st, base + 2, now);
+        db_bind_double(st, base + 3, h->error_rate);
+        db_bind_str(st, base + 4, h->sample_error ? h->sample_error : "");
+        db_bind_int64(st, base + 5, h->active_tasks);
+        db_bind_int64(st, base + 6, h->uptime_seconds);
+        db_bind_str(st, base + 7, h->current_task);
+        db_bind_int64(st, base + 8, h->has_current_task);
+        db_bind_str(st, base + 9, hash);
+    }
+    bool row = true;
+    while ((e = db_step(st, &row, err)) == CL_OK && row) {
+        const char *id = db_col_text(st, 0);
+        for (size_t i = 0; i < n; i++) { /* rows come back in any order; a workspace may appear twice */
+            if (!order[i]->proved && strcmp(order[i]->h.workspace_id, id) == 0) {
+                order[i]->proved = true;
+                order[i]->status = db_col_dup(st, a, 1);
+            }
+        }
+    }
+    db_finish(st);
+    return e;
+}
+
 cl_err reg_heartbeat_group(db_t *db, arena_t *a, reg_hb_item *items, size_t n, cl_error *err)
 {
-    /* rows are locked in workspace-id order in every group, so two groups (two threads, two nodes) can wait on
-     * each other but never deadlock */
+    /* in workspace-id order: equal heartbeats of one workspace stay adjacent, the statement is deterministic */
     reg_hb_item **order = arena_alloc(a, (n ? n : 1) * sizeof(*order));
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         order[i] = &items[i];
+        items[i].proved = false;
+    }
     qsort(order, n, sizeof(*order), by_workspace);
     cl_err e = db_tx_begin(db, err);
-    for (size_t i = 0; e == CL_OK && i < n; i++) {
-        reg_hb_item *it = order[i];
-        char hash[2 * ID_SHA256_LEN + 1];
-        token_hash_hex(it->bearer, hash);
-        e = write_heartbeat(db, a, SQL_HEARTBEAT_PROVED, &it->h, hash, &it->status, err);
-        it->proved = e == CL_OK;
-        if (e == CL_NOT_FOUND)
-            e = CL_OK;
-    }
+    if (e == CL_OK)
+        e = db_tx_lock(db, HB_GROUP_LOCK, err);
+    if (e == CL_OK)
+        e = write_group(db, a, order, n, err);
     if (e == CL_OK)
         e = db_tx_commit(db, err);
     else
         db_tx_rollback(db);
+    if (e != CL_OK) { /* the database refused the group as a whole (a lock conflict, say): report nothing proved */
+        for (size_t i = 0; i < n; i++)
+            items[i].proved = false;
+        return e;
+    }
     for (size_t i = 0; e == CL_OK && i < n; i++) {
         if (items[i].proved) {
             metric_inc(METRIC_HEARTBEATS);
@@ -242,7 +316,7 @@ cl_err reg_heartbeat_ws(db_t *db, arena_t *a, const reg_heartbeat *h, const char
 {
     metric_inc(METRIC_HEARTBEATS);
     /* the hot path is one autocommit write; only a status change opens a transaction */
-    cl_err e = write_heartbeat(db, a, SQL_HEARTBEAT, h, NULL, status, err);
+    cl_err e = write_heartbeat(db, a, h, status, err);
     if (e == CL_NOT_FOUND) { /* unknown, or removed: say which */
         const char *s;
         if ((e = state(db, a, h->workspace_id, &s, NULL, NULL, NULL, err)) == CL_OK)

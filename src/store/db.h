@@ -19,7 +19,7 @@ typedef enum { DB_SQLITE, DB_POSTGRES } db_driver;
 typedef struct db db_t;
 typedef struct db_stmt db_stmt_t;
 
-enum { DB_MAX_PARAMS = 64, DB_BUSY_TIMEOUT_MS = 5000, DB_MAX_COMMIT_HOOKS = 16 };
+enum { DB_MAX_PARAMS = 4096, DB_BUSY_TIMEOUT_MS = 5000, DB_MAX_COMMIT_HOOKS = 16 };
 
 /* Open a connection to `url`: "postgres://…"/"postgresql://…" (libpq), else a SQLite file path (an optional
  * "sqlite:" prefix is stripped). *out is the caller's, closed with db_close. */
