@@ -41,6 +41,9 @@ static const opt OPTS[] = {
     {"--dev-open-events", "COLONY_DEV_OPEN_EVENTS", "false",
      "let anonymous canvases on loopback subscribe to /ws (local development only)", OPT_BOOL, OFF(dev_open_events),
      0, 0},
+    {"--events-max-lag", "COLONY_EVENTS_MAX_LAG", "20000",
+     "events a live subscriber may fall behind before it is disconnected (it resumes with since=)", OPT_LONG,
+     OFF(events_max_lag), 1, 100000000},
     {"--access-log", "COLONY_ACCESS_LOG", "true", "one log line per request (true/false)", OPT_BOOL, OFF(access_log),
      0, 0},
 };

@@ -25,6 +25,7 @@ typedef struct {
     long stale_after_s;
     long sweep_interval_ms;
     bool dev_open_events;
+    long events_max_lag;
 } config_t;
 
 /* Fill `c` from defaults, the environment and argv[from..argc). On a bad or unknown flag, print one line to

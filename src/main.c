@@ -79,6 +79,7 @@ static int cmd_serve(const config_t *c)
     api_org_init(c->templates_dir);
     api_events_init(c->dev_open_events);
     stream_set_source(api_events_fetch);
+    stream_set_max_lag(c->events_max_lag);
     arena_t *a = arena_new();
     int64_t latest = 0;
     if (event_latest_id(db, a, &latest, &err) == CL_OK) /* new subscribers start after what is already there */

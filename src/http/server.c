@@ -241,11 +241,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     char allow[ROUTER_ALLOW_MAX];
     route_result r = router_match(s->router, rq->method, rq->path, rq->path_len, a, rq->params, &rq->nparams,
                                   &rq->route, &e->route_index, allow);
-    if (strcmp(rq->method, "OPTIONS") == 0 && r != ROUTE_NOT_FOUND) {
-        if (r == ROUTE_FOUND) { /* an explicit OPTIONS route is not ours to shadow */
-            rq->route->fn(rq);
-            return 0;
-        }
+    if (strcmp(rq->method, "OPTIONS") == 0 && r == ROUTE_BAD_METHOD) { /* an explicit OPTIONS route runs below */
         preflight(e, allow);
         return 0;
     }

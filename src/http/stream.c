@@ -16,8 +16,10 @@
 #include <h2o/websocket.h>
 
 static stream_fetch_fn fetch_events;
+static int64_t max_lag = STREAM_MAX_LAG; /* set once at start-up */
 
 void stream_set_source(stream_fetch_fn fetch) { fetch_events = fetch; }
+void stream_set_max_lag(int64_t events) { max_lag = events; }
 
 typedef enum { SUB_WS, SUB_SSE } sub_kind;
 
@@ -212,7 +214,7 @@ static void pump(worker_t *w)
     int64_t latest = hub_latest();
     for (stream_link *l = w->subs.next, *next; l != &w->subs; l = next) { /* first let go of the laggards */
         next = l->next;
-        if (!SUB(l)->closing && latest - SUB(l)->cursor > STREAM_MAX_LAG)
+        if (!SUB(l)->closing && latest - SUB(l)->cursor > max_lag)
             drop(SUB(l), "subscriber fell too far behind"); /* may free it */
     }
     for (int round = 0; round < 8; round++) { /* bounded work per wake-up; a later wake continues */

@@ -17,7 +17,7 @@
 
 enum {
     STREAM_BATCH = 500,               /* events read per query */
-    STREAM_MAX_LAG = 20000,           /* events behind the newest before a subscriber is dropped */
+    STREAM_MAX_LAG = 20000,           /* default: events behind the newest before a subscriber is dropped */
     STREAM_MAX_QUEUED = 8 << 20,      /* bytes written but not yet sent before a subscriber is dropped */
     STREAM_MAX_FILTER_IDS = 100000,   /* workspaces one agent subscriber may see */
     STREAM_WS_CLOSE_TOO_SLOW = 4008,  /* close code: fell behind, resume with `since` */
@@ -33,6 +33,8 @@ typedef struct {
 typedef cl_err (*stream_fetch_fn)(db_t *db, arena_t *a, int64_t after, size_t max, stream_event **out, size_t *n,
                                   cl_error *err);
 void stream_set_source(stream_fetch_fn fetch);
+/* How many events behind the newest a subscriber may fall before it is dropped (default STREAM_MAX_LAG). */
+void stream_set_max_lag(int64_t events);
 
 /* Which events a subscriber sees: all, or those of the listed workspaces (copied). */
 typedef struct {
