@@ -44,6 +44,12 @@ static const opt OPTS[] = {
     {"--events-max-lag", "COLONY_EVENTS_MAX_LAG", "20000",
      "events a live subscriber may fall behind before it is disconnected (it resumes with since=)", OPT_LONG,
      OFF(events_max_lag), 1, 100000000},
+    {"--upload-sweep-interval-ms", "COLONY_UPLOAD_SWEEP_INTERVAL_MS", "300000",
+     "how often staged chat uploads are swept", OPT_LONG, OFF(upload_sweep_interval_ms), 50, 86400000},
+    {"--upload-ack-retention", "COLONY_UPLOAD_ACK_RETENTION", "3600",
+     "seconds an acknowledged staged upload is kept", OPT_LONG, OFF(upload_ack_retention_s), 0, 30 * 86400},
+    {"--upload-max-file", "COLONY_UPLOAD_MAX_FILE", "104857600",
+     "largest chat upload file in bytes (never above --max-body)", OPT_LONG, OFF(upload_max_file), 1, 104857600},
     {"--access-log", "COLONY_ACCESS_LOG", "true", "one log line per request (true/false)", OPT_BOOL, OFF(access_log),
      0, 0},
 };

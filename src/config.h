@@ -26,6 +26,9 @@ typedef struct {
     long sweep_interval_ms;
     bool dev_open_events;
     long events_max_lag;
+    long upload_sweep_interval_ms;
+    long upload_ack_retention_s;
+    long upload_max_file;
 } config_t;
 
 /* Fill `c` from defaults, the environment and argv[from..argc). On a bad or unknown flag, print one line to

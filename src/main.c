@@ -11,6 +11,7 @@
 #include "bus/pgnotify.h"
 #include "model/event.h"
 #include "api/org.h"
+#include "api/uploads.h"
 #include "api/routes.h"
 #include "base/id.h"
 #include "base/log.h"
@@ -78,6 +79,7 @@ static int cmd_serve(const config_t *c)
     api_auth_init(getenv("ADMIN_TOKEN"));
     api_org_init(c->templates_dir);
     api_events_init(c->dev_open_events);
+    api_uploads_init((size_t)c->upload_max_file, (size_t)c->max_body);
     stream_set_source(api_events_fetch);
     stream_set_max_lag(c->events_max_lag);
     arena_t *a = arena_new();
@@ -103,7 +105,8 @@ static int cmd_serve(const config_t *c)
         .on_listening = print_url,
     };
     log_info("starting", "version=%s node=%s", COLONY_VERSION, node_id);
-    sweepers_config jc = {c->db, c->sweep_interval_ms, c->stale_after_s * 1000};
+    sweepers_config jc = {c->db, c->sweep_interval_ms, c->stale_after_s * 1000, c->upload_sweep_interval_ms,
+                          c->upload_ack_retention_s * 1000};
     sweepers_t *jobs = sweepers_start(&jc, &err);
     if (jobs == NULL)
         log_error("background sweepers did not start", "error=\"%s\"", err.msg);

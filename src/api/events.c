@@ -89,14 +89,9 @@ void api_events_stream(http_req *rq)
 {
     const char *id;
     int64_t since;
-    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id) || !cursor(rq, "last-event-id", &since))
-        return;
     ws_row w;
-    cl_error e;
-    if (ws_get(rq->db, rq->arena, id, &w, &e) != CL_OK) {
-        api_reply_error(rq, &e);
+    if (!api_workspace_or_reply(rq, &id, &w) || !cursor(rq, "last-event-id", &since))
         return;
-    }
     const char *const ids[] = {id};
     stream_filter f = {false, ids, 1};
     stream_sse_subscribe(rq, since, &f);

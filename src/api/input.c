@@ -49,3 +49,15 @@ bool api_query_int_or_reply(http_req *rq, const char *name, int64_t def, int64_t
     *out = n;
     return true;
 }
+
+bool api_workspace_or_reply(http_req *rq, const char **id, ws_row *row)
+{
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", id))
+        return false;
+    cl_error e;
+    if (ws_get(rq->db, rq->arena, *id, row, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return false;
+    }
+    return true;
+}

@@ -10,12 +10,16 @@
 #include <stdint.h>
 
 #include "http/request.h"
+#include "model/workspace.h"
 
 /* The body as a JSON object (strict UTF-8, no duplicate keys, bounded depth), owned by the request arena. */
 bool api_json_object_or_reply(http_req *rq, json_t **out);
 
 /* Path parameter `name` as a UUID (lower-cased, arena-owned); otherwise 400 `<what> ID` invalid. */
 bool api_uuid_param_or_reply(http_req *rq, const char *name, const char *what, const char **out);
+
+/* The workspace named by path parameter `id` (removed ones too): 400 for a malformed id, 404/503 otherwise. */
+bool api_workspace_or_reply(http_req *rq, const char **id, ws_row *row);
 
 /* Query parameter `name` as an integer in [min, max] (absent: `def`); otherwise 400 naming it. */
 bool api_query_int_or_reply(http_req *rq, const char *name, int64_t def, int64_t min, int64_t max, int64_t *out);

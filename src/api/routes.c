@@ -9,6 +9,7 @@
 #include "api/org.h"
 #include "api/registry.h"
 #include "api/tokens.h"
+#include "api/uploads.h"
 #include "api/workspaces.h"
 
 const http_route api_routes[] = {
@@ -36,6 +37,11 @@ const http_route api_routes[] = {
     {"GET", "/ws", api_ws, ACCESS_PUBLIC}, /* own auth: events.c (browsers may pass ?token=) */
     {"GET", "/events", api_events_list, ACCESS_ADMIN},
     {"GET", "/events/:workspaceId", api_events_list, ACCESS_ADMIN},
+
+    {"GET", "/uploads/limits", api_upload_limits, ACCESS_PUBLIC},
+    {"POST", "/workspaces/:id/chat/uploads", api_chat_upload, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/pending-uploads/:file_id/content", api_pending_upload_content, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/pending-uploads/:file_id/ack", api_pending_upload_ack, ACCESS_WORKSPACE},
 
     {"GET", "/workspaces/:id/tokens", api_ws_tokens_list, ACCESS_WORKSPACE},
     {"POST", "/workspaces/:id/tokens", api_ws_tokens_create, ACCESS_WORKSPACE},

@@ -65,14 +65,9 @@ void api_ws_list(http_req *rq)
 void api_ws_get(http_req *rq)
 {
     const char *id;
-    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id))
-        return;
     ws_row w;
-    cl_error e;
-    if (ws_get(rq->db, rq->arena, id, &w, &e) != CL_OK) {
-        api_reply_error(rq, &e);
+    if (!api_workspace_or_reply(rq, &id, &w))
         return;
-    }
     const char *incl = http_query(rq, "include_removed");
     if (strcmp(w.status, "removed") == 0 && !(incl && strcmp(incl, "true") == 0)) {
         api_reply_json(rq, 410, json_pack("{s:s, s:s, s:s, s:s, s:o}", "error", "workspace removed", "code", "gone",
@@ -335,16 +330,12 @@ void api_ws_patch(http_req *rq)
 void api_ws_delete(http_req *rq)
 {
     const char *id;
-    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id))
+    ws_row w;
+    if (!api_workspace_or_reply(rq, &id, &w))
         return;
     const char *purge_q = http_query(rq, "purge"), *confirm_q = http_query(rq, "confirm");
     bool purge = purge_q && strcmp(purge_q, "true") == 0, confirm = confirm_q && strcmp(confirm_q, "true") == 0;
-    ws_row w;
     cl_error e;
-    if (ws_get(rq->db, rq->arena, id, &w, &e) != CL_OK) {
-        api_reply_error(rq, &e);
-        return;
-    }
     bool removed = strcmp(w.status, "removed") == 0;
     if (removed && !purge) {
         api_reply_json(rq, 410, json_pack("{s:s, s:s, s:s}", "error", "workspace removed", "code", "gone", "id", id));

@@ -26,6 +26,10 @@
        "Subscribers disconnected for falling too far behind (they can resume).")                                  \
     XX(WS_CONNECTIONS, "gauge", "colony_websocket_connections_active", "", "Open WebSocket event subscribers.")   \
     XX(SSE_CONNECTIONS, "gauge", "colony_sse_connections_active", "", "Open server-sent-event subscribers.")       \
+    XX(UPLOADS_SWEPT_ACKED, "counter", "colony_pending_uploads_swept_total", "outcome=\"acked\"",                   \
+       "Staged chat uploads deleted by the sweeper: acknowledged past retention, expired unacknowledged, errors.") \
+    XX(UPLOADS_SWEPT_EXPIRED, "counter", "colony_pending_uploads_swept_total", "outcome=\"expired\"", "")          \
+    XX(UPLOADS_SWEPT_ERROR, "counter", "colony_pending_uploads_swept_total", "outcome=\"error\"", "")              \
     XX(SWEEPS_LIVENESS, "counter", "colony_sweeper_runs_total", "job=\"liveness\"", "Background sweeper runs.")    \
     XX(SWEEP_ERRORS_LIVENESS, "counter", "colony_sweeper_errors_total", "job=\"liveness\"",                        \
        "Background sweeper runs that failed (they are retried on the next tick).")

@@ -11,7 +11,9 @@
 #include "base/log.h"
 #include "base/thread.h"
 #include "base/metrics.h"
+#include "base/time.h"
 #include "model/liveness.h"
+#include "model/upload.h"
 #include "store/db.h"
 
 struct sweepers {
@@ -22,7 +24,24 @@ struct sweepers {
     bool stop;
 };
 
-static void run_once(db_t **db, const sweepers_config *cfg)
+static void sweep_uploads(db_t *db, const sweepers_config *cfg)
+{
+    arena_t *a = arena_new();
+    int64_t acked = 0, expired = 0;
+    cl_error e;
+    if (upload_sweep(db, a, cfg->upload_retention_ms, &acked, &expired, &e) != CL_OK) {
+        metric_inc(METRIC_UPLOADS_SWEPT_ERROR);
+        log_warn("upload sweep failed", "error=\"%s\"", db_last_error(db));
+    } else {
+        metric_add(METRIC_UPLOADS_SWEPT_ACKED, acked);
+        metric_add(METRIC_UPLOADS_SWEPT_EXPIRED, expired);
+        if (acked || expired)
+            log_info("upload sweep", "acked=%lld expired=%lld", (long long)acked, (long long)expired);
+    }
+    arena_free(a);
+}
+
+static void run_once(db_t **db, const sweepers_config *cfg, int64_t *next_upload_sweep)
 {
     cl_error e;
     if (*db == NULL && db_open(cfg->db_url, db, &e) != CL_OK) {
@@ -46,16 +65,21 @@ static void run_once(db_t **db, const sweepers_config *cfg)
     if (flipped || reset)
         log_info("liveness sweep", "offline=%lld phantom_busy_reset=%lld", (long long)flipped, (long long)reset);
     arena_free(a);
+    if (time_mono_ms() >= *next_upload_sweep) { /* its own, slower cadence; also once at start */
+        sweep_uploads(*db, cfg);
+        *next_upload_sweep = time_mono_ms() + cfg->upload_interval_ms;
+    }
 }
 
 static void *loop(void *arg)
 {
     sweepers_t *s = arg;
     db_t *db = NULL;
+    int64_t next_upload_sweep = 0;
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
         pthread_mutex_unlock(&s->mu);
-        run_once(&db, &s->cfg);
+        run_once(&db, &s->cfg, &next_upload_sweep);
         pthread_mutex_lock(&s->mu);
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);

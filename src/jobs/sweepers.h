@@ -13,6 +13,8 @@ typedef struct {
     const char *db_url;
     int64_t interval_ms;      /* between runs */
     int64_t stale_after_ms;   /* liveness: heartbeat age that makes a workspace offline */
+    int64_t upload_interval_ms;  /* staged uploads: how often to sweep */
+    int64_t upload_retention_ms; /* staged uploads: how long acknowledged files are kept */
 } sweepers_config;
 
 /* Start the thread (its connection is opened there). NULL with err set when the thread cannot start. */

@@ -1,0 +1,168 @@
+/* uploads.c - see uploads.h. Difference 10: limits answer 413 naming the limit; a zero-byte file is an empty
+ * file. A batch is staged all or nothing. Forwarding to push-mode workspaces needs the outbound HTTP client and
+ * is refused with 501 until it exists. */
+#include "api/uploads.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "api/errors.h"
+#include "api/input.h"
+#include "base/json.h"
+#include "http/multipart.h"
+#include "model/upload.h"
+#include "model/workspace.h"
+
+static size_t file_cap = UPLOAD_FILE_CAP, request_cap = UPLOAD_FILE_CAP;
+
+void api_uploads_init(size_t max_file, size_t max_body)
+{
+    request_cap = max_body < UPLOAD_FILE_CAP ? max_body : UPLOAD_FILE_CAP;
+    file_cap = max_file < request_cap ? max_file : request_cap;
+}
+
+void api_upload_limits(http_req *rq)
+{
+    api_reply_json(rq, 200, json_pack("{s:I, s:I, s:i}", "per_file_bytes", (json_int_t)file_cap, "per_request_bytes",
+                                      (json_int_t)request_cap, "max_attachments_per_message", UPLOAD_MAX_ATTACHMENTS));
+}
+
+static void push_mode(http_req *rq, const ws_row *w)
+{
+    if (w->url == NULL || w->url[0] == '\0') {
+        api_fail(rq, CL_UNAVAILABLE, "workspace url not registered yet");
+        return;
+    }
+    api_reply_json(rq, 501, json_pack("{s:s, s:s}", "error", "forwarding chat uploads to push-mode workspaces is not "
+                                      "available yet; use delivery_mode poll", "code", "not_implemented"));
+}
+
+void api_chat_upload(http_req *rq)
+{
+    const char *id;
+    ws_row w;
+    if (!api_workspace_or_reply(rq, &id, &w))
+        return;
+    cl_error e;
+    if (strcmp(w.delivery_mode, "poll") != 0) {
+        push_mode(rq, &w);
+        return;
+    }
+    const char *boundary = multipart_boundary(rq->arena, http_header(rq, "content-type"));
+    multipart_part *parts;
+    size_t nparts;
+    if (boundary == NULL ||
+        multipart_parse(rq->arena, boundary, rq->body ? rq->body : "", rq->body_len, &parts, &nparts, &e) != CL_OK) {
+        api_fail(rq, CL_INVALID, "malformed multipart body");
+        return;
+    }
+    upload_file *files = arena_calloc(rq->arena, nparts + 1, sizeof(*files));
+    size_t n = 0;
+    for (size_t i = 0; i < nparts; i++) {
+        const multipart_part *p = &parts[i];
+        if (strcmp(p->name, "files") != 0)
+            continue;
+        if (n == UPLOAD_MAX_FILES) {
+            api_fail(rq, CL_INVALID, "too many files (limit %d)", UPLOAD_MAX_FILES);
+            return;
+        }
+        if (p->len > file_cap) { /* refused before anything is written */
+            api_reply_json(rq, 413, json_pack("{s:s, s:s, s:s?, s:I, s:I}", "error", "file exceeds per-file cap",
+                                              "code", "too_large", "filename", p->filename, "size",
+                                              (json_int_t)p->len, "max", (json_int_t)file_cap));
+            return;
+        }
+        char *name = arena_alloc(rq->arena, UPLOAD_NAME_MAX + 1);
+        upload_sanitize_name(p->filename ? p->filename : "", name);
+        files[n++] = (upload_file){.filename = name, .mimetype = upload_sanitize_type(rq->arena, p->content_type),
+                                   .content = p->data, .size = p->len};
+    }
+    if (n == 0) {
+        api_fail(rq, CL_INVALID, "no files field in request");
+        return;
+    }
+    if (upload_stage(rq->db, rq->arena, id, files, n, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:I}", "uri",
+                                             arena_sprintf(rq->arena, "platform-pending:%s/%s", id, files[i].file_id),
+                                             "name", files[i].filename, "mimeType", files[i].mimetype, "size",
+                                             (json_int_t)files[i].size));
+    api_reply_json(rq, 200, json_pack("{s:o}", "files", out));
+}
+
+/* Resolve :id and :file_id to a staged file of that workspace; false after answering. */
+static bool own_file(http_req *rq, const char *missing, upload_file *f, const char **id)
+{
+    const char *file_id;
+    cl_error e;
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", id) ||
+        !api_uuid_param_or_reply(rq, "file_id", "file", &file_id))
+        return false;
+    cl_err r = upload_get(rq->db, rq->arena, file_id, f, &e);
+    if (r == CL_NOT_FOUND) {
+        api_fail(rq, CL_NOT_FOUND, "%s", missing);
+        return false;
+    }
+    if (r != CL_OK) {
+        api_reply_error(rq, &e);
+        return false;
+    }
+    if (strcmp(f->workspace_id, *id) != 0) { /* another workspace's file: as if it did not exist */
+        api_fail(rq, CL_NOT_FOUND, "pending upload not found");
+        return false;
+    }
+    return true;
+}
+
+/* attachment; filename="<quoted>"; filename*=UTF-8''<percent-encoded> - never a CR or LF. */
+static const char *disposition(arena_t *a, const char *name)
+{
+    size_t n = strlen(name);
+    char *q = arena_alloc(a, 2 * n + 1), *pct = arena_alloc(a, 3 * n + 1);
+    size_t qo = 0, po = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c >= 0x20 && c != 0x7F) {
+            if (c == '"' || c == '\\')
+                q[qo++] = '\\';
+            q[qo++] = (char)c;
+        }
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("-._~", c))
+            pct[po++] = (char)c;
+        else
+            po += (size_t)snprintf(pct + po, 4, "%%%02X", c);
+    }
+    q[qo] = pct[po] = '\0';
+    return arena_sprintf(a, "attachment; filename=\"%s\"; filename*=UTF-8''%s", q, pct);
+}
+
+void api_pending_upload_content(http_req *rq)
+{
+    upload_file f;
+    const char *id;
+    if (!own_file(rq, "pending upload not found or expired", &f, &id))
+        return;
+    http_add_header(rq, "content-disposition", disposition(rq->arena, f.filename));
+    http_respond(rq, 200, f.mimetype[0] ? f.mimetype : "application/octet-stream", f.content, f.size);
+    cl_error e;
+    upload_mark_fetched(rq->db, rq->arena, f.file_id, &e); /* bookkeeping only: the bytes are already on their way */
+}
+
+void api_pending_upload_ack(http_req *rq)
+{
+    upload_file f;
+    const char *id;
+    if (!own_file(rq, "pending upload not found, expired, or already acked", &f, &id))
+        return;
+    bool raced;
+    cl_error e;
+    if (upload_ack(rq->db, rq->arena, f.file_id, &raced, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    api_reply_json(rq, 200, raced ? json_pack("{s:b, s:b}", "acked", 1, "raced", 1) : json_pack("{s:b}", "acked", 1));
+}

@@ -1,0 +1,18 @@
+/* uploads.h - chat uploads and the staging area of poll-mode workspaces (data.md §1). */
+#ifndef COLONY_API_UPLOADS_H
+#define COLONY_API_UPLOADS_H
+
+#include <stddef.h>
+
+#include "http/request.h"
+
+/* The per-file cap (an operator's choice) and the request body limit the server enforces; the effective caps are
+ * the smaller of the two. */
+void api_uploads_init(size_t max_file, size_t max_body);
+
+void api_upload_limits(http_req *rq);
+void api_chat_upload(http_req *rq);
+void api_pending_upload_content(http_req *rq);
+void api_pending_upload_ack(http_req *rq);
+
+#endif
