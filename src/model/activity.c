@@ -173,10 +173,7 @@ cl_err activity_notify(db_t *db, arena_t *a, const char *workspace_id, const cha
             json_object_set(p, "attachments", att);
         e = event_record(db, a, EV_AGENT_MESSAGE, workspace_id, json_dump_arena(a, p, NULL), NULL, err);
     }
-    if (e == CL_OK)
-        return db_tx_commit(db, err);
-    db_tx_rollback(db);
-    return e;
+    return db_tx_end(db, e, err);
 }
 
 cl_err activity_chat_reset(db_t *db, arena_t *a, const char *workspace_id, int64_t *at, cl_error *err)
@@ -194,10 +191,7 @@ cl_err activity_chat_reset(db_t *db, arena_t *a, const char *workspace_id, int64
                                       (long long)*at);
         e = event_record(db, a, EV_SESSION_RESET, workspace_id, p, NULL, err);
     }
-    if (e == CL_OK)
-        return db_tx_commit(db, err);
-    db_tx_rollback(db);
-    return e;
+    return db_tx_end(db, e, err);
 }
 
 cl_err activity_chat_rows(db_t *db, arena_t *a, const char *workspace_id, int64_t before_ms, int64_t limit,

@@ -83,10 +83,7 @@ cl_err platform_install(db_t *db, arena_t *a, const char *id, const char *name, 
     cl_err e = db_tx_begin(db, err);
     if (e != CL_OK)
         return e;
-    if ((e = install(db, a, id, name, err)) == CL_OK)
-        return db_tx_commit(db, err);
-    db_tx_rollback(db);
-    return e;
+    return db_tx_end(db, install(db, a, id, name, err), err);
 }
 
 bool plugin_name_valid(const char *name)
@@ -136,8 +133,5 @@ cl_err allowlist_put(db_t *db, arena_t *a, const char *org_id, const char *const
     int64_t now = time_now_ms();
     for (size_t i = 0; e == CL_OK && i < n; i++)
         e = db_run(db, a, NULL, err, SQL_ALLOW_ADD, "sssi", org_id, names[i], enabled_by, now);
-    if (e == CL_OK)
-        return db_tx_commit(db, err);
-    db_tx_rollback(db);
-    return e;
+    return db_tx_end(db, e, err);
 }

@@ -109,10 +109,7 @@ cl_err reg_register_ws(db_t *db, arena_t *a, const reg_register *r, reg_result *
     cl_err e = db_tx_begin(db, err);
     if (e != CL_OK)
         return e;
-    if ((e = do_register(db, a, r, out, err)) == CL_OK)
-        return db_tx_commit(db, err);
-    db_tx_rollback(db);
-    return e;
+    return db_tx_end(db, do_register(db, a, r, out, err), err);
 }
 
 /* Move a row from `from` to `to` if it is still there; one event when it moved. */
@@ -190,10 +187,7 @@ static cl_err after_write(db_t *db, arena_t *a, const reg_heartbeat *h, const ch
     cl_err e = db_tx_begin(db, err);
     if (e != CL_OK)
         return e;
-    if ((e = evaluate(db, a, h, status, err)) == CL_OK)
-        return db_tx_commit(db, err);
-    db_tx_rollback(db);
-    return e;
+    return db_tx_end(db, evaluate(db, a, h, status, err), err);
 }
 
 enum { HB_COLUMNS = 9 };
@@ -342,10 +336,7 @@ cl_err reg_update_card(db_t *db, arena_t *a, const char *id, const char *card, c
         json_t *c = json_loads(card, 0, NULL);
         e = record(db, a, EV_AGENT_CARD_UPDATED, id, json_pack("{s:o}", "agent_card", c ? c : json_null()), err);
     }
-    if (e == CL_OK)
-        return db_tx_commit(db, err);
-    db_tx_rollback(db);
-    return e;
+    return db_tx_end(db, e, err);
 }
 
 /* The ancestor chain of `id`, self first, as (id, parent) pairs; count 0 when the row does not exist. */

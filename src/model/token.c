@@ -95,10 +95,7 @@ cl_err token_mint_workspace(db_t *db, arena_t *a, const char *workspace_id, cons
         e = db_run(db, a, NULL, err, SQL_WS_INSERT, "sssssi", row->id, workspace_id, hex, row->prefix, kind,
                    row->created_at);
     }
-    if (e == CL_OK)
-        return db_tx_commit(db, err);
-    db_tx_rollback(db);
-    return e;
+    return db_tx_end(db, e, err);
 }
 
 cl_err token_list_workspace(db_t *db, arena_t *a, const char *workspace_id, int64_t limit, int64_t offset,

@@ -127,10 +127,7 @@ cl_err upload_stage(db_t *db, arena_t *a, const char *workspace_id, upload_file 
                                            "chat_upload_receive", "summary", r.summary, "request_body", req));
         e = event_record(db, a, EV_ACTIVITY_LOGGED, workspace_id, json_dump_arena(a, ev, NULL), NULL, err);
     }
-    if (e == CL_OK)
-        return db_tx_commit(db, err);
-    db_tx_rollback(db);
-    return e;
+    return db_tx_end(db, e, err);
 }
 
 cl_err upload_get(db_t *db, arena_t *a, const char *file_id, upload_file *out, cl_error *err)

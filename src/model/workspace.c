@@ -468,10 +468,7 @@ cl_err ws_update(db_t *db, arena_t *a, const char *id, const ws_patch *p, bool *
         return e;
     }
     e = apply_patch(db, a, id, p, conflict_id, err);
-    if (e == CL_OK)
-        return db_tx_commit(db, err);
-    db_tx_rollback(db);
-    return e;
+    return db_tx_end(db, e, err);
 }
 
 /* ---- delete ------------------------------------------------------------------------------------------------- */
@@ -531,8 +528,5 @@ cl_err ws_delete(db_t *db, arena_t *a, const char *id, bool purge, int64_t *casc
     cl_err e = db_tx_begin(db, err);
     if (e != CL_OK)
         return e;
-    if ((e = cascade(db, a, id, purge, cascaded, err)) == CL_OK)
-        return db_tx_commit(db, err);
-    db_tx_rollback(db);
-    return e;
+    return db_tx_end(db, cascade(db, a, id, purge, cascaded, err), err);
 }

@@ -213,6 +213,14 @@ void db_tx_rollback(db_t *db)
     db->tx_depth--;
 }
 
+cl_err db_tx_end(db_t *db, cl_err e, cl_error *err)
+{
+    if (e == CL_OK)
+        return db_tx_commit(db, err);
+    db_tx_rollback(db);
+    return e;
+}
+
 bool db_in_tx(const db_t *db) { return db->tx_depth > 0; }
 
 cl_err db_migration_lock(db_t *db, bool acquire, cl_error *err) { return db->ops->migration_lock(db, acquire, err); }

@@ -82,6 +82,8 @@ cl_err db_exec_script(db_t *db, const char *sql, cl_error *err);
 cl_err db_tx_begin(db_t *db, cl_error *err);
 cl_err db_tx_commit(db_t *db, cl_error *err);
 void db_tx_rollback(db_t *db);
+/* End the transaction begun with db_tx_begin: commit when `e` is CL_OK, else roll back. Returns the outcome. */
+cl_err db_tx_end(db_t *db, cl_err e, cl_error *err);
 bool db_in_tx(const db_t *db);
 
 /* Run fn(arg, value) once the work in progress is durable: at once outside a transaction, after the outermost
