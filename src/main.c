@@ -111,7 +111,7 @@ static int cmd_serve(const config_t *c)
     if (jobs == NULL)
         log_error("background sweepers did not start", "error=\"%s\"", err.msg);
     pgnotify_t *listener = NULL; /* many nodes share one PostgreSQL: hear each other's events */
-    if (db_kind(db) == DB_POSTGRES && (listener = pgnotify_start(c->db, EVENT_CHANNEL, &err)) == NULL)
+    if (db_kind(db) == DB_POSTGRES && (listener = pgnotify_start(c->db, EVENT_CHANNEL, event_latest_id, &err)) == NULL)
         log_error("event listener did not start", "error=\"%s\"", err.msg);
     int rc = server_run(&sc, &err);
     pgnotify_stop(listener);

@@ -28,13 +28,18 @@ static bool deny(http_req *rq, cl_err e, const char *msg)
     return false;
 }
 
+void api_reply_datastore_unavailable(http_req *rq)
+{
+    api_reply_json(rq, 503, json_pack("{s:s, s:s}", "error", "platform datastore unavailable — retry shortly", "code",
+                                      "platform_unavailable"));
+}
+
 cl_err api_identify(http_req *rq, const char *bearer, caller *c)
 {
     cl_error e;
     cl_err r = token_identify(rq->db, rq->arena, have_admin ? admin_hash : NULL, bearer, c, &e);
     if (r != CL_OK)
-        api_reply_json(rq, 503, json_pack("{s:s, s:s}", "error", "platform datastore unavailable — retry shortly",
-                                          "code", "platform_unavailable"));
+        api_reply_datastore_unavailable(rq);
     return r;
 }
 

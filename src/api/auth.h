@@ -22,6 +22,10 @@ void api_auth_init(const char *admin_token);
 /* The route guard (server_config.guard). */
 bool api_guard(http_req *rq);
 
+/* 503 {"error":"platform datastore unavailable — retry shortly","code":"platform_unavailable"}: an auth
+ * decision the database could not make. */
+void api_reply_datastore_unavailable(http_req *rq);
+
 /* Resolve `bearer` into *c; CL_OK (c->kind may be CALLER_NONE), or non-OK after answering 503. */
 cl_err api_identify(http_req *rq, const char *bearer, caller *c);
 

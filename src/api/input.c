@@ -5,7 +5,6 @@
 #include "base/id.h"
 #include "base/json.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,10 +25,7 @@ bool api_uuid_param_or_reply(http_req *rq, const char *name, const char *what, c
         api_fail(rq, CL_INVALID, "invalid %s ID", what);
         return false;
     }
-    char *lower = arena_strdup(rq->arena, v);
-    for (char *p = lower; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-    *out = lower;
+    *out = id_lower(arena_strdup(rq->arena, v));
     return true;
 }
 

@@ -115,9 +115,7 @@ void api_platform_install(http_req *rq)
         api_fail(rq, CL_INVALID, "invalid request body: %s", e.msg);
         return;
     }
-    char *lid = arena_strdup(rq->arena, id);
-    for (char *c = lid; *c; c++)
-        *c = (char)(*c >= 'A' && *c <= 'F' ? *c + 32 : *c);
+    const char *lid = id_lower(arena_strdup(rq->arena, id));
     if (platform_install(rq->db, rq->arena, lid, name, &e) != CL_OK) {
         api_reply_error(rq, &e);
         return;

@@ -28,8 +28,7 @@ static bool gate(http_req *rq, const char *id, bool only_if_instance)
     cl_error e;
     bool has = false;
     if (token_has_live(rq->db, rq->arena, id, only_if_instance ? "instance" : NULL, &has, &e) != CL_OK) {
-        api_reply_json(rq, 503, json_pack("{s:s, s:s}", "error", "platform datastore unavailable — retry shortly",
-                                          "code", "platform_unavailable"));
+        api_reply_datastore_unavailable(rq);
         return false;
     }
     if (!has)
@@ -47,10 +46,7 @@ static bool uuid_field(http_req *rq, json_t *body, const char *key, const char *
         api_fail(rq, CL_INVALID, "invalid request body: %s must be a workspace UUID", key);
         return false;
     }
-    char *l = arena_strdup(rq->arena, v);
-    for (char *p = l; *p; p++)
-        *p = (char)(*p >= 'A' && *p <= 'F' ? *p + 32 : *p);
-    *out = l;
+    *out = id_lower(arena_strdup(rq->arena, v));
     return true;
 }
 

@@ -278,9 +278,7 @@ void api_ws_patch(http_req *rq)
             return;
         }
         p.has_parent = true;
-        p.parent_id = json_is_string(v) ? arena_strdup(rq->arena, json_string_value(v)) : NULL;
-        for (char *c = (char *)p.parent_id; c && *c; c++)
-            *c = (char)(*c >= 'A' && *c <= 'F' ? *c + 32 : *c);
+        p.parent_id = json_is_string(v) ? id_lower(arena_strdup(rq->arena, json_string_value(v))) : NULL;
     }
     bool hx, hy;
     if (json_opt_number(body, "x", &p.x, &hx, &e) != CL_OK || json_opt_number(body, "y", &p.y, &hy, &e) != CL_OK) {

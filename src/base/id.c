@@ -42,6 +42,14 @@ bool id_is_uuid(const char *s, size_t len)
     return true;
 }
 
+char *id_lower(char *s)
+{
+    for (char *c = s; *c; c++)
+        if (*c >= 'A' && *c <= 'F')
+            *c = (char)(*c + ('a' - 'A'));
+    return s;
+}
+
 void id_token(char out[ID_TOKEN_LEN + 1])
 {
     uint8_t b[32];

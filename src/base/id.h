@@ -20,6 +20,8 @@ bool id_init(void);
 void id_uuid4(char out[ID_UUID_LEN + 1]);
 /* True for the textual form of an RFC 4122 UUID of any version (1-5), either case. */
 bool id_is_uuid(const char *s, size_t len);
+/* Lower-case the hex digits of a UUID in place (ids are stored canonical, lower-case). Returns s. */
+char *id_lower(char *s);
 /* A fresh bearer token (ID_TOKEN_LEN + 1 bytes, NUL-terminated). */
 void id_token(char out[ID_TOKEN_LEN + 1]);
 /* SHA-256 of (p, n). */

@@ -15,7 +15,6 @@ static volatile log_level min_level = LOG_INFO;
 static const char *const NAMES[] = {"debug", "info", "warn", "error", "fatal"};
 
 void log_set_level(log_level lvl) { min_level = lvl; }
-int log_enabled(log_level lvl) { return lvl >= min_level; }
 
 int log_parse_level(const char *s, log_level *out)
 {

@@ -10,7 +10,6 @@ typedef enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_FATAL } log_level;
 void log_set_level(log_level lvl);
 /* Parse "debug|info|warn|error"; false if unknown. */
 int log_parse_level(const char *s, log_level *out);
-int log_enabled(log_level lvl);
 
 /* Emit `ts=… level=… msg="<msg>" <fmt…>`; fmt supplies further key=value pairs (may be NULL). */
 void log_emit(log_level lvl, const char *msg, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -18,18 +18,19 @@ enum { WAIT_MS = 250, RETRY_MS = 1000 };
 
 struct pgnotify {
     char *url, *channel;
+    pgnotify_latest_fn latest;
     pthread_t tid;
     atomic_bool stop;
 };
 
 /* The newest id in the table: what a freshly (re)connected listener may have missed is at most this. */
-static void catch_up(db_t *db)
+static void catch_up(pgnotify_t *p, db_t *db)
 {
     arena_t *a = arena_new();
-    db_stmt_t *st;
+    int64_t id = 0;
     cl_error e;
-    if (db_query(db, a, &st, &e, "SELECT COALESCE(max(id), 0) FROM events", "") == CL_OK && db_one(st, &e) == CL_OK)
-        hub_publish(db_col_int64(st, 0));
+    if (p->latest(db, a, &id, &e) == CL_OK)
+        hub_publish(id);
     arena_free(a);
 }
 
@@ -47,7 +48,7 @@ static void *loop(void *arg)
                 usleep(RETRY_MS * 1000);
                 continue;
             }
-            catch_up(db);
+            catch_up(p, db);
             log_info("event listener connected", "channel=%s", p->channel);
         }
         char payload[64];
@@ -69,9 +70,10 @@ static void *loop(void *arg)
     return NULL;
 }
 
-pgnotify_t *pgnotify_start(const char *db_url, const char *channel, cl_error *err)
+pgnotify_t *pgnotify_start(const char *db_url, const char *channel, pgnotify_latest_fn latest, cl_error *err)
 {
     pgnotify_t *p = xcalloc(1, sizeof(*p));
+    p->latest = latest;
     p->url = xstrdup(db_url);
     p->channel = xstrdup(channel);
     atomic_init(&p->stop, false);

@@ -77,7 +77,6 @@ static cl_err do_register(db_t *db, arena_t *a, const reg_register *r, reg_resul
                          : "push";
     if (exists && r->delivery_mode == NULL && ws_runtime_external_like(runtime))
         out->delivery_mode = mode;
-    out->created = false;
     if (!exists) { /* one authority: a new runtime row is created by the resolver, named by its id */
         ws_spec s = {.id = r->id, .name = r->id, .status = "online", .delivery_mode = out->delivery_mode,
                      .url = r->url, .tier = 1, .own_event = true};
@@ -85,7 +84,6 @@ static cl_err do_register(db_t *db, arena_t *a, const reg_register *r, reg_resul
         ws_outcome how;
         if ((e = ws_resolve(db, a, &s, &row, &how, err)) != CL_OK)
             return e;
-        out->created = how == WS_CREATED;
     }
     int64_t now = time_now_ms();
     int64_t changed = 0;

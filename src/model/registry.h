@@ -20,7 +20,6 @@ typedef struct {
 
 typedef struct {
     const char *delivery_mode; /* effective */
-    bool created;              /* the row is new */
 } reg_result;
 
 /* Register or re-register `r->id`: online, heartbeat now, card and URL stored, WORKSPACE_ONLINE recorded, all in

@@ -87,13 +87,6 @@ int64_t db_changes(db_stmt_t *st) { return st->db->ops->changes(st); }
 bool db_col_is_null(db_stmt_t *st, int col) { return st->db->ops->is_null(st, col); }
 const char *db_col_text(db_stmt_t *st, int col) { return st->db->ops->text(st, col, NULL); }
 
-size_t db_col_len(db_stmt_t *st, int col)
-{
-    size_t len = 0;
-    st->db->ops->text(st, col, &len);
-    return len;
-}
-
 int64_t db_col_int64(db_stmt_t *st, int col) { return st->db->ops->int64(st, col); }
 double db_col_double(db_stmt_t *st, int col) { return st->db->ops->dbl(st, col); }
 
@@ -117,7 +110,6 @@ char *db_col_dup(db_stmt_t *st, arena_t *a, int col)
 
 cl_err db_exec_script(db_t *db, const char *sql, cl_error *err) { return db->ops->exec_script(db, sql, err); }
 
-cl_err db_ping(db_t *db, cl_error *err) { return db_exec_script(db, "SELECT 1", err); }
 
 /* Transactions nest: the outermost is BEGIN/COMMIT, inner ones are savepoints, so a model function that runs
  * "in a transaction" composes with a caller that already holds one (org import around the resolver). */

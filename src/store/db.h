@@ -29,9 +29,6 @@ db_driver db_kind(const db_t *db);
 /* True when `url` names PostgreSQL. */
 bool db_url_is_postgres(const char *url);
 
-/* A round trip that proves the database answers. */
-cl_err db_ping(db_t *db, cl_error *err);
-
 /* Prepare `sql` (static or arena-owned text that outlives the statement). The statement is owned by `a`: it is
  * finalised when the arena is freed, or earlier by db_finish. */
 cl_err db_prepare(db_t *db, arena_t *a, const char *sql, db_stmt_t **out, cl_error *err);
@@ -58,7 +55,6 @@ int64_t db_changes(db_stmt_t *st);
 /* Column access on the current row (0-based). Text is NUL-terminated and lives until the next step. */
 bool db_col_is_null(db_stmt_t *st, int col);
 const char *db_col_text(db_stmt_t *st, int col); /* NULL for SQL NULL */
-size_t db_col_len(db_stmt_t *st, int col);
 int64_t db_col_int64(db_stmt_t *st, int col);
 double db_col_double(db_stmt_t *st, int col);
 bool db_col_bool(db_stmt_t *st, int col);

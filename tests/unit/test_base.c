@@ -155,6 +155,8 @@ static void test_ids(void **state)
     assert_false(id_is_uuid("6ba7b810-9dad-11d1-80b4-00c04fd430c", 35));
     assert_false(id_is_uuid("6ba7b810x9dad-11d1-80b4-00c04fd430c8", 36));
     assert_false(id_is_uuid("not-a-uuid", 10));
+    char upper[] = "6BA7B810-9DAD-11D1-80B4-00C04FD430C8";
+    assert_string_equal(id_lower(upper), "6ba7b810-9dad-11d1-80b4-00c04fd430c8");
     char t[ID_TOKEN_LEN + 1];
     id_token(t);
     assert_int_equal(strlen(t), 43);
