@@ -48,6 +48,7 @@ struct worker {
     h2o_multithread_message_t stream_msg;
     atomic_int stream_pending;
     struct hub_listener *hub;
+    struct http_client *client; /* outbound calls made from this loop (http/client.c) */
 };
 
 struct server {
@@ -83,6 +84,11 @@ void stream_worker_init(worker_t *w);
 void stream_worker_stop(worker_t *w);
 void stream_worker_dispose(worker_t *w);
 void stream_worker_wake(void *w);
+
+/* The outbound client of a worker's loop (http/client.c): attached with the worker, detached (cancelling calls in
+ * flight) before the loop goes away. */
+struct http_client *engine_client_attach(h2o_loop_t *loop, h2o_multithread_receiver_t *getaddr_rx);
+void engine_client_detach(struct http_client *cl);
 
 /* Record the end of a request: access log, metrics, connection state. */
 void engine_finish(engine_req *e, int status, size_t bytes_out);

@@ -458,6 +458,7 @@ int server_run(const server_config *cfg, cl_error *err)
         w->listener->data = w;
         h2o_socket_read_start(w->listener, on_accept);
         stream_worker_init(w);
+        w->client = engine_client_attach(w->loop, &w->ctx.receivers.hostinfo_getaddr);
         started++;
     }
     if (rc == 0) {
@@ -485,6 +486,7 @@ int server_run(const server_config *cfg, cl_error *err)
         if (w->listener != NULL)
             h2o_socket_close(w->listener);
         stream_worker_dispose(w);
+        engine_client_detach(w->client);
         /* h2o's HTTP/2 half arms a one-second GOAWAY timer on shutdown even with no HTTP/2 connection */
         if (h2o_timeout_is_linked(&w->ctx.http2._graceful_shutdown_timeout))
             h2o_timeout_unlink(&w->ctx.http2._graceful_shutdown_timeout);

@@ -1,0 +1,315 @@
+/* client.c - see client.h. One `call` per POST: it owns a copy of the request bytes and the response buffer, and is
+ * linked into its client's list until its callback has run, so that a shutdown can cancel what is still in flight. */
+#include "http/client.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <string.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/time.h"
+#include "http/engine.h"
+
+enum { CLIENT_MAX_RESPONSE_DEFAULT = 64 << 20 };
+
+typedef struct call call;
+
+struct http_client {
+    h2o_loop_t *loop;
+    bool own_loop;
+    h2o_multithread_queue_t *queue; /* own loop only: where the resolver threads answer */
+    h2o_multithread_receiver_t getaddr_rx;
+    h2o_http1client_ctx_t ctx;
+    h2o_timeout_t io_timeout, connect_timeout;
+    SSL_CTX *ssl;
+    call *calls; /* in flight */
+    size_t pending;
+};
+
+struct call {
+    call *prev, *next;
+    http_client *cl;
+    h2o_http1client_t *h; /* NULL once h2o is done with it */
+    h2o_timeout_entry_t connect_timer;
+    char *url, *head;
+    void *body;
+    h2o_iovec_t reqbufs[2];
+    buf_t resp;
+    int status;
+    int64_t start_ms;
+    http_call_cb cb;
+    void *arg;
+};
+
+static http_client_limits defaults = {10000, 30 * 60 * 1000};
+
+void http_client_set_defaults(const http_client_limits *l) { defaults = *l; }
+
+/* ---- lifetime of a call ------------------------------------------------------------------------------------- */
+
+static void finish(call *c, http_call_outcome outcome, const char *error)
+{
+    if (h2o_timeout_is_linked(&c->connect_timer))
+        h2o_timeout_unlink(&c->connect_timer);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->cl->calls = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->cl->pending--;
+    http_call_result r = {outcome, c->status, c->resp.data ? c->resp.data : "", c->resp.len, error,
+                          time_mono_ms() - c->start_ms};
+    if (outcome != HTTP_CALL_OK && outcome != HTTP_CALL_TOO_LARGE)
+        r.status = 0;
+    c->cb(c->arg, &r);
+    buf_free(&c->resp);
+    free(c->url);
+    free(c->head);
+    free(c->body);
+    free(c);
+}
+
+/* A failure raised by h2o itself: h2o closes its client after the callback returns. */
+static http_call_outcome classify(const char *errstr)
+{
+    if (strcmp(errstr, "I/O timeout") == 0)
+        return HTTP_CALL_TIMEOUT;
+    return HTTP_CALL_CLOSED;
+}
+
+/* ---- where a connection may go ------------------------------------------------------------------------------ */
+
+/* The address the socket reached: never link-local (cloud metadata lives at 169.254.169.254), unspecified,
+ * multicast or broadcast, whatever name led there. Loopback and private ranges are judged on the URL (register
+ * time): a name that resolves there was accepted then. */
+static bool peer_allowed(h2o_socket_t *sock)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = h2o_socket_getpeername(sock, (struct sockaddr *)&ss);
+    if (sl == 0)
+        return false;
+    if (ss.ss_family == AF_INET6) {
+        const struct in6_addr *a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a6)) {
+            struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+            uint32_t raw;
+            memcpy(&raw, &a6->s6_addr[12], 4);
+            v4->sin_family = AF_INET;
+            v4->sin_addr.s_addr = raw;
+        } else {
+            return !(IN6_IS_ADDR_UNSPECIFIED(a6) || IN6_IS_ADDR_LINKLOCAL(a6) || IN6_IS_ADDR_MULTICAST(a6));
+        }
+    }
+    if (ss.ss_family != AF_INET)
+        return false;
+    uint32_t ip = ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr);
+    return !((ip >> 24) == 0 || (ip >> 16) == 0xA9FE || (ip >> 28) == 0xE || ip == 0xFFFFFFFFu);
+}
+
+/* ---- h2o callbacks ------------------------------------------------------------------------------------------ */
+
+static int on_body(h2o_http1client_t *h, const char *errstr)
+{
+    call *c = h->data;
+    h2o_buffer_t *in = h->sock->input;
+    if (in->size > 0) {
+        bool fit = buf_append(&c->resp, in->bytes, in->size);
+        h2o_buffer_consume(&h->sock->input, in->size);
+        if (!fit) {
+            c->h = NULL;
+            finish(c, HTTP_CALL_TOO_LARGE, "response body too large");
+            return -1;
+        }
+    }
+    if (errstr == NULL)
+        return 0;
+    c->h = NULL;
+    if (errstr == h2o_http1client_error_is_eos)
+        finish(c, HTTP_CALL_OK, NULL);
+    else
+        finish(c, classify(errstr), errstr);
+    return -1;
+}
+
+static h2o_http1client_body_cb on_head(h2o_http1client_t *h, const char *errstr, int minor, int status, h2o_iovec_t msg,
+                                       h2o_header_t *headers, size_t nheaders, int rlen)
+{
+    (void)minor, (void)msg, (void)headers, (void)nheaders, (void)rlen;
+    call *c = h->data;
+    if (errstr != NULL && errstr != h2o_http1client_error_is_eos) {
+        c->h = NULL;
+        finish(c, classify(errstr), errstr);
+        return NULL;
+    }
+    c->status = status;
+    if (errstr == h2o_http1client_error_is_eos) { /* no body (204, 304) */
+        c->h = NULL;
+        finish(c, HTTP_CALL_OK, NULL);
+        return NULL;
+    }
+    return on_body;
+}
+
+static h2o_http1client_head_cb on_connect(h2o_http1client_t *h, const char *errstr, h2o_iovec_t **reqbufs,
+                                          size_t *reqbufcnt, int *method_is_head)
+{
+    call *c = h->data;
+    if (errstr != NULL) {
+        c->h = NULL;
+        finish(c, HTTP_CALL_CONNECT, errstr);
+        return NULL;
+    }
+    h2o_timeout_unlink(&c->connect_timer);
+    if (!peer_allowed(h->sock)) {
+        c->h = NULL;
+        finish(c, HTTP_CALL_REFUSED, "the agent's address is not one colony sends to");
+        return NULL;
+    }
+    *reqbufs = c->reqbufs;
+    *reqbufcnt = c->reqbufs[1].len ? 2 : 1;
+    *method_is_head = 0;
+    return on_head;
+}
+
+static void on_connect_timeout(h2o_timeout_entry_t *entry)
+{
+    call *c = H2O_STRUCT_FROM_MEMBER(call, connect_timer, entry);
+    h2o_http1client_t *h = c->h;
+    c->h = NULL;
+    if (h != NULL)
+        h2o_http1client_cancel(h);
+    finish(c, HTTP_CALL_CONNECT, "connection timeout");
+}
+
+/* A failure known before any I/O still answers later, from the loop, as the contract of http_client_post says. */
+static void on_refused_now(h2o_timeout_entry_t *entry)
+{
+    call *c = H2O_STRUCT_FROM_MEMBER(call, connect_timer, entry);
+    finish(c, HTTP_CALL_REFUSED, "unsupported or malformed URL");
+}
+
+/* ---- the public face ---------------------------------------------------------------------------------------- */
+
+void http_client_post(http_client *cl, const http_call *in, http_call_cb cb, void *arg)
+{
+    call *c = xcalloc(1, sizeof(*c));
+    c->cl = cl;
+    c->cb = cb;
+    c->arg = arg;
+    c->start_ms = time_mono_ms();
+    buf_init(&c->resp, in->max_response ? in->max_response : CLIENT_MAX_RESPONSE_DEFAULT);
+    c->url = xstrdup(in->url);
+    c->next = cl->calls;
+    if (cl->calls)
+        cl->calls->prev = c;
+    cl->calls = c;
+    cl->pending++;
+
+    h2o_url_t u;
+    bool ok = h2o_url_parse(c->url, strlen(c->url), &u) == 0 && u.host.len > 0 &&
+              (u.scheme == &H2O_URL_SCHEME_HTTP || u.scheme == &H2O_URL_SCHEME_HTTPS) &&
+              !memchr(u.path.base, '\r', u.path.len) && !memchr(u.path.base, '\n', u.path.len);
+    if (!ok) {
+        c->connect_timer.cb = on_refused_now;
+        h2o_timeout_link(cl->loop, &cl->connect_timeout, &c->connect_timer);
+        return;
+    }
+    buf_t head = BUF_INIT(16384);
+    bool fits = buf_printf(&head, "POST %.*s HTTP/1.1\r\nHost: %.*s\r\nUser-Agent: colony\r\nConnection: close\r\n"
+                                  "Content-Type: %s\r\nContent-Length: %zu\r\n",
+                           (int)u.path.len, u.path.base, (int)u.authority.len, u.authority.base,
+                           in->content_type ? in->content_type : "application/octet-stream", in->body_len);
+    if (in->authorization)
+        fits = fits && buf_printf(&head, "Authorization: %s\r\n", in->authorization);
+    fits = fits && buf_puts(&head, "\r\n");
+    size_t hl;
+    c->head = buf_steal(&head, &hl);
+    if (!fits) {
+        c->connect_timer.cb = on_refused_now;
+        h2o_timeout_link(cl->loop, &cl->connect_timeout, &c->connect_timer);
+        return;
+    }
+    c->body = xmalloc(in->body_len ? in->body_len : 1);
+    if (in->body_len)
+        memcpy(c->body, in->body, in->body_len);
+    c->reqbufs[0] = h2o_iovec_init(c->head, hl);
+    c->reqbufs[1] = h2o_iovec_init(c->body, in->body_len);
+    c->connect_timer.cb = on_connect_timeout;
+    h2o_timeout_link(cl->loop, &cl->connect_timeout, &c->connect_timer);
+    h2o_http1client_connect(&c->h, c, &cl->ctx, u.host, h2o_url_get_port(&u), u.scheme == &H2O_URL_SCHEME_HTTPS,
+                            on_connect);
+}
+
+static http_client *client_init(h2o_loop_t *loop, h2o_multithread_receiver_t *getaddr_rx)
+{
+    http_client *cl = xcalloc(1, sizeof(*cl));
+    cl->loop = loop;
+    h2o_timeout_init(loop, &cl->io_timeout, (uint64_t)defaults.idle_timeout_ms);
+    h2o_timeout_init(loop, &cl->connect_timeout, (uint64_t)defaults.connect_timeout_ms);
+    cl->ssl = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_default_verify_paths(cl->ssl);
+    SSL_CTX_set_verify(cl->ssl, SSL_VERIFY_PEER, NULL);
+    cl->ctx.loop = loop;
+    cl->ctx.getaddr_receiver = getaddr_rx;
+    cl->ctx.io_timeout = &cl->io_timeout;
+    cl->ctx.ssl_ctx = cl->ssl;
+    return cl;
+}
+
+http_client *engine_client_attach(h2o_loop_t *loop, h2o_multithread_receiver_t *getaddr_rx)
+{
+    return client_init(loop, getaddr_rx);
+}
+
+void engine_client_detach(http_client *cl)
+{
+    while (cl->calls != NULL) {
+        call *c = cl->calls;
+        h2o_http1client_t *h = c->h;
+        c->h = NULL;
+        if (h != NULL)
+            h2o_http1client_cancel(h);
+        finish(c, HTTP_CALL_CANCELLED, "shutting down");
+    }
+    h2o_timeout_dispose(cl->loop, &cl->io_timeout);
+    h2o_timeout_dispose(cl->loop, &cl->connect_timeout);
+    SSL_CTX_free(cl->ssl);
+    if (!cl->own_loop)
+        free(cl);
+}
+
+http_client *http_req_client(http_req *rq) { return ((engine_req *)rq)->w->client; }
+
+http_client *http_client_new(void)
+{
+    h2o_evloop_t *loop = h2o_evloop_create();
+    h2o_multithread_queue_t *q = h2o_multithread_create_queue(loop);
+    http_client *cl = client_init(loop, NULL);
+    cl->own_loop = true;
+    cl->queue = q;
+    h2o_multithread_register_receiver(q, &cl->getaddr_rx, h2o_hostinfo_getaddr_receiver);
+    cl->ctx.getaddr_receiver = &cl->getaddr_rx;
+    return cl;
+}
+
+void http_client_run(http_client *cl, int64_t max_wait_ms)
+{
+    h2o_evloop_run(cl->loop, (int32_t)(max_wait_ms < 0 ? 0 : max_wait_ms > 60000 ? 60000 : max_wait_ms));
+}
+
+void http_client_free(http_client *cl)
+{
+    if (cl == NULL)
+        return;
+    engine_client_detach(cl);
+    h2o_multithread_unregister_receiver(cl->queue, &cl->getaddr_rx);
+    h2o_multithread_destroy_queue(cl->queue);
+    h2o_evloop_destroy(cl->loop);
+    free(cl->queue); /* h2o 2.2's destroy closes the queue but never frees it */
+    free(cl);
+}
+
+size_t http_client_pending(const http_client *cl) { return cl->pending; }

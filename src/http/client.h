@@ -1,0 +1,71 @@
+/* client.h - outbound HTTP/1.1 POST on an event loop, built on h2o's asynchronous client: a call never blocks the
+ * loop that made it; its callback runs later on that loop with the status and the body (or a transport error).
+ *
+ * A client is bound to one loop: each I/O worker has one (http_req_client), and a background thread can make its
+ * own (http_client_new + http_client_run). Every call is bounded: a connect timeout, an idle timeout between reads
+ * (h2o's I/O timeout), and a cap on the response body. The peer the connection actually reached is checked once
+ * connected, so a name that resolves to a link-local (cloud metadata) or unspecified address is never sent to. */
+#ifndef COLONY_HTTP_CLIENT_H
+#define COLONY_HTTP_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/request.h"
+
+typedef struct http_client http_client;
+
+typedef enum {
+    HTTP_CALL_OK,        /* a response arrived (any status) */
+    HTTP_CALL_CONNECT,   /* refused, unresolvable, or the connect timeout passed */
+    HTTP_CALL_TIMEOUT,   /* connected, but no byte within the idle timeout */
+    HTTP_CALL_CLOSED,    /* the peer closed or reset the connection before the response was complete */
+    HTTP_CALL_TOO_LARGE, /* the response body passed max_response */
+    HTTP_CALL_REFUSED,   /* the URL or the address it reached is not one colony sends to */
+    HTTP_CALL_CANCELLED, /* the client was shut down first */
+} http_call_outcome;
+
+typedef struct {
+    http_call_outcome outcome;
+    int status;        /* HTTP status when outcome is OK (or TOO_LARGE), else 0 */
+    const char *body;  /* the response body, NUL-terminated; valid during the callback only */
+    size_t body_len;
+    const char *error; /* a short description when outcome is not OK */
+    int64_t duration_ms;
+} http_call_result;
+
+typedef void (*http_call_cb)(void *arg, const http_call_result *r);
+
+typedef struct {
+    const char *url;           /* http:// or https:// */
+    const char *content_type;  /* e.g. "application/json" */
+    const char *authorization; /* full header value, or NULL */
+    const void *body;          /* copied at the call: the caller may free it at once */
+    size_t body_len;
+    size_t max_response;       /* 0: 64 MiB */
+} http_call;
+
+typedef struct {
+    int64_t connect_timeout_ms; /* dial (and TLS handshake) */
+    int64_t idle_timeout_ms;    /* no byte from the peer for this long ends the call */
+} http_client_limits;
+
+/* POST `c->body` to `c->url`. The callback runs exactly once, on the client's loop: later as a rule, but possibly
+ * before this returns (a connect that fails at once), so do everything the callback relies on before calling. */
+void http_client_post(http_client *cl, const http_call *c, http_call_cb cb, void *arg);
+
+/* The client of the worker serving rq (its loop is the request's loop). */
+http_client *http_req_client(http_req *rq);
+/* Limits used by the workers' clients; set once before the server starts. */
+void http_client_set_defaults(const http_client_limits *l);
+
+/* A client with its own loop, for a background thread: http_client_run turns the loop for at most `max_wait_ms`.
+ * http_client_free cancels calls still running (their callbacks see HTTP_CALL_CANCELLED). */
+http_client *http_client_new(void);
+void http_client_run(http_client *cl, int64_t max_wait_ms);
+void http_client_free(http_client *cl);
+/* Calls started and not yet finished. */
+size_t http_client_pending(const http_client *cl);
+
+#endif
