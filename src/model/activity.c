@@ -16,8 +16,12 @@
 
 static const char SQL_INSERT[] =
     "INSERT INTO activity_logs (id, workspace_id, activity_type, source_id, target_id, method, summary, request_body,"
-    " response_body, status, error_detail, duration_ms, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-    " $11, CAST($12 AS BIGINT), $13) RETURNING seq";
+    " response_body, status, error_detail, duration_ms, created_at, message_id) VALUES ($1, $2, $3, $4, $5, $6, $7,"
+    " $8, $9, $10, $11, CAST($12 AS BIGINT), $13, $14)"
+    " ON CONFLICT (workspace_id, message_id) WHERE message_id IS NOT NULL DO UPDATE SET"
+    " response_body = COALESCE(excluded.response_body, activity_logs.response_body), status = excluded.status,"
+    " duration_ms = COALESCE(excluded.duration_ms, activity_logs.duration_ms), error_detail = excluded.error_detail"
+    " RETURNING seq, id";
 static const char SQL_TOUCH[] = "UPDATE workspaces SET last_activity_at = $2 WHERE id = $1";
 static const char SQL_CURSOR[] = "SELECT seq FROM activity_logs WHERE id = $1 AND workspace_id = $2";
 static const char SQL_LIST[] =
@@ -62,13 +66,14 @@ cl_err activity_record(db_t *db, arena_t *a, activity_row *r, cl_error *err)
     if (r->status == NULL)
         r->status = "ok";
     db_stmt_t *st;
-    cl_err e = db_query(db, a, &st, err, SQL_INSERT, "sssssssssssni", r->id, r->workspace_id, r->activity_type,
+    cl_err e = db_query(db, a, &st, err, SQL_INSERT, "sssssssssssnis", r->id, r->workspace_id, r->activity_type,
                         r->source_id, r->target_id, r->method, r->summary, r->request_body, r->response_body,
-                        r->status, r->error_detail, r->created_at);
+                        r->status, r->error_detail, r->created_at, r->message_id);
     if (e == CL_OK && r->has_duration)
         db_bind_int64(st, 12, r->duration_ms);
     if (e == CL_OK && (e = db_one(st, err)) == CL_OK) {
         r->seq = db_col_int64(st, 0);
+        r->id = db_col_dup(st, a, 1);
         db_exec(st, err);
     }
     db_finish(st);

@@ -23,6 +23,7 @@ enum {
 typedef struct {
     const char *id, *workspace_id, *activity_type, *source_id, *target_id, *method, *summary, *request_body,
         *response_body, *status, *error_detail;
+    const char *message_id; /* A2A messageId: a second write with the same id completes the first row */
     int64_t duration_ms, created_at, seq;
     bool has_duration;
 } activity_row;
@@ -30,7 +31,9 @@ typedef struct {
 /* One of a2a_send, a2a_receive, task_update, agent_log, skill_promotion, memory_write, error (what agents report). */
 bool activity_type_reportable(const char *type);
 
-/* Insert `r` (id and created_at are filled) and bump the workspace's last_activity_at. */
+/* Insert `r` (id and created_at are filled) and bump the workspace's last_activity_at. With a message_id that the
+ * workspace already has a row for, that row is completed instead: response_body and duration_ms when given, status
+ * and error_detail always (the row keeps its id, summary and request). */
 cl_err activity_record(db_t *db, arena_t *a, activity_row *r, cl_error *err);
 
 typedef struct {
