@@ -31,8 +31,32 @@
     XX(UPLOADS_SWEPT_EXPIRED, "counter", "colony_pending_uploads_swept_total", "outcome=\"expired\"", "")          \
     XX(UPLOADS_SWEPT_ERROR, "counter", "colony_pending_uploads_swept_total", "outcome=\"error\"", "")              \
     XX(SWEEPS_LIVENESS, "counter", "colony_sweeper_runs_total", "job=\"liveness\"", "Background sweeper runs.")    \
+    XX(SWEEPS_A2A, "counter", "colony_sweeper_runs_total", "job=\"a2a_queue\"", "")                                  \
+    XX(SWEEPS_DELEGATIONS, "counter", "colony_sweeper_runs_total", "job=\"delegations\"", "")                        \
     XX(SWEEP_ERRORS_LIVENESS, "counter", "colony_sweeper_errors_total", "job=\"liveness\"",                        \
-       "Background sweeper runs that failed (they are retried on the next tick).")
+       "Background sweeper runs that failed (they are retried on the next tick).")                                \
+    XX(SWEEP_ERRORS_A2A, "counter", "colony_sweeper_errors_total", "job=\"a2a_queue\"", "")                          \
+    XX(SWEEP_ERRORS_DELEGATIONS, "counter", "colony_sweeper_errors_total", "job=\"delegations\"", "")                \
+    XX(A2A_DELIVERED, "counter", "colony_a2a_messages_total", "outcome=\"delivered\"",                              \
+       "A2A messages by outcome: delivered to a push agent, stored for a poll agent, answered from an earlier "   \
+       "reply, queued because the agent was busy, failed.")                                                       \
+    XX(A2A_POLL, "counter", "colony_a2a_messages_total", "outcome=\"stored_for_poll\"", "")                          \
+    XX(A2A_DEDUPED, "counter", "colony_a2a_messages_total", "outcome=\"deduplicated\"", "")                          \
+    XX(A2A_BUSY, "counter", "colony_a2a_messages_total", "outcome=\"busy\"", "")                                     \
+    XX(A2A_FAILED, "counter", "colony_a2a_messages_total", "outcome=\"failed\"", "")                                 \
+    XX(A2A_QUEUED, "counter", "colony_a2a_queue_total", "event=\"enqueued\"",                                       \
+       "Busy-queue rows: enqueued, delivered by the dispatcher, retried after back-off, failed (expired or "       \
+       "target gone), dropped by an operator, requeued after an interrupted delivery.")                           \
+    XX(QUEUE_DELIVERED, "counter", "colony_a2a_queue_total", "event=\"delivered\"", "")                              \
+    XX(QUEUE_RETRIES, "counter", "colony_a2a_queue_total", "event=\"retried\"", "")                                  \
+    XX(QUEUE_FAILED, "counter", "colony_a2a_queue_total", "event=\"failed\"", "")                                    \
+    XX(A2A_DROPPED, "counter", "colony_a2a_queue_total", "event=\"dropped\"", "")                                    \
+    XX(QUEUE_REAPED, "counter", "colony_a2a_queue_total", "event=\"requeued\"", "")                                  \
+    XX(QUEUE_DEPTH, "gauge", "colony_a2a_queue_depth", "", "Busy-queue rows waiting for delivery (all nodes).")      \
+    XX(DELEG_COMPLETED, "counter", "colony_delegations_total", "outcome=\"completed\"",                              \
+       "Delegations that reached an end state.")                                                                  \
+    XX(DELEG_FAILED, "counter", "colony_delegations_total", "outcome=\"failed\"", "")                                \
+    XX(DELEG_STUCK, "counter", "colony_delegations_total", "outcome=\"stuck\"", "")
 
 typedef enum {
 #define XX(id, type, name, labels, help) METRIC_##id,

@@ -233,6 +233,21 @@ cl_err a2a_log_outcome(db_t *db, arena_t *a, const a2a_target *t, const char *ca
     return db_tx_end(db, e, err);
 }
 
+static const char SQL_PRIOR[] =
+    "SELECT response_body FROM activity_logs WHERE workspace_id = $1 AND message_id = $2"
+    " AND activity_type = 'a2a_receive' AND response_body IS NOT NULL AND status = 'ok'";
+
+cl_err a2a_prior_reply(db_t *db, arena_t *a, const char *workspace, const char *message_id, const char **reply,
+                       cl_error *err)
+{
+    db_stmt_t *st;
+    cl_err e = db_query(db, a, &st, err, SQL_PRIOR, "ss", workspace, message_id);
+    if (e == CL_OK && (e = db_one(st, err)) == CL_OK)
+        *reply = db_col_dup(st, a, 0);
+    db_finish(st);
+    return e;
+}
+
 static const char SQL_ANSWER_ROW[] =
     "UPDATE activity_logs SET response_body = $3, status = 'ok' WHERE workspace_id = $1 AND message_id = $2"
     " AND activity_type = 'a2a_receive'";

@@ -6,6 +6,7 @@
 
 #include "base/id.h"
 #include "base/json.h"
+#include "base/metrics.h"
 #include "base/time.h"
 #include "base/utf8.h"
 #include "model/activity.h"
@@ -231,6 +232,12 @@ cl_err deleg_set_status(db_t *db, arena_t *a, const char *delegation_id, const c
         e = db_run(db, a, &changed, err, SQL_MOVE, "ssssi", delegation_id, status, error, kept, time_now_ms());
         if (e == CL_OK && changed == 1) {
             *moved = true;
+            if (strcmp(status, "completed") == 0)
+                metric_inc(METRIC_DELEG_COMPLETED);
+            else if (strcmp(status, "failed") == 0)
+                metric_inc(METRIC_DELEG_FAILED);
+            else if (strcmp(status, "stuck") == 0)
+                metric_inc(METRIC_DELEG_STUCK);
             e = after_move(db, a, &d, status, error, preview ? preview : "", via, err);
         }
     }

@@ -1,0 +1,373 @@
+/* a2a.c - see a2a.h. Difference 6: a caller id needs a valid token for that caller (401 otherwise) and the
+ * hierarchy check always runs. Difference 7: a message for a busy target is queued and delivered later, never
+ * marked completed without a reply. */
+#include "api/a2a.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/auth.h"
+#include "api/errors.h"
+#include "api/input.h"
+#include "base/id.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/metrics.h"
+#include "base/time.h"
+#include "http/server.h"
+#include "model/delegation.h"
+#include "model/registry.h"
+#include "model/token.h"
+#include "model/urlcheck.h"
+
+static size_t reply_cap = 64 << 20;
+static int64_t default_ttl_ms = 3600 * 1000;
+
+void api_a2a_init(size_t max_response, int64_t queue_ttl_ms)
+{
+    reply_cap = max_response;
+    default_ttl_ms = queue_ttl_ms;
+}
+
+/* ---- jobs --------------------------------------------------------------------------------------------------- */
+
+struct a2a_job {
+    int refs;     /* the job's own, plus one while a request may still be answered */
+    http_req *rq; /* NULL once answered or gone */
+    arena_t *arena;
+    db_t *db;
+    a2a_target t;
+    const a2a_msg *m;
+    const char *caller, *delegation_id;
+    bool from_canvas;
+};
+
+static void job_unref(a2a_job *j)
+{
+    if (--j->refs > 0)
+        return;
+    arena_free(j->arena);
+    free(j);
+}
+
+static void on_request_gone(void *p)
+{
+    a2a_job *j = p;
+    j->rq = NULL;
+    job_unref(j);
+}
+
+a2a_job *a2a_job_new(http_req *rq)
+{
+    a2a_job *j = xcalloc(1, sizeof(*j));
+    j->arena = arena_new();
+    j->refs = 1;
+    if (rq != NULL) {
+        j->rq = rq;
+        j->refs++;
+        arena_defer(rq->arena, on_request_gone, j);
+    }
+    return j;
+}
+
+arena_t *a2a_job_arena(a2a_job *j) { return j->arena; }
+
+/* Answer the waiting request, if any (takes the reference of v). */
+static void job_reply(a2a_job *j, int status, json_t *v)
+{
+    if (j->rq != NULL)
+        api_reply_json(j->rq, status, v);
+    else
+        json_decref(v);
+}
+
+static bool busy_reply(int status) { return status == 429 || status == 503; }
+
+/* The target is busy: queue the message (once per messageId) and say so. */
+static void job_enqueue(a2a_job *j, const char *why)
+{
+    const char *id = NULL;
+    int64_t depth = 0;
+    bool existing;
+    cl_error e;
+    int64_t ttl = j->m->expires_in_s > 0 ? j->m->expires_in_s * 1000 : default_ttl_ms;
+    if (a2a_enqueue(j->db, j->arena, &j->t, j->caller, j->m, A2A_PRIORITY_TASK, time_now_ms() + ttl, &id, &depth,
+                    &existing, &e) != CL_OK) {
+        log_warn("a2a enqueue failed", "target=%s error=\"%s\"", j->t.id, e.msg);
+        if (j->rq)
+            http_add_header(j->rq, "retry-after", "30");
+        job_reply(j, 503, json_pack("{s:s, s:b, s:i}", "error", "workspace agent busy — retry after a short backoff",
+                                    "busy", 1, "retry_after", 30));
+        return;
+    }
+    if (!existing)
+        metric_inc(METRIC_A2A_QUEUED);
+    log_info("a2a queued", "target=%s queue_id=%s depth=%lld reason=\"%s\"", j->t.id, id, (long long)depth, why);
+    job_reply(j, 202, json_pack("{s:b, s:s, s:I, s:s}", "queued", 1, "queue_id", id, "queue_depth", (json_int_t)depth,
+                                "message", "workspace agent busy — request queued, will dispatch when capacity available"));
+}
+
+static void job_delegation(a2a_job *j, const char *status, const char *error, const char *preview)
+{
+    if (j->delegation_id == NULL)
+        return;
+    bool moved;
+    cl_error e;
+    if (deleg_set_status(j->db, j->arena, j->delegation_id, j->caller, status, error, preview, NULL, &moved, &e) !=
+        CL_OK)
+        log_warn("delegation update failed", "delegation=%s error=\"%s\"", j->delegation_id, e.msg);
+}
+
+static void job_log(a2a_job *j, const a2a_outcome *o)
+{
+    cl_error e;
+    if (a2a_log_outcome(j->db, j->arena, &j->t, j->caller, j->m, o, &e) != CL_OK)
+        log_warn("a2a activity not recorded", "target=%s error=\"%s\"", j->t.id, e.msg);
+}
+
+static void on_delivered(void *arg, const http_call_result *r)
+{
+    a2a_job *j = arg;
+    a2a_outcome o = {.duration_ms = r->duration_ms, .status = r->status, .from_canvas = j->from_canvas};
+    bool busy = r->outcome == HTTP_CALL_TIMEOUT || r->outcome == HTTP_CALL_CLOSED ||
+                (r->outcome == HTTP_CALL_OK && busy_reply(r->status));
+    if (busy) {
+        metric_inc(METRIC_A2A_BUSY);
+        job_enqueue(j, r->error ? r->error : "busy");
+    } else if (r->outcome == HTTP_CALL_OK && r->status < 300 && r->body_len > 0) {
+        metric_inc(METRIC_A2A_DELIVERED);
+        o.ok = true;
+        o.response_body = arena_strndup(j->arena, r->body, r->body_len);
+        job_log(j, &o);
+        const char *text = a2a_reply_text(j->arena, r->body, r->body_len);
+        job_delegation(j, "completed", NULL, text ? text : o.response_body);
+        if (j->rq)
+            http_respond(j->rq, r->status, "application/json", arena_strndup(j->rq->arena, r->body, r->body_len),
+                         r->body_len);
+    } else if (r->outcome == HTTP_CALL_OK) {
+        metric_inc(METRIC_A2A_FAILED);
+        json_t *body;
+        cl_error ignore;
+        const char *upstream = NULL;
+        if (r->body_len > 0 && json_parse(j->arena, r->body, r->body_len, &body, &ignore) == CL_OK)
+            upstream = json_string_value(json_object_get(body, "error"));
+        const char *msg = r->status < 300 ? "agent returned empty response body"
+                                          : upstream ? upstream : http_reason(r->status);
+        o.error = msg;
+        o.ok = r->status < 300;
+        job_log(j, &o);
+        job_delegation(j, "failed", msg, NULL);
+        job_reply(j, r->status, json_pack("{s:s}", "error", msg));
+    } else {
+        metric_inc(METRIC_A2A_FAILED);
+        o.error = r->error;
+        job_log(j, &o);
+        job_delegation(j, "failed", r->error, NULL);
+        if (r->outcome == HTTP_CALL_TOO_LARGE)
+            job_reply(j, 502, json_pack("{s:s, s:b, s:b, s:I}", "error", "agent response too large",
+                                        "delivery_confirmed", 1, "truncated", 1, "max_bytes", (json_int_t)reply_cap));
+        else if (r->outcome == HTTP_CALL_REFUSED)
+            job_reply(j, 502, json_pack("{s:s}", "error", "workspace URL is not publicly routable"));
+        else if (r->outcome == HTTP_CALL_CANCELLED)
+            job_reply(j, 503, json_pack("{s:s}", "error", "colony is shutting down; retry"));
+        else
+            job_reply(j, 502, json_pack("{s:s, s:s}", "error", "failed to reach workspace agent", "detail", r->error));
+    }
+    if (j->rq != NULL) /* answered: the request no longer needs the job */
+        j->rq = NULL;
+    job_unref(j);
+}
+
+void a2a_job_start(a2a_job *j, http_client *cl, db_t *db, const a2a_target *t, const char *sender, const a2a_msg *m,
+                   bool from_canvas, const char *delegation_id)
+{
+    j->db = db;
+    j->t = *t;
+    j->m = m;
+    j->caller = sender;
+    j->from_canvas = from_canvas;
+    j->delegation_id = delegation_id;
+    if (delegation_id != NULL)
+        job_delegation(j, "dispatched", NULL, NULL);
+    http_call c = {.url = t->url, .content_type = "application/json", .body = m->body, .body_len = m->body_len,
+                   .max_response = reply_cap};
+    http_client_post(cl, &c, on_delivered, j);
+}
+
+/* ---- POST /workspaces/:id/a2a ------------------------------------------------------------------------------- */
+
+static const char *const RESERVED_CALLERS[] = {"webhook:", "system:", "test:", "channel:"};
+
+/* Who sends: a workspace (its own token, optionally named by X-Workspace-ID), or a user/operator (admin or org
+ * token: *caller NULL, *canvas true). Answers 401/403/400 itself. */
+static bool caller_or_reply(http_req *rq, const char **sender, bool *canvas)
+{
+    *sender = NULL;
+    *canvas = false;
+    const char *hdr = http_header(rq, "x-workspace-id");
+    if (hdr != NULL && hdr[0] == '\0')
+        hdr = NULL;
+    for (size_t i = 0; hdr && i < sizeof(RESERVED_CALLERS) / sizeof(RESERVED_CALLERS[0]); i++) {
+        if (strncasecmp(hdr, RESERVED_CALLERS[i], strlen(RESERVED_CALLERS[i])) == 0) {
+            api_fail(rq, CL_FORBIDDEN, "invalid caller ID");
+            return false;
+        }
+    }
+    if (hdr && !id_is_uuid(hdr, strlen(hdr))) {
+        api_fail(rq, CL_INVALID, "X-Workspace-ID must be a workspace UUID");
+        return false;
+    }
+    const char *bearer = token_from_header(rq->arena, http_header(rq, "authorization"));
+    if (bearer == NULL) {
+        api_fail(rq, CL_UNAUTHORIZED, "missing caller auth token");
+        return false;
+    }
+    caller c;
+    if (api_identify(rq, bearer, &c) != CL_OK)
+        return false;
+    if (c.kind == CALLER_ADMIN || c.kind == CALLER_ORG) {
+        *canvas = true;
+        return true;
+    }
+    if (c.kind != CALLER_WORKSPACE || (hdr && strcasecmp(hdr, c.workspace_id) != 0)) {
+        api_fail(rq, CL_UNAUTHORIZED, "invalid caller auth token");
+        return false;
+    }
+    *sender = c.workspace_id;
+    return true;
+}
+
+void api_a2a(http_req *rq)
+{
+    const char *target_id, *sender;
+    bool canvas;
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", &target_id) || !caller_or_reply(rq, &sender, &canvas))
+        return;
+    cl_error e;
+    if (sender != NULL && strcasecmp(sender, target_id) != 0) {
+        bool ok = false;
+        if (reg_can_communicate(rq->db, rq->arena, sender, target_id, &ok, &e) != CL_OK) {
+            api_reply_error(rq, &e);
+            return;
+        }
+        if (!ok) {
+            api_fail(rq, CL_FORBIDDEN, "access denied: workspaces cannot communicate per hierarchy rules");
+            return;
+        }
+    }
+    a2a_job *j = a2a_job_new(NULL);
+    arena_t *a = a2a_job_arena(j);
+    a2a_msg *m = arena_calloc(a, 1, sizeof(*m));
+    a2a_target t;
+    sender = sender ? arena_strdup(a, sender) : NULL;
+    cl_err r = rq->body_len == 0 ? cl_fail(&e, CL_INVALID_JSON, "invalid JSON")
+                                 : a2a_normalize(a, rq->body, rq->body_len, m, &e);
+    if (r == CL_OK)
+        r = a2a_target_get(rq->db, a, target_id, &t, &e);
+    /* a reply from a workspace (metadata in_reply_to / delegation_id) completes what it answers */
+    if (r == CL_OK && sender != NULL)
+        r = a2a_note_reply(rq->db, a, sender, t.id, m, &e);
+    const char *prior = NULL;
+    if (r == CL_OK && m->is_send && m->message_id) {
+        r = a2a_prior_reply(rq->db, a, t.id, m->message_id, &prior, &e);
+        if (r == CL_NOT_FOUND)
+            r = CL_OK;
+    }
+    bool poll = r == CL_OK && strcmp(t.delivery_mode, "poll") == 0;
+    if (r == CL_OK && prior == NULL && (m->is_send || poll))
+        r = a2a_log_ingest(rq->db, a, &t, sender, m, poll ? "queued for poll" : "ingest", &e);
+    if (r != CL_OK) {
+        api_reply_error(rq, &e);
+        job_unref(j);
+        return;
+    }
+    if (prior != NULL) { /* the same message again: its reply, not a second delivery */
+        metric_inc(METRIC_A2A_DEDUPED);
+        http_respond(rq, 200, "application/json", arena_strdup(rq->arena, prior), strlen(prior));
+    } else if (poll) {
+        metric_inc(METRIC_A2A_POLL);
+        api_reply_json(rq, 200, json_pack("{s:s, s:s, s:s}", "status", "queued", "delivery_mode", "poll", "method",
+                                          m->method));
+    } else if (t.url == NULL || t.url[0] == '\0') {
+        api_reply_json(rq, 503, json_pack("{s:s, s:s}", "error", "workspace has no URL", "status", t.status));
+    } else if (url_check_agent_form(t.url, (char[256]){0}, 256, &(bool){false}, &e) != CL_OK) {
+        api_reply_json(rq, 502, json_pack("{s:s}", "error", "workspace URL is not publicly routable"));
+    } else {
+        http_defer(rq);
+        j->rq = rq;
+        j->refs++;
+        arena_defer(rq->arena, on_request_gone, j);
+        a2a_job_start(j, http_req_client(rq), rq->db, &t, sender, m, canvas, NULL);
+        return;
+    }
+    job_unref(j);
+}
+
+/* ---- the queue ---------------------------------------------------------------------------------------------- */
+
+static json_t *opt_time(int64_t ms) { return ms ? api_json_time(ms) : NULL; }
+
+void api_a2a_queue_get(http_req *rq)
+{
+    const char *ws, *qid;
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", &ws) || !api_uuid_param_or_reply(rq, "queue_id", "queue", &qid))
+        return;
+    const char *bearer = token_from_header(rq->arena, http_header(rq, "authorization"));
+    caller c = {0};
+    if (bearer != NULL && api_identify(rq, bearer, &c) != CL_OK)
+        return;
+    if (c.kind == CALLER_NONE) {
+        api_fail(rq, CL_UNAUTHORIZED, "caller identity required");
+        return;
+    }
+    a2a_queue_row r;
+    cl_error e;
+    cl_err found = a2a_queue_get(rq->db, rq->arena, qid, &r, &e);
+    if (found != CL_OK || strcasecmp(r.workspace_id, ws) != 0) {
+        if (found == CL_NOT_FOUND || found == CL_OK)
+            api_reply_json(rq, 404, json_pack("{s:s, s:b}", "error", "queue item not found", "retryable", 1));
+        else
+            api_reply_error(rq, &e);
+        return;
+    }
+    bool mine = c.kind != CALLER_WORKSPACE || strcasecmp(c.workspace_id, r.workspace_id) == 0 ||
+                (r.caller_id && strcasecmp(c.workspace_id, r.caller_id) == 0);
+    if (!mine) {
+        api_fail(rq, CL_FORBIDDEN, "access denied");
+        return;
+    }
+    json_t *v = json_pack("{s:s, s:s, s:s, s:I, s:I}", "queue_id", r.id, "workspace_id", r.workspace_id, "status",
+                          r.status, "priority", (json_int_t)r.priority, "attempts", (json_int_t)r.attempts);
+    json_object_set_new(v, "enqueued_at", api_json_time(r.enqueued_at));
+    const char *keys[] = {"dispatched_at", "completed_at", "expires_at", "next_attempt_at"};
+    int64_t vals[] = {r.dispatched_at, r.completed_at, r.expires_at, r.next_attempt_at};
+    for (size_t i = 0; i < 4; i++)
+        if (vals[i])
+            json_object_set_new(v, keys[i], opt_time(vals[i]));
+    if (r.last_error)
+        json_object_set_new(v, "last_error", json_string(r.last_error));
+    if (r.response_body && strcmp(r.status, "completed") == 0)
+        json_object_set_new(v, "response_body", json_loads(r.response_body, JSON_DECODE_ANY, NULL) ?: json_null());
+    api_reply_json(rq, 200, v);
+}
+
+void api_a2a_drop_stale(http_req *rq)
+{
+    int64_t minutes, dropped = 0;
+    if (!api_query_int_or_reply(rq, "max_age_minutes", 60, 1, 525600, &minutes))
+        return;
+    const char *ws = http_query(rq, "workspace_id");
+    if (ws != NULL && (ws[0] == '\0' || !id_is_uuid(ws, strlen(ws)))) {
+        api_fail(rq, CL_INVALID, "workspace_id must be a UUID");
+        return;
+    }
+    cl_error e;
+    if (a2a_drop_stale(rq->db, rq->arena, minutes * 60000, ws ? id_lower((char *)ws) : NULL, &dropped, &e) !=
+        CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    metric_add(METRIC_A2A_DROPPED, dropped);
+    api_reply_json(rq, 200, json_pack("{s:I}", "dropped", (json_int_t)dropped));
+}
