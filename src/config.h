@@ -29,6 +29,13 @@ typedef struct {
     long upload_sweep_interval_ms;
     long upload_ack_retention_s;
     long upload_max_file;
+    long a2a_connect_timeout_ms;
+    long a2a_idle_timeout_s;
+    long a2a_max_response;
+    long a2a_queue_ttl_s;
+    long a2a_dispatch_interval_ms;
+    long delegation_sweep_interval_ms;
+    long delegation_stuck_after_s;
 } config_t;
 
 /* Fill `c` from defaults, the environment and argv[from..argc). On a bad or unknown flag, print one line to

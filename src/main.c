@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/auth.h"
+#include "api/a2a.h"
 #include "api/errors.h"
 #include "api/events.h"
 #include "bus/hub.h"
@@ -17,6 +18,8 @@
 #include "base/log.h"
 #include "config.h"
 #include "http/server.h"
+#include "http/client.h"
+#include "jobs/dispatch.h"
 #include "jobs/sweepers.h"
 #include "model/node.h"
 #include "model/orgimport.h"
@@ -80,6 +83,8 @@ static int cmd_serve(const config_t *c)
     api_org_init(c->templates_dir);
     api_events_init(c->dev_open_events);
     api_uploads_init((size_t)c->upload_max_file, (size_t)c->max_body);
+    api_a2a_init((size_t)c->a2a_max_response, c->a2a_queue_ttl_s * 1000);
+    http_client_set_defaults(&(http_client_limits){c->a2a_connect_timeout_ms, c->a2a_idle_timeout_s * 1000});
     stream_set_source(api_events_fetch);
     stream_set_max_lag(c->events_max_lag);
     arena_t *a = arena_new();
@@ -105,16 +110,27 @@ static int cmd_serve(const config_t *c)
         .on_listening = print_url,
     };
     log_info("starting", "version=%s node=%s", COLONY_VERSION, node_id);
-    sweepers_config jc = {c->db, c->sweep_interval_ms, c->stale_after_s * 1000, c->upload_sweep_interval_ms,
-                          c->upload_ack_retention_s * 1000};
+    sweepers_config jc = {c->db,
+                          c->sweep_interval_ms,
+                          c->stale_after_s * 1000,
+                          c->upload_sweep_interval_ms,
+                          c->upload_ack_retention_s * 1000,
+                          c->delegation_sweep_interval_ms,
+                          c->delegation_stuck_after_s * 1000,
+                          c->a2a_idle_timeout_s * 1000 + c->a2a_connect_timeout_ms};
     sweepers_t *jobs = sweepers_start(&jc, &err);
     if (jobs == NULL)
         log_error("background sweepers did not start", "error=\"%s\"", err.msg);
+    dispatch_config dc = {c->db, c->a2a_dispatch_interval_ms, 16, (size_t)c->a2a_max_response};
+    dispatcher_t *dispatcher = dispatch_start(&dc, &err);
+    if (dispatcher == NULL)
+        log_error("the busy-queue dispatcher did not start", "error=\"%s\"", err.msg);
     pgnotify_t *listener = NULL; /* many nodes share one PostgreSQL: hear each other's events */
     if (db_kind(db) == DB_POSTGRES && (listener = pgnotify_start(c->db, EVENT_CHANNEL, event_latest_id, &err)) == NULL)
         log_error("event listener did not start", "error=\"%s\"", err.msg);
     int rc = server_run(&sc, &err);
     pgnotify_stop(listener);
+    dispatch_stop(dispatcher);
     sweepers_stop(jobs);
     if (rc != 0) {
         log_error("cannot serve", "error=\"%s\"", err.msg);

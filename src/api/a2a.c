@@ -73,6 +73,8 @@ a2a_job *a2a_job_new(http_req *rq)
 
 arena_t *a2a_job_arena(a2a_job *j) { return j->arena; }
 
+void a2a_job_drop(a2a_job *j) { job_unref(j); }
+
 /* Answer the waiting request, if any (takes the reference of v). */
 static void job_reply(a2a_job *j, int status, json_t *v)
 {

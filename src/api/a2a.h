@@ -26,6 +26,9 @@ arena_t *a2a_job_arena(a2a_job *j);
 void a2a_job_start(a2a_job *j, http_client *cl, db_t *db, const a2a_target *t, const char *caller, const a2a_msg *m,
                    bool from_canvas, const char *delegation_id);
 
+/* Release a job that was never started. */
+void a2a_job_drop(a2a_job *j);
+
 /* How long replies may be and how long a queued message lives by default (main.c, from the config). */
 void api_a2a_init(size_t max_response, int64_t queue_ttl_ms);
 

@@ -1,9 +1,11 @@
 /* routes.c - every endpoint colony serves: method, path, handler, who may call it. */
 #include "api/routes.h"
 
+#include "api/a2a.h"
 #include "api/activity.h"
 #include "api/auth.h"
 #include "api/canvas.h"
+#include "api/delegations.h"
 #include "api/events.h"
 #include "api/health.h"
 #include "api/org.h"
@@ -37,6 +39,16 @@ const http_route api_routes[] = {
     {"GET", "/ws", api_ws, ACCESS_PUBLIC}, /* own auth: events.c (browsers may pass ?token=) */
     {"GET", "/events", api_events_list, ACCESS_ADMIN},
     {"GET", "/events/:workspaceId", api_events_list, ACCESS_ADMIN},
+
+    {"POST", "/workspaces/:id/a2a", api_a2a, ACCESS_PUBLIC}, /* own auth: a2a.c (the caller, not :id) */
+    {"GET", "/workspaces/:id/a2a/queue/:queue_id", api_a2a_queue_get, ACCESS_PUBLIC}, /* own auth: a2a.c */
+    {"POST", "/admin/a2a-queue/drop-stale", api_a2a_drop_stale, ACCESS_ADMIN},
+    {"POST", "/workspaces/:id/delegate", api_delegate, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/delegations", api_delegations_list, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/delegations/record", api_delegation_record, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/delegations/:delegation_id/update", api_delegation_update, ACCESS_WORKSPACE},
+    {"GET", "/admin/delegations", api_admin_delegations, ACCESS_ADMIN},
+    {"GET", "/admin/delegations/stats", api_admin_delegation_stats, ACCESS_ADMIN},
 
     {"GET", "/uploads/limits", api_upload_limits, ACCESS_PUBLIC},
     {"POST", "/workspaces/:id/chat/uploads", api_chat_upload, ACCESS_WORKSPACE},

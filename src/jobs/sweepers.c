@@ -12,6 +12,8 @@
 #include "base/thread.h"
 #include "base/metrics.h"
 #include "base/time.h"
+#include "model/a2a.h"
+#include "model/delegation.h"
 #include "model/liveness.h"
 #include "model/upload.h"
 #include "store/db.h"
@@ -41,7 +43,42 @@ static void sweep_uploads(db_t *db, const sweepers_config *cfg)
     arena_free(a);
 }
 
-static void run_once(db_t **db, const sweepers_config *cfg, int64_t *next_upload_sweep)
+/* Busy queue: expired rows fail, interrupted deliveries are requeued. Every liveness tick: it is one cheap
+ * statement each. */
+static void sweep_queue(db_t *db, const sweepers_config *cfg)
+{
+    arena_t *a = arena_new();
+    int64_t expired = 0, reaped = 0;
+    cl_error e;
+    metric_inc(METRIC_SWEEPS_A2A);
+    if (a2a_queue_sweep(db, a, cfg->a2a_orphan_ms, &expired, &reaped, &e) != CL_OK) {
+        metric_inc(METRIC_SWEEP_ERRORS_A2A);
+        log_warn("a2a queue sweep failed", "error=\"%s\"", e.msg);
+    } else {
+        metric_add(METRIC_QUEUE_FAILED, expired);
+        metric_add(METRIC_QUEUE_REAPED, reaped);
+        if (expired || reaped)
+            log_info("a2a queue sweep", "expired=%lld requeued=%lld", (long long)expired, (long long)reaped);
+    }
+    arena_free(a);
+}
+
+static void sweep_delegations(db_t *db, const sweepers_config *cfg)
+{
+    arena_t *a = arena_new();
+    int64_t failed = 0, stuck = 0;
+    cl_error e;
+    metric_inc(METRIC_SWEEPS_DELEGATIONS);
+    if (deleg_sweep(db, a, cfg->delegation_stuck_ms, &failed, &stuck, &e) != CL_OK) {
+        metric_inc(METRIC_SWEEP_ERRORS_DELEGATIONS);
+        log_warn("delegation sweep failed", "error=\"%s\"", e.msg);
+    } else if (failed || stuck) {
+        log_info("delegation sweep", "failed=%lld stuck=%lld", (long long)failed, (long long)stuck);
+    }
+    arena_free(a);
+}
+
+static void run_once(db_t **db, const sweepers_config *cfg, int64_t *next_upload_sweep, int64_t *next_deleg_sweep)
 {
     cl_error e;
     if (*db == NULL && db_open(cfg->db_url, db, &e) != CL_OK) {
@@ -69,17 +106,22 @@ static void run_once(db_t **db, const sweepers_config *cfg, int64_t *next_upload
         sweep_uploads(*db, cfg);
         *next_upload_sweep = time_mono_ms() + cfg->upload_interval_ms;
     }
+    sweep_queue(*db, cfg);
+    if (time_mono_ms() >= *next_deleg_sweep) {
+        sweep_delegations(*db, cfg);
+        *next_deleg_sweep = time_mono_ms() + cfg->delegation_interval_ms;
+    }
 }
 
 static void *loop(void *arg)
 {
     sweepers_t *s = arg;
     db_t *db = NULL;
-    int64_t next_upload_sweep = 0;
+    int64_t next_upload_sweep = 0, next_deleg_sweep = 0;
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
         pthread_mutex_unlock(&s->mu);
-        run_once(&db, &s->cfg, &next_upload_sweep);
+        run_once(&db, &s->cfg, &next_upload_sweep, &next_deleg_sweep);
         pthread_mutex_lock(&s->mu);
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);

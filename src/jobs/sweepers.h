@@ -15,6 +15,9 @@ typedef struct {
     int64_t stale_after_ms;   /* liveness: heartbeat age that makes a workspace offline */
     int64_t upload_interval_ms;  /* staged uploads: how often to sweep */
     int64_t upload_retention_ms; /* staged uploads: how long acknowledged files are kept */
+    int64_t delegation_interval_ms;  /* delegations: how often to check deadlines and silence */
+    int64_t delegation_stuck_ms;     /* delegations: callee silence that makes an in-progress row stuck */
+    int64_t a2a_orphan_ms;           /* busy queue: a delivery dispatched longer than this was interrupted */
 } sweepers_config;
 
 /* Start the thread (its connection is opened there). NULL with err set when the thread cannot start. */

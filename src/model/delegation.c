@@ -49,9 +49,14 @@ static const char SQL_ADMIN[] =
     "SELECT " D_COLUMNS " FROM delegations WHERE status IN ($1, $2, $3) ORDER BY created_at DESC, delegation_id"
     " LIMIT $4";
 static const char SQL_STATS[] = "SELECT status, count(*) FROM delegations GROUP BY status";
+/* Silence is read from the callee's own heartbeat (workspaces.last_heartbeat_at): the hot heartbeat path writes
+ * nothing extra, and a delegation is stuck exactly when the agent working on it has gone quiet. */
 static const char SQL_OVERDUE[] =
-    "SELECT " D_COLUMNS " FROM delegations WHERE status IN ('queued', 'dispatched', 'in_progress') AND (deadline < $1"
-    " OR (status = 'in_progress' AND last_heartbeat IS NOT NULL AND last_heartbeat < $2))";
+    "SELECT d.delegation_id, d.caller_id, d.callee_id, d.task_preview, d.status, d.result_preview, d.error_detail,"
+    " COALESCE(w.last_heartbeat_at, d.last_heartbeat, d.updated_at), d.deadline, d.retry_count, d.created_at,"
+    " d.updated_at FROM delegations d LEFT JOIN workspaces w ON w.id = d.callee_id"
+    " WHERE d.status IN ('queued', 'dispatched', 'in_progress') AND (d.deadline < $1 OR (d.status = 'in_progress'"
+    " AND COALESCE(w.last_heartbeat_at, d.last_heartbeat, d.updated_at) < $2))";
 
 static void read_row(db_stmt_t *st, arena_t *a, deleg_row *r)
 {

@@ -41,7 +41,7 @@ cl_err deleg_create(db_t *db, arena_t *a, const char *caller, const char *callee
 cl_err deleg_set_status(db_t *db, arena_t *a, const char *delegation_id, const char *caller, const char *status,
                         const char *error, const char *preview, const char *via, bool *moved, cl_error *err);
 
-/* The callee is alive: last_heartbeat of its open delegations is now. */
+/* The callee holds its open delegations now (their last_heartbeat); later silence is read from its heartbeats. */
 cl_err deleg_callee_alive(db_t *db, arena_t *a, const char *callee, cl_error *err);
 
 /* Newest first, at most DELEG_LIST_MAX, where `caller` is the caller. */
@@ -54,7 +54,7 @@ extern const char *const DELEG_STATUSES[6];
 cl_err deleg_stats(db_t *db, arena_t *a, int64_t counts[6], cl_error *err);
 
 /* The sweeper: open rows past their deadline → failed "deadline exceeded by sweeper"; in_progress rows whose
- * callee has not been heard from for stuck_after_ms → stuck. */
+ * callee has not heartbeaten for stuck_after_ms → stuck "no heartbeat for 10m30s". */
 cl_err deleg_sweep(db_t *db, arena_t *a, int64_t stuck_after_ms, int64_t *failed, int64_t *stuck, cl_error *err);
 
 #endif

@@ -1,0 +1,254 @@
+/* delegations.c - see delegations.h. A delegation to a push-mode workspace is delivered at once by an a2a job that
+ * no request waits for; to a poll-mode workspace it is stored in the target's inbox and completes when the agent
+ * answers (difference 7), or when the caller reports the outcome. */
+#include "api/delegations.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "api/a2a.h"
+#include "api/errors.h"
+#include "api/input.h"
+#include "base/id.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/time.h"
+#include "base/utf8.h"
+#include "model/delegation.h"
+#include "model/registry.h"
+
+static json_t *opt_str(const char *s) { return s ? json_string(s) : json_null(); }
+
+/* {target_id, task[, idempotency_key][, delegation_id]} with the sheet's messages; answers 4xx itself. */
+static bool delegation_input(http_req *rq, const char *id, const char **target, const char **task, const char **key,
+                             const char **delegation_id)
+{
+    json_t *body;
+    if (!api_json_object_or_reply(rq, &body))
+        return false;
+    const char *t = json_string_value(json_object_get(body, "target_id"));
+    *task = json_string_value(json_object_get(body, "task"));
+    *key = json_string_value(json_object_get(body, "idempotency_key"));
+    *delegation_id = json_string_value(json_object_get(body, "delegation_id"));
+    if (t == NULL || *task == NULL || (*task)[0] == '\0' || (*key && strlen(*key) > 256)) {
+        api_fail(rq, CL_INVALID, "invalid delegation request");
+        return false;
+    }
+    if (!id_is_uuid(t, strlen(t))) {
+        api_fail(rq, CL_INVALID, "target_id must be a valid UUID");
+        return false;
+    }
+    *target = id_lower(arena_strdup(rq->arena, t));
+    if (strcmp(*target, id) == 0) {
+        api_reply_json(rq, 400, json_pack("{s:s, s:s, s:s, s:s}", "error", "self-delegation not permitted", "code",
+                                          "invalid_request", "reason", "target_id equals the caller",
+                                          "hint", "do the task yourself, or delegate to a peer or child"));
+        return false;
+    }
+    bool ok = false;
+    cl_error e;
+    if (reg_can_communicate(rq->db, rq->arena, id, *target, &ok, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return false;
+    }
+    if (!ok) {
+        api_fail(rq, CL_FORBIDDEN, "access denied: workspaces cannot communicate per hierarchy rules");
+        return false;
+    }
+    return true;
+}
+
+/* Hand the task to the target: its inbox (poll), a job (push), or the busy queue when it has no URL yet. */
+static void dispatch(http_req *rq, const char *caller, const char *target, const char *task, const char *did)
+{
+    a2a_job *j = a2a_job_new(NULL);
+    arena_t *a = a2a_job_arena(j);
+    json_t *msg = json_own(a, json_pack("{s:s, s:s, s:s, s:{s:{s:s, s:s, s:[{s:s, s:s}], s:{s:s}}}}", "jsonrpc", "2.0",
+                                        "id", did, "method", "message/send", "params", "message", "role", "user",
+                                        "messageId", did, "parts", "kind", "text", "text", task, "metadata",
+                                        "delegation_id", did));
+    size_t len;
+    const char *text = json_dump_arena(a, msg, &len);
+    a2a_msg *m = arena_calloc(a, 1, sizeof(*m));
+    a2a_target t;
+    cl_error e;
+    bool moved;
+    caller = arena_strdup(a, caller);
+    did = arena_strdup(a, did);
+    cl_err r = a2a_normalize(a, text, len, m, &e);
+    if (r == CL_OK)
+        r = a2a_target_get(rq->db, a, target, &t, &e);
+    if (r == CL_OK && strcmp(t.delivery_mode, "poll") == 0) {
+        r = a2a_log_ingest(rq->db, a, &t, caller, m, "queued for poll", &e);
+        if (r == CL_OK)
+            r = deleg_set_status(rq->db, a, did, caller, "dispatched", NULL, NULL, NULL, &moved, &e);
+        if (r == CL_OK)
+            r = deleg_set_status(rq->db, a, did, caller, "in_progress", NULL, NULL, NULL, &moved, &e);
+        if (r == CL_OK)
+            r = deleg_callee_alive(rq->db, a, target, &e);
+    } else if (r == CL_OK && (t.url == NULL || t.url[0] == '\0')) {
+        const char *qid;
+        int64_t depth;
+        bool existing;
+        r = deleg_set_status(rq->db, a, did, caller, "dispatched", NULL, NULL, NULL, &moved, &e);
+        if (r == CL_OK)
+            r = a2a_enqueue(rq->db, a, &t, caller, m, A2A_PRIORITY_TASK, 0, &qid, &depth, &existing, &e);
+    } else if (r == CL_OK) {
+        a2a_job_start(j, http_req_client(rq), rq->db, &t, caller, m, false, did);
+        return;
+    }
+    if (r != CL_OK)
+        log_warn("delegation not dispatched", "delegation=%s error=\"%s\"", did, e.msg);
+    a2a_job_drop(j);
+}
+
+void api_delegate(http_req *rq)
+{
+    const char *id = http_param_get(rq, "id"), *target, *task, *key, *did;
+    if (!delegation_input(rq, id, &target, &task, &key, &did))
+        return;
+    deleg_row d;
+    bool hit;
+    cl_error e;
+    if (deleg_create(rq->db, rq->arena, id, target, task, NULL, key, &d, &hit, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    if (hit) {
+        api_reply_json(rq, 200, json_pack("{s:s, s:s, s:s, s:b}", "delegation_id", d.delegation_id, "status", d.status,
+                                          "target_id", d.callee_id, "idempotent_hit", 1));
+        return;
+    }
+    dispatch(rq, id, target, task, d.delegation_id);
+    api_reply_json(rq, 202, json_pack("{s:s, s:s, s:s}", "delegation_id", d.delegation_id, "status", "delegated",
+                                      "target_id", target));
+}
+
+void api_delegation_record(http_req *rq)
+{
+    const char *id = http_param_get(rq, "id"), *target, *task, *key, *did;
+    if (!delegation_input(rq, id, &target, &task, &key, &did))
+        return;
+    if (did == NULL || !id_is_uuid(did, strlen(did))) {
+        api_fail(rq, CL_INVALID, "delegation_id must be a valid UUID");
+        return;
+    }
+    did = id_lower(arena_strdup(rq->arena, did));
+    deleg_row d;
+    bool hit, moved;
+    cl_error e;
+    cl_err r = deleg_create(rq->db, rq->arena, id, target, task, did, NULL, &d, &hit, &e);
+    if (r == CL_OK)
+        r = deleg_set_status(rq->db, rq->arena, did, id, "dispatched", NULL, NULL, NULL, &moved, &e);
+    if (r != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    api_reply_json(rq, 202, json_pack("{s:s, s:s}", "delegation_id", did, "status", "recorded"));
+}
+
+void api_delegation_update(http_req *rq)
+{
+    const char *id = http_param_get(rq, "id"), *did = http_param_get(rq, "delegation_id");
+    json_t *body;
+    if (!api_json_object_or_reply(rq, &body))
+        return;
+    const char *status = json_string_value(json_object_get(body, "status"));
+    if (status == NULL || (strcmp(status, "completed") != 0 && strcmp(status, "failed") != 0)) {
+        api_fail(rq, CL_INVALID, "status must be 'completed' or 'failed'");
+        return;
+    }
+    const char *error = json_string_value(json_object_get(body, "error"));
+    const char *preview = json_string_value(json_object_get(body, "response_preview"));
+    bool moved;
+    cl_error e;
+    if (deleg_set_status(rq->db, rq->arena, did, id, status, error, preview, "update", &moved, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    api_reply_json(rq, 200, json_pack("{s:s, s:s}", "status", status, "delegation_id", did));
+}
+
+static json_t *cut_json(arena_t *a, const char *s, long cap)
+{
+    if (s == NULL)
+        return NULL;
+    utf8_cut c = utf8_cut_bytes(s, strlen(s), cap, true);
+    return json_string(arena_sprintf(a, "%.*s%s", (int)c.keep, s, c.marker ? UTF8_ELLIPSIS : ""));
+}
+
+static void set_opt(json_t *o, const char *key, json_t *v)
+{
+    if (v != NULL)
+        json_object_set_new(o, key, v);
+}
+
+void api_delegations_list(http_req *rq)
+{
+    const char *id = http_param_get(rq, "id");
+    deleg_row *rows;
+    size_t n;
+    cl_error e;
+    if (deleg_list(rq->db, rq->arena, id, &rows, &n, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const deleg_row *d = &rows[i];
+        json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:b}", "delegation_id", d->delegation_id,
+                              "source_id", d->caller_id, "target_id", d->callee_id, "summary",
+                              cut_json(rq->arena, d->task_preview, 200), "status", d->status, "created_at",
+                              api_json_time(d->created_at), "updated_at", api_json_time(d->updated_at), "_ledger", 1);
+        set_opt(o, "response_preview", cut_json(rq->arena, d->result_preview, 300));
+        set_opt(o, "error", d->error_detail ? json_string(d->error_detail) : NULL);
+        set_opt(o, "last_heartbeat", d->last_heartbeat ? api_json_time(d->last_heartbeat) : NULL);
+        set_opt(o, "deadline", api_json_time(d->deadline));
+        json_array_append_new(arr, o);
+    }
+    api_reply_json(rq, 200, arr);
+}
+
+void api_admin_delegations(http_req *rq)
+{
+    const char *status = http_query(rq, "status");
+    int64_t limit;
+    if (!api_query_int_or_reply(rq, "limit", 100, 1, DELEG_ADMIN_LIMIT_MAX, &limit))
+        return;
+    status = status ? status : "in_flight";
+    deleg_row *rows;
+    size_t n;
+    cl_error e;
+    if (deleg_admin_list(rq->db, rq->arena, status, limit, &rows, &n, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const deleg_row *d = &rows[i];
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:o, s:o, s:o, s:o, s:o}", "delegation_id",
+                              d->delegation_id, "caller_id", d->caller_id, "callee_id", d->callee_id, "task_preview",
+                              d->task_preview, "status", d->status, "deadline", api_json_time(d->deadline),
+                              "retry_count", (json_int_t)d->retry_count, "created_at", api_json_time(d->created_at),
+                              "updated_at", api_json_time(d->updated_at), "last_heartbeat",
+                              d->last_heartbeat ? api_json_time(d->last_heartbeat) : json_null(), "result_preview",
+                              opt_str(d->result_preview), "error_detail", opt_str(d->error_detail));
+        json_array_append_new(arr, o);
+    }
+    api_reply_json(rq, 200, json_pack("{s:o, s:I, s:s, s:I}", "delegations", arr, "count", (json_int_t)n, "status",
+                                      status, "limit", (json_int_t)limit));
+}
+
+void api_admin_delegation_stats(http_req *rq)
+{
+    int64_t c[6];
+    cl_error e;
+    if (deleg_stats(rq->db, rq->arena, c, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    json_t *o = json_object();
+    for (int i = 0; i < 6; i++)
+        json_object_set_new(o, DELEG_STATUSES[i], json_integer(c[i]));
+    api_reply_json(rq, 200, o);
+}
