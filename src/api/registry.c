@@ -121,6 +121,10 @@ void api_registry_register(http_req *rq)
         if (token_mint_workspace(rq->db, rq->arena, r.id, "instance", plain, &tr, &e) == CL_OK)
             json_object_set_new(out, "auth_token", json_string(plain)); /* shown once */
     }
+    const char *secret;
+    bool minted;
+    if (ws_inbound_secret(rq->db, rq->arena, r.id, &secret, &minted, &e) == CL_OK)
+        json_object_set_new(out, "platform_inbound_secret", json_string(secret));
     api_reply_json(rq, 200, out);
 }
 

@@ -1,16 +1,18 @@
 /* uploads.c - see uploads.h. Difference 10: limits answer 413 naming the limit; a zero-byte file is an empty
- * file. A batch is staged all or nothing. Forwarding to push-mode workspaces needs the outbound HTTP client and
- * is refused with 501 until it exists. */
+ * file. A batch is staged all or nothing (poll mode) or forwarded to the workspace as it came (push mode). */
 #include "api/uploads.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/errors.h"
 #include "api/input.h"
 #include "base/json.h"
+#include "http/client.h"
 #include "http/multipart.h"
 #include "model/upload.h"
+#include "model/urlcheck.h"
 #include "model/workspace.h"
 
 static size_t file_cap = UPLOAD_FILE_CAP, request_cap = UPLOAD_FILE_CAP;
@@ -27,14 +29,81 @@ void api_upload_limits(http_req *rq)
                                       (json_int_t)request_cap, "max_attachments_per_message", UPLOAD_MAX_ATTACHMENTS));
 }
 
+/* A forward in flight: the request may go away (client gone) before the workspace answers. */
+typedef struct {
+    http_req *rq;
+    int refs; /* the call's and the request's */
+} forward;
+
+static void forward_unref(forward *f)
+{
+    if (--f->refs == 0)
+        free(f);
+}
+
+static void on_forward_gone(void *p)
+{
+    ((forward *)p)->rq = NULL;
+    forward_unref(p);
+}
+
+static void on_forwarded(void *arg, const http_call_result *r)
+{
+    forward *f = arg;
+    http_req *rq = f->rq;
+    forward_unref(f);
+    if (rq == NULL)
+        return;
+    if (r->outcome != HTTP_CALL_OK && r->outcome != HTTP_CALL_TOO_LARGE) {
+        api_reply_json(rq, 502, json_pack("{s:s, s:s}", "error", "workspace unreachable", "detail", r->error));
+        return;
+    }
+    const char *type = r->content_type && r->content_type[0] && !strpbrk(r->content_type, "\r\n")
+                           ? arena_strdup(rq->arena, r->content_type)
+                           : "application/octet-stream";
+    http_respond(rq, r->status, type, arena_strndup(rq->arena, r->body, r->body_len), r->body_len);
+}
+
+/* data.md §1.3: the body goes to the workspace as it came, with colony's inbound secret. */
 static void push_mode(http_req *rq, const ws_row *w)
 {
+    cl_error e;
     if (w->url == NULL || w->url[0] == '\0') {
         api_fail(rq, CL_UNAVAILABLE, "workspace url not registered yet");
         return;
     }
-    api_reply_json(rq, 501, json_pack("{s:s, s:s}", "error", "forwarding chat uploads to push-mode workspaces is not "
-                                      "available yet; use delivery_mode poll", "code", "not_implemented"));
+    if (url_check_agent_form(w->url, (char[256]){0}, 256, &(bool){false}, &e) != CL_OK) {
+        api_fail(rq, CL_INVALID, "workspace URL not allowed");
+        return;
+    }
+    const char *secret;
+    bool minted;
+    if (ws_inbound_secret(rq->db, rq->arena, w->id, &secret, &minted, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    if (minted) { /* the agent learns it at its next register */
+        api_reply_json(rq, 503, json_pack("{s:s, s:s, s:i}", "error", "workspace re-registering — please retry in 30 "
+                                          "seconds", "detail", "the workspace has not picked up its inbound secret "
+                                          "yet; it gets it when it registers", "retry_after_seconds", 30));
+        return;
+    }
+    size_t n = strlen(w->url);
+    while (n > 0 && w->url[n - 1] == '/')
+        n--;
+    const char *ct = http_header(rq, "content-type");
+    http_call c = {.url = arena_sprintf(rq->arena, "%.*s/internal/chat/uploads/ingest", (int)n, w->url),
+                   .content_type = ct && !strpbrk(ct, "\r\n") ? ct : "application/octet-stream",
+                   .authorization = arena_sprintf(rq->arena, "Bearer %s", secret),
+                   .body = rq->body ? rq->body : "",
+                   .body_len = rq->body_len,
+                   .max_response = 1 << 20};
+    forward *f = xcalloc(1, sizeof(*f));
+    f->rq = rq;
+    f->refs = 2;
+    arena_defer(rq->arena, on_forward_gone, f);
+    http_defer(rq);
+    http_client_post(http_req_client(rq), &c, on_forwarded, f);
 }
 
 void api_chat_upload(http_req *rq)

@@ -38,6 +38,7 @@ struct call {
     h2o_iovec_t reqbufs[2];
     buf_t resp;
     int status;
+    char content_type[128];
     int64_t start_ms;
     http_call_cb cb;
     void *arg;
@@ -60,7 +61,7 @@ static void finish(call *c, http_call_outcome outcome, const char *error)
     if (c->next)
         c->next->prev = c->prev;
     c->cl->pending--;
-    http_call_result r = {outcome, c->status, c->resp.data ? c->resp.data : "", c->resp.len, error,
+    http_call_result r = {outcome, c->status, c->resp.data ? c->resp.data : "", c->resp.len, c->content_type, error,
                           time_mono_ms() - c->start_ms};
     if (outcome != HTTP_CALL_OK && outcome != HTTP_CALL_TOO_LARGE)
         r.status = 0;
@@ -137,8 +138,12 @@ static int on_body(h2o_http1client_t *h, const char *errstr)
 static h2o_http1client_body_cb on_head(h2o_http1client_t *h, const char *errstr, int minor, int status, h2o_iovec_t msg,
                                        h2o_header_t *headers, size_t nheaders, int rlen)
 {
-    (void)minor, (void)msg, (void)headers, (void)nheaders, (void)rlen;
+    (void)minor, (void)msg, (void)rlen;
     call *c = h->data;
+    for (size_t i = 0; errstr == NULL && i < nheaders; i++)
+        if (headers[i].name == &H2O_TOKEN_CONTENT_TYPE->buf && headers[i].value.len < sizeof(c->content_type))
+            snprintf(c->content_type, sizeof(c->content_type), "%.*s", (int)headers[i].value.len,
+                     headers[i].value.base);
     if (errstr != NULL && errstr != h2o_http1client_error_is_eos) {
         c->h = NULL;
         finish(c, classify(errstr), errstr);

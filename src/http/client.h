@@ -31,6 +31,7 @@ typedef struct {
     int status;        /* HTTP status when outcome is OK (or TOO_LARGE), else 0 */
     const char *body;  /* the response body, NUL-terminated; valid during the callback only */
     size_t body_len;
+    const char *content_type; /* of the response ("" when none) */
     const char *error; /* a short description when outcome is not OK */
     int64_t duration_ms;
 } http_call_result;

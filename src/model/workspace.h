@@ -97,6 +97,10 @@ cl_err ws_children(db_t *db, arena_t *a, const char *id, const char ***ids, cons
  * register cannot resurrect them), their canvas layouts go, their tokens are revoked, and each gets a
  * WORKSPACE_REMOVED event. With `purge`, the rows and what hangs off them are deleted instead. *cascaded receives
  * the number of descendants (excluding the row itself). */
+/* The workspace's platform_inbound_secret, minted when it has none (*minted says so). CL_NOT_FOUND for a missing
+ * or removed workspace. One statement: two nodes minting at once agree on one secret. */
+cl_err ws_inbound_secret(db_t *db, arena_t *a, const char *id, const char **secret, bool *minted, cl_error *err);
+
 cl_err ws_delete(db_t *db, arena_t *a, const char *id, bool purge, int64_t *cascaded, cl_error *err);
 
 #endif
