@@ -44,7 +44,7 @@ static void settle(delivery *v, cl_err e, const cl_error *err, const char *what)
 static void on_reply(void *arg, const http_call_result *r)
 {
     delivery *v = arg;
-    cl_error err;
+    cl_error err = {0};
     cl_err e;
     if (v->d->db == NULL) { /* stopping: the row stays dispatched and is requeued by the orphan rule */
         settle(v, CL_OK, &err, "cancel");

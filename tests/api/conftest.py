@@ -248,3 +248,12 @@ def server(backend, request, tmp_path_factory):
     c = Colony(db, args=getattr(request.module, "SERVER_ARGS", ()), log_dir=tmp_path_factory.mktemp("log"))
     yield c
     assert c.stop() == 0, c.read_log()[-3000:]
+
+
+@pytest.fixture
+def agent():
+    """A fresh A2A agent stub (tests/api/agent_stub.py)."""
+    from agent_stub import AgentStub
+    stub = AgentStub()
+    yield stub
+    stub.close()

@@ -1,0 +1,82 @@
+"""A small A2A agent for the tests: an HTTP server on a free port (both IPv4 and IPv6 loopback, since `localhost`
+may resolve to either) whose behaviour the test sets: answer, say busy, fail, hang up, or stay silent."""
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class _Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+    daemon_threads = True
+
+    def server_bind(self):
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
+
+
+class AgentStub:
+    def __init__(self):
+        self.mode = "echo"       # echo | busy | error | empty | close | slow
+        self.slow_s = 0.0
+        self.delivered = []      # JSON bodies answered in echo mode
+        self.seen = []           # (path, headers, raw body) of every request
+        self.lock = threading.Lock()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with stub.lock:
+                    stub.seen.append((self.path, dict(self.headers), raw))
+                    mode = stub.mode
+                if self.path == "/internal/chat/uploads/ingest":
+                    return self.reply(200, {"received": len(raw)})
+                if mode == "close":
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if mode == "busy":
+                    return self.reply(503, {"error": "at capacity"})
+                if mode == "error":
+                    return self.reply(500, {"error": "boom"})
+                if mode == "empty":
+                    return self.reply(200, None)
+                if mode == "slow":
+                    time.sleep(stub.slow_s)
+                body = json.loads(raw)
+                with stub.lock:
+                    stub.delivered.append(body)
+                msg = body.get("params", {}).get("message", {})
+                text = next((p.get("text") for p in msg.get("parts", []) if p.get("kind") == "text"), "")
+                self.reply(200, {"jsonrpc": "2.0", "id": body.get("id"),
+                                 "result": {"role": "agent", "messageId": "reply-" + str(msg.get("messageId")),
+                                            "parts": [{"kind": "text", "text": "echo: " + text}]}})
+
+            def reply(self, status, obj):
+                data = b"" if obj is None else json.dumps(obj).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = _Server(("::", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://localhost:{self.port}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def deliveries_of(self, message_id):
+        with self.lock:
+            return [b for b in self.delivered if b.get("params", {}).get("message", {}).get("messageId") == message_id]
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
