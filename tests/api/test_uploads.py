@@ -126,15 +126,33 @@ def test_another_workspaces_file_is_404_never_its_bytes(server):
                       headers=bearer(a["auth_token"])).json()["error"] == "invalid file ID"
 
 
-def test_push_mode_workspaces(server):
+def test_push_mode_workspaces_get_the_body_as_it_came(server, agent):
     w = poll_ws(server, mode="push")
     r = upload(server, w, [("files", ("a", b"a", "text/plain"))])
     assert r.status_code == 503 and r.json()["error"] == "workspace url not registered yet"
-    server.post("/registry/register", headers=bearer(w["auth_token"]),
-                json={"id": w["id"], "agent_card": {}, "url": "http://localhost:9"})
-    r = upload(server, w, [("files", ("a", b"a", "text/plain"))])
-    assert r.status_code == 501 and r.json()["code"] == "not_implemented"
+    reg = server.post("/registry/register", headers=bearer(w["auth_token"]),
+                      json={"id": w["id"], "agent_card": {}, "url": agent.url}).json()
+    secret = reg["platform_inbound_secret"]
+    assert len(secret) >= 32
+    r = upload(server, w, [("files", ("a.txt", b"hello", "text/plain")), ("files", ("b.bin", b"\x00\x01", None))])
+    assert r.status_code == 200, r.text
+    (path, headers, raw), = agent.seen
+    assert path == "/internal/chat/uploads/ingest"
+    assert headers["Authorization"] == f"Bearer {secret}"
+    assert headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    assert b'filename="a.txt"' in raw and b"hello" in raw and r.json() == {"received": len(raw)}
     assert staged(server, w["id"]) == 0
+    # the secret is read, not re-minted, by the next register
+    again = server.post("/registry/register", headers=bearer(w["auth_token"]),
+                        json={"id": w["id"], "agent_card": {}, "url": agent.url}).json()
+    assert again["platform_inbound_secret"] == secret
+    # a workspace that has never picked up a secret is told to come back
+    server.db.execute(f"UPDATE workspaces SET platform_inbound_secret = NULL WHERE id = '{w['id']}'")
+    r = upload(server, w, [("files", ("a", b"a", "text/plain"))])
+    assert r.status_code == 503 and r.json()["retry_after_seconds"] == 30
+    server.db.execute(f"UPDATE workspaces SET url = 'http://localhost:9' WHERE id = '{w['id']}'")
+    r = upload(server, w, [("files", ("a", b"a", "text/plain"))])
+    assert r.status_code == 502 and r.json()["error"] == "workspace unreachable"
 
 
 def test_the_sweeper_deletes_exactly_the_eligible_rows(start_colony):
