@@ -252,6 +252,12 @@ static const char SQL_ANSWER_ROW[] =
     "UPDATE activity_logs SET response_body = $3, status = 'ok' WHERE workspace_id = $1 AND message_id = $2"
     " AND activity_type = 'a2a_receive'";
 
+static cl_err one_text(db_t *db, arena_t *a, const char *sql, const char *types, const char **out, cl_error *err,
+                       const char *p1, const char *p2, const char *p3);
+
+static const char SQL_DELEGATED_TO[] =
+    "SELECT delegation_id FROM delegations WHERE delegation_id = $1 AND caller_id = $2 AND callee_id = $3";
+
 cl_err a2a_note_reply(db_t *db, arena_t *a, const char *replier, const char *to, const a2a_msg *m, cl_error *err)
 {
     const char *ref = m->in_reply_to ? m->in_reply_to : m->delegation_id;
@@ -265,7 +271,11 @@ cl_err a2a_note_reply(db_t *db, arena_t *a, const char *replier, const char *to,
     if (e != CL_OK)
         return e;
     e = db_run(db, a, NULL, err, SQL_ANSWER_ROW, "sss", replier, ref, reply);
-    /* A delegation from `to` to the replier completes with the reply; the ledger's guard ignores anything else. */
+    /* A delegation from `to` to the replier (and only to it) completes with the reply; the ledger's guard ignores
+     * anything else. */
+    const char *mine = NULL;
+    if (e == CL_OK && (e = one_text(db, a, SQL_DELEGATED_TO, "sss", &mine, err, ref, to, replier)) == CL_NOT_FOUND)
+        return db_tx_end(db, CL_OK, err);
     if (e == CL_OK) {
         bool moved;
         cl_err d = deleg_set_status(db, a, ref, to, "completed", NULL, m->text ? m->text : "", "reply", &moved, err);
@@ -335,12 +345,13 @@ static cl_err count_of(db_t *db, arena_t *a, const char *sql, const char *ws, in
     return e;
 }
 
-/* One text column of the single row `sql` returns (CL_NOT_FOUND when none). */
+/* One text column of the single row `sql` returns (CL_NOT_FOUND when none); `types` says how many of the text
+ * parameters are bound. */
 static cl_err one_text(db_t *db, arena_t *a, const char *sql, const char *types, const char **out, cl_error *err,
-                       const char *p1, const char *p2)
+                       const char *p1, const char *p2, const char *p3)
 {
     db_stmt_t *st;
-    cl_err e = db_query(db, a, &st, err, sql, types, p1, p2);
+    cl_err e = db_query(db, a, &st, err, sql, types, p1, p2, p3);
     if (e == CL_OK && (e = db_one(st, err)) == CL_OK)
         *out = db_col_dup(st, a, 0);
     db_finish(st);
@@ -369,7 +380,7 @@ cl_err a2a_enqueue(db_t *db, arena_t *a, const a2a_target *t, const char *caller
         db_finish(st);
         if (e == CL_NOT_FOUND && key) { /* the same message is already waiting: that row is the answer */
             *existing = true;
-            e = one_text(db, a, SQL_LIVE_KEY, "ss", id, err, t->id, key);
+            e = one_text(db, a, SQL_LIVE_KEY, "ss", id, err, t->id, key, NULL);
         }
     }
     if (e == CL_OK && !*existing) {

@@ -292,6 +292,10 @@ def test_delegation_input_and_lifecycle_updates(server, agent):
     assert delegations(server, boss)[0]["status"] == "in_progress"
     (row,) = activity(server, child, type="a2a_receive")
     assert row["request_body"]["params"]["message"]["metadata"]["delegation_id"] == did
+    # a sibling cannot complete a delegation it was not given
+    sibling = ws(server, parent=boss, mode="poll")
+    assert send(server, sibling, boss, msg("fake", delegation_id=did)).status_code == 200
+    assert delegations(server, boss)[0]["status"] == "in_progress"
     # the agent answers: the delegation completes with its text
     r = send(server, child, boss, msg("triaged: 3 bugs", delegation_id=did))
     assert r.status_code == 200
