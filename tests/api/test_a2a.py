@@ -172,9 +172,9 @@ def test_busy_target_queues_once_and_delivers_once(server, agent):
     q = server.get(f"/workspaces/{child['id']}/a2a/queue/{qid}", headers=bearer(boss["auth_token"])).json()
     assert q["status"] in ("queued", "dispatched") and q["priority"] == 50 and "response_body" not in q
     # still busy: the dispatcher retries with back-off and never completes without a reply
-    time.sleep(1.0)
-    q = server.get(f"/workspaces/{child['id']}/a2a/queue/{qid}", headers=ADMIN).json()
-    assert q["status"] in ("queued", "dispatched") and q["attempts"] >= 1
+    q = wait_for(lambda: (lambda v: v if v["attempts"] >= 1 and v.get("last_error") else None)(
+        server.get(f"/workspaces/{child['id']}/a2a/queue/{qid}", headers=ADMIN).json()))
+    assert q["status"] in ("queued", "dispatched")
     assert q["last_error"] == "agent answered 503"
     agent.mode = "echo"
     q = wait_for(lambda: (lambda v: v if v["status"] == "completed" else None)(
