@@ -58,17 +58,21 @@ static void on_request_gone(void *p)
     job_unref(j);
 }
 
-a2a_job *a2a_job_new(http_req *rq)
+a2a_job *a2a_job_new(void)
 {
     a2a_job *j = xcalloc(1, sizeof(*j));
     j->arena = arena_new();
     j->refs = 1;
-    if (rq != NULL) {
-        j->rq = rq;
-        j->refs++;
-        arena_defer(rq->arena, on_request_gone, j);
-    }
     return j;
+}
+
+/* The job answers rq when its outcome is known, unless rq's client has gone by then. */
+static void job_attach(a2a_job *j, http_req *rq)
+{
+    http_defer(rq);
+    j->rq = rq;
+    j->refs++;
+    arena_defer(rq->arena, on_request_gone, j);
 }
 
 arena_t *a2a_job_arena(a2a_job *j) { return j->arena; }
@@ -176,8 +180,7 @@ static void on_delivered(void *arg, const http_call_result *r)
         else
             job_reply(j, 502, json_pack("{s:s, s:s}", "error", "failed to reach workspace agent", "detail", r->error));
     }
-    if (j->rq != NULL) /* answered: the request no longer needs the job */
-        j->rq = NULL;
+    j->rq = NULL; /* answered: the request no longer needs the job */
     job_unref(j);
 }
 
@@ -258,7 +261,7 @@ void api_a2a(http_req *rq)
             return;
         }
     }
-    a2a_job *j = a2a_job_new(NULL);
+    a2a_job *j = a2a_job_new();
     arena_t *a = a2a_job_arena(j);
     a2a_msg *m = arena_calloc(a, 1, sizeof(*m));
     a2a_target t;
@@ -296,10 +299,7 @@ void api_a2a(http_req *rq)
     } else if (url_check_agent_form(t.url, (char[256]){0}, 256, &(bool){false}, &e) != CL_OK) {
         api_reply_json(rq, 502, json_pack("{s:s}", "error", "workspace URL is not publicly routable"));
     } else {
-        http_defer(rq);
-        j->rq = rq;
-        j->refs++;
-        arena_defer(rq->arena, on_request_gone, j);
+        job_attach(j, rq);
         a2a_job_start(j, http_req_client(rq), rq->db, &t, sender, m, canvas, NULL);
         return;
     }
@@ -307,8 +307,6 @@ void api_a2a(http_req *rq)
 }
 
 /* ---- the queue ---------------------------------------------------------------------------------------------- */
-
-static json_t *opt_time(int64_t ms) { return ms ? api_json_time(ms) : NULL; }
 
 void api_a2a_queue_get(http_req *rq)
 {
@@ -346,7 +344,7 @@ void api_a2a_queue_get(http_req *rq)
     int64_t vals[] = {r.dispatched_at, r.completed_at, r.expires_at, r.next_attempt_at};
     for (size_t i = 0; i < 4; i++)
         if (vals[i])
-            json_object_set_new(v, keys[i], opt_time(vals[i]));
+            json_object_set_new(v, keys[i], api_json_time(vals[i]));
     if (r.last_error)
         json_object_set_new(v, "last_error", json_string(r.last_error));
     if (r.response_body && strcmp(r.status, "completed") == 0)

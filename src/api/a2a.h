@@ -17,9 +17,9 @@ void api_a2a_drop_stale(http_req *rq);
 
 typedef struct a2a_job a2a_job;
 
-/* A job with its own arena: what it keeps (target, message) must be allocated there. `rq` (may be NULL: nobody
- * waits) is answered when the outcome is known, unless its client has gone by then. */
-a2a_job *a2a_job_new(http_req *rq);
+/* A job with its own arena: what it keeps (target, message) must be allocated there. Nobody waits for a job made
+ * here; POST /workspaces/:id/a2a attaches its request to the job it starts. */
+a2a_job *a2a_job_new(void);
 arena_t *a2a_job_arena(a2a_job *j);
 /* Deliver `m` from `caller` (NULL: a user or operator) to the push-mode target `t` through `cl`, on the thread of
  * `db`. With `delegation_id`, the delegation from `caller` follows the outcome. The job frees itself. */

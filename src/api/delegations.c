@@ -61,7 +61,7 @@ static bool delegation_input(http_req *rq, const char *id, const char **target, 
 /* Hand the task to the target: its inbox (poll), a job (push), or the busy queue when it has no URL yet. */
 static void dispatch(http_req *rq, const char *caller, const char *target, const char *task, const char *did)
 {
-    a2a_job *j = a2a_job_new(NULL);
+    a2a_job *j = a2a_job_new();
     arena_t *a = a2a_job_arena(j);
     json_t *msg = json_own(a, json_pack("{s:s, s:s, s:s, s:{s:{s:s, s:s, s:[{s:s, s:s}], s:{s:s}}}}", "jsonrpc", "2.0",
                                         "id", did, "method", "message/send", "params", "message", "role", "user",
