@@ -17,7 +17,6 @@
 #include "base/time.h"
 #include "http/server.h"
 #include "model/delegation.h"
-#include "model/registry.h"
 #include "model/token.h"
 #include "model/urlcheck.h"
 
@@ -249,18 +248,9 @@ void api_a2a(http_req *rq)
     bool canvas;
     if (!api_uuid_param_or_reply(rq, "id", "workspace", &target_id) || !caller_or_reply(rq, &sender, &canvas))
         return;
+    if (sender != NULL && strcasecmp(sender, target_id) != 0 && !api_may_talk_or_reply(rq, sender, target_id))
+        return;
     cl_error e;
-    if (sender != NULL && strcasecmp(sender, target_id) != 0) {
-        bool ok = false;
-        if (reg_can_communicate(rq->db, rq->arena, sender, target_id, &ok, &e) != CL_OK) {
-            api_reply_error(rq, &e);
-            return;
-        }
-        if (!ok) {
-            api_fail(rq, CL_FORBIDDEN, "access denied: workspaces cannot communicate per hierarchy rules");
-            return;
-        }
-    }
     a2a_job *j = a2a_job_new();
     arena_t *a = a2a_job_arena(j);
     a2a_msg *m = arena_calloc(a, 1, sizeof(*m));
@@ -296,7 +286,7 @@ void api_a2a(http_req *rq)
                                           m->method));
     } else if (t.url == NULL || t.url[0] == '\0') {
         api_reply_json(rq, 503, json_pack("{s:s, s:s}", "error", "workspace has no URL", "status", t.status));
-    } else if (url_check_agent_form(t.url, (char[256]){0}, 256, &(bool){false}, &e) != CL_OK) {
+    } else if (url_check_outbound(t.url, &e) != CL_OK) {
         api_reply_json(rq, 502, json_pack("{s:s}", "error", "workspace URL is not publicly routable"));
     } else {
         job_attach(j, rq);

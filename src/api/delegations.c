@@ -4,7 +4,6 @@
 #include "api/delegations.h"
 
 #include <string.h>
-#include <strings.h>
 
 #include "api/a2a.h"
 #include "api/errors.h"
@@ -12,12 +11,8 @@
 #include "base/id.h"
 #include "base/json.h"
 #include "base/log.h"
-#include "base/time.h"
 #include "base/utf8.h"
 #include "model/delegation.h"
-#include "model/registry.h"
-
-static json_t *opt_str(const char *s) { return s ? json_string(s) : json_null(); }
 
 /* {target_id, task[, idempotency_key][, delegation_id]} with the sheet's messages; answers 4xx itself. */
 static bool delegation_input(http_req *rq, const char *id, const char **target, const char **task, const char **key,
@@ -45,17 +40,7 @@ static bool delegation_input(http_req *rq, const char *id, const char **target, 
                                           "hint", "do the task yourself, or delegate to a peer or child"));
         return false;
     }
-    bool ok = false;
-    cl_error e;
-    if (reg_can_communicate(rq->db, rq->arena, id, *target, &ok, &e) != CL_OK) {
-        api_reply_error(rq, &e);
-        return false;
-    }
-    if (!ok) {
-        api_fail(rq, CL_FORBIDDEN, "access denied: workspaces cannot communicate per hierarchy rules");
-        return false;
-    }
-    return true;
+    return api_may_talk_or_reply(rq, id, *target);
 }
 
 /* Hand the task to the target: its inbox (poll), a job (push), or the busy queue when it has no URL yet. */
@@ -169,20 +154,6 @@ void api_delegation_update(http_req *rq)
     api_reply_json(rq, 200, json_pack("{s:s, s:s}", "status", status, "delegation_id", did));
 }
 
-static json_t *cut_json(arena_t *a, const char *s, long cap)
-{
-    if (s == NULL)
-        return NULL;
-    utf8_cut c = utf8_cut_bytes(s, strlen(s), cap, true);
-    return json_string(arena_sprintf(a, "%.*s%s", (int)c.keep, s, c.marker ? UTF8_ELLIPSIS : ""));
-}
-
-static void set_opt(json_t *o, const char *key, json_t *v)
-{
-    if (v != NULL)
-        json_object_set_new(o, key, v);
-}
-
 void api_delegations_list(http_req *rq)
 {
     const char *id = http_param_get(rq, "id");
@@ -196,15 +167,15 @@ void api_delegations_list(http_req *rq)
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         const deleg_row *d = &rows[i];
-        json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:b}", "delegation_id", d->delegation_id,
-                              "source_id", d->caller_id, "target_id", d->callee_id, "summary",
-                              cut_json(rq->arena, d->task_preview, 200), "status", d->status, "created_at",
-                              api_json_time(d->created_at), "updated_at", api_json_time(d->updated_at), "_ledger", 1);
-        set_opt(o, "response_preview", cut_json(rq->arena, d->result_preview, 300));
-        set_opt(o, "error", d->error_detail ? json_string(d->error_detail) : NULL);
-        set_opt(o, "last_heartbeat", d->last_heartbeat ? api_json_time(d->last_heartbeat) : NULL);
-        set_opt(o, "deadline", api_json_time(d->deadline));
-        json_array_append_new(arr, o);
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:b, s:s*, s:s*, s:o*, s:o}", "delegation_id",
+                           d->delegation_id, "source_id", d->caller_id, "target_id", d->callee_id, "summary",
+                           utf8_cut_copy(rq->arena, d->task_preview, 200, true), "status", d->status, "created_at",
+                           api_json_time(d->created_at), "updated_at", api_json_time(d->updated_at), "_ledger", 1,
+                           "response_preview", utf8_cut_copy(rq->arena, d->result_preview, 300, true), "error",
+                           d->error_detail, "last_heartbeat",
+                           d->last_heartbeat ? api_json_time(d->last_heartbeat) : NULL, "deadline",
+                           api_json_time(d->deadline)));
     }
     api_reply_json(rq, 200, arr);
 }
@@ -226,14 +197,13 @@ void api_admin_delegations(http_req *rq)
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         const deleg_row *d = &rows[i];
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:o, s:o, s:o, s:o, s:o}", "delegation_id",
-                              d->delegation_id, "caller_id", d->caller_id, "callee_id", d->callee_id, "task_preview",
-                              d->task_preview, "status", d->status, "deadline", api_json_time(d->deadline),
-                              "retry_count", (json_int_t)d->retry_count, "created_at", api_json_time(d->created_at),
-                              "updated_at", api_json_time(d->updated_at), "last_heartbeat",
-                              d->last_heartbeat ? api_json_time(d->last_heartbeat) : json_null(), "result_preview",
-                              opt_str(d->result_preview), "error_detail", opt_str(d->error_detail));
-        json_array_append_new(arr, o);
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:o, s:o, s:o, s:s?, s:s?}", "delegation_id",
+                           d->delegation_id, "caller_id", d->caller_id, "callee_id", d->callee_id, "task_preview",
+                           d->task_preview, "status", d->status, "deadline", api_json_time(d->deadline), "retry_count",
+                           (json_int_t)d->retry_count, "created_at", api_json_time(d->created_at), "updated_at",
+                           api_json_time(d->updated_at), "last_heartbeat", api_json_time(d->last_heartbeat),
+                           "result_preview", d->result_preview, "error_detail", d->error_detail));
     }
     api_reply_json(rq, 200, json_pack("{s:o, s:I, s:s, s:I}", "delegations", arr, "count", (json_int_t)n, "status",
                                       status, "limit", (json_int_t)limit));

@@ -4,6 +4,7 @@
 #include "api/errors.h"
 #include "base/id.h"
 #include "base/json.h"
+#include "model/registry.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -56,4 +57,17 @@ bool api_workspace_or_reply(http_req *rq, const char **id, ws_row *row)
         return false;
     }
     return true;
+}
+
+bool api_may_talk_or_reply(http_req *rq, const char *caller, const char *target)
+{
+    bool ok = false;
+    cl_error e;
+    if (reg_can_communicate(rq->db, rq->arena, caller, target, &ok, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return false;
+    }
+    if (!ok)
+        api_fail(rq, CL_FORBIDDEN, "access denied: workspaces cannot communicate per hierarchy rules");
+    return ok;
 }

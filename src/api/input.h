@@ -21,6 +21,9 @@ bool api_uuid_param_or_reply(http_req *rq, const char *name, const char *what, c
 /* The workspace named by path parameter `id` (removed ones too): 400 for a malformed id, 404/503 otherwise. */
 bool api_workspace_or_reply(http_req *rq, const char **id, ws_row *row);
 
+/* `caller` may talk to `target` (reg_can_communicate); otherwise 403 "access denied: workspaces cannot communicate
+ * per hierarchy rules" (503 when the database cannot say). */
+bool api_may_talk_or_reply(http_req *rq, const char *caller, const char *target);
 /* Query parameter `name` as an integer in [min, max] (absent: `def`); otherwise 400 naming it. */
 bool api_query_int_or_reply(http_req *rq, const char *name, int64_t def, int64_t min, int64_t max, int64_t *out);
 

@@ -2,6 +2,7 @@
 #include "base/utf8.h"
 
 #include <stdint.h>
+#include <string.h>
 
 /* Length of the valid sequence at s[0..len), or 0 if it is invalid. */
 static size_t seq_len(const unsigned char *s, size_t len)
@@ -132,4 +133,12 @@ size_t utf8_sanitize(const char *s, size_t len, char *out)
         i += n;
     }
     return o;
+}
+
+char *utf8_cut_copy(arena_t *a, const char *s, long cap, bool with_marker)
+{
+    if (s == NULL)
+        return NULL;
+    utf8_cut c = utf8_cut_bytes(s, strlen(s), cap, with_marker);
+    return arena_sprintf(a, "%.*s%s", (int)c.keep, s, c.marker ? UTF8_ELLIPSIS : "");
 }

@@ -1,9 +1,12 @@
-/* utf8.h - UTF-8 validation, code-point-safe truncation and sanitising. Pure functions over (ptr, len). */
+/* utf8.h - UTF-8 validation, code-point-safe truncation and sanitising. Pure functions over (ptr, len), and one
+ * arena-backed copy for the common "preview of at most N bytes" case. */
 #ifndef COLONY_BASE_UTF8_H
 #define COLONY_BASE_UTF8_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "base/arena.h"
 
 /* The truncation marker: U+2026 HORIZONTAL ELLIPSIS, 3 bytes. */
 #define UTF8_ELLIPSIS "\xE2\x80\xA6"
@@ -31,6 +34,9 @@ typedef struct {
 /* Cut to at most `cap` bytes in all (marker included when `with_marker`). cap <= 0 keeps nothing; a cap too small
  * for the marker keeps nothing. Input shorter than the cap is kept whole. */
 utf8_cut utf8_cut_bytes(const char *s, size_t len, long cap, bool with_marker);
+/* utf8_cut_bytes of NUL-terminated valid `s` as an arena copy (marker appended when something was cut and
+ * `with_marker`); NULL stays NULL. */
+char *utf8_cut_copy(arena_t *a, const char *s, long cap, bool with_marker);
 /* Cut to at most `cap` code points, then the marker (not counted) when `with_marker` and something was cut. */
 utf8_cut utf8_cut_runes(const char *s, size_t len, long cap, bool with_marker);
 

@@ -25,7 +25,6 @@ struct http_client {
     h2o_timeout_t io_timeout, connect_timeout;
     SSL_CTX *ssl;
     call *calls; /* in flight */
-    size_t pending;
 };
 
 struct call {
@@ -60,7 +59,6 @@ static void finish(call *c, http_call_outcome outcome, const char *error)
         c->cl->calls = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    c->cl->pending--;
     http_call_result r = {outcome, c->status, c->resp.data ? c->resp.data : "", c->resp.len, c->content_type, error,
                           time_mono_ms() - c->start_ms};
     if (outcome != HTTP_CALL_OK && outcome != HTTP_CALL_TOO_LARGE)
@@ -211,28 +209,24 @@ void http_client_post(http_client *cl, const http_call *in, http_call_cb cb, voi
     if (cl->calls)
         cl->calls->prev = c;
     cl->calls = c;
-    cl->pending++;
 
     h2o_url_t u;
     bool ok = h2o_url_parse(c->url, strlen(c->url), &u) == 0 && u.host.len > 0 &&
               (u.scheme == &H2O_URL_SCHEME_HTTP || u.scheme == &H2O_URL_SCHEME_HTTPS) &&
               !memchr(u.path.base, '\r', u.path.len) && !memchr(u.path.base, '\n', u.path.len);
-    if (!ok) {
-        c->connect_timer.cb = on_refused_now;
-        h2o_timeout_link(cl->loop, &cl->connect_timeout, &c->connect_timer);
-        return;
+    size_t hl = 0;
+    if (ok) {
+        buf_t head = BUF_INIT(16384);
+        ok = buf_printf(&head, "POST %.*s HTTP/1.1\r\nHost: %.*s\r\nUser-Agent: colony\r\nConnection: close\r\n"
+                               "Content-Type: %s\r\nContent-Length: %zu\r\n",
+                        (int)u.path.len, u.path.base, (int)u.authority.len, u.authority.base,
+                        in->content_type ? in->content_type : "application/octet-stream", in->body_len);
+        if (in->authorization)
+            ok = ok && buf_printf(&head, "Authorization: %s\r\n", in->authorization);
+        ok = ok && buf_puts(&head, "\r\n");
+        c->head = buf_steal(&head, &hl);
     }
-    buf_t head = BUF_INIT(16384);
-    bool fits = buf_printf(&head, "POST %.*s HTTP/1.1\r\nHost: %.*s\r\nUser-Agent: colony\r\nConnection: close\r\n"
-                                  "Content-Type: %s\r\nContent-Length: %zu\r\n",
-                           (int)u.path.len, u.path.base, (int)u.authority.len, u.authority.base,
-                           in->content_type ? in->content_type : "application/octet-stream", in->body_len);
-    if (in->authorization)
-        fits = fits && buf_printf(&head, "Authorization: %s\r\n", in->authorization);
-    fits = fits && buf_puts(&head, "\r\n");
-    size_t hl;
-    c->head = buf_steal(&head, &hl);
-    if (!fits) {
+    if (!ok) {
         c->connect_timer.cb = on_refused_now;
         h2o_timeout_link(cl->loop, &cl->connect_timeout, &c->connect_timer);
         return;
@@ -248,7 +242,7 @@ void http_client_post(http_client *cl, const http_call *in, http_call_cb cb, voi
                             on_connect);
 }
 
-static http_client *client_init(h2o_loop_t *loop, h2o_multithread_receiver_t *getaddr_rx)
+http_client *engine_client_attach(h2o_loop_t *loop, h2o_multithread_receiver_t *getaddr_rx)
 {
     http_client *cl = xcalloc(1, sizeof(*cl));
     cl->loop = loop;
@@ -262,11 +256,6 @@ static http_client *client_init(h2o_loop_t *loop, h2o_multithread_receiver_t *ge
     cl->ctx.io_timeout = &cl->io_timeout;
     cl->ctx.ssl_ctx = cl->ssl;
     return cl;
-}
-
-http_client *engine_client_attach(h2o_loop_t *loop, h2o_multithread_receiver_t *getaddr_rx)
-{
-    return client_init(loop, getaddr_rx);
 }
 
 void engine_client_detach(http_client *cl)
@@ -292,7 +281,7 @@ http_client *http_client_new(void)
 {
     h2o_evloop_t *loop = h2o_evloop_create();
     h2o_multithread_queue_t *q = h2o_multithread_create_queue(loop);
-    http_client *cl = client_init(loop, NULL);
+    http_client *cl = engine_client_attach(loop, NULL);
     cl->own_loop = true;
     cl->queue = q;
     h2o_multithread_register_receiver(q, &cl->getaddr_rx, h2o_hostinfo_getaddr_receiver);
@@ -316,5 +305,3 @@ void http_client_free(http_client *cl)
     free(cl->queue); /* h2o 2.2's destroy closes the queue but never frees it */
     free(cl);
 }
-
-size_t http_client_pending(const http_client *cl) { return cl->pending; }

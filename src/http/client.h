@@ -66,7 +66,5 @@ void http_client_set_defaults(const http_client_limits *l);
 http_client *http_client_new(void);
 void http_client_run(http_client *cl, int64_t max_wait_ms);
 void http_client_free(http_client *cl);
-/* Calls started and not yet finished. */
-size_t http_client_pending(const http_client *cl);
 
 #endif

@@ -94,10 +94,7 @@ static void tick(dispatcher_t *d)
             settle(v, e, &err, "fail");
             continue;
         }
-        char host[256];
-        bool literal;
-        if (q->url == NULL || q->url[0] == '\0' ||
-            url_check_agent_form(q->url, host, sizeof(host), &literal, &err) != CL_OK) {
+        if (q->url == NULL || q->url[0] == '\0' || url_check_outbound(q->url, &err) != CL_OK) {
             metric_inc(METRIC_QUEUE_RETRIES);
             e = a2a_retry_later(d->db, v->arena, q, q->url && q->url[0] ? "workspace URL refused" : "workspace has no URL",
                                 &err);

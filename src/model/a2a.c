@@ -153,19 +153,24 @@ static const char *as_json_text(arena_t *a, const char *s)
     return json_dump_arena(a, json_own(a, json_string(clean)), NULL);
 }
 
-static const char *preview(arena_t *a, const char *s, long cap)
-{
-    if (s == NULL)
-        return NULL;
-    size_t n = strlen(s);
-    utf8_cut c = utf8_cut_bytes(s, n, cap, true);
-    return c.marker ? arena_sprintf(a, "%.*s%s", (int)c.keep, s, UTF8_ELLIPSIS) : s;
-}
-
 /* ---- targets and activity ----------------------------------------------------------------------------------- */
 
+/* One text column of the single row `sql` returns (CL_NOT_FOUND when none); `types` says how many of the text
+ * parameters are bound. */
+static cl_err one_text(db_t *db, arena_t *a, const char *sql, const char *types, const char **out, cl_error *err,
+                       const char *p1, const char *p2, const char *p3)
+{
+    db_stmt_t *st;
+    cl_err e = db_query(db, a, &st, err, sql, types, p1, p2, p3);
+    if (e == CL_OK && (e = db_one(st, err)) == CL_OK)
+        *out = db_col_dup(st, a, 0);
+    db_finish(st);
+    return e;
+}
+
+
 static const char SQL_TARGET[] =
-    "SELECT id, name, url, status, delivery_mode, parent_id FROM workspaces WHERE id = $1 AND status <> 'removed'";
+    "SELECT id, name, url, status, delivery_mode FROM workspaces WHERE id = $1 AND status <> 'removed'";
 static const char SQL_OUTBOUND[] = "UPDATE workspaces SET last_outbound_at = $2 WHERE id = $1";
 
 cl_err a2a_target_get(db_t *db, arena_t *a, const char *id, a2a_target *out, cl_error *err)
@@ -174,7 +179,7 @@ cl_err a2a_target_get(db_t *db, arena_t *a, const char *id, a2a_target *out, cl_
     cl_err e = db_query(db, a, &st, err, SQL_TARGET, "s", id);
     if (e == CL_OK && (e = db_one(st, err)) == CL_OK) {
         *out = (a2a_target){db_col_dup(st, a, 0), db_col_dup(st, a, 1), db_col_dup(st, a, 2), db_col_dup(st, a, 3),
-                            db_col_dup(st, a, 4), db_col_dup(st, a, 5)};
+                            db_col_dup(st, a, 4)};
     }
     db_finish(st);
     if (e == CL_NOT_FOUND)
@@ -240,20 +245,12 @@ static const char SQL_PRIOR[] =
 cl_err a2a_prior_reply(db_t *db, arena_t *a, const char *workspace, const char *message_id, const char **reply,
                        cl_error *err)
 {
-    db_stmt_t *st;
-    cl_err e = db_query(db, a, &st, err, SQL_PRIOR, "ss", workspace, message_id);
-    if (e == CL_OK && (e = db_one(st, err)) == CL_OK)
-        *reply = db_col_dup(st, a, 0);
-    db_finish(st);
-    return e;
+    return one_text(db, a, SQL_PRIOR, "ss", reply, err, workspace, message_id, NULL);
 }
 
 static const char SQL_ANSWER_ROW[] =
     "UPDATE activity_logs SET response_body = $3, status = 'ok' WHERE workspace_id = $1 AND message_id = $2"
     " AND activity_type = 'a2a_receive'";
-
-static cl_err one_text(db_t *db, arena_t *a, const char *sql, const char *types, const char **out, cl_error *err,
-                       const char *p1, const char *p2, const char *p3);
 
 static const char SQL_DELEGATED_TO[] =
     "SELECT delegation_id FROM delegations WHERE delegation_id = $1 AND caller_id = $2 AND callee_id = $3";
@@ -341,19 +338,6 @@ static cl_err count_of(db_t *db, arena_t *a, const char *sql, const char *ws, in
     cl_err e = ws ? db_query(db, a, &st, err, sql, "s", ws) : db_query(db, a, &st, err, sql, "");
     if (e == CL_OK && (e = db_one(st, err)) == CL_OK)
         *n = db_col_int64(st, 0);
-    db_finish(st);
-    return e;
-}
-
-/* One text column of the single row `sql` returns (CL_NOT_FOUND when none); `types` says how many of the text
- * parameters are bound. */
-static cl_err one_text(db_t *db, arena_t *a, const char *sql, const char *types, const char **out, cl_error *err,
-                       const char *p1, const char *p2, const char *p3)
-{
-    db_stmt_t *st;
-    cl_err e = db_query(db, a, &st, err, sql, types, p1, p2, p3);
-    if (e == CL_OK && (e = db_one(st, err)) == CL_OK)
-        *out = db_col_dup(st, a, 0);
     db_finish(st);
     return e;
 }
@@ -486,7 +470,7 @@ cl_err a2a_retry_later(db_t *db, arena_t *a, const a2a_queue_row *r, const char 
         backoff *= 2;
     if (backoff > A2A_RETRY_MAX_MS)
         backoff = A2A_RETRY_MAX_MS;
-    return db_run(db, a, NULL, err, SQL_RETRY, "ssi", r->id, preview(a, error, 1024), time_now_ms() + backoff);
+    return db_run(db, a, NULL, err, SQL_RETRY, "ssi", r->id, utf8_cut_copy(a, error, 1024, true), time_now_ms() + backoff);
 }
 
 static cl_err fail_delegation(db_t *db, arena_t *a, const char *body_delegation_id, const char *caller,
@@ -503,7 +487,7 @@ cl_err a2a_fail(db_t *db, arena_t *a, const a2a_queue_row *r, const char *error,
 {
     cl_err e = db_tx_begin(db, err);
     if (e == CL_OK)
-        e = db_run(db, a, NULL, err, SQL_FAIL, "sis", r->id, time_now_ms(), preview(a, error, 1024));
+        e = db_run(db, a, NULL, err, SQL_FAIL, "sis", r->id, time_now_ms(), utf8_cut_copy(a, error, 1024, true));
     if (e == CL_OK)
         e = fail_delegation(db, a, body_delegation(a, r), r->caller_id, error, err);
     return db_tx_end(db, e, err);

@@ -15,10 +15,7 @@
 #include "store/db.h"
 
 enum {
-    A2A_PRIORITY_CRITICAL = 100,
-    A2A_PRIORITY_TASK = 50,
-    A2A_PRIORITY_INFO = 10,
-    A2A_PREVIEW_MAX = 200,          /* bytes of a reply kept in events */
+    A2A_PRIORITY_TASK = 50,         /* what every message is queued with (the column allows 0..100) */
     A2A_RETRY_BASE_MS = 1000,       /* first back-off; doubles per attempt */
     A2A_RETRY_MAX_MS = 60 * 1000,   /* back-off ceiling */
 };
@@ -46,13 +43,11 @@ const char *a2a_reply_text(arena_t *a, const char *body, size_t len);
 
 /* What the proxy needs of a target. */
 typedef struct {
-    const char *id, *name, *url, *status, *delivery_mode, *parent_id;
+    const char *id, *name, *url, *status, *delivery_mode;
 } a2a_target;
 
 /* CL_NOT_FOUND for a missing or removed workspace. */
 cl_err a2a_target_get(db_t *db, arena_t *a, const char *id, a2a_target *out, cl_error *err);
-/* True when both workspaces hang under the same root. */
-cl_err a2a_same_org(db_t *db, arena_t *a, const char *x, const char *y, bool *same, cl_error *err);
 
 /* A message/send arrives (any mode): its a2a_receive row on the target, keyed by message id so that the reply
  * completes the same row, and USER_MESSAGE; in one transaction. `summary_tag` is "ingest" or "queued for poll". */

@@ -101,15 +101,6 @@ static cl_err one_row(db_t *db, arena_t *a, const char *sql, const char *p1, con
     return e;
 }
 
-/* Cut to at most `cap` bytes on a code-point boundary, with or without the "…" marker. */
-static const char *cut(arena_t *a, const char *s, long cap, bool marker)
-{
-    if (s == NULL)
-        return NULL;
-    utf8_cut c = utf8_cut_bytes(s, strlen(s), cap, marker);
-    return arena_sprintf(a, "%.*s%s", (int)c.keep, s, c.marker ? UTF8_ELLIPSIS : "");
-}
-
 static cl_err record(db_t *db, arena_t *a, event_type t, const char *ws, json_t *payload, cl_error *err)
 {
     json_own(a, payload);
@@ -150,7 +141,7 @@ cl_err deleg_create(db_t *db, arena_t *a, const char *caller, const char *callee
     int64_t now = time_now_ms();
     if (e == CL_OK && !*hit) {
         e = db_query(db, a, &st, err, SQL_INSERT, "ssssisi", delegation_id, caller, callee,
-                     cut(a, task, DELEG_PREVIEW_MAX, false), now + DELEG_DEFAULT_DEADLINE_MS, idempotency_key, now);
+                     utf8_cut_copy(a, task, DELEG_PREVIEW_MAX, false), now + DELEG_DEFAULT_DEADLINE_MS, idempotency_key, now);
         if (e == CL_OK && (e = db_one(st, err)) == CL_OK) {
             read_row(st, a, out);
             db_exec(st, err);
@@ -178,7 +169,7 @@ cl_err deleg_create(db_t *db, arena_t *a, const char *caller, const char *callee
         if (e == CL_OK)
             e = record(db, a, EV_DELEGATION_SENT, caller,
                        json_pack("{s:s, s:s, s:s}", "delegation_id", out->delegation_id, "target_id", callee,
-                                 "task_preview", cut(a, task, 100, true)),
+                                 "task_preview", utf8_cut_copy(a, task, 100, true)),
                        err);
     }
     return db_tx_end(db, e, err);
@@ -195,8 +186,8 @@ static cl_err after_move(db_t *db, arena_t *a, const deleg_row *d, const char *s
         activity_row r = {.workspace_id = d->caller_id, .activity_type = "delegation", .source_id = d->callee_id,
                           .target_id = d->caller_id, .method = "delegate_result", .status = done ? "ok" : "error",
                           .error_detail = failed ? error : NULL,
-                          .summary = done ? arena_sprintf(a, "Delegation completed (%s)", cut(a, preview, 80, true))
-                                          : arena_sprintf(a, "Delegation failed: %s", cut(a, error, 200, true)),
+                          .summary = done ? arena_sprintf(a, "Delegation completed (%s)", utf8_cut_copy(a, preview, 80, true))
+                                          : arena_sprintf(a, "Delegation failed: %s", utf8_cut_copy(a, error, 200, true)),
                           .response_body = json_dump_arena(
                               a, json_own(a, json_pack("{s:s?, s:s}", "text", done ? preview : NULL, "delegation_id",
                                                        d->delegation_id)),
@@ -207,7 +198,7 @@ static cl_err after_move(db_t *db, arena_t *a, const deleg_row *d, const char *s
     if (done)
         return record(db, a, EV_DELEGATION_COMPLETE, d->caller_id,
                       json_pack("{s:s, s:s, s:s, s:s?}", "delegation_id", d->delegation_id, "target_id", d->callee_id,
-                                "response_preview", cut(a, preview, 200, true), "via", via),
+                                "response_preview", utf8_cut_copy(a, preview, 200, true), "via", via),
                       err);
     if (failed)
         return record(db, a, EV_DELEGATION_FAILED, d->caller_id,
@@ -225,7 +216,7 @@ cl_err deleg_set_status(db_t *db, arena_t *a, const char *delegation_id, const c
 {
     *moved = false;
     error = error ? error : "";
-    const char *kept = preview ? cut(a, preview, DELEG_PREVIEW_MAX, false) : "";
+    const char *kept = preview ? utf8_cut_copy(a, preview, DELEG_PREVIEW_MAX, false) : "";
     deleg_row d;
     cl_err e = db_tx_begin(db, err);
     if (e == CL_OK && (e = one_row(db, a, SQL_BY_ID, delegation_id, caller, &d, err)) == CL_NOT_FOUND)

@@ -116,6 +116,13 @@ cl_err url_check_agent_form(const char *url, char *host, size_t hostcap, bool *l
     return CL_OK;
 }
 
+cl_err url_check_outbound(const char *url, cl_error *err)
+{
+    char host[256];
+    bool literal;
+    return url_check_agent_form(url, host, sizeof(host), &literal, err);
+}
+
 cl_err url_check_agent(const char *url, cl_error *err)
 {
     char host[256];

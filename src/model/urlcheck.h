@@ -16,6 +16,9 @@ cl_err url_check_agent(const char *url, cl_error *err);
 /* Everything but resolution: scheme, shape, port, no credentials, no blocked address literal. The host goes to
  * `host` (hostcap bytes) and *literal says whether it is an address. */
 cl_err url_check_agent_form(const char *url, char *host, size_t hostcap, bool *literal, cl_error *err);
+/* The send-time check: url_check_agent_form alone (no resolution, which would block an event loop; the address
+ * actually reached is checked by the HTTP client once connected). */
+cl_err url_check_outbound(const char *url, cl_error *err);
 /* True when the IP literal `host` (IPv4, or IPv6 without brackets) lies in a range agents may not use. */
 bool url_ip_blocked(const char *host);
 

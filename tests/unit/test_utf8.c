@@ -119,12 +119,25 @@ static void test_validation(void **state)
     assert_int_equal(utf8_count("a你😀", strlen("a你😀")), 3);
 }
 
+static void test_cut_copy(void **state)
+{
+    (void)state;
+    arena_t *a = arena_new();
+    assert_null(utf8_cut_copy(a, NULL, 10, true));
+    assert_string_equal(utf8_cut_copy(a, "short", 10, true), "short");
+    /* "héllo wörld" cut to 8 bytes with the 3-byte marker: 5 bytes kept, never half of "é" */
+    assert_string_equal(utf8_cut_copy(a, "h\xC3\xA9llo w\xC3\xB6rld", 8, true), "h\xC3\xA9ll" E);
+    assert_string_equal(utf8_cut_copy(a, "h\xC3\xA9llo", 2, false), "h");
+    arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bytes_with_marker), cmocka_unit_test(test_bytes_without_marker),
         cmocka_unit_test(test_runes_with_marker), cmocka_unit_test(test_scheduler_regression),
         cmocka_unit_test(test_sanitize),          cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_cut_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
