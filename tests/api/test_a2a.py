@@ -235,7 +235,13 @@ def test_queue_expiry_and_drop_stale(server, agent):
     qid2 = send(server, boss, child, msg("stale", "m-stale")).json()["queue_id"]
     assert server.post("/admin/a2a-queue/drop-stale?max_age_minutes=0", headers=ADMIN).status_code == 400
     assert server.post("/admin/a2a-queue/drop-stale?max_age_minutes=abc", headers=ADMIN).status_code == 400
-    server.db.execute(f"UPDATE a2a_queue SET enqueued_at = enqueued_at - 7200000 WHERE id = '{qid2}'")
+    # make it old, and park it out of the dispatcher's reach (a row being delivered is not stale: only queued ones
+    # are dropped), retrying until it is caught between two delivery attempts
+    def parked():
+        server.db.execute(f"UPDATE a2a_queue SET enqueued_at = 1, next_attempt_at = 9000000000000000 "
+                          f"WHERE id = '{qid2}' AND status = 'queued'")
+        return server.db.query(f"SELECT status, enqueued_at FROM a2a_queue WHERE id = '{qid2}'")[0] == ["queued", "1"]
+    wait_for(parked)
     r = server.post(f"/admin/a2a-queue/drop-stale?max_age_minutes=60&workspace_id={child['id']}", headers=ADMIN)
     assert r.status_code == 200 and r.json() == {"dropped": 1}
     assert server.get(f"/workspaces/{child['id']}/a2a/queue/{qid2}", headers=ADMIN).json()["status"] == "dropped"
