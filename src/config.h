@@ -16,6 +16,9 @@ typedef struct {
     char *listen;
     char *db;
     long threads;
+    long db_workers;
+    long db_slow_workers;
+    long db_timeout_ms;
     long max_body;
     long shutdown_timeout_ms;
     char *cors_origins;
@@ -26,6 +29,11 @@ typedef struct {
     long sweep_interval_ms;
     bool dev_open_events;
     long events_max_lag;
+    long events_stall_ms;
+    long events_max_queued;
+    long events_memory_max;
+    long events_max_streams;
+    long events_max_per_token;
     long upload_sweep_interval_ms;
     long upload_ack_retention_s;
     long upload_max_file;

@@ -8,10 +8,10 @@
 #include "api/a2a.h"
 #include "api/errors.h"
 #include "api/events.h"
-#include "bus/hub.h"
 #include "bus/pgnotify.h"
 #include "model/event.h"
 #include "api/org.h"
+#include "api/registry.h"
 #include "api/uploads.h"
 #include "api/routes.h"
 #include "base/id.h"
@@ -20,6 +20,7 @@
 #include "http/server.h"
 #include "http/client.h"
 #include "jobs/dispatch.h"
+#include "jobs/health.h"
 #include "jobs/sweepers.h"
 #include "model/node.h"
 #include "model/orgimport.h"
@@ -70,6 +71,16 @@ static void print_url(const char *host, int port)
     fflush(stdout);
 }
 
+/* The context of a pool or feed thread: its own database connection. */
+static void *open_ctx(void *url, cl_error *err)
+{
+    db_t *db;
+    return db_open(url, &db, err) == CL_OK ? db : NULL;
+}
+
+static void close_ctx(void *db) { db_close(db); }
+static void reset_ctx(void *db) { db_reset(db); }
+
 static int cmd_serve(const config_t *c)
 {
     db_t *db = open_migrated(c);
@@ -81,17 +92,18 @@ static int cmd_serve(const config_t *c)
         log_warn("cannot record this node", "error=\"%s\"", db_last_error(db));
     api_auth_init(getenv("ADMIN_TOKEN"));
     api_org_init(c->templates_dir);
-    api_events_init(c->dev_open_events);
+    stream_config stc = {.max_lag = c->events_max_lag,
+                         .stall_ms = c->events_stall_ms,
+                         .max_queued = (size_t)c->events_max_queued,
+                         .memory_max = (size_t)c->events_memory_max,
+                         .max_streams = (int)c->events_max_streams,
+                         .max_per_key = (int)c->events_max_per_token};
+    api_events_init(c->dev_open_events, &stc);
+    stream_configure(&stc);
+    api_registry_init();
     api_uploads_init((size_t)c->upload_max_file, (size_t)c->max_body);
     api_a2a_init((size_t)c->a2a_max_response, c->a2a_queue_ttl_s * 1000);
     http_client_set_defaults(&(http_client_limits){c->a2a_connect_timeout_ms, c->a2a_idle_timeout_s * 1000});
-    stream_set_source(api_events_fetch);
-    stream_set_max_lag(c->events_max_lag);
-    arena_t *a = arena_new();
-    int64_t latest = 0;
-    if (event_latest_id(db, a, &latest, &err) == CL_OK) /* new subscribers start after what is already there */
-        hub_seed(latest);
-    arena_free(a);
     if (getenv("ADMIN_TOKEN") == NULL || getenv("ADMIN_TOKEN")[0] == '\0')
         log_warn("ADMIN_TOKEN is not set: admin routes accept only org tokens", NULL);
     server_config sc = {
@@ -99,7 +111,12 @@ static int cmd_serve(const config_t *c)
         .threads = (int)c->threads,
         .max_body = (size_t)c->max_body,
         .shutdown_timeout_ms = (int)c->shutdown_timeout_ms,
-        .db_url = c->db,
+        .pool_fast = (int)c->db_workers,
+        .pool_slow = (int)c->db_slow_workers,
+        .ctx_open = open_ctx,
+        .ctx_close = close_ctx,
+        .ctx_reset = reset_ctx,
+        .ctx_arg = c->db,
         .cors_origins = c->cors_origins,
         .access_log = c->access_log,
         .routes = api_routes,
@@ -125,11 +142,16 @@ static int cmd_serve(const config_t *c)
     dispatcher_t *dispatcher = dispatch_start(&dc, &err);
     if (dispatcher == NULL)
         log_error("the busy-queue dispatcher did not start", "error=\"%s\"", err.msg);
+    health_t *health = health_start(c->db, &err);
+    if (health == NULL)
+        log_error("the database prober did not start", "error=\"%s\"", err.msg);
     pgnotify_t *listener = NULL; /* many nodes share one PostgreSQL: hear each other's events */
     if (db_kind(db) == DB_POSTGRES && (listener = pgnotify_start(c->db, EVENT_CHANNEL, event_latest_id, &err)) == NULL)
         log_error("event listener did not start", "error=\"%s\"", err.msg);
     int rc = server_run(&sc, &err);
     pgnotify_stop(listener);
+    health_stop(health);
+    api_registry_fini();
     dispatch_stop(dispatcher);
     sweepers_stop(jobs);
     if (rc != 0) {

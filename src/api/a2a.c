@@ -32,51 +32,39 @@ void api_a2a_init(size_t max_response, int64_t queue_ttl_ms)
 /* ---- jobs --------------------------------------------------------------------------------------------------- */
 
 struct a2a_job {
-    int refs;     /* the job's own, plus one while a request may still be answered */
-    http_req *rq; /* NULL once answered or gone */
+    http_req *rq; /* held until answered; NULL when nobody waits */
     arena_t *arena;
-    db_t *db;
     a2a_target t;
     const a2a_msg *m;
     const char *caller, *delegation_id;
     bool from_canvas;
 };
 
-static void job_unref(a2a_job *j)
+static void job_free(a2a_job *j)
 {
-    if (--j->refs > 0)
-        return;
+    if (j->rq != NULL)
+        http_req_drop(j->rq);
     arena_free(j->arena);
     free(j);
-}
-
-static void on_request_gone(void *p)
-{
-    a2a_job *j = p;
-    j->rq = NULL;
-    job_unref(j);
 }
 
 a2a_job *a2a_job_new(void)
 {
     a2a_job *j = xcalloc(1, sizeof(*j));
     j->arena = arena_new();
-    j->refs = 1;
     return j;
 }
 
-/* The job answers rq when its outcome is known, unless rq's client has gone by then. */
+/* The job answers rq when its outcome is known. */
 static void job_attach(a2a_job *j, http_req *rq)
 {
     http_defer(rq);
-    j->rq = rq;
-    j->refs++;
-    arena_defer(rq->arena, on_request_gone, j);
+    j->rq = http_req_hold(rq);
 }
 
 arena_t *a2a_job_arena(a2a_job *j) { return j->arena; }
 
-void a2a_job_drop(a2a_job *j) { job_unref(j); }
+void a2a_job_drop(a2a_job *j) { job_free(j); }
 
 /* Answer the waiting request, if any (takes the reference of v). */
 static void job_reply(a2a_job *j, int status, json_t *v)
@@ -90,14 +78,14 @@ static void job_reply(a2a_job *j, int status, json_t *v)
 static bool busy_reply(int status) { return status == 429 || status == 503; }
 
 /* The target is busy: queue the message (once per messageId) and say so. */
-static void job_enqueue(a2a_job *j, const char *why)
+static void job_enqueue(a2a_job *j, db_t *db, const char *why)
 {
     const char *id = NULL;
     int64_t depth = 0;
     bool existing;
     cl_error e;
     int64_t ttl = j->m->expires_in_s > 0 ? j->m->expires_in_s * 1000 : default_ttl_ms;
-    if (a2a_enqueue(j->db, j->arena, &j->t, j->caller, j->m, A2A_PRIORITY_TASK, time_now_ms() + ttl, &id, &depth,
+    if (a2a_enqueue(db, j->arena, &j->t, j->caller, j->m, A2A_PRIORITY_TASK, time_now_ms() + ttl, &id, &depth,
                     &existing, &e) != CL_OK) {
         log_warn("a2a enqueue failed", "target=%s error=\"%s\"", j->t.id, e.msg);
         if (j->rq)
@@ -113,40 +101,46 @@ static void job_enqueue(a2a_job *j, const char *why)
                                 "message", "workspace agent busy — request queued, will dispatch when capacity available"));
 }
 
-static void job_delegation(a2a_job *j, const char *status, const char *error, const char *preview)
+static void job_delegation(a2a_job *j, db_t *db, const char *status, const char *error, const char *preview)
 {
     if (j->delegation_id == NULL)
         return;
     bool moved;
     cl_error e;
-    if (deleg_set_status(j->db, j->arena, j->delegation_id, j->caller, status, error, preview, NULL, &moved, &e) !=
+    if (deleg_set_status(db, j->arena, j->delegation_id, j->caller, status, error, preview, NULL, &moved, &e) !=
         CL_OK)
         log_warn("delegation update failed", "delegation=%s error=\"%s\"", j->delegation_id, e.msg);
 }
 
-static void job_log(a2a_job *j, const a2a_outcome *o)
+static void job_log(a2a_job *j, db_t *db, const a2a_outcome *o)
 {
     cl_error e;
-    if (a2a_log_outcome(j->db, j->arena, &j->t, j->caller, j->m, o, &e) != CL_OK)
+    if (a2a_log_outcome(db, j->arena, &j->t, j->caller, j->m, o, &e) != CL_OK)
         log_warn("a2a activity not recorded", "target=%s error=\"%s\"", j->t.id, e.msg);
 }
 
-static void on_delivered(void *arg, const http_call_result *r)
+static void on_delivered(void *arg, void *ctx, const http_call_result *r)
 {
     a2a_job *j = arg;
+    db_t *db = ctx;
+    if (db == NULL) { /* the server is stopping: nothing is recorded; the sender retries */
+        job_reply(j, 503, json_pack("{s:s}", "error", "colony is shutting down; retry"));
+        job_free(j);
+        return;
+    }
     a2a_outcome o = {.duration_ms = r->duration_ms, .status = r->status, .from_canvas = j->from_canvas};
     bool busy = r->outcome == HTTP_CALL_TIMEOUT || r->outcome == HTTP_CALL_CLOSED ||
                 (r->outcome == HTTP_CALL_OK && busy_reply(r->status));
     if (busy) {
         metric_inc(METRIC_A2A_BUSY);
-        job_enqueue(j, r->error ? r->error : "busy");
+        job_enqueue(j, db, r->error ? r->error : "busy");
     } else if (r->outcome == HTTP_CALL_OK && r->status < 300 && r->body_len > 0) {
         metric_inc(METRIC_A2A_DELIVERED);
         o.ok = true;
         o.response_body = arena_strndup(j->arena, r->body, r->body_len);
-        job_log(j, &o);
+        job_log(j, db, &o);
         const char *text = a2a_reply_text(j->arena, r->body, r->body_len);
-        job_delegation(j, "completed", NULL, text ? text : o.response_body);
+        job_delegation(j, db, "completed", NULL, text ? text : o.response_body);
         if (j->rq)
             http_respond(j->rq, r->status, "application/json", arena_strndup(j->rq->arena, r->body, r->body_len),
                          r->body_len);
@@ -161,14 +155,14 @@ static void on_delivered(void *arg, const http_call_result *r)
                                           : upstream ? upstream : http_reason(r->status);
         o.error = msg;
         o.ok = r->status < 300;
-        job_log(j, &o);
-        job_delegation(j, "failed", msg, NULL);
+        job_log(j, db, &o);
+        job_delegation(j, db, "failed", msg, NULL);
         job_reply(j, r->status, json_pack("{s:s}", "error", msg));
     } else {
         metric_inc(METRIC_A2A_FAILED);
         o.error = r->error;
-        job_log(j, &o);
-        job_delegation(j, "failed", r->error, NULL);
+        job_log(j, db, &o);
+        job_delegation(j, db, "failed", r->error, NULL);
         if (r->outcome == HTTP_CALL_TOO_LARGE)
             job_reply(j, 502, json_pack("{s:s, s:b, s:b, s:I}", "error", "agent response too large",
                                         "delivery_confirmed", 1, "truncated", 1, "max_bytes", (json_int_t)reply_cap));
@@ -179,21 +173,19 @@ static void on_delivered(void *arg, const http_call_result *r)
         else
             job_reply(j, 502, json_pack("{s:s, s:s}", "error", "failed to reach workspace agent", "detail", r->error));
     }
-    j->rq = NULL; /* answered: the request no longer needs the job */
-    job_unref(j);
+    job_free(j);
 }
 
 void a2a_job_start(a2a_job *j, http_client *cl, db_t *db, const a2a_target *t, const char *sender, const a2a_msg *m,
                    bool from_canvas, const char *delegation_id)
 {
-    j->db = db;
     j->t = *t;
     j->m = m;
     j->caller = sender;
     j->from_canvas = from_canvas;
     j->delegation_id = delegation_id;
     if (delegation_id != NULL)
-        job_delegation(j, "dispatched", NULL, NULL);
+        job_delegation(j, db, "dispatched", NULL, NULL);
     http_call c = {.url = t->url, .content_type = "application/json", .body = m->body, .body_len = m->body_len,
                    .max_response = reply_cap};
     http_client_post(cl, &c, on_delivered, j);
@@ -274,7 +266,7 @@ void api_a2a(http_req *rq)
         r = a2a_log_ingest(rq->db, a, &t, sender, m, poll ? "queued for poll" : "ingest", &e);
     if (r != CL_OK) {
         api_reply_error(rq, &e);
-        job_unref(j);
+        job_free(j);
         return;
     }
     if (prior != NULL) { /* the same message again: its reply, not a second delivery */
@@ -293,7 +285,7 @@ void api_a2a(http_req *rq)
         a2a_job_start(j, http_req_client(rq), rq->db, &t, sender, m, canvas, NULL);
         return;
     }
-    job_unref(j);
+    job_free(j);
 }
 
 /* ---- the queue ---------------------------------------------------------------------------------------------- */

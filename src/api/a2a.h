@@ -21,8 +21,10 @@ typedef struct a2a_job a2a_job;
  * here; POST /workspaces/:id/a2a attaches its request to the job it starts. */
 a2a_job *a2a_job_new(void);
 arena_t *a2a_job_arena(a2a_job *j);
-/* Deliver `m` from `caller` (NULL: a user or operator) to the push-mode target `t` through `cl`, on the thread of
- * `db`. With `delegation_id`, the delegation from `caller` follows the outcome. The job frees itself. */
+/* Deliver `m` from `caller` (NULL: a user or operator) to the push-mode target `t` through `cl`; `db` is the
+ * calling worker's connection, used before this returns (the outcome is recorded later, on whichever pool worker
+ * runs the client's callback, with that worker's connection). With `delegation_id`, the delegation from `caller`
+ * follows the outcome. The job frees itself. */
 void a2a_job_start(a2a_job *j, http_client *cl, db_t *db, const a2a_target *t, const char *caller, const a2a_msg *m,
                    bool from_canvas, const char *delegation_id);
 

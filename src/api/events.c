@@ -13,22 +13,85 @@
 #include "model/registry.h"
 #include "model/workspace.h"
 
+enum { START_WAIT_MS = 10000 };
+
 static bool dev_open;
+static event_horizon feed_horizon; /* the feed thread's, the only reader that asks for the horizon */
 
-void api_events_init(bool open_on_loopback) { dev_open = open_on_loopback; }
+static stream_event *to_stream(arena_t *a, const event_row *rows, size_t n)
+{
+    stream_event *evs = arena_calloc(a, n + 1, sizeof(*evs));
+    for (size_t i = 0; i < n; i++)
+        evs[i] = (stream_event){rows[i].id, rows[i].created_at, rows[i].type, rows[i].workspace_id, rows[i].payload};
+    return evs;
+}
 
-cl_err api_events_fetch(db_t *db, arena_t *a, int64_t after, size_t max, stream_event **out, size_t *n,
-                        cl_error *err)
+static cl_err read_events(void *ctx, arena_t *a, int64_t after, int64_t upto, size_t max, stream_event **out,
+                          size_t *n, bool *settling, cl_error *err)
 {
     event_row *rows;
-    cl_err e = event_list_after(db, a, after, (int64_t)max, &rows, n, err);
-    if (e != CL_OK)
-        return e;
-    stream_event *evs = arena_calloc(a, *n + 1, sizeof(*evs));
-    for (size_t i = 0; i < *n; i++)
-        evs[i] = (stream_event){rows[i].id, rows[i].created_at, rows[i].type, rows[i].workspace_id, rows[i].payload};
-    *out = evs;
+    *settling = false;
+    cl_err e = upto < 0 ? event_read_settled(ctx, a, after, (int64_t)max, &feed_horizon, &rows, n, settling, err)
+                        : event_list_range(ctx, a, after, upto, (int64_t)max, &rows, n, err);
+    if (e == CL_OK)
+        *out = to_stream(a, rows, *n);
+    return e;
+}
+
+static cl_err start_events(void *ctx, arena_t *a, int64_t *after, cl_error *err)
+{
+    return event_read_start(ctx, a, START_WAIT_MS, after, err);
+}
+
+/* Keys are "admin", "anon:<address>" (never revoked), "org:<token id>", "ws:<token id>". */
+static cl_err check_keys(void *ctx, arena_t *a, const char *const *keys, size_t n, bool *valid, cl_error *err)
+{
+    const char **ids = arena_calloc(a, n + 1, sizeof(*ids));
+    bool *live = arena_calloc(a, n + 1, sizeof(bool));
+    size_t *at = arena_calloc(a, n + 1, sizeof(*at));
+    for (int kind = 0; kind < 2; kind++) {
+        const char *prefix = kind == 0 ? "org:" : "ws:";
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (strncmp(keys[i], prefix, strlen(prefix)) == 0) {
+                at[m] = i;
+                ids[m++] = keys[i] + strlen(prefix);
+            } else if (kind == 0) {
+                valid[i] = true;
+            }
+        }
+        if (m == 0)
+            continue;
+        cl_err e = token_live(ctx, a, kind == 0, ids, m, live, err);
+        if (e != CL_OK)
+            return e;
+        for (size_t k = 0; k < m; k++)
+            valid[at[k]] = live[k];
+    }
     return CL_OK;
+}
+
+void api_events_init(bool open_on_loopback, stream_config *c)
+{
+    dev_open = open_on_loopback;
+    c->read = read_events;
+    c->start = start_events;
+    c->check = check_keys;
+}
+
+/* The credential a stream is opened with (stream_filter.key). */
+static const char *stream_key(http_req *rq, const caller *c)
+{
+    switch (c->kind) {
+    case CALLER_ADMIN:
+        return "admin";
+    case CALLER_ORG:
+        return arena_sprintf(rq->arena, "org:%s", c->token_id);
+    case CALLER_WORKSPACE:
+        return arena_sprintf(rq->arena, "ws:%s", c->token_id);
+    default:
+        return arena_sprintf(rq->arena, "anon:%s", rq->peer);
+    }
 }
 
 /* A cursor from `since` (or the SSE Last-Event-ID): -1 = from now; false after answering 400. */
@@ -60,8 +123,8 @@ void api_ws(http_req *rq)
     if (bearer == NULL) /* browsers cannot set headers on a WebSocket: the token may come as ?token= */
         bearer = http_query(rq, "token");
     stream_filter f = {.all = true};
+    caller c = {0};
     if (bearer != NULL && *bearer) {
-        caller c;
         if (api_identify(rq, bearer, &c) != CL_OK)
             return;
         if (c.kind == CALLER_NONE) {
@@ -77,10 +140,11 @@ void api_ws(http_req *rq)
             }
             f.all = false;
         }
-    } else if (!(dev_open && http_peer_is_loopback(rq))) {
+    } else if (!(dev_open && rq->peer_loopback)) {
         api_fail(rq, CL_UNAUTHORIZED, "missing auth token (Authorization: Bearer, or ?token=)");
         return;
     }
+    f.key = stream_key(rq, &c);
     if (!stream_ws_subscribe(rq, since, &f))
         api_fail(rq, CL_INVALID, "websocket upgrade required");
 }
@@ -93,6 +157,6 @@ void api_events_stream(http_req *rq)
     if (!api_workspace_or_reply(rq, &id, &w) || !cursor(rq, "last-event-id", &since))
         return;
     const char *const ids[] = {id};
-    stream_filter f = {false, ids, 1};
+    stream_filter f = {false, ids, 1, stream_key(rq, api_caller(rq))};
     stream_sse_subscribe(rq, since, &f);
 }

@@ -8,13 +8,12 @@
 #include "model/node.h"
 #include "version.h"
 
-enum { METRICS_MAX_BYTES = 8 << 20 };
+enum { METRICS_MAX_BYTES = 8 << 20, HEALTH_MAX_AGE_MS = 3000 /* three missed checks */ };
 
 void api_health(http_req *rq)
 {
-    cl_error e;
-    if (node_check_db(rq->db, &e) != CL_OK) {
-        api_reply_error(rq, &e);
+    if (!node_db_healthy(HEALTH_MAX_AGE_MS)) {
+        api_fail(rq, CL_UNAVAILABLE, "database unavailable");
         return;
     }
     api_reply_json(rq, 200, json_pack("{s:s}", "status", "ok"));

@@ -7,6 +7,7 @@
 #include "api/auth.h"
 #include "api/errors.h"
 #include "api/input.h"
+#include "base/batch.h"
 #include "base/json.h"
 #include "model/registry.h"
 #include "model/token.h"
@@ -128,18 +129,17 @@ void api_registry_register(http_req *rq)
     api_reply_json(rq, 200, out);
 }
 
-/* Group commit of heartbeats: each I/O thread collects the proven heartbeats it reads in one loop iteration and
- * writes them in one transaction when the iteration ends (http_after_io). Per-thread state, touched by that thread
- * only. */
+/* Group commit of heartbeats: a proven heartbeat (its workspace's own token) joins the node's batch; the thread
+ * that finds no flush running writes every waiting heartbeat in one transaction and answers them all (base/batch.h).
+ * The rest (admin/org tokens, bootstrap, unknown or removed ids) take the general path. */
 enum { HB_GROUP_MAX = 256 };
 
 typedef struct {
-    http_req *rq[HB_GROUP_MAX];
-    reg_hb_item items[HB_GROUP_MAX];
-    size_t n;
-} hb_group;
+    http_req *rq; /* held until answered */
+    reg_hb_item item;
+} hb_waiting;
 
-static __thread hb_group *group;
+static batch_t *hb_batch;
 
 static void heartbeat_general(http_req *rq, reg_heartbeat *h)
 {
@@ -154,25 +154,36 @@ static void heartbeat_general(http_req *rq, reg_heartbeat *h)
     api_reply_json(rq, 200, json_pack("{s:s, s:s}", "status", "ok", "workspace_status", status));
 }
 
-static void flush_group(void *arg)
+static void flush_heartbeats(void *db, void **group, size_t n)
 {
-    hb_group *g = arg;
-    if (group == g)
-        group = NULL; /* heartbeats arriving from now on start the next group */
     arena_t *a = arena_new();
+    reg_hb_item *items = arena_calloc(a, n, sizeof(*items));
+    for (size_t i = 0; i < n; i++)
+        items[i] = ((hb_waiting *)group[i])->item;
     cl_error e;
-    cl_err rc = reg_heartbeat_group(g->rq[0]->db, a, g->items, g->n, &e);
-    for (size_t i = 0; i < g->n; i++) {
-        http_req *rq = g->rq[i];
-        if (rc != CL_OK)
+    cl_err rc = reg_heartbeat_group(db, a, items, n, &e);
+    for (size_t i = 0; i < n; i++) {
+        hb_waiting *wt = group[i];
+        http_req *rq = wt->rq;
+        if (rc != CL_OK) {
             api_reply_error(rq, &e);
-        else if (g->items[i].proved)
-            api_reply_json(rq, 200, json_pack("{s:s, s:s}", "status", "ok", "workspace_status", g->items[i].status));
-        else /* not its own live token: admin/org tokens, bootstrap, unknown or removed ids */
-            heartbeat_general(rq, &g->items[i].h);
+        } else if (items[i].proved) {
+            api_reply_json(rq, 200, json_pack("{s:s, s:s}", "status", "ok", "workspace_status", items[i].status));
+        } else { /* answered on this thread, with its connection, as the handler would have */
+            rq->db = db;
+            heartbeat_general(rq, &wt->item.h);
+        }
+        free(wt);
+        http_req_drop(rq);
     }
     arena_free(a);
-    free(g);
+}
+
+void api_registry_init(void) { hb_batch = batch_new(HB_GROUP_MAX, flush_heartbeats); }
+void api_registry_fini(void)
+{
+    batch_free(hb_batch);
+    hb_batch = NULL;
 }
 
 void api_registry_heartbeat(http_req *rq)
@@ -205,15 +216,11 @@ void api_registry_heartbeat(http_req *rq)
         heartbeat_general(rq, &h);
         return;
     }
-    if (group == NULL) { /* the first heartbeat of this loop iteration opens a group */
-        group = xcalloc(1, sizeof(*group));
-        http_after_io(rq, flush_group, group);
-    }
-    group->rq[group->n] = rq;
-    group->items[group->n++] = (reg_hb_item){h, bearer, false, NULL};
+    hb_waiting *wt = xcalloc(1, sizeof(*wt));
+    wt->rq = http_req_hold(rq);
+    wt->item = (reg_hb_item){h, bearer, false, NULL};
     http_defer(rq);
-    if (group->n == HB_GROUP_MAX) /* full: the scheduled flush still runs it; later ones start a new group */
-        group = NULL;
+    batch_add(hb_batch, rq->db, wt);
 }
 
 void api_registry_update_card(http_req *rq)

@@ -6,6 +6,10 @@
 
 #include "http/request.h"
 
+/* The heartbeat batch (group commit): set up before serving, released after. */
+void api_registry_init(void);
+void api_registry_fini(void);
+
 void api_registry_register(http_req *rq);
 void api_registry_heartbeat(http_req *rq);
 void api_registry_update_card(http_req *rq);

@@ -1,4 +1,5 @@
-/* routes.c - every endpoint colony serves: method, path, handler, who may call it. */
+/* routes.c - every endpoint colony serves: method, path, handler, who may call it, and where it runs (the fast
+ * pool unless marked: the I/O thread for what needs no database, the slow pool for what is O(n) in user data). */
 #include "api/routes.h"
 
 #include "api/a2a.h"
@@ -14,15 +15,17 @@
 #include "api/uploads.h"
 #include "api/workspaces.h"
 
+/* A row without a lane runs on the fast pool (HTTP_LANE_FAST is 0). */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 const http_route api_routes[] = {
-    {"GET", "/health", api_health, ACCESS_PUBLIC},
-    {"GET", "/buildinfo", api_buildinfo, ACCESS_PUBLIC},
-    {"GET", "/metrics", api_metrics, ACCESS_PUBLIC},
+    {"GET", "/health", api_health, ACCESS_PUBLIC, HTTP_LANE_LOOP},
+    {"GET", "/buildinfo", api_buildinfo, ACCESS_PUBLIC, HTTP_LANE_LOOP},
+    {"GET", "/metrics", api_metrics, ACCESS_PUBLIC, HTTP_LANE_LOOP},
 
     {"GET", "/canvas/viewport", api_viewport_get, ACCESS_PUBLIC},
     {"PUT", "/canvas/viewport", api_viewport_put, ACCESS_CANVAS},
 
-    {"GET", "/workspaces", api_ws_list, ACCESS_ADMIN},
+    {"GET", "/workspaces", api_ws_list, ACCESS_ADMIN, HTTP_LANE_SLOW},
     {"POST", "/workspaces", api_ws_create, ACCESS_ADMIN},
     {"GET", "/workspaces/:id", api_ws_get, ACCESS_PUBLIC},
     {"PATCH", "/workspaces/:id", api_ws_patch, ACCESS_WORKSPACE},
@@ -47,11 +50,11 @@ const http_route api_routes[] = {
     {"GET", "/workspaces/:id/delegations", api_delegations_list, ACCESS_WORKSPACE},
     {"POST", "/workspaces/:id/delegations/record", api_delegation_record, ACCESS_WORKSPACE},
     {"POST", "/workspaces/:id/delegations/:delegation_id/update", api_delegation_update, ACCESS_WORKSPACE},
-    {"GET", "/admin/delegations", api_admin_delegations, ACCESS_ADMIN},
+    {"GET", "/admin/delegations", api_admin_delegations, ACCESS_ADMIN, HTTP_LANE_SLOW},
     {"GET", "/admin/delegations/stats", api_admin_delegation_stats, ACCESS_ADMIN},
 
-    {"GET", "/uploads/limits", api_upload_limits, ACCESS_PUBLIC},
-    {"POST", "/workspaces/:id/chat/uploads", api_chat_upload, ACCESS_WORKSPACE},
+    {"GET", "/uploads/limits", api_upload_limits, ACCESS_PUBLIC, HTTP_LANE_LOOP},
+    {"POST", "/workspaces/:id/chat/uploads", api_chat_upload, ACCESS_WORKSPACE, HTTP_LANE_SLOW},
     {"GET", "/workspaces/:id/pending-uploads/:file_id/content", api_pending_upload_content, ACCESS_WORKSPACE},
     {"POST", "/workspaces/:id/pending-uploads/:file_id/ack", api_pending_upload_ack, ACCESS_WORKSPACE},
 
@@ -72,8 +75,8 @@ const http_route api_routes[] = {
     {"POST", "/registry/check-access", api_registry_check_access, ACCESS_PUBLIC},
 
     {"GET", "/org/templates", api_org_templates, ACCESS_ADMIN},
-    {"POST", "/org/import", api_org_import, ACCESS_ADMIN},
-    {"POST", "/admin/org/platform-agent", api_platform_install, ACCESS_ADMIN},
+    {"POST", "/org/import", api_org_import, ACCESS_ADMIN, HTTP_LANE_SLOW},
+    {"POST", "/admin/org/platform-agent", api_platform_install, ACCESS_ADMIN, HTTP_LANE_SLOW},
     {"GET", "/orgs/:id/plugins/allowlist", api_allowlist_get, ACCESS_ADMIN},
     {"PUT", "/orgs/:id/plugins/allowlist", api_allowlist_put, ACCESS_ADMIN},
 };

@@ -29,39 +29,22 @@ void api_upload_limits(http_req *rq)
                                       (json_int_t)request_cap, "max_attachments_per_message", UPLOAD_MAX_ATTACHMENTS));
 }
 
-/* A forward in flight: the request may go away (client gone) before the workspace answers. */
-typedef struct {
-    http_req *rq;
-    int refs; /* the call's and the request's */
-} forward;
-
-static void forward_unref(forward *f)
+/* The workspace's answer to a forwarded upload, relayed (rq was held for it). */
+static void on_forwarded(void *arg, void *ctx, const http_call_result *r)
 {
-    if (--f->refs == 0)
-        free(f);
-}
-
-static void on_forward_gone(void *p)
-{
-    ((forward *)p)->rq = NULL;
-    forward_unref(p);
-}
-
-static void on_forwarded(void *arg, const http_call_result *r)
-{
-    forward *f = arg;
-    http_req *rq = f->rq;
-    forward_unref(f);
-    if (rq == NULL)
-        return;
-    if (r->outcome != HTTP_CALL_OK && r->outcome != HTTP_CALL_TOO_LARGE) {
+    (void)ctx;
+    http_req *rq = arg;
+    if (r->outcome == HTTP_CALL_CANCELLED) {
+        api_fail(rq, CL_UNAVAILABLE, "colony is shutting down; retry");
+    } else if (r->outcome != HTTP_CALL_OK && r->outcome != HTTP_CALL_TOO_LARGE) {
         api_reply_json(rq, 502, json_pack("{s:s, s:s}", "error", "workspace unreachable", "detail", r->error));
-        return;
+    } else {
+        const char *type = r->content_type && r->content_type[0] && !strpbrk(r->content_type, "\r\n")
+                               ? arena_strdup(rq->arena, r->content_type)
+                               : "application/octet-stream";
+        http_respond(rq, r->status, type, arena_strndup(rq->arena, r->body, r->body_len), r->body_len);
     }
-    const char *type = r->content_type && r->content_type[0] && !strpbrk(r->content_type, "\r\n")
-                           ? arena_strdup(rq->arena, r->content_type)
-                           : "application/octet-stream";
-    http_respond(rq, r->status, type, arena_strndup(rq->arena, r->body, r->body_len), r->body_len);
+    http_req_drop(rq);
 }
 
 /* data.md §1.3: the body goes to the workspace as it came, with colony's inbound secret. */
@@ -98,12 +81,8 @@ static void push_mode(http_req *rq, const ws_row *w)
                    .body = rq->body ? rq->body : "",
                    .body_len = rq->body_len,
                    .max_response = 1 << 20};
-    forward *f = xcalloc(1, sizeof(*f));
-    f->rq = rq;
-    f->refs = 2;
-    arena_defer(rq->arena, on_forward_gone, f);
     http_defer(rq);
-    http_client_post(http_req_client(rq), &c, on_forwarded, f);
+    http_client_post(http_req_client(rq), &c, on_forwarded, http_req_hold(rq));
 }
 
 void api_chat_upload(http_req *rq)

@@ -10,6 +10,10 @@
 /* XX(ID, type, family name, label set, help) */
 #define METRICS_MAP(XX)                                                                                            \
     XX(DB_ERRORS, "counter", "colony_db_errors_total", "", "Database errors (not counting no-row results).")      \
+    XX(DB_UP, "gauge", "colony_db_up", "", "1 while the last database check (every second) succeeded, else 0.")    \
+    XX(POOL_QUEUED_FAST, "gauge", "colony_pool_queued", "lane=\"fast\"",                                          \
+       "Requests and jobs waiting for a worker thread, by lane.")                                                 \
+    XX(POOL_QUEUED_SLOW, "gauge", "colony_pool_queued", "lane=\"slow\"", "")                                      \
     XX(HTTP_INFLIGHT, "gauge", "colony_http_requests_in_flight", "", "Requests being served now.")                \
     XX(HTTP_CONNECTIONS, "gauge", "colony_http_connections_open", "", "Open client connections.")                \
     XX(HEARTBEATS, "counter", "colony_heartbeats_total", "", "Heartbeats received.")                               \
@@ -24,6 +28,11 @@
     XX(EVENTS_DELIVERED, "counter", "colony_events_delivered_total", "", "Event frames written to subscribers.")  \
     XX(SUBSCRIBERS_DROPPED, "counter", "colony_event_subscribers_dropped_total", "",                              \
        "Subscribers disconnected for falling too far behind (they can resume).")                                  \
+    XX(STREAMS_REFUSED_TOTAL, "counter", "colony_event_streams_refused_total", "reason=\"node_limit\"",            \
+       "Event streams refused (429) by the caps: per node, per credential.")                                       \
+    XX(STREAMS_REFUSED_KEY, "counter", "colony_event_streams_refused_total", "reason=\"credential_limit\"", "")    \
+    XX(STREAMS_REVOKED, "counter", "colony_event_streams_revoked_total", "",                                       \
+       "Event streams closed because their token was revoked or their workspace removed.")                        \
     XX(WS_CONNECTIONS, "gauge", "colony_websocket_connections_active", "", "Open WebSocket event subscribers.")   \
     XX(SSE_CONNECTIONS, "gauge", "colony_sse_connections_active", "", "Open server-sent-event subscribers.")       \
     XX(UPLOADS_SWEPT_ACKED, "counter", "colony_pending_uploads_swept_total", "outcome=\"acked\"",                   \

@@ -19,8 +19,11 @@ typedef struct call call;
 struct http_client {
     h2o_loop_t *loop;
     bool own_loop;
+    bool closed;                    /* detached: new calls are cancelled at once */
+    pool_t *pool;                   /* where callbacks run (NULL: on the loop) */
     h2o_multithread_queue_t *queue; /* own loop only: where the resolver threads answer */
     h2o_multithread_receiver_t getaddr_rx;
+    h2o_multithread_receiver_t post_rx; /* calls handed over by other threads */
     h2o_http1client_ctx_t ctx;
     h2o_timeout_t io_timeout, connect_timeout;
     SSL_CTX *ssl;
@@ -28,6 +31,8 @@ struct http_client {
 };
 
 struct call {
+    h2o_multithread_message_t msg; /* first: how a call reaches the loop from another thread */
+    pool_job job;                  /* how its result reaches the pool */
     call *prev, *next;
     http_client *cl;
     h2o_http1client_t *h; /* NULL once h2o is done with it */
@@ -41,6 +46,8 @@ struct call {
     int64_t start_ms;
     http_call_cb cb;
     void *arg;
+    http_call_result result;
+    bool started;
 };
 
 static http_client_limits defaults = {10000, 30 * 60 * 1000};
@@ -49,26 +56,57 @@ void http_client_set_defaults(const http_client_limits *l) { defaults = *l; }
 
 /* ---- lifetime of a call ------------------------------------------------------------------------------------- */
 
-static void finish(call *c, http_call_outcome outcome, const char *error)
+static void release(call *c)
 {
-    if (h2o_timeout_is_linked(&c->connect_timer))
-        h2o_timeout_unlink(&c->connect_timer);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        c->cl->calls = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    http_call_result r = {outcome, c->status, c->resp.data ? c->resp.data : "", c->resp.len, c->content_type, error,
-                          time_mono_ms() - c->start_ms};
-    if (outcome != HTTP_CALL_OK && outcome != HTTP_CALL_TOO_LARGE)
-        r.status = 0;
-    c->cb(c->arg, &r);
     buf_free(&c->resp);
     free(c->url);
     free(c->head);
     free(c->body);
     free(c);
+}
+
+static void deliver_pooled(void *ctx, pool_job *job)
+{
+    call *c = H2O_STRUCT_FROM_MEMBER(call, job, job);
+    c->cb(c->arg, ctx, &c->result);
+    release(c);
+}
+
+static void deliver_cancelled(pool_job *job)
+{
+    call *c = H2O_STRUCT_FROM_MEMBER(call, job, job);
+    c->result.outcome = HTTP_CALL_CANCELLED;
+    c->result.status = 0;
+    c->result.error = "shutting down";
+    c->cb(c->arg, NULL, &c->result);
+    release(c);
+}
+
+/* The call is over: off the list, and its callback on its way (on the pool, or here). */
+static void finish(call *c, http_call_outcome outcome, const char *error)
+{
+    if (h2o_timeout_is_linked(&c->connect_timer))
+        h2o_timeout_unlink(&c->connect_timer);
+    if (c->started) {
+        if (c->prev)
+            c->prev->next = c->next;
+        else
+            c->cl->calls = c->next;
+        if (c->next)
+            c->next->prev = c->prev;
+    }
+    c->result = (http_call_result){outcome, c->status, c->resp.data ? c->resp.data : "", c->resp.len,
+                                   c->content_type, error, time_mono_ms() - c->start_ms};
+    if (outcome != HTTP_CALL_OK && outcome != HTTP_CALL_TOO_LARGE)
+        c->result.status = 0;
+    if (c->cl->pool != NULL) {
+        c->job.fn = deliver_pooled;
+        c->job.cancel = deliver_cancelled;
+        pool_submit(c->cl->pool, POOL_FAST, &c->job);
+        return;
+    }
+    c->cb(c->arg, NULL, &c->result);
+    release(c);
 }
 
 /* A failure raised by h2o itself: h2o closes its client after the callback returns. */
@@ -196,6 +234,42 @@ static void on_refused_now(h2o_timeout_entry_t *entry)
 
 /* ---- the public face ---------------------------------------------------------------------------------------- */
 
+/* On the client's loop: dial, or fail now. */
+static void start(call *c)
+{
+    http_client *cl = c->cl;
+    c->started = true;
+    c->next = cl->calls;
+    if (cl->calls)
+        cl->calls->prev = c;
+    cl->calls = c;
+    if (cl->closed) {
+        finish(c, HTTP_CALL_CANCELLED, "shutting down");
+        return;
+    }
+    h2o_url_t u;
+    bool ok = c->head != NULL && h2o_url_parse(c->url, strlen(c->url), &u) == 0;
+    if (!ok) {
+        c->connect_timer.cb = on_refused_now;
+        h2o_timeout_link(cl->loop, &cl->connect_timeout, &c->connect_timer);
+        return;
+    }
+    c->connect_timer.cb = on_connect_timeout;
+    h2o_timeout_link(cl->loop, &cl->connect_timeout, &c->connect_timer);
+    h2o_http1client_connect(&c->h, c, &cl->ctx, u.host, h2o_url_get_port(&u), u.scheme == &H2O_URL_SCHEME_HTTPS,
+                            on_connect);
+}
+
+static void on_posted(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
+{
+    (void)rx;
+    while (!h2o_linklist_is_empty(messages)) {
+        call *c = H2O_STRUCT_FROM_MEMBER(call, msg.link, messages->next);
+        h2o_linklist_unlink(&c->msg.link);
+        start(c);
+    }
+}
+
 void http_client_post(http_client *cl, const http_call *in, http_call_cb cb, void *arg)
 {
     call *c = xcalloc(1, sizeof(*c));
@@ -205,11 +279,7 @@ void http_client_post(http_client *cl, const http_call *in, http_call_cb cb, voi
     c->start_ms = time_mono_ms();
     buf_init(&c->resp, in->max_response ? in->max_response : CLIENT_MAX_RESPONSE_DEFAULT);
     c->url = xstrdup(in->url);
-    c->next = cl->calls;
-    if (cl->calls)
-        cl->calls->prev = c;
-    cl->calls = c;
-
+    /* the request bytes are made here, on the caller's thread; the loop only dials */
     h2o_url_t u;
     bool ok = h2o_url_parse(c->url, strlen(c->url), &u) == 0 && u.host.len > 0 &&
               (u.scheme == &H2O_URL_SCHEME_HTTP || u.scheme == &H2O_URL_SCHEME_HTTPS) &&
@@ -225,41 +295,50 @@ void http_client_post(http_client *cl, const http_call *in, http_call_cb cb, voi
             ok = ok && buf_printf(&head, "Authorization: %s\r\n", in->authorization);
         ok = ok && buf_puts(&head, "\r\n");
         c->head = buf_steal(&head, &hl);
+        if (!ok) {
+            free(c->head);
+            c->head = NULL;
+        }
     }
-    if (!ok) {
-        c->connect_timer.cb = on_refused_now;
-        h2o_timeout_link(cl->loop, &cl->connect_timeout, &c->connect_timer);
-        return;
+    if (ok) {
+        c->body = xmalloc(in->body_len ? in->body_len : 1);
+        if (in->body_len)
+            memcpy(c->body, in->body, in->body_len);
+        c->reqbufs[0] = h2o_iovec_init(c->head, hl);
+        c->reqbufs[1] = h2o_iovec_init(c->body, in->body_len);
     }
-    c->body = xmalloc(in->body_len ? in->body_len : 1);
-    if (in->body_len)
-        memcpy(c->body, in->body, in->body_len);
-    c->reqbufs[0] = h2o_iovec_init(c->head, hl);
-    c->reqbufs[1] = h2o_iovec_init(c->body, in->body_len);
-    c->connect_timer.cb = on_connect_timeout;
-    h2o_timeout_link(cl->loop, &cl->connect_timeout, &c->connect_timer);
-    h2o_http1client_connect(&c->h, c, &cl->ctx, u.host, h2o_url_get_port(&u), u.scheme == &H2O_URL_SCHEME_HTTPS,
-                            on_connect);
+    h2o_multithread_send_message(&cl->post_rx, &c->msg);
 }
 
-http_client *engine_client_attach(h2o_loop_t *loop, h2o_multithread_receiver_t *getaddr_rx)
+static http_client *client_new(h2o_loop_t *loop, h2o_multithread_queue_t *queue, pool_t *pool)
 {
     http_client *cl = xcalloc(1, sizeof(*cl));
     cl->loop = loop;
+    cl->pool = pool;
     h2o_timeout_init(loop, &cl->io_timeout, (uint64_t)defaults.idle_timeout_ms);
     h2o_timeout_init(loop, &cl->connect_timeout, (uint64_t)defaults.connect_timeout_ms);
     cl->ssl = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_default_verify_paths(cl->ssl);
     SSL_CTX_set_verify(cl->ssl, SSL_VERIFY_PEER, NULL);
     cl->ctx.loop = loop;
-    cl->ctx.getaddr_receiver = getaddr_rx;
     cl->ctx.io_timeout = &cl->io_timeout;
     cl->ctx.ssl_ctx = cl->ssl;
+    h2o_multithread_register_receiver(queue, &cl->getaddr_rx, h2o_hostinfo_getaddr_receiver);
+    cl->ctx.getaddr_receiver = &cl->getaddr_rx;
+    h2o_multithread_register_receiver(queue, &cl->post_rx, on_posted);
+    cl->queue = queue;
     return cl;
 }
 
-void engine_client_detach(http_client *cl)
+http_client *engine_client_attach(h2o_loop_t *loop, h2o_multithread_queue_t *queue, pool_t *pool)
 {
+    return client_new(loop, queue, pool);
+}
+
+/* On the loop: cancel what is in flight; calls handed over later are cancelled as they arrive. */
+static void cancel_all(http_client *cl)
+{
+    cl->closed = true;
     while (cl->calls != NULL) {
         call *c = cl->calls;
         h2o_http1client_t *h = c->h;
@@ -268,6 +347,13 @@ void engine_client_detach(http_client *cl)
             h2o_http1client_cancel(h);
         finish(c, HTTP_CALL_CANCELLED, "shutting down");
     }
+}
+
+void engine_client_detach(http_client *cl)
+{
+    cancel_all(cl);
+    h2o_multithread_unregister_receiver(cl->queue, &cl->getaddr_rx);
+    h2o_multithread_unregister_receiver(cl->queue, &cl->post_rx);
     h2o_timeout_dispose(cl->loop, &cl->io_timeout);
     h2o_timeout_dispose(cl->loop, &cl->connect_timeout);
     SSL_CTX_free(cl->ssl);
@@ -275,17 +361,15 @@ void engine_client_detach(http_client *cl)
         free(cl);
 }
 
+void engine_client_cancel(http_client *cl) { cancel_all(cl); }
+
 http_client *http_req_client(http_req *rq) { return ((engine_req *)rq)->w->client; }
 
 http_client *http_client_new(void)
 {
     h2o_evloop_t *loop = h2o_evloop_create();
-    h2o_multithread_queue_t *q = h2o_multithread_create_queue(loop);
-    http_client *cl = engine_client_attach(loop, NULL);
+    http_client *cl = client_new(loop, h2o_multithread_create_queue(loop), NULL);
     cl->own_loop = true;
-    cl->queue = q;
-    h2o_multithread_register_receiver(q, &cl->getaddr_rx, h2o_hostinfo_getaddr_receiver);
-    cl->ctx.getaddr_receiver = &cl->getaddr_rx;
     return cl;
 }
 
@@ -298,10 +382,11 @@ void http_client_free(http_client *cl)
 {
     if (cl == NULL)
         return;
+    h2o_multithread_queue_t *q = cl->queue;
+    h2o_loop_t *loop = cl->loop;
     engine_client_detach(cl);
-    h2o_multithread_unregister_receiver(cl->queue, &cl->getaddr_rx);
-    h2o_multithread_destroy_queue(cl->queue);
-    h2o_evloop_destroy(cl->loop);
-    free(cl->queue); /* h2o 2.2's destroy closes the queue but never frees it */
+    h2o_multithread_destroy_queue(q);
+    h2o_evloop_destroy(loop);
+    free(q); /* h2o 2.2's destroy closes the queue but never frees it */
     free(cl);
 }

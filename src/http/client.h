@@ -1,8 +1,10 @@
 /* client.h - outbound HTTP/1.1 POST on an event loop, built on h2o's asynchronous client: a call never blocks the
- * loop that made it; its callback runs later on that loop with the status and the body (or a transport error).
+ * loop that carries it; its callback runs later with the status and the body (or a transport error).
  *
- * A client is bound to one loop: each I/O worker has one (http_req_client), and a background thread can make its
- * own (http_client_new + http_client_run). Every call is bounded: a connect timeout, an idle timeout between reads
+ * A client is bound to one loop: each I/O thread has one (http_req_client), whose calls may be made from any
+ * thread and whose callbacks run on a worker of the server's pool, with that worker's context (so they may use
+ * the database); a background thread can make its own (http_client_new + http_client_run), whose callbacks run on
+ * that thread with a NULL context. Every call is bounded: a connect timeout, an idle timeout between reads
  * (h2o's I/O timeout), and a cap on the response body. The peer the connection actually reached is checked once
  * connected, so a name that resolves to a link-local (cloud metadata) or unspecified address is never sent to. */
 #ifndef COLONY_HTTP_CLIENT_H
@@ -36,7 +38,9 @@ typedef struct {
     int64_t duration_ms;
 } http_call_result;
 
-typedef void (*http_call_cb)(void *arg, const http_call_result *r);
+/* ctx: the pool worker's context, or NULL on a client of one's own, and when the server is stopping (the outcome is
+ * then HTTP_CALL_CANCELLED). */
+typedef void (*http_call_cb)(void *arg, void *ctx, const http_call_result *r);
 
 typedef struct {
     const char *url;           /* http:// or https:// */
@@ -52,8 +56,8 @@ typedef struct {
     int64_t idle_timeout_ms;    /* no byte from the peer for this long ends the call */
 } http_client_limits;
 
-/* POST `c->body` to `c->url`. The callback runs exactly once, on the client's loop: later as a rule, but possibly
- * before this returns (a connect that fails at once), so do everything the callback relies on before calling. */
+/* POST `c->body` to `c->url`. The callback runs exactly once, later, possibly before this returns (on another
+ * thread), so do everything the callback relies on before calling. Any thread for a worker's client. */
 void http_client_post(http_client *cl, const http_call *c, http_call_cb cb, void *arg);
 
 /* The client of the worker serving rq (its loop is the request's loop). */

@@ -1,4 +1,4 @@
-/* engine.h - private to http/: the h2o-side state behind an http_req and a worker thread. */
+/* engine.h - private to http/: the h2o-side state behind an http_req and an I/O thread. */
 #ifndef COLONY_HTTP_ENGINE_H
 #define COLONY_HTTP_ENGINE_H
 
@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "base/pool.h"
 #include "http/request.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -37,18 +38,20 @@ struct worker {
     h2o_context_t ctx;
     h2o_accept_ctx_t accept_ctx;
     h2o_socket_t *listener;
-    db_t *db;
     conn_track conns; /* list head */
     bool stopping;
+    atomic_bool drained; /* no connection left (or the shutdown timeout passed) */
     int64_t deadline_ms;
+    /* work other threads hand to this loop (responses, hand-overs): see engine_post */
+    h2o_multithread_receiver_t tasks;
     /* live event subscribers of this thread (http/stream.c) */
     stream_link subs;
     _Atomic int nsubs;
     h2o_multithread_receiver_t stream_rx;
     h2o_multithread_message_t stream_msg;
     atomic_int stream_pending;
-    struct hub_listener *hub;
-    struct http_client *client; /* outbound calls made from this loop (http/client.c) */
+    h2o_timeout_t stream_linger; /* how long a closing subscriber may take to read what is in flight */
+    struct http_client *client;    /* outbound calls made from this loop (http/client.c) */
 };
 
 struct server {
@@ -57,26 +60,40 @@ struct server {
     router_t *router;
     int listen_fd;
     worker_t *workers;
-    atomic_bool stop;
+    pool_t *pool;
+    struct feed *feed; /* this node's tail of the event log (http/feed.c) */
+    atomic_bool stop, exit;
     char **origins; /* parsed cors_origins */
     size_t norigins;
     bool any_origin;
 };
 
-/* The engine half of an http_req. */
+/* The engine half of an http_req. Fields marked (loop) are touched only by the request's I/O thread. */
 typedef struct {
     http_req pub;
-    h2o_req_t *req;
+    atomic_int refs;     /* h2o's (until it disposes the request) + every holder's */
+    h2o_req_t *req;      /* (loop) NULL once h2o has disposed the request: the client is gone */
     worker_t *w;
-    conn_track *conn;
+    conn_track *conn;    /* (loop) NULL once the connection is gone */
+    bool finished;       /* (loop) counted in metrics and the access log */
+    pool_job job;
     int64_t start_ns;
-    size_t route_index; /* (size_t)-1 when unmatched */
-    const char *origin; /* allowed Origin to echo, or NULL */
+    size_t route_index;  /* (size_t)-1 when unmatched */
+    const char *origin;  /* allowed Origin to echo, or NULL */
     struct {
         const char *name, *value;
     } headers[HTTP_MAX_RESP_HEADERS];
     int nheaders;
+    /* the response, recorded by http_respond on any thread and written by the I/O thread */
+    int status;
+    const char *content_type, *body;
+    size_t len;
 } engine_req;
+
+/* The I/O thread running now, or NULL on any other thread. */
+worker_t *engine_current(void);
+/* Run fn(arg) on w's loop, soon; from any thread. */
+void engine_post(worker_t *w, void (*fn)(void *arg), void *arg);
 
 /* Event subscribers of a worker (http/stream.c): set up with the worker, told to close when it stops, released
  * at the end; wake() may be called from any thread. */
@@ -85,12 +102,14 @@ void stream_worker_stop(worker_t *w);
 void stream_worker_dispose(worker_t *w);
 void stream_worker_wake(void *w);
 
-/* The outbound client of a worker's loop (http/client.c): attached with the worker, detached (cancelling calls in
- * flight) before the loop goes away. */
-struct http_client *engine_client_attach(h2o_loop_t *loop, h2o_multithread_receiver_t *getaddr_rx);
+/* The outbound client of a worker's loop (http/client.c): attached with the worker (its callbacks run on `pool`),
+ * detached (cancelling calls in flight) before the loop goes away. */
+struct http_client *engine_client_attach(h2o_loop_t *loop, h2o_multithread_queue_t *queue, pool_t *pool);
 void engine_client_detach(struct http_client *cl);
+/* Cancel the calls in flight and every later one (the loop is draining); the client stays until detached. */
+void engine_client_cancel(struct http_client *cl);
 
-/* Record the end of a request: access log, metrics, connection state. */
+/* Record the end of a request: access log, metrics, connection state. (loop) */
 void engine_finish(engine_req *e, int status, size_t bytes_out);
 
 #endif

@@ -1,6 +1,4 @@
 /* request.c - the http_req accessors and the one way to answer (see request.h). */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,21 +19,10 @@ const char *http_param_get(const http_req *rq, const char *name)
 
 const char *http_header(http_req *rq, const char *name)
 {
-    h2o_req_t *req = ((engine_req *)rq)->req;
-    ssize_t i = h2o_find_header_by_str(&req->headers, name, strlen(name), -1);
-    if (i < 0) { /* h2o lower-cases header names; accept callers' mixed case too */
-        for (size_t k = 0; k < req->headers.size; k++) {
-            const h2o_iovec_t *n = req->headers.entries[k].name;
-            if (n->len == strlen(name) && strncasecmp(n->base, name, n->len) == 0) {
-                i = (ssize_t)k;
-                break;
-            }
-        }
-        if (i < 0)
-            return NULL;
-    }
-    const h2o_iovec_t *v = &req->headers.entries[i].value;
-    return arena_strndup(rq->arena, v->base, v->len);
+    for (size_t i = 0; i < rq->nheaders; i++)
+        if (strcasecmp(rq->headers[i].name, name) == 0)
+            return rq->headers[i].value;
+    return NULL;
 }
 
 const char *http_query(http_req *rq, const char *name)
@@ -76,19 +63,18 @@ static void add(h2o_req_t *req, const char *name, const char *value)
     h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 1, NULL, value, strlen(value));
 }
 
-void http_respond(http_req *rq, int status, const char *content_type, const char *body, size_t len)
+/* Write the recorded response (on the request's I/O thread). */
+static void send_now(engine_req *e)
 {
-    engine_req *e = (engine_req *)rq;
-    if (rq->responded)
-        return;
-    rq->responded = true;
     h2o_req_t *req = e->req;
-    req->res.status = status;
-    req->res.reason = http_reason(status);
-    req->res.content_length = len;
-    if (content_type != NULL)
-        add(req, "content-type", content_type);
-    add(req, "x-request-id", rq->request_id);
+    if (req == NULL) /* the client went away first */
+        return;
+    req->res.status = e->status;
+    req->res.reason = http_reason(e->status);
+    req->res.content_length = e->len;
+    if (e->content_type != NULL)
+        add(req, "content-type", e->content_type);
+    add(req, "x-request-id", e->pub.request_id);
     if (e->origin != NULL) {
         add(req, "access-control-allow-origin", e->origin);
         add(req, "access-control-allow-credentials", "true");
@@ -100,13 +86,39 @@ void http_respond(http_req *rq, int status, const char *content_type, const char
         add(req, e->headers[i].name, e->headers[i].value);
     static h2o_generator_t generator = {NULL, NULL};
     h2o_start_response(req, &generator);
-    h2o_iovec_t iov = h2o_iovec_init(body, len);
-    h2o_send(req, &iov, len ? 1 : 0, H2O_SEND_STATE_FINAL);
-    engine_finish(e, status, len);
+    h2o_iovec_t iov = h2o_iovec_init(e->body, e->len);
+    engine_finish(e, e->status, e->len);
+    h2o_send(req, &iov, e->len ? 1 : 0, H2O_SEND_STATE_FINAL); /* may dispose the request */
+}
+
+static void send_posted(void *arg)
+{
+    engine_req *e = arg;
+    send_now(e);
+    http_req_drop(&e->pub);
+}
+
+void http_respond(http_req *rq, int status, const char *content_type, const char *body, size_t len)
+{
+    engine_req *e = (engine_req *)rq;
+    if (atomic_exchange(&rq->responded, true))
+        return;
+    e->status = status;
+    e->content_type = content_type;
+    e->body = body;
+    e->len = len;
+    if (engine_current() == e->w) {
+        send_now(e);
+        return;
+    }
+    engine_post(e->w, send_posted, http_req_hold(rq));
 }
 
 void engine_finish(engine_req *e, int status, size_t bytes_out)
 {
+    if (e->finished)
+        return;
+    e->finished = true;
     int64_t dur = time_mono_ns() - e->start_ns;
     http_metrics_observe(e->route_index, status, dur);
     metric_add(METRIC_HTTP_INFLIGHT, -1);
@@ -116,53 +128,35 @@ void engine_finish(engine_req *e, int status, size_t bytes_out)
     }
     if (!e->w->srv->cfg->access_log)
         return;
-    char qpath[512], peer[64] = "-";
-    struct sockaddr_storage ss;
-    socklen_t sl = e->req->conn->callbacks->get_peername(e->req->conn, (struct sockaddr *)&ss);
-    if (sl > 0)
-        h2o_socket_getnumerichost((struct sockaddr *)&ss, sl, peer);
+    char qpath[512];
     log_info("request", "rid=%s method=%s path=\"%s\" route=\"%s\" status=%d dur_ms=%.3f bytes_in=%zu bytes_out=%zu "
                         "remote=%s",
              e->pub.request_id, e->pub.method, log_quote(qpath, sizeof(qpath), e->pub.path, e->pub.path_len),
              e->pub.route ? e->pub.route->pattern : "unmatched", status, (double)dur / 1e6, e->pub.body_len, bytes_out,
-             peer);
-}
-
-bool http_peer_is_loopback(http_req *rq)
-{
-    h2o_req_t *req = ((engine_req *)rq)->req;
-    struct sockaddr_storage ss;
-    socklen_t sl = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
-    if (sl == 0)
-        return false;
-    if (ss.ss_family == AF_INET)
-        return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
-    if (ss.ss_family == AF_INET6)
-        return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
-    return false;
+             e->pub.peer);
 }
 
 void http_defer(http_req *rq) { rq->deferred = true; }
 
 typedef struct {
-    h2o_timeout_entry_t entry; /* first: the callback gets this pointer */
-    void (*fn)(void *arg);
+    http_req *rq;
+    void (*fn)(http_req *rq, void *arg);
     void *arg;
-} after_io;
+} on_loop_task;
 
-static void on_after_io(h2o_timeout_entry_t *entry)
+static void run_on_loop(void *p)
 {
-    after_io *t = (after_io *)entry;
-    t->fn(t->arg);
+    on_loop_task *t = p;
+    t->fn(t->rq, t->arg);
+    http_req_drop(t->rq);
     free(t);
 }
 
-void http_after_io(http_req *rq, void (*fn)(void *arg), void *arg)
+void http_on_loop(http_req *rq, void (*fn)(http_req *rq, void *arg), void *arg)
 {
     engine_req *e = (engine_req *)rq;
-    after_io *t = xcalloc(1, sizeof(*t));
-    t->entry.cb = on_after_io;
-    t->fn = fn;
-    t->arg = arg;
-    h2o_timeout_link(e->w->loop, &e->w->ctx.zero_timeout, &t->entry);
+    rq->deferred = true;
+    on_loop_task *t = xcalloc(1, sizeof(*t));
+    *t = (on_loop_task){http_req_hold(rq), fn, arg};
+    engine_post(e->w, run_on_loop, t);
 }

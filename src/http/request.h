@@ -1,15 +1,20 @@
 /* request.h - one HTTP request as the api layer sees it: method, path, route parameters, query, headers, body,
- * an arena that lives exactly as long as the request, the worker's database connection, and one way to answer.
- * Nothing here names h2o: handlers stay independent of the engine. */
+ * an arena that lives exactly as long as the request, the context of the thread serving it, and one way to answer.
+ * Nothing here names h2o: handlers stay independent of the engine.
+ *
+ * Threads. The I/O thread that accepted the request parses and routes it; a route's lane says where its handler
+ * runs: on the I/O thread itself (HTTP_LANE_LOOP: no database, no blocking), or on a worker of the fast or slow
+ * pool (with that worker's context in `db`). http_respond may be called from any thread; the bytes are always
+ * written by the request's I/O thread. */
 #ifndef COLONY_HTTP_REQUEST_H
 #define COLONY_HTTP_REQUEST_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "base/arena.h"
-#include "store/db.h"
 
 enum {
     HTTP_MAX_PARAMS = 8,       /* path parameters in one route */
@@ -20,12 +25,17 @@ enum {
 typedef struct http_req http_req;
 typedef void (*http_handler_fn)(http_req *rq);
 
-/* One row of the route table: method, pattern ("/workspaces/:id/tokens"), handler, and an opaque access class
- * that the api layer's guard interprets. */
+/* Where a handler runs (see above). Slow: O(n) in user data or long (imports, big lists, uploads); a request on
+ * the fast lane never queues behind one on the slow lane. */
+typedef enum { HTTP_LANE_FAST = 0, HTTP_LANE_SLOW, HTTP_LANE_LOOP } http_lane;
+
+/* One row of the route table: method, pattern ("/workspaces/:id/tokens"), handler, an opaque access class that the
+ * api layer's guard interprets, and the lane. */
 typedef struct {
     const char *method, *pattern;
     http_handler_fn fn;
     int access;
+    http_lane lane;
 } http_route;
 
 typedef struct {
@@ -33,46 +43,56 @@ typedef struct {
     size_t value_len;
 } http_param;
 
+typedef struct {
+    const char *name, *value; /* name lower-case; both arena-owned, NUL-terminated */
+} http_header_field;
+
 struct http_req {
-    arena_t *arena;                /* freed when the request is done */
-    db_t *db;                      /* the worker thread's connection */
+    arena_t *arena;                /* freed when the request is done and nobody holds it */
+    void *db;                      /* the serving worker's context (the api's database connection), valid while
+                                      its handler runs; NULL on the I/O thread. Code that continues a deferred
+                                      request on another worker sets that worker's own here first. */
     const char *method;            /* NUL-terminated, arena-owned */
     const char *path;              /* raw path without the query, NUL-terminated */
     size_t path_len;
     const char *query;             /* raw query without '?', NUL-terminated ("" when none) */
-    const char *body;              /* request body (not NUL-terminated), NULL when none */
+    const char *body;              /* request body (not NUL-terminated), NULL when none; valid until the request
+                                      is answered */
     size_t body_len;
+    const http_header_field *headers; /* copies of the request headers, in arrival order */
+    size_t nheaders;
     const http_route *route;       /* NULL when unmatched */
     http_param params[HTTP_MAX_PARAMS];
     int nparams;
     char request_id[HTTP_REQUEST_ID_MAX + 1];
+    bool peer_loopback;            /* the client connected from 127.0.0.0/8 or ::1 */
+    char peer[64];                 /* the client's address, numeric */
     void *auth;                    /* set by the api guard: who is calling */
-    void *engine;                  /* the server's private state (h2o request) */
-    bool responded;
-    bool deferred;                 /* the handler answers later, on this thread */
+    void *engine;                  /* the server's private state */
+    atomic_bool responded;
+    bool deferred;                 /* the handler returned without answering; a holder answers later */
 };
 
 /* A path parameter by name, or NULL. */
 const char *http_param_get(const http_req *rq, const char *name);
-/* A request header (case-insensitive name) as an arena-owned NUL-terminated copy, or NULL when absent. */
+/* A request header (case-insensitive name), arena-owned, or NULL when absent. */
 const char *http_header(http_req *rq, const char *name);
 /* A decoded query parameter ('+' and %XX) as an arena-owned NUL-terminated copy, or NULL when absent. */
 const char *http_query(http_req *rq, const char *name);
 
-/* The handler returns without answering; it (or a callback scheduled with http_after_io) calls http_respond later,
- * on this request's I/O thread. */
+/* The handler returns without answering: whoever answers later must hold the request (http_req_hold) until then. */
 void http_defer(http_req *rq);
-/* Run fn(arg) once on rq's I/O thread, after the events the loop is handling now: requests that arrive together can
- * be served together (group commit). */
-void http_after_io(http_req *rq, void (*fn)(void *arg), void *arg);
-
-/* True when the client connected from a loopback address (127.0.0.0/8 or ::1). */
-bool http_peer_is_loopback(http_req *rq);
+/* Keep rq (and its arena) alive past its handler; every hold is dropped exactly once, from any thread. */
+http_req *http_req_hold(http_req *rq);
+void http_req_drop(http_req *rq);
+/* Run fn(rq, arg) on rq's I/O thread (to hand the connection to a WebSocket or an event stream, say). The handler
+ * must not touch rq after this call; fn owns the answer. */
+void http_on_loop(http_req *rq, void (*fn)(http_req *rq, void *arg), void *arg);
 
 /* Add a response header; name and value are copied. Up to HTTP_MAX_RESP_HEADERS per request. */
 void http_add_header(http_req *rq, const char *name, const char *value);
-/* Send the whole response: `body` must live until the request ends (static or arena-owned). Once per request;
- * later calls are ignored. */
+/* Send the whole response: `body` must live as long as the request (static or arena-owned). Once per request;
+ * later calls are ignored. Any thread. */
 void http_respond(http_req *rq, int status, const char *content_type, const char *body, size_t len);
 
 #endif

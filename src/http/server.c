@@ -1,5 +1,6 @@
 /* server.c - workers, accept, dispatch, CORS, the JSON face of engine-raised errors, and the drain on stop. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -16,8 +17,10 @@
 #include "base/id.h"
 #include "base/log.h"
 #include "base/metrics.h"
+#include "base/thread.h"
 #include "base/time.h"
 #include "http/engine.h"
+#include "http/feed.h"
 #include "http/http_metrics.h"
 
 enum {
@@ -141,9 +144,65 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     }
 }
 
+/* ---- handing work between threads --------------------------------------------------------------------------- */
+
+static __thread worker_t *current_worker;
+
+worker_t *engine_current(void) { return current_worker; }
+
+typedef struct {
+    h2o_multithread_message_t super; /* first: the receiver hands us this */
+    void (*fn)(void *arg);
+    void *arg;
+} loop_task;
+
+void engine_post(worker_t *w, void (*fn)(void *arg), void *arg)
+{
+    loop_task *t = xcalloc(1, sizeof(*t));
+    t->fn = fn;
+    t->arg = arg;
+    h2o_multithread_send_message(&w->tasks, &t->super);
+}
+
+static void on_tasks(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
+{
+    (void)rx;
+    while (!h2o_linklist_is_empty(messages)) {
+        loop_task *t = H2O_STRUCT_FROM_MEMBER(loop_task, super.link, messages->next);
+        h2o_linklist_unlink(&t->super.link);
+        t->fn(t->arg);
+        free(t);
+    }
+}
+
 /* ---- requests ----------------------------------------------------------------------------------------------- */
 
-static void dispose_arena(void *p) { arena_free(*(arena_t **)p); }
+http_req *http_req_hold(http_req *rq)
+{
+    atomic_fetch_add(&((engine_req *)rq)->refs, 1);
+    return rq;
+}
+
+void http_req_drop(http_req *rq)
+{
+    engine_req *e = (engine_req *)rq;
+    if (atomic_fetch_sub(&e->refs, 1) == 1)
+        arena_free(rq->arena); /* e lives in it */
+}
+
+/* h2o is done with the request (answered, or the connection went away first). */
+static void on_req_disposed(void *p)
+{
+    engine_req *e = *(engine_req **)p;
+    if (!e->finished && e->conn != NULL) /* gone before an answer: the connection no longer waits for it */
+        e->conn->inflight--;
+    if (!e->finished)
+        metric_add(METRIC_HTTP_INFLIGHT, -1);
+    e->finished = true;
+    e->req = NULL;
+    e->conn = NULL;
+    http_req_drop(&e->pub);
+}
 
 static bool request_id_ok(const char *s, size_t n)
 {
@@ -199,15 +258,85 @@ static void preflight(engine_req *e, const char *allow)
     http_respond(rq, 204, NULL, "", 0);
 }
 
+/* The guard and the handler, on whatever thread runs them; a handler that neither answers nor defers is a bug. */
+static void serve(engine_req *e)
+{
+    http_req *rq = &e->pub;
+    const server_config *cfg = e->w->srv->cfg;
+    if (cfg->guard == NULL || cfg->guard(rq))
+        rq->route->fn(rq);
+    if (!rq->deferred && !atomic_load(&rq->responded)) {
+        log_error("handler returned without answering", "rid=%s route=\"%s\"", rq->request_id, rq->route->pattern);
+        reply_err(rq, CL_INTERNAL, "internal error", "");
+    }
+}
+
+static void run_pooled(void *ctx, pool_job *job)
+{
+    engine_req *e = H2O_STRUCT_FROM_MEMBER(engine_req, job, job);
+    e->pub.db = ctx; /* borrowed for the handler; whoever continues a deferred request sets its own */
+    serve(e);
+    http_req_drop(&e->pub);
+}
+
+static void cancel_pooled(pool_job *job)
+{
+    engine_req *e = H2O_STRUCT_FROM_MEMBER(engine_req, job, job);
+    reply_err(&e->pub, CL_UNAVAILABLE, "server is shutting down; retry", "");
+    http_req_drop(&e->pub);
+}
+
+/* Copy what a handler may read into the request's arena, so that no thread but this one touches h2o's memory. */
+static void capture(engine_req *e, h2o_req_t *req, arena_t *a)
+{
+    http_req *rq = &e->pub;
+    rq->method = arena_strndup(a, req->method.base, req->method.len);
+    const char *p = req->path.base, *qm = memchr(p, '?', req->path.len);
+    rq->path_len = qm ? (size_t)(qm - p) : req->path.len;
+    rq->path = arena_strndup(a, p, rq->path_len);
+    rq->query = qm ? arena_strndup(a, qm + 1, req->path.len - rq->path_len - 1) : "";
+    rq->body = req->entity.base;
+    rq->body_len = req->entity.base ? req->entity.len : 0;
+    http_header_field *h = arena_calloc(a, req->headers.size + 2, sizeof(*h));
+    size_t n = 0;
+    for (size_t i = 0; i < req->headers.size; i++) {
+        const h2o_header_t *src = &req->headers.entries[i];
+        char *name = arena_strndup(a, src->name->base, src->name->len);
+        for (char *c = name; *c; c++)
+            *c = (char)tolower((unsigned char)*c);
+        h[n++] = (http_header_field){name, arena_strndup(a, src->value.base, src->value.len)};
+    }
+    if (req->upgrade.base != NULL) /* h2o keeps Upgrade out of the header list */
+        h[n++] = (http_header_field){"upgrade", arena_strndup(a, req->upgrade.base, req->upgrade.len)};
+    rq->headers = h;
+    rq->nheaders = n;
+    ssize_t rid = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-request-id"), -1);
+    if (rid >= 0 && request_id_ok(req->headers.entries[rid].value.base, req->headers.entries[rid].value.len))
+        snprintf(rq->request_id, sizeof(rq->request_id), "%.*s", (int)req->headers.entries[rid].value.len,
+                 req->headers.entries[rid].value.base);
+    else
+        id_uuid4(rq->request_id);
+    struct sockaddr_storage ss;
+    socklen_t sl = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+    snprintf(rq->peer, sizeof(rq->peer), "-");
+    if (sl > 0) {
+        h2o_socket_getnumerichost((struct sockaddr *)&ss, sl, rq->peer);
+        if (ss.ss_family == AF_INET)
+            rq->peer_loopback = (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+        else if (ss.ss_family == AF_INET6)
+            rq->peer_loopback = IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+    }
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     (void)self;
     worker_t *w = H2O_STRUCT_FROM_MEMBER(worker_t, ctx, req->conn->ctx);
     struct server *s = w->srv;
     arena_t *a = arena_new();
-    *(arena_t **)h2o_mem_alloc_shared(&req->pool, sizeof(arena_t *), dispose_arena) = a;
-
     engine_req *e = arena_calloc(a, 1, sizeof(*e));
+    atomic_init(&e->refs, 1); /* h2o's, dropped in on_req_disposed */
+    *(engine_req **)h2o_mem_alloc_shared(&req->pool, sizeof(engine_req *), on_req_disposed) = e;
     http_req *rq = &e->pub;
     e->req = req;
     e->w = w;
@@ -219,23 +348,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         e->conn->inflight++;
     }
     metric_inc(METRIC_HTTP_INFLIGHT);
-
     rq->arena = a;
-    rq->db = w->db;
     rq->engine = e;
-    rq->method = arena_strndup(a, req->method.base, req->method.len);
-    const char *p = req->path.base, *qm = memchr(p, '?', req->path.len);
-    rq->path_len = qm ? (size_t)(qm - p) : req->path.len;
-    rq->path = arena_strndup(a, p, rq->path_len);
-    rq->query = qm ? arena_strndup(a, qm + 1, req->path.len - rq->path_len - 1) : "";
-    rq->body = req->entity.base;
-    rq->body_len = req->entity.base ? req->entity.len : 0;
-    ssize_t rid = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-request-id"), -1);
-    if (rid >= 0 && request_id_ok(req->headers.entries[rid].value.base, req->headers.entries[rid].value.len))
-        snprintf(rq->request_id, sizeof(rq->request_id), "%.*s", (int)req->headers.entries[rid].value.len,
-                 req->headers.entries[rid].value.base);
-    else
-        id_uuid4(rq->request_id);
+    http_req_hold(rq); /* this function's, so that nothing below outlives an early answer */
+    capture(e, req, a);
     e->origin = allowed_origin(s, req, a);
 
     char allow[ROUTER_ALLOW_MAX];
@@ -243,24 +359,20 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
                                   &rq->route, &e->route_index, allow);
     if (strcmp(rq->method, "OPTIONS") == 0 && r == ROUTE_BAD_METHOD) { /* an explicit OPTIONS route runs below */
         preflight(e, allow);
-        return 0;
-    }
-    if (r == ROUTE_NOT_FOUND) {
+    } else if (r == ROUTE_NOT_FOUND) {
         reply_err(rq, CL_NOT_FOUND, "no route for ", rq->path);
-        return 0;
-    }
-    if (r == ROUTE_BAD_METHOD) {
+    } else if (r == ROUTE_BAD_METHOD) {
         http_add_header(rq, "allow", allow);
         reply_err(rq, CL_METHOD_NOT_ALLOWED, "method not allowed; allowed: ", allow);
-        return 0;
+    } else if (rq->route->lane == HTTP_LANE_LOOP) {
+        serve(e);
+    } else {
+        e->job.fn = run_pooled;
+        e->job.cancel = cancel_pooled;
+        pool_submit(s->pool, rq->route->lane == HTTP_LANE_SLOW ? POOL_SLOW : POOL_FAST, &e->job);
+        return 0; /* the hold goes with the job */
     }
-    if (s->cfg->guard != NULL && !s->cfg->guard(rq))
-        return 0;
-    rq->route->fn(rq);
-    if (!rq->responded && !rq->deferred) {
-        log_error("handler returned without answering", "rid=%s route=\"%s\"", rq->request_id, rq->route->pattern);
-        reply_err(rq, CL_INTERNAL, "internal error", "");
-    }
+    http_req_drop(rq);
     return 0;
 }
 
@@ -343,27 +455,35 @@ static void release_socket_buffers(void)
     }
 }
 
+/* A loop turns until the server asks it to exit: after it has drained, it still runs the answers the pool posts
+ * while the pool stops. */
 static void *worker_main(void *arg)
 {
     worker_t *w = arg;
     struct server *s = w->srv;
     int64_t hard_stop = 0;
-    for (;;) {
+    current_worker = w;
+    while (!atomic_load(&s->exit)) {
         h2o_evloop_run(w->loop, LOOP_TICK_MS);
-        if (!atomic_load(&s->stop))
+        if (!atomic_load(&s->stop) || atomic_load(&w->drained))
             continue;
         if (!w->stopping)
             begin_stop(w);
-        if (drain(w))
-            break;
+        if (drain(w)) {
+            engine_client_cancel(w->client);
+            atomic_store(&w->drained, true);
+            continue;
+        }
         if (hard_stop == 0 && time_mono_ms() > w->deadline_ms)
             hard_stop = time_mono_ms() + 1000; /* cut connections get one more second to unwind */
         if (hard_stop != 0 && time_mono_ms() > hard_stop) {
             log_warn("connections still open after the shutdown timeout", "worker=%d", w->index);
-            break;
+            engine_client_cancel(w->client);
+            atomic_store(&w->drained, true);
         }
     }
     release_socket_buffers();
+    current_worker = NULL;
     return NULL;
 }
 
@@ -402,10 +522,45 @@ static void free_server(struct server *s)
     free(s->workers);
 }
 
+static void wake_streams(void *arg, int index)
+{
+    struct server *s = arg;
+    for (int i = 0; i < s->cfg->threads; i++)
+        if (index < 0 || index == i)
+            stream_worker_wake(&s->workers[i]);
+}
+
+/* Release the loops (their threads have ended, or never started) and what hangs off them. */
+static void teardown(struct server *s, bool ran)
+{
+    for (int i = 0; i < s->cfg->threads; i++) {
+        worker_t *w = &s->workers[i];
+        if (ran)
+            h2o_evloop_run(w->loop, 0); /* answers posted while the loop was exiting */
+        if (w->listener != NULL)
+            h2o_socket_close(w->listener);
+        stream_worker_dispose(w);
+        engine_client_detach(w->client);
+        /* h2o's HTTP/2 half arms a one-second GOAWAY timer on shutdown even with no HTTP/2 connection */
+        if (h2o_timeout_is_linked(&w->ctx.http2._graceful_shutdown_timeout))
+            h2o_timeout_unlink(&w->ctx.http2._graceful_shutdown_timeout);
+        h2o_multithread_unregister_receiver(w->ctx.queue, &w->tasks);
+        h2o_multithread_queue_t *queue = w->ctx.queue;
+        h2o_context_dispose(&w->ctx);
+        h2o_evloop_destroy(w->loop);
+        free(queue); /* h2o 2.2's h2o_multithread_destroy_queue closes the queue but never frees it */
+    }
+    pool_stop(s->pool);
+    s->pool = NULL;
+    close(s->listen_fd);
+    free_server(s);
+}
+
 int server_run(const server_config *cfg, cl_error *err)
 {
     struct server s = {.cfg = cfg, .listen_fd = -1};
     atomic_init(&s.stop, false);
+    atomic_init(&s.exit, false);
     parse_origins(&s, cfg->cors_origins);
     if ((s.router = router_new(cfg->routes, cfg->nroutes)) == NULL) {
         cl_fail(err, CL_INTERNAL, "invalid route table");
@@ -437,19 +592,21 @@ int server_run(const server_config *cfg, cl_error *err)
         free_server(&s);
         return 1;
     }
+    pool_config pc = {{cfg->pool_fast, cfg->pool_slow}, cfg->ctx_open, cfg->ctx_close, cfg->ctx_reset, cfg->ctx_arg};
+    if ((s.pool = pool_start(&pc, err)) == NULL) {
+        close(s.listen_fd);
+        free_server(&s);
+        return 1;
+    }
     s.workers = xcalloc((size_t)cfg->threads, sizeof(worker_t));
-    int started = 0, rc = 0;
     for (int i = 0; i < cfg->threads; i++) {
         worker_t *w = &s.workers[i];
         w->index = i;
         w->srv = &s;
         w->conns.next = w->conns.prev = &w->conns;
-        if (db_open(cfg->db_url, &w->db, err) != CL_OK) {
-            rc = 1;
-            break;
-        }
         w->loop = h2o_evloop_create();
         h2o_context_init(&w->ctx, w->loop, &s.conf);
+        h2o_multithread_register_receiver(w->ctx.queue, &w->tasks, on_tasks);
         w->accept_ctx.ctx = &w->ctx;
         w->accept_ctx.hosts = s.conf.hosts;
         int fd = dup(s.listen_fd); /* each loop owns its handle on the one listening socket */
@@ -458,47 +615,50 @@ int server_run(const server_config *cfg, cl_error *err)
         w->listener->data = w;
         h2o_socket_read_start(w->listener, on_accept);
         stream_worker_init(w);
-        w->client = engine_client_attach(w->loop, &w->ctx.receivers.hostinfo_getaddr);
-        started++;
+        w->client = engine_client_attach(w->loop, w->ctx.queue, s.pool);
     }
-    if (rc == 0) {
-        for (int i = 0; i < started; i++)
-            pthread_create(&s.workers[i].tid, NULL, worker_main, &s.workers[i]);
-        if (cfg->on_listening != NULL) {
-            char host_only[256];
-            const char *colon = strrchr(cfg->listen, ':');
-            snprintf(host_only, sizeof(host_only), "%.*s", (int)(colon - cfg->listen), cfg->listen);
-            cfg->on_listening(host_only, port);
+    if (stream_config_get()->read != NULL) {
+        feed_config fc = {cfg->ctx_open, cfg->ctx_close, cfg->ctx_reset, cfg->ctx_arg, wake_streams, &s};
+        if ((s.feed = feed_start(&fc, err)) == NULL) {
+            teardown(&s, false);
+            return 1;
         }
-        log_info("serving", "listen=%s port=%d threads=%d max_body=%zu", cfg->listen, port, cfg->threads,
-                 cfg->max_body);
-        int sig = 0;
-        sigwait(&sigs, &sig);
-        log_info("stopping", "signal=%s in_flight=%lld", sig == SIGINT ? "SIGINT" : "SIGTERM",
-                 (long long)metric_get(METRIC_HTTP_INFLIGHT));
-        atomic_store(&s.stop, true);
-        for (int i = 0; i < started; i++)
-            pthread_join(s.workers[i].tid, NULL);
+    } else {
+        s.feed = feed_new(0);
     }
-    close(s.listen_fd);
-    for (int i = 0; i < started; i++) {
-        worker_t *w = &s.workers[i];
-        if (w->listener != NULL)
-            h2o_socket_close(w->listener);
-        stream_worker_dispose(w);
-        engine_client_detach(w->client);
-        /* h2o's HTTP/2 half arms a one-second GOAWAY timer on shutdown even with no HTTP/2 connection */
-        if (h2o_timeout_is_linked(&w->ctx.http2._graceful_shutdown_timeout))
-            h2o_timeout_unlink(&w->ctx.http2._graceful_shutdown_timeout);
-        h2o_multithread_queue_t *queue = w->ctx.queue;
-        h2o_context_dispose(&w->ctx);
-        h2o_evloop_destroy(w->loop);
-        free(queue); /* h2o 2.2's h2o_multithread_destroy_queue closes the queue but never frees it */
+    for (int i = 0; i < cfg->threads; i++)
+        thread_start_quiet(&s.workers[i].tid, worker_main, &s.workers[i]);
+    if (cfg->on_listening != NULL) {
+        char host_only[256];
+        const char *colon = strrchr(cfg->listen, ':');
+        snprintf(host_only, sizeof(host_only), "%.*s", (int)(colon - cfg->listen), cfg->listen);
+        cfg->on_listening(host_only, port);
     }
-    for (int i = 0; i < cfg->threads && i <= started; i++)
-        db_close(s.workers[i].db);
-    free_server(&s);
-    if (rc == 0)
-        log_info("stopped", "clean=true");
-    return rc;
+    log_info("serving", "listen=%s port=%d threads=%d pool_fast=%d pool_slow=%d max_body=%zu", cfg->listen, port,
+             cfg->threads, cfg->pool_fast, cfg->pool_slow, cfg->max_body);
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    log_info("stopping", "signal=%s in_flight=%lld", sig == SIGINT ? "SIGINT" : "SIGTERM",
+             (long long)metric_get(METRIC_HTTP_INFLIGHT));
+    atomic_store(&s.stop, true);
+    for (bool all = false; !all;) { /* the pool keeps serving what is in flight while the loops drain */
+        all = true;
+        for (int i = 0; i < cfg->threads; i++)
+            all = all && atomic_load(&s.workers[i].drained);
+        if (!all)
+            usleep(10 * 1000);
+    }
+    if (stream_config_get()->read != NULL)
+        feed_stop(s.feed);
+    else
+        feed_free(s.feed);
+    s.feed = NULL;
+    pool_stop(s.pool); /* what is still queued is answered 503 by the loops, which still run */
+    s.pool = NULL;
+    atomic_store(&s.exit, true);
+    for (int i = 0; i < cfg->threads; i++)
+        pthread_join(s.workers[i].tid, NULL);
+    teardown(&s, true);
+    log_info("stopped", "clean=true");
+    return 0;
 }

@@ -1,7 +1,9 @@
-/* server.h - the HTTP engine: N worker threads, each with its own h2o event loop and database connection, all
- * accepting on one listening socket. server_run blocks until SIGINT or SIGTERM, then drains: it stops accepting,
- * lets in-flight requests finish (bounded by shutdown_timeout_ms), closes every connection and database handle,
- * and returns. */
+/* server.h - the HTTP engine: N I/O threads, each with its own h2o event loop, all accepting on one listening
+ * socket, and a pool of worker threads (fast and slow lanes) that run the handlers which may block. The engine
+ * knows nothing of databases: each pool thread gets a context from the ctx_open hook and hands it to the handlers
+ * it runs (http_req.db). server_run blocks until SIGINT or SIGTERM, then drains: it stops accepting, lets
+ * in-flight requests finish (bounded by shutdown_timeout_ms), closes every connection, stops the pool, and
+ * returns. */
 #ifndef COLONY_HTTP_SERVER_H
 #define COLONY_HTTP_SERVER_H
 
@@ -16,7 +18,13 @@ typedef struct {
     int threads;               /* I/O threads, >= 1 */
     size_t max_body;           /* request body limit in bytes (413 past it) */
     int shutdown_timeout_ms;   /* how long in-flight requests may take once a stop is asked */
-    const char *db_url;        /* each worker opens its own connection */
+    int pool_fast, pool_slow;  /* worker threads of each lane, >= 1 */
+    /* The context of one pool thread (opened on it; NULL with err set refuses the start), its end, and what
+     * runs after every job on that thread (may be NULL). */
+    void *(*ctx_open)(void *arg, cl_error *err);
+    void (*ctx_close)(void *ctx);
+    void (*ctx_reset)(void *ctx);
+    void *ctx_arg;
     const char *cors_origins;  /* comma-separated origins allowed cross-site; "*" allows any */
     bool access_log;           /* one line per request */
     const http_route *routes;  /* the route table (borrowed) */

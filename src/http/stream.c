@@ -1,25 +1,150 @@
-/* stream.c - see stream.h. Everything here runs on the owning I/O thread, except wake(), which the hub calls from
- * the publishing thread and which only posts one message to the thread's queue. */
+/* stream.c - see stream.h. Everything about one subscriber happens on the I/O thread that owns it, except the
+ * credential registry (any thread, under its mutex) and the reads of a backlog page (a pool job that touches no
+ * subscriber: its result is posted back to the loop). */
 #include "http/stream.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 
-#include "base/buf.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/time.h"
-#include "bus/hub.h"
 #include "http/engine.h"
+#include "http/feed.h"
+#include "http/wsproto.h"
 
-#include <h2o/websocket.h>
+#include <h2o/http1.h>
 
-static stream_fetch_fn fetch_events;
-static int64_t max_lag = STREAM_MAX_LAG; /* set once at start-up */
+enum {
+    SUB_BATCH = 64,           /* events in one write */
+    PAGE_EVENTS = 64,         /* events read per backlog page */
+    WS_IN_MAX = 64 << 10,     /* payload of a frame a client may send us (we read and drop it) */
+    KEY_BUCKETS = 1024,
+    LINGER_MS = 10000,        /* a closing subscriber's last write and close handshake, at most */
+};
 
-void stream_set_source(stream_fetch_fn fetch) { fetch_events = fetch; }
-void stream_set_max_lag(int64_t events) { max_lag = events; }
+static stream_config cfg = {
+    .max_lag = 20000, .stall_ms = 60000, .max_queued = 64 << 10, .memory_max = 64 << 20, .max_streams = 20000,
+    .max_per_key = 200,
+};
+
+void stream_configure(const stream_config *c) { cfg = *c; }
+const stream_config *stream_config_get(void) { return &cfg; }
+
+/* ---- credentials: caps per key and in total, and revocation ------------------------------------------------ */
+
+typedef struct stream_key {
+    struct stream_key *next;
+    int count;
+    atomic_bool revoked;
+    char key[];
+} stream_key;
+
+static pthread_mutex_t keys_mu = PTHREAD_MUTEX_INITIALIZER;
+static stream_key *keys[KEY_BUCKETS];
+static int streams_open;
+static _Atomic int64_t page_bytes; /* held by backlog pages on this node */
+
+static unsigned key_hash(const char *s)
+{
+    unsigned h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h % KEY_BUCKETS;
+}
+
+/* The key's entry with one more stream, or NULL (and *why) when a cap refuses it. */
+static stream_key *key_acquire(const char *key, const char **why)
+{
+    pthread_mutex_lock(&keys_mu);
+    stream_key **slot = &keys[key_hash(key)], *k = *slot;
+    while (k != NULL && strcmp(k->key, key) != 0)
+        k = k->next;
+    if (streams_open >= cfg.max_streams) {
+        *why = "too many event streams on this server";
+        k = NULL;
+        metric_inc(METRIC_STREAMS_REFUSED_TOTAL);
+    } else if (k != NULL && k->count >= cfg.max_per_key) {
+        *why = "too many event streams for this credential";
+        k = NULL;
+        metric_inc(METRIC_STREAMS_REFUSED_KEY);
+    } else {
+        if (k == NULL) {
+            size_t n = strlen(key);
+            k = xcalloc(1, sizeof(*k) + n + 1);
+            memcpy(k->key, key, n + 1);
+            atomic_init(&k->revoked, false);
+            k->next = *slot;
+            *slot = k;
+        }
+        k->count++;
+        streams_open++;
+    }
+    pthread_mutex_unlock(&keys_mu);
+    return k;
+}
+
+static void key_release(stream_key *k)
+{
+    pthread_mutex_lock(&keys_mu);
+    streams_open--;
+    if (--k->count == 0) {
+        stream_key **p = &keys[key_hash(k->key)];
+        while (*p != k)
+            p = &(*p)->next;
+        *p = k->next;
+        free(k);
+    }
+    pthread_mutex_unlock(&keys_mu);
+}
+
+bool stream_revalidate(void *ctx)
+{
+    enum { CHUNK = 256 };
+    if (cfg.check == NULL)
+        return false;
+    arena_t *a = arena_new();
+    const char **list = NULL;
+    size_t n = 0, cap = 0;
+    pthread_mutex_lock(&keys_mu);
+    for (int b = 0; b < KEY_BUCKETS; b++)
+        for (stream_key *k = keys[b]; k != NULL; k = k->next)
+            if (!atomic_load(&k->revoked)) {
+                list = arena_grow(a, list, n, &cap, sizeof(*list));
+                list[n++] = arena_strdup(a, k->key);
+            }
+    pthread_mutex_unlock(&keys_mu);
+    bool any = false;
+    bool *valid = arena_calloc(a, n + 1, sizeof(bool));
+    for (size_t i = 0; i < n; i += CHUNK) {
+        cl_error e;
+        size_t m = n - i < CHUNK ? n - i : CHUNK;
+        if (cfg.check(ctx, a, list + i, m, valid + i, &e) != CL_OK) {
+            log_warn("cannot check event subscribers' credentials; keeping them", "error=\"%s\"", e.msg);
+            arena_free(a);
+            return false;
+        }
+    }
+    pthread_mutex_lock(&keys_mu);
+    for (size_t i = 0; i < n; i++) {
+        if (valid[i])
+            continue;
+        for (stream_key *k = keys[key_hash(list[i])]; k != NULL; k = k->next)
+            if (strcmp(k->key, list[i]) == 0) {
+                atomic_store(&k->revoked, true);
+                any = true;
+            }
+    }
+    pthread_mutex_unlock(&keys_mu);
+    arena_free(a);
+    return any;
+}
+
+/* ---- subscribers -------------------------------------------------------------------------------------------- */
 
 typedef enum { SUB_WS, SUB_SSE } sub_kind;
 
@@ -27,241 +152,420 @@ typedef struct stream_sub {
     stream_link link; /* first: the worker's list is of stream_link */
     worker_t *w;
     sub_kind kind;
-    int64_t cursor; /* last event id delivered (or skipped by the filter) */
-    bool all, closing;
-    char **ids; /* sorted workspace ids this subscriber may see */
-    size_t nids;
+    int refs;         /* the list's, and one per page being read (loop only) */
+    bool linked, dead;
+    stream_key *key;
+    feed_filter filter;
+    int64_t cursor;   /* the last event id taken into `pending` (or passed by the filter) */
+    int64_t sent;     /* the last event id handed to the socket: a resume from here neither skips nor repeats */
+    /* what waits to be written, oldest first (references), and what is being written */
+    feed_event *pending[PAGE_EVENTS > SUB_BATCH ? PAGE_EVENTS : SUB_BATCH];
+    size_t npending;
+    int64_t pending_bytes; /* of a backlog page, counted in page_bytes */
+    int64_t pending_last;  /* cursor once `pending` is written */
+    feed_event *inflight[SUB_BATCH];
+    size_t ninflight;
+    int64_t inflight_page_bytes;
+    h2o_iovec_t iov[SUB_BATCH + 1];
+    bool writing, paging;
+    int64_t blocked_since; /* ms: a write in flight and more waiting */
+    /* closing: a reason to send after what is in flight, then the end */
+    bool closing, close_sent;
+    uint16_t close_code;
+    char close_reason[120];
     /* WebSocket */
-    h2o_websocket_conn_t *ws;
+    h2o_socket_t *sock;
+    unsigned char ctrl[2 + WS_CONTROL_MAX]; /* a pong or our close, waiting for the write in flight */
+    size_t ctrl_len;
+    unsigned char ctrl_out[2 + WS_CONTROL_MAX];
+    h2o_timeout_entry_t linger;
     /* SSE */
-    h2o_req_t *req;
     engine_req *ereq;
+    h2o_req_t *req;
     h2o_generator_t gen;
-    buf_t pending, sending;
-    bool writing;
 } stream_sub;
+
+#define SUB(l) ((stream_sub *)(l))
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static stream_sub *new_sub(worker_t *w, sub_kind kind, int64_t since, const stream_filter *f)
+static stream_sub *new_sub(sub_kind kind, int64_t since, const stream_filter *f, stream_key *k)
 {
     stream_sub *s = xcalloc(1, sizeof(*s));
-    s->w = w;
     s->kind = kind;
-    s->cursor = since >= 0 ? since : hub_latest();
-    s->all = f->all;
+    s->refs = 1;
+    s->key = k;
+    s->cursor = s->sent = since; /* -1: from the feed's head, settled on the loop */
+    s->filter.all = f->all;
     if (!f->all) {
-        s->nids = f->count < STREAM_MAX_FILTER_IDS ? f->count : STREAM_MAX_FILTER_IDS;
-        s->ids = xcalloc(s->nids ? s->nids : 1, sizeof(char *));
-        for (size_t i = 0; i < s->nids; i++)
-            s->ids[i] = xstrdup(f->workspace_ids[i]);
-        qsort(s->ids, s->nids, sizeof(char *), cmp_str);
+        s->filter.nids = f->count < STREAM_MAX_FILTER_IDS ? f->count : STREAM_MAX_FILTER_IDS;
+        s->filter.ids = xcalloc(s->filter.nids ? s->filter.nids : 1, sizeof(char *));
+        for (size_t i = 0; i < s->filter.nids; i++)
+            s->filter.ids[i] = xstrdup(f->workspace_ids[i]);
+        qsort(s->filter.ids, s->filter.nids, sizeof(char *), cmp_str);
     }
-    buf_init(&s->pending, STREAM_MAX_QUEUED);
-    buf_init(&s->sending, STREAM_MAX_QUEUED);
+    return s;
+}
+
+static void release_events(feed_event **evs, size_t *n)
+{
+    for (size_t i = 0; i < *n; i++)
+        feed_event_unref(evs[i]);
+    *n = 0;
+}
+
+static void sub_unref(stream_sub *s)
+{
+    if (--s->refs > 0)
+        return;
+    release_events(s->pending, &s->npending);
+    release_events(s->inflight, &s->ninflight);
+    atomic_fetch_sub(&page_bytes, s->pending_bytes + s->inflight_page_bytes);
+    for (size_t i = 0; i < s->filter.nids; i++)
+        free(s->filter.ids[i]);
+    free(s->filter.ids);
+    key_release(s->key);
+    free(s);
+}
+
+static void link_sub(worker_t *w, stream_sub *s)
+{
+    s->w = w;
+    s->linked = true;
     s->link.next = w->subs.next;
     s->link.prev = &w->subs;
     w->subs.next->prev = &s->link;
     w->subs.next = &s->link;
     atomic_fetch_add(&w->nsubs, 1);
-    metric_inc(kind == SUB_WS ? METRIC_WS_CONNECTIONS : METRIC_SSE_CONNECTIONS);
-    return s;
+    metric_inc(s->kind == SUB_WS ? METRIC_WS_CONNECTIONS : METRIC_SSE_CONNECTIONS);
+    if (s->cursor < 0)
+        s->cursor = s->sent = feed_head(w->srv->feed);
 }
 
-static void free_sub(stream_sub *s)
+/* The subscriber is gone for good (its connection closed): off the list; freed once no page is being read. */
+static void kill_sub(stream_sub *s)
 {
-    s->link.prev->next = s->link.next;
-    s->link.next->prev = s->link.prev;
-    atomic_fetch_sub(&s->w->nsubs, 1);
-    metric_add(s->kind == SUB_WS ? METRIC_WS_CONNECTIONS : METRIC_SSE_CONNECTIONS, -1);
-    for (size_t i = 0; i < s->nids; i++)
-        free(s->ids[i]);
-    free(s->ids);
-    buf_free(&s->pending);
-    buf_free(&s->sending);
-    free(s);
-}
-
-static bool admits(const stream_sub *s, const stream_event *ev)
-{
-    if (s->all)
-        return true;
-    if (ev->workspace_id == NULL)
-        return false;
-    return bsearch(&ev->workspace_id, s->ids, s->nids, sizeof(char *), cmp_str) != NULL;
-}
-
-/* ---- WebSocket ---------------------------------------------------------------------------------------------- */
-
-static void ws_close_with(stream_sub *s, uint16_t code, const char *reason)
-{
-    if (s->closing)
+    if (s->dead)
         return;
-    s->closing = true;
-    wslay_event_queue_close(s->ws->ws_ctx, code, (const uint8_t *)reason, strlen(reason));
-    if (s->ws->sock != NULL)
-        h2o_websocket_proceed(s->ws);
+    s->dead = true;
+    if (s->linked) {
+        s->link.prev->next = s->link.next;
+        s->link.next->prev = s->link.prev;
+        atomic_fetch_sub(&s->w->nsubs, 1);
+        metric_add(s->kind == SUB_WS ? METRIC_WS_CONNECTIONS : METRIC_SSE_CONNECTIONS, -1);
+    }
+    if (h2o_timeout_is_linked(&s->linger))
+        h2o_timeout_unlink(&s->linger);
+    sub_unref(s);
 }
 
-static void on_ws_message(h2o_websocket_conn_t *conn, const struct wslay_event_on_msg_recv_arg *arg)
+static void pump_one(stream_sub *s);
+
+/* ---- writing ------------------------------------------------------------------------------------------------ */
+
+static void on_written(stream_sub *s)
 {
-    stream_sub *s = conn->data;
-    if (arg == NULL) { /* closed: by the peer, by us, or on error */
-        h2o_websocket_close(conn);
-        free_sub(s);
+    s->writing = false;
+    s->blocked_since = 0;
+    release_events(s->inflight, &s->ninflight);
+    atomic_fetch_sub(&page_bytes, s->inflight_page_bytes);
+    s->inflight_page_bytes = 0;
+}
+
+static void ws_close_now(stream_sub *s)
+{
+    h2o_socket_t *sock = s->sock;
+    s->sock = NULL;
+    kill_sub(s);
+    if (sock != NULL)
+        h2o_socket_close(sock);
+}
+
+static void on_linger_timeout(h2o_timeout_entry_t *entry)
+{
+    ws_close_now(H2O_STRUCT_FROM_MEMBER(stream_sub, linger, entry));
+}
+
+static void on_ws_write(h2o_socket_t *sock, const char *err)
+{
+    stream_sub *s = sock->data;
+    on_written(s);
+    if (err != NULL) {
+        ws_close_now(s);
         return;
     }
-    /* frames from clients carry nothing colony acts on; wslay answers pings and closes itself */
-}
-
-static void ws_send(stream_sub *s, const stream_event *ev)
-{
-    char ts[TIME_RFC3339_MAX], line[512];
-    time_format_rfc3339(ev->created_at, ts);
-    int head = snprintf(line, sizeof(line), "{\"id\":%lld,\"event\":\"%s\",\"workspace_id\":%s%s%s,\"timestamp\":\"%s\","
-                                            "\"payload\":",
-                        (long long)ev->id, ev->type, ev->workspace_id ? "\"" : "",
-                        ev->workspace_id ? ev->workspace_id : "null", ev->workspace_id ? "\"" : "", ts);
-    buf_reset(&s->pending);
-    if (head < 0 || !buf_append(&s->pending, line, (size_t)head) || !buf_puts(&s->pending, ev->payload) ||
-        !buf_putc(&s->pending, '}'))
+    if (s->close_sent) { /* our close frame is out: the client answers with its own, or we stop waiting */
+        shutdown(h2o_socket_get_fd(sock), SHUT_WR);
+        if (!h2o_timeout_is_linked(&s->linger)) {
+            s->linger.cb = on_linger_timeout;
+            h2o_timeout_link(s->w->loop, &s->w->stream_linger, &s->linger);
+        }
         return;
-    struct wslay_event_msg msg = {WSLAY_TEXT_FRAME, (const uint8_t *)s->pending.data, s->pending.len};
-    wslay_event_queue_msg(s->ws->ws_ctx, &msg); /* wslay copies the frame */
+    }
+    pump_one(s);
 }
-
-/* ---- server-sent events ------------------------------------------------------------------------------------- */
-
-static void sse_flush(stream_sub *s);
 
 static void on_sse_proceed(h2o_generator_t *gen, h2o_req_t *req)
 {
     (void)req;
     stream_sub *s = H2O_STRUCT_FROM_MEMBER(stream_sub, gen, gen);
-    s->writing = false;
-    buf_reset(&s->sending);
-    sse_flush(s);
+    on_written(s);
+    pump_one(s);
 }
 
 static void on_sse_stop(h2o_generator_t *gen, h2o_req_t *req)
 {
     (void)req;
     stream_sub *s = H2O_STRUCT_FROM_MEMBER(stream_sub, gen, gen);
+    on_written(s);
     engine_finish(s->ereq, 200, 0); /* the client went away */
-    free_sub(s);
+    s->req = NULL;
+    kill_sub(s);
 }
 
-/* Send what is pending, or the end of the stream when closing; one h2o_send in flight at a time. */
-static void sse_flush(stream_sub *s)
+/* The end of an SSE stream: `last` (a comment naming the reason) copied into the request's pool, because after a
+ * final send h2o calls neither proceed nor stop. */
+static void sse_end(stream_sub *s, const char *last)
 {
-    if (s->writing)
-        return;
-    if (s->pending.len == 0 && !s->closing)
-        return;
-    buf_t t = s->sending;
-    s->sending = s->pending;
-    s->pending = t;
-    h2o_iovec_t iov = h2o_iovec_init(s->sending.data ? s->sending.data : "", s->sending.len);
-    if (s->closing) {
-        h2o_req_t *req = s->req;
-        engine_finish(s->ereq, 200, 0);
-        /* after a final send h2o calls neither proceed nor stop: the bytes must outlive s, so hand them to the
-         * request's pool */
-        h2o_iovec_t last = h2o_strdup(&req->pool, iov.base, iov.len);
-        free_sub(s);
-        h2o_send(req, &last, last.len ? 1 : 0, H2O_SEND_STATE_FINAL);
+    h2o_req_t *req = s->req;
+    s->req = NULL;
+    engine_finish(s->ereq, 200, 0);
+    h2o_iovec_t iov = h2o_strdup(&req->pool, last, strlen(last));
+    kill_sub(s);
+    h2o_send(req, &iov, iov.len ? 1 : 0, H2O_SEND_STATE_FINAL);
+}
+
+/* Send the close (a WebSocket close frame, or the end of the event stream) now; nothing is in flight. */
+static void send_close(stream_sub *s)
+{
+    s->close_sent = true;
+    if (s->kind == SUB_SSE) {
+        char line[200];
+        snprintf(line, sizeof(line), ": closed: %s\n\n", s->close_reason);
+        sse_end(s, line);
         return;
     }
+    size_t n = ws_close_frame(s->ctrl_out, s->close_code, s->close_reason);
+    s->iov[0] = h2o_iovec_init(s->ctrl_out, n);
     s->writing = true;
-    h2o_send(s->req, &iov, 1, H2O_SEND_STATE_IN_PROGRESS);
+    h2o_socket_write(s->sock, s->iov, 1, on_ws_write);
 }
 
-static void sse_send(stream_sub *s, const stream_event *ev)
+/* Close with a reason; what is already in flight goes first, so the reason is the last thing the client reads. */
+static void close_sub(stream_sub *s, uint16_t code, const char *why, bool resume_hint)
 {
-    if (!buf_printf(&s->pending, "id: %lld\ndata: {\"type\":\"%s\",\"timestamp\":%lld,\"data\":", (long long)ev->id,
-                    ev->type, (long long)ev->created_at) ||
-        !buf_puts(&s->pending, ev->payload) || !buf_puts(&s->pending, "}\n\n"))
-        s->closing = true; /* over STREAM_MAX_QUEUED: end the stream; the client resumes with Last-Event-ID */
-}
-
-/* ---- the pump ---------------------------------------------------------------------------------------------- */
-
-static size_t queued_bytes(const stream_sub *s)
-{
-    return s->kind == SUB_WS ? wslay_event_get_queued_msg_length(s->ws->ws_ctx) : s->pending.len + s->sending.len;
+    if (s->closing || s->dead)
+        return;
+    s->closing = true;
+    s->close_code = code;
+    if (resume_hint)
+        snprintf(s->close_reason, sizeof(s->close_reason), "%s; resume with since=%lld", why, (long long)s->sent);
+    else
+        snprintf(s->close_reason, sizeof(s->close_reason), "%s", why);
+    release_events(s->pending, &s->npending);
+    atomic_fetch_sub(&page_bytes, s->pending_bytes);
+    s->pending_bytes = 0;
+    if (!s->writing)
+        send_close(s);
+    else if (s->kind == SUB_WS && !h2o_timeout_is_linked(&s->linger)) { /* a client that never reads again */
+        s->linger.cb = on_linger_timeout;
+        h2o_timeout_link(s->w->loop, &s->w->stream_linger, &s->linger);
+    }
 }
 
 static void drop(stream_sub *s, const char *why)
 {
-    char reason[120];
-    snprintf(reason, sizeof(reason), "%s; resume with since=%lld", why, (long long)s->cursor);
     metric_inc(METRIC_SUBSCRIBERS_DROPPED);
-    log_info("event subscriber dropped", "reason=\"%s\"", reason);
-    if (s->kind == SUB_WS) {
-        ws_close_with(s, STREAM_WS_CLOSE_TOO_SLOW, reason);
-    } else {
-        s->closing = true;
-        sse_flush(s);
-    }
+    log_info("event subscriber dropped", "reason=\"%s\" sent=%lld", why, (long long)s->sent);
+    close_sub(s, STREAM_WS_CLOSE_TOO_SLOW, why, true);
 }
 
-#define SUB(l) ((stream_sub *)(l))
+/* Write what is pending, up to max_queued bytes (at least one event). */
+static void write_pending(stream_sub *s)
+{
+    size_t n = 0, bytes = 0, ctrl = 0;
+    if (s->kind == SUB_WS && s->ctrl_len > 0) { /* a pong waiting for its turn */
+        memcpy(s->ctrl_out, s->ctrl, s->ctrl_len);
+        s->iov[ctrl++] = h2o_iovec_init(s->ctrl_out, s->ctrl_len);
+        s->ctrl_len = 0;
+    }
+    while (n < s->npending && n < SUB_BATCH) {
+        feed_event *e = s->pending[n];
+        size_t sz = s->kind == SUB_WS ? e->ws_len : e->sse_len;
+        if (n > 0 && bytes + sz > cfg.max_queued)
+            break;
+        s->iov[ctrl + n] = s->kind == SUB_WS ? h2o_iovec_init(e->ws, e->ws_len) : h2o_iovec_init(e->sse, e->sse_len);
+        s->inflight[n] = e;
+        bytes += sz;
+        n++;
+    }
+    if (n + ctrl == 0)
+        return;
+    s->ninflight = n;
+    if (n > 0) {
+        s->sent = s->inflight[n - 1]->id;
+        memmove(s->pending, s->pending + n, (s->npending - n) * sizeof(*s->pending));
+        s->npending -= n;
+        if (s->npending == 0) {
+            s->sent = s->pending_last; /* what the filter passed after them is behind the client too */
+            s->inflight_page_bytes = s->pending_bytes;
+            s->pending_bytes = 0;
+        }
+        metric_add(METRIC_EVENTS_DELIVERED, (int64_t)n);
+    }
+    s->writing = true;
+    if (s->kind == SUB_WS)
+        h2o_socket_write(s->sock, s->iov, n + ctrl, on_ws_write);
+    else
+        h2o_send(s->req, s->iov, n, H2O_SEND_STATE_IN_PROGRESS);
+}
+
+/* ---- backlog pages ------------------------------------------------------------------------------------------ */
+
+typedef struct {
+    pool_job job;
+    stream_sub *s;
+    worker_t *w;
+    int64_t after, upto, last;
+    feed_event *evs[PAGE_EVENTS];
+    size_t n;
+    int64_t bytes;
+    bool failed;
+} page;
+
+static void page_arrived(void *arg)
+{
+    page *p = arg;
+    stream_sub *s = p->s;
+    s->paging = false;
+    if (s->dead || s->closing || p->failed) {
+        release_events(p->evs, &p->n);
+        atomic_fetch_sub(&page_bytes, p->bytes);
+    } else {
+        for (size_t i = 0; i < p->n; i++) {
+            if (feed_filter_admits(&s->filter, p->evs[i]->workspace_id))
+                s->pending[s->npending++] = p->evs[i];
+            else
+                feed_event_unref(p->evs[i]);
+        }
+        s->pending_bytes = p->bytes;
+        s->cursor = s->pending_last = p->last;
+        if (s->npending == 0) {
+            atomic_fetch_sub(&page_bytes, p->bytes);
+            s->pending_bytes = 0;
+            if (!s->writing)
+                s->sent = s->cursor;
+        }
+    }
+    bool retry = p->failed;
+    free(p);
+    if (!s->dead && !retry)
+        pump_one(s);
+    sub_unref(s);
+}
+
+static void page_read(void *ctx, pool_job *job)
+{
+    page *p = H2O_STRUCT_FROM_MEMBER(page, job, job);
+    arena_t *a = arena_new();
+    stream_event *evs = NULL;
+    size_t n = 0;
+    bool settling = false;
+    cl_error e;
+    if (cfg.read(ctx, a, p->after, p->upto, PAGE_EVENTS, &evs, &n, &settling, &e) != CL_OK) {
+        log_warn("cannot read an event backlog page", "error=\"%s\"", e.msg);
+        p->failed = true; /* the next wake asks again */
+    }
+    p->last = n == PAGE_EVENTS ? evs[n - 1].id : p->upto; /* a short page read everything up to upto */
+    for (size_t i = 0; i < n; i++) {
+        p->evs[i] = feed_event_new(&evs[i]);
+        p->bytes += (int64_t)(p->evs[i]->ws_len + p->evs[i]->sse_len);
+    }
+    p->n = n;
+    atomic_fetch_add(&page_bytes, p->bytes);
+    arena_free(a);
+    engine_post(p->w, page_arrived, p);
+}
+
+static void page_cancelled(pool_job *job)
+{
+    page *p = H2O_STRUCT_FROM_MEMBER(page, job, job);
+    p->failed = true;
+    engine_post(p->w, page_arrived, p);
+}
+
+static void request_page(stream_sub *s, int64_t upto)
+{
+    if (s->paging || atomic_load(&page_bytes) >= (int64_t)cfg.memory_max)
+        return; /* one page at a time; over the node's budget, wait for pages to drain */
+    page *p = xcalloc(1, sizeof(*p));
+    p->s = s;
+    p->w = s->w;
+    p->after = s->cursor;
+    p->upto = upto;
+    p->job.fn = page_read;
+    p->job.cancel = page_cancelled;
+    s->paging = true;
+    s->refs++;
+    pool_submit(s->w->srv->pool, POOL_FAST, &p->job);
+}
+
+/* ---- the pump ----------------------------------------------------------------------------------------------- */
+
+/* Move this subscriber forward as far as one write goes. */
+static void pump_one(stream_sub *s)
+{
+    if (s->dead || s->w == NULL)
+        return;
+    if (s->closing) {
+        if (!s->writing && !s->close_sent)
+            send_close(s);
+        return;
+    }
+    if (atomic_load(&s->key->revoked)) {
+        close_sub(s, STREAM_WS_CLOSE_REVOKED, "credential revoked or workspace removed", false);
+        metric_inc(METRIC_STREAMS_REVOKED);
+        return;
+    }
+    feed_t *f = s->w->srv->feed;
+    int64_t head = feed_head(f);
+    if (s->writing) {
+        if (head > s->sent) {
+            int64_t now = time_mono_ms();
+            if (s->blocked_since == 0)
+                s->blocked_since = now;
+            if (head - s->sent > cfg.max_lag)
+                drop(s, "subscriber fell too far behind");
+            else if (now - s->blocked_since > cfg.stall_ms)
+                drop(s, "subscriber stopped reading");
+        }
+        return;
+    }
+    if (s->npending == 0 && s->cursor < head && !s->paging) {
+        int64_t next, base;
+        size_t n = 0;
+        if (feed_collect(f, s->cursor, &s->filter, s->kind == SUB_SSE, SUB_BATCH, cfg.max_queued, s->pending, &n,
+                         &next, &base)) {
+            s->npending = n;
+            s->cursor = s->pending_last = next;
+            if (n == 0) {
+                s->sent = next;
+                if (next < head) /* the filter passed a long run: continue after other work */
+                    stream_worker_wake(s->w);
+            }
+        } else {
+            request_page(s, base);
+        }
+    }
+    write_pending(s);
+}
 
 static void pump(worker_t *w)
 {
-    if (atomic_load(&w->nsubs) == 0 || fetch_events == NULL)
-        return;
-    int64_t latest = hub_latest();
-    for (stream_link *l = w->subs.next, *next; l != &w->subs; l = next) { /* first let go of the laggards */
+    for (stream_link *l = w->subs.next, *next; l != &w->subs; l = next) {
         next = l->next;
-        if (!SUB(l)->closing && latest - SUB(l)->cursor > max_lag)
-            drop(SUB(l), "subscriber fell too far behind"); /* may free it */
+        pump_one(SUB(l)); /* may unlink and free it */
     }
-    for (int round = 0; round < 8; round++) { /* bounded work per wake-up; a later wake continues */
-        int64_t from = INT64_MAX;
-        for (stream_link *l = w->subs.next; l != &w->subs; l = l->next)
-            if (!SUB(l)->closing && SUB(l)->cursor < from)
-                from = SUB(l)->cursor;
-        if (from == INT64_MAX || from >= latest)
-            return;
-        arena_t *a = arena_new();
-        stream_event *evs;
-        size_t n = 0;
-        cl_error e;
-        if (fetch_events(w->db, a, from, STREAM_BATCH, &evs, &n, &e) != CL_OK || n == 0) {
-            arena_free(a);
-            return; /* a database error is retried on the next wake-up */
-        }
-        for (stream_link *l = w->subs.next, *next; l != &w->subs; l = next) {
-            next = l->next;
-            stream_sub *s = SUB(l);
-            if (s->closing)
-                continue;
-            for (size_t i = 0; i < n && !s->closing; i++) {
-                if (evs[i].id <= s->cursor)
-                    continue;
-                if (admits(s, &evs[i])) {
-                    if (s->kind == SUB_WS)
-                        ws_send(s, &evs[i]);
-                    else
-                        sse_send(s, &evs[i]);
-                    metric_inc(METRIC_EVENTS_DELIVERED);
-                }
-                s->cursor = evs[i].id;
-            }
-            if (queued_bytes(s) > STREAM_MAX_QUEUED)
-                drop(s, "subscriber cannot keep up"); /* may free s */
-            else if (s->kind == SUB_WS && s->ws->sock != NULL)
-                h2o_websocket_proceed(s->ws); /* may close and free s (on_ws_message) */
-            else if (s->kind == SUB_SSE)
-                sse_flush(s); /* may free s */
-        }
-        int64_t last = evs[n - 1].id;
-        arena_free(a);
-        if (n < STREAM_BATCH && last >= latest)
-            return;
-    }
-    stream_worker_wake(w); /* more to do: yield to other work on this loop first */
 }
 
 static void on_wake_message(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
@@ -286,66 +590,181 @@ void stream_worker_init(worker_t *w)
 {
     w->subs.next = w->subs.prev = &w->subs;
     h2o_multithread_register_receiver(w->ctx.queue, &w->stream_rx, on_wake_message);
-    w->hub = hub_listen(stream_worker_wake, w);
+    h2o_timeout_init(w->loop, &w->stream_linger, LINGER_MS);
 }
 
 void stream_worker_stop(worker_t *w)
 {
     for (stream_link *l = w->subs.next, *next; l != &w->subs; l = next) {
         next = l->next;
-        stream_sub *s = SUB(l);
-        if (s->kind == SUB_WS) {
-            ws_close_with(s, STREAM_WS_CLOSE_GOING_AWAY, "server shutting down");
-        } else {
-            s->closing = true;
-            sse_flush(s);
-        }
+        close_sub(SUB(l), STREAM_WS_CLOSE_GOING_AWAY, "server shutting down", false);
     }
 }
 
 void stream_worker_dispose(worker_t *w)
 {
-    hub_unlisten(w->hub);
-    w->hub = NULL;
     while (w->subs.next != &w->subs) { /* past the shutdown deadline: let go of what is left */
         stream_sub *s = SUB(w->subs.next);
-        if (s->kind == SUB_WS)
-            h2o_websocket_close(s->ws);
-        free_sub(s);
+        if (s->kind == SUB_WS) {
+            ws_close_now(s);
+        } else {
+            h2o_req_t *req = s->req;
+            kill_sub(s);
+            (void)req;
+        }
     }
     while (!h2o_linklist_is_empty(&w->stream_rx._messages))
         h2o_linklist_unlink(w->stream_rx._messages.next);
     h2o_multithread_unregister_receiver(w->ctx.queue, &w->stream_rx);
+    h2o_timeout_dispose(w->loop, &w->stream_linger);
 }
 
-/* ---- subscribing ------------------------------------------------------------------------------------------- */
+/* ---- WebSocket input ---------------------------------------------------------------------------------------- */
+
+static void on_ws_read(h2o_socket_t *sock, const char *err)
+{
+    stream_sub *s = sock->data;
+    if (err != NULL) { /* the client closed (or broke) the connection */
+        ws_close_now(s);
+        return;
+    }
+    for (;;) {
+        ws_frame fr;
+        size_t used = 0;
+        ws_parse_result r = ws_parse((const unsigned char *)sock->input->bytes, sock->input->size, WS_IN_MAX, &fr,
+                                     &used);
+        if (r == WS_PARSE_MORE)
+            return;
+        if (r != WS_PARSE_FRAME) {
+            close_sub(s, r == WS_PARSE_TOO_BIG ? WS_CLOSE_TOO_BIG : WS_CLOSE_PROTOCOL, "protocol error", false);
+            h2o_socket_read_stop(sock);
+            return;
+        }
+        h2o_buffer_consume(&sock->input, used); /* an empty input buffer goes back to h2o: idle costs nothing */
+        if (fr.opcode == WS_OP_CLOSE) {
+            if (s->close_sent) { /* the answer to ours */
+                ws_close_now(s);
+                return;
+            }
+            uint16_t code = fr.payload_len >= 2 ? (uint16_t)(fr.control[0] << 8 | fr.control[1]) : WS_CLOSE_NORMAL;
+            close_sub(s, code, "", false);
+            return;
+        }
+        if (fr.opcode == WS_OP_PING && !s->closing) {
+            unsigned char h[WS_HEADER_MAX];
+            size_t hl = ws_frame_header(h, WS_OP_PONG, fr.payload_len);
+            memcpy(s->ctrl, h, hl);
+            memcpy(s->ctrl + hl, fr.control, fr.payload_len);
+            s->ctrl_len = hl + fr.payload_len;
+            if (!s->writing)
+                write_pending(s);
+        }
+        /* text, binary and pongs from clients carry nothing colony acts on */
+    }
+}
+
+/* ---- subscribing -------------------------------------------------------------------------------------------- */
+
+static bool header_has_token(const char *v, const char *token)
+{
+    size_t n = strlen(token);
+    for (const char *p = v; p != NULL && *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (strncasecmp(p, token, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
+            return true;
+        p = strchr(p, ',');
+    }
+    return false;
+}
+
+/* The credential's stream, or NULL after answering 429. */
+static stream_key *admit(http_req *rq, const stream_filter *f)
+{
+    const char *why = NULL;
+    stream_key *k = key_acquire(f->key ? f->key : "-", &why);
+    if (k == NULL) {
+        cl_error e;
+        cl_fail(&e, CL_RATE_LIMITED, "%s", why);
+        ((engine_req *)rq)->w->srv->cfg->reply_error(rq, &e);
+    }
+    return k;
+}
+
+static void on_ws_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
+{
+    stream_sub *s = data;
+    if (sock == NULL) { /* the 101 could not be written */
+        kill_sub(s);
+        return;
+    }
+    s->sock = sock;
+    sock->data = s;
+    h2o_buffer_consume(&sock->input, reqsize);
+    h2o_socket_read_start(sock, on_ws_read);
+    if (sock->input->size > 0)
+        on_ws_read(sock, NULL);
+    else
+        pump_one(s);
+}
+
+static void ws_start(http_req *rq, void *arg)
+{
+    stream_sub *s = arg;
+    engine_req *e = (engine_req *)rq;
+    char accept[WS_ACCEPT_LEN + 1];
+    if (e->req == NULL || !ws_accept_key(http_header(rq, "sec-websocket-key"), accept)) {
+        s->dead = true;
+        sub_unref(s);
+        if (e->req != NULL) {
+            static const char bad[] = "{\"error\":\"bad Sec-WebSocket-Key\",\"code\":\"invalid_request\"}";
+            http_respond(rq, 400, "application/json", bad, sizeof(bad) - 1);
+        }
+        return;
+    }
+    link_sub(e->w, s);
+    if (e->conn != NULL)
+        e->conn->upgraded = true;
+    h2o_req_t *req = e->req;
+    req->res.status = 101;
+    req->res.reason = "Switching Protocols";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_UPGRADE, NULL, H2O_STRLIT("websocket"));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("sec-websocket-accept"), 0, NULL, accept,
+                          WS_ACCEPT_LEN);
+    atomic_store(&rq->responded, true);
+    engine_finish(e, 101, 0);
+    h2o_http1_upgrade(req, NULL, 0, on_ws_upgraded, s);
+}
 
 bool stream_ws_subscribe(http_req *rq, int64_t since, const stream_filter *f)
 {
-    engine_req *e = (engine_req *)rq;
-    const char *key;
-    if (h2o_is_websocket_handshake(e->req, &key) != 0 || key == NULL)
+    const char *upgrade = http_header(rq, "upgrade"), *conn = http_header(rq, "connection");
+    const char *key = http_header(rq, "sec-websocket-key"), *version = http_header(rq, "sec-websocket-version");
+    if (strcmp(rq->method, "GET") != 0 || upgrade == NULL || strcasecmp(upgrade, "websocket") != 0 || conn == NULL ||
+        !header_has_token(conn, "upgrade") || key == NULL || version == NULL || strcmp(version, "13") != 0)
         return false;
-    stream_sub *s = new_sub(e->w, SUB_WS, since, f);
-    if (e->conn != NULL)
-        e->conn->upgraded = true;
-    s->ws = h2o_upgrade_to_websocket(e->req, key, s, on_ws_message);
-    rq->responded = true;
-    engine_finish(e, 101, 0);
-    stream_worker_wake(e->w); /* deliver the backlog after `since` */
+    stream_key *k = admit(rq, f);
+    if (k != NULL)
+        http_on_loop(rq, ws_start, new_sub(SUB_WS, since, f, k));
     return true;
 }
 
-void stream_sse_subscribe(http_req *rq, int64_t since, const stream_filter *f)
+static void sse_start(http_req *rq, void *arg)
 {
+    stream_sub *s = arg;
     engine_req *e = (engine_req *)rq;
+    if (e->req == NULL) {
+        s->dead = true;
+        sub_unref(s);
+        return;
+    }
     h2o_req_t *req = e->req;
-    stream_sub *s = new_sub(e->w, SUB_SSE, since, f);
     s->req = req;
     s->ereq = e;
     s->gen.proceed = on_sse_proceed;
     s->gen.stop = on_sse_stop;
-    rq->responded = true;
+    link_sub(e->w, s);
+    atomic_store(&rq->responded, true);
     req->res.status = 200;
     req->res.reason = "OK";
     static const struct {
@@ -357,7 +776,15 @@ void stream_sse_subscribe(http_req *rq, int64_t since, const stream_filter *f)
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 1, NULL, rq->request_id,
                           strlen(rq->request_id));
     h2o_start_response(req, &s->gen);
-    buf_puts(&s->pending, ": ping\n\n");
-    sse_flush(s);
-    stream_worker_wake(e->w);
+    static char ping[] = ": ping\n\n";
+    s->iov[0] = h2o_iovec_init(ping, sizeof(ping) - 1);
+    s->writing = true;
+    h2o_send(req, s->iov, 1, H2O_SEND_STATE_IN_PROGRESS);
+}
+
+void stream_sse_subscribe(http_req *rq, int64_t since, const stream_filter *f)
+{
+    stream_key *k = admit(rq, f);
+    if (k != NULL)
+        http_on_loop(rq, sse_start, new_sub(SUB_SSE, since, f, k));
 }

@@ -41,7 +41,7 @@ static void settle(delivery *v, cl_err e, const cl_error *err, const char *what)
     free(v);
 }
 
-static void on_reply(void *arg, const http_call_result *r)
+static void on_reply(void *arg, void *ctx, const http_call_result *r)
 {
     delivery *v = arg;
     cl_error err = {0};

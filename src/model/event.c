@@ -2,7 +2,9 @@
 #include "model/event.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/time.h"
 #include "bus/hub.h"
@@ -96,13 +98,94 @@ cl_err event_latest_id(db_t *db, arena_t *a, int64_t *id, cl_error *err)
     return e;
 }
 
-cl_err event_list_after(db_t *db, arena_t *a, int64_t after, int64_t limit, event_row **rows, size_t *count,
-                        cl_error *err)
+cl_err event_list_range(db_t *db, arena_t *a, int64_t after, int64_t upto, int64_t limit, event_row **rows,
+                        size_t *count, cl_error *err)
 {
     db_stmt_t *st;
     cl_err e = db_query(db, a, &st, err,
-                        "SELECT id, type, workspace_id, payload, created_at FROM events WHERE id > $1"
-                        " ORDER BY id LIMIT $2",
-                        "ii", after, limit);
+                        "SELECT id, type, workspace_id, payload, created_at FROM events WHERE id > $1 AND id <= $2"
+                        " ORDER BY id LIMIT $3",
+                        "iii", after, upto, limit);
     return collect(st, a, e, rows, count, err);
+}
+
+/* One read with the snapshot it ran in: at least one row (event columns NULL when no event is past `after`). */
+static const char SQL_READ_PG[] =
+    "WITH s AS (SELECT pg_current_snapshot() AS snap)"
+    " SELECT e.id, e.type, e.workspace_id, e.payload, e.created_at, CAST(pg_snapshot_xmin(s.snap) AS TEXT),"
+    " CAST(pg_snapshot_xmax(s.snap) AS TEXT)"
+    " FROM s LEFT JOIN LATERAL (SELECT id, type, workspace_id, payload, created_at FROM events WHERE id > $1"
+    " ORDER BY id LIMIT $2) e ON true ORDER BY e.id";
+
+/* The rows after `after` with the snapshot's xmin and xmax. */
+static cl_err read_pg(db_t *db, arena_t *a, int64_t after, int64_t limit, event_row **rows, size_t *count,
+                      int64_t *xmin, int64_t *xmax, cl_error *err)
+{
+    db_stmt_t *st;
+    size_t n = 0, cap = 0;
+    event_row *out = NULL;
+    bool row = true;
+    cl_err e = db_query(db, a, &st, err, SQL_READ_PG, "ii", after, limit);
+    while (e == CL_OK && (e = db_step(st, &row, err)) == CL_OK && row) {
+        *xmin = strtoll(db_col_text(st, 5), NULL, 10);
+        *xmax = strtoll(db_col_text(st, 6), NULL, 10);
+        if (db_col_is_null(st, 0))
+            continue;
+        out = arena_grow(a, out, n, &cap, sizeof(*out));
+        out[n++] = (event_row){db_col_int64(st, 0), db_col_int64(st, 4), db_col_dup(st, a, 1), db_col_dup(st, a, 2),
+                               db_col_dup(st, a, 3)};
+    }
+    db_finish(st);
+    *rows = out, *count = n;
+    return e;
+}
+
+cl_err event_read_settled(db_t *db, arena_t *a, int64_t after, int64_t limit, event_horizon *h, event_row **rows,
+                          size_t *count, bool *settling, cl_error *err)
+{
+    *settling = false;
+    if (db_kind(db) != DB_POSTGRES)
+        return event_list_range(db, a, after, INT64_MAX, limit, rows, count, err);
+    int64_t xmin = 0, xmax = 0;
+    size_t n;
+    cl_err e = read_pg(db, a, after, limit, rows, &n, &xmin, &xmax, err);
+    *count = 0;
+    if (e != CL_OK)
+        return e;
+    /* ids up to `final` are committed or will never be: everything running when they were seen has ended */
+    int64_t final = h->pending && xmin >= h->seen_xmax ? h->seen_upto : after;
+    int64_t expected = after + 1;
+    size_t ok = 0;
+    while (ok < n && ((*rows)[ok].id == expected || (*rows)[ok].id - 1 <= final))
+        expected = (*rows)[ok++].id + 1;
+    if (ok < n) { /* a gap: remember what this snapshot saw, so that a later one can settle it */
+        h->pending = true;
+        h->seen_upto = (*rows)[n - 1].id;
+        h->seen_xmax = xmax;
+        *settling = true;
+    } else {
+        h->pending = false;
+    }
+    *count = ok;
+    return CL_OK;
+}
+
+cl_err event_read_start(db_t *db, arena_t *a, int64_t wait_ms, int64_t *start, cl_error *err)
+{
+    cl_err e = event_latest_id(db, a, start, err);
+    if (e != CL_OK || db_kind(db) != DB_POSTGRES)
+        return e;
+    event_row *rows;
+    size_t n;
+    int64_t xmin = 0, xmax = 0, seen_xmax = -1, deadline = time_mono_ms() + wait_ms;
+    for (;;) {
+        if ((e = read_pg(db, a, *start, 1, &rows, &n, &xmin, &xmax, err)) != CL_OK)
+            return e;
+        if (seen_xmax < 0)
+            seen_xmax = xmax; /* what was running when *start was read */
+        if (xmin >= seen_xmax || time_mono_ms() > deadline)
+            return CL_OK;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
 }

@@ -78,8 +78,24 @@ cl_err event_list(db_t *db, arena_t *a, const char *workspace_id, int64_t limit,
 
 /* The highest event id (0 when none). */
 cl_err event_latest_id(db_t *db, arena_t *a, int64_t *id, cl_error *err);
-/* Events with id > after, oldest first, at most `limit`. */
-cl_err event_list_after(db_t *db, arena_t *a, int64_t after, int64_t limit, event_row **rows, size_t *count,
-                        cl_error *err);
+/* Events with after < id <= upto, oldest first, at most `limit` (for ids the caller knows are final). */
+cl_err event_list_range(db_t *db, arena_t *a, int64_t after, int64_t upto, int64_t limit, event_row **rows,
+                        size_t *count, cl_error *err);
+
+/* Reading the log in id order without skipping. On PostgreSQL ids are drawn when a transaction inserts and become
+ * visible when it commits, in any order: a reader that passed id 7 while 6 was still uncommitted would never see
+ * 6. event_read_settled therefore returns only an unbroken run after `after`, and passes a missing id only once
+ * every transaction that could hold it has ended (the snapshot rule of migration 0020). The reader keeps `h`
+ * between calls. *settling: something was held back behind a transaction still running (read again soon; a
+ * transaction that rolls back sends no notification). On SQLite ids commit in order and nothing is held back. */
+typedef struct {
+    bool pending;
+    int64_t seen_upto, seen_xmax; /* the newest id seen past a gap, and the snapshot's xmax then */
+} event_horizon;
+cl_err event_read_settled(db_t *db, arena_t *a, int64_t after, int64_t limit, event_horizon *h, event_row **rows,
+                          size_t *count, bool *settling, cl_error *err);
+/* Where a new reader starts: the newest id at or below which every id is final (the newest id on SQLite; on
+ * PostgreSQL the newest visible id once the transactions running now have ended, waiting at most wait_ms). */
+cl_err event_read_start(db_t *db, arena_t *a, int64_t wait_ms, int64_t *start, cl_error *err);
 
 #endif

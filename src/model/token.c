@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/time.h"
 
 enum { LAST_USED_RESOLUTION_MS = 60000 };
@@ -249,4 +250,37 @@ cl_err token_has_live(db_t *db, arena_t *a, const char *workspace_id, const char
         *yes = true;
     db_finish(st);
     return e == CL_NOT_FOUND ? CL_OK : e;
+}
+
+cl_err token_live(db_t *db, arena_t *a, bool org, const char *const *ids, size_t n, bool *live, cl_error *err)
+{
+    if (n > TOKEN_LIVE_BATCH)
+        return cl_fail(err, CL_INTERNAL, "too many token ids in one check");
+    buf_t sql = BUF_INIT(1 << 16);
+    buf_puts(&sql, org ? "SELECT id FROM org_api_tokens WHERE revoked_at IS NULL"
+                         " AND (expires_at IS NULL OR expires_at > $1) AND id IN ("
+                       : "SELECT t.id FROM workspace_auth_tokens t JOIN workspaces w ON w.id = t.workspace_id"
+                         " WHERE t.revoked_at IS NULL AND w.status <> 'removed' AND CAST($1 AS BIGINT) > 0 AND t.id IN (");
+    for (size_t i = 0; i < n; i++)
+        buf_printf(&sql, "%s$%zu", i ? ", " : "", i + 2);
+    buf_putc(&sql, ')');
+    db_stmt_t *st;
+    cl_err e = db_prepare(db, a, arena_strndup(a, sql.data, sql.len), &st, err);
+    buf_free(&sql);
+    for (size_t i = 0; i < n; i++)
+        live[i] = false;
+    if (e != CL_OK)
+        return e;
+    db_bind_int64(st, 1, time_now_ms());
+    for (size_t i = 0; i < n; i++)
+        db_bind_str(st, (int)i + 2, ids[i]);
+    bool row = true;
+    while ((e = db_step(st, &row, err)) == CL_OK && row) {
+        const char *id = db_col_text(st, 0);
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(ids[i], id) == 0)
+                live[i] = true;
+    }
+    db_finish(st);
+    return e;
 }

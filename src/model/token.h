@@ -52,6 +52,11 @@ cl_err token_list_workspace(db_t *db, arena_t *a, const char *workspace_id, int6
 cl_err token_revoke_workspace(db_t *db, arena_t *a, const char *workspace_id, const char *token_id, cl_error *err);
 cl_err token_revoke_all(db_t *db, arena_t *a, const char *workspace_id, cl_error *err);
 
+/* Which of these token ids are still live: org tokens (org true: not revoked, not expired) or workspace tokens
+ * (not revoked, workspace not removed). live[i] answers ids[i]; at most TOKEN_LIVE_BATCH ids. */
+enum { TOKEN_LIVE_BATCH = 256 };
+cl_err token_live(db_t *db, arena_t *a, bool org, const char *const *ids, size_t n, bool *live, cl_error *err);
+
 /* Does the workspace hold a live token of `kind` ("instance"/"api"), or of any kind when kind is NULL? */
 cl_err token_has_live(db_t *db, arena_t *a, const char *workspace_id, const char *kind, bool *yes, cl_error *err);
 

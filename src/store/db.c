@@ -36,14 +36,44 @@ db_driver db_kind(const db_t *db) { return db->kind; }
 
 cl_err db_prepare(db_t *db, arena_t *a, const char *sql, db_stmt_t **out, cl_error *err)
 {
-    return db->ops->prepare(db, a, sql, out, err);
+    *out = NULL;
+    cl_err e = db->ops->prepare(db, a, sql, out, err);
+    if (e != CL_OK) {
+        *out = NULL;
+        return e;
+    }
+    db_stmt_t *st = *out;
+    st->prev = NULL;
+    st->next = db->open;
+    if (db->open != NULL)
+        db->open->prev = st;
+    db->open = st;
+    return CL_OK;
 }
 
 void db_finish(db_stmt_t *st)
 {
     if (st != NULL && !st->finished) {
         st->finished = true;
-        st->db->ops->finish(st);
+        db_t *db = st->db;
+        if (st->prev != NULL)
+            st->prev->next = st->next;
+        else
+            db->open = st->next;
+        if (st->next != NULL)
+            st->next->prev = st->prev;
+        db->ops->finish(st);
+    }
+}
+
+void db_reset(db_t *db)
+{
+    while (db->open != NULL)
+        db_finish(db->open);
+    if (db->tx_depth > 0) {
+        log_error("a transaction was left open; rolling it back", "depth=%d", db->tx_depth);
+        while (db->tx_depth > 0)
+            db_tx_rollback(db);
     }
 }
 
@@ -292,7 +322,7 @@ static void bind_va(db_stmt_t *st, const char *types, va_list ap)
 
 cl_err db_query(db_t *db, arena_t *a, db_stmt_t **out, cl_error *err, const char *sql, const char *types, ...)
 {
-    cl_err e = db_prepare(db, a, sql, out, err);
+    cl_err e = db_prepare(db, a, sql, out, err); /* *out is NULL on failure: db_finish(NULL) is a no-op */
     if (e != CL_OK)
         return e;
     va_list ap;

@@ -30,9 +30,14 @@ db_driver db_kind(const db_t *db);
 bool db_url_is_postgres(const char *url);
 
 /* Prepare `sql` (static or arena-owned text that outlives the statement). The statement is owned by `a`: it is
- * finalised when the arena is freed, or earlier by db_finish. */
+ * finalised when the arena is freed, or earlier by db_finish (or db_reset). *out is NULL on failure, and
+ * db_finish(NULL) does nothing, so callers may finish unconditionally. */
 cl_err db_prepare(db_t *db, arena_t *a, const char *sql, db_stmt_t **out, cl_error *err);
 void db_finish(db_stmt_t *st);
+/* Put a connection back in shape between two jobs of a worker thread: finish every statement still open (so an
+ * arena freed later, on another thread, never touches this connection) and roll back a transaction left open (a
+ * bug, logged). */
+void db_reset(db_t *db);
 
 /* Bind parameter $idx (1-based). Text and blobs are not copied: they must outlive the statement's execution. */
 void db_bind_text(db_stmt_t *st, int idx, const char *s, size_t len);

@@ -41,10 +41,12 @@ struct db {
     } hooks[DB_MAX_COMMIT_HOOKS]; /* run after the outermost commit, dropped on rollback */
     int nhooks;
     int hook_depth[DB_MAX_COMMIT_HOOKS]; /* savepoint depth that registered each hook */
+    struct db_stmt *open; /* statements prepared and not finished yet (db_reset finishes them) */
 };
 struct db_stmt {
     db_t *db;
     bool finished;
+    struct db_stmt *prev, *next; /* in db->open while unfinished */
 };
 
 extern const db_ops db_sqlite_ops;

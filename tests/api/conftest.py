@@ -57,6 +57,17 @@ def run_colony(args, env=None, timeout=60):
                           timeout=timeout)
 
 
+def wait_for(fn, timeout=15, interval=0.05):
+    """Poll fn until it returns something true; return that, or fail after `timeout` seconds."""
+    end = time.time() + timeout
+    while time.time() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")
+
+
 # ---- PostgreSQL ----------------------------------------------------------------------------------------------
 
 class PgCluster:

@@ -10,6 +10,7 @@ from conftest import ADMIN, ADMIN_TOKEN
 
 SUBSCRIBERS = 2000
 EVENTS = 200
+SERVER_ARGS = ["--events-max-streams-per-token", str(SUBSCRIBERS)]  # all of them use the admin token
 
 
 async def subscribe(port, since, ready):
@@ -19,8 +20,8 @@ async def subscribe(port, since, ready):
                   f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
                   f"Authorization: Bearer {ADMIN_TOKEN}\r\n\r\n").encode())
     head = await reader.readuntil(b"\r\n\r\n")
+    ready.release()  # before the assertion: a refused subscriber must not leave the others waiting for it
     assert head.startswith(b"HTTP/1.1 101"), head
-    ready.release()
     ids = []
     while len(ids) < EVENTS:
         b0, b1 = await reader.readexactly(2)

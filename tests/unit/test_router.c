@@ -11,12 +11,12 @@
 static void h(http_req *rq) { (void)rq; }
 
 static const http_route ROUTES[] = {
-    {"GET", "/workspaces", h, 0},
-    {"POST", "/workspaces", h, 0},
-    {"GET", "/workspaces/:id", h, 0},
-    {"PATCH", "/workspaces/:id", h, 0},
-    {"DELETE", "/workspaces/:id/tokens/:tokenId", h, 0},
-    {"GET", "/", h, 0},
+    {"GET", "/workspaces", h, 0, HTTP_LANE_FAST},
+    {"POST", "/workspaces", h, 0, HTTP_LANE_FAST},
+    {"GET", "/workspaces/:id", h, 0, HTTP_LANE_FAST},
+    {"PATCH", "/workspaces/:id", h, 0, HTTP_LANE_FAST},
+    {"DELETE", "/workspaces/:id/tokens/:tokenId", h, 0, HTTP_LANE_FAST},
+    {"GET", "/", h, 0, HTTP_LANE_FAST},
 };
 
 static route_result match(router_t *r, arena_t *a, const char *method, const char *path, http_param *p, int *np,
@@ -70,7 +70,7 @@ static void test_matching(void **state)
 static void test_malformed_pattern_is_refused(void **state)
 {
     (void)state;
-    static const http_route bad[] = {{"GET", "/a//b", h, 0}};
+    static const http_route bad[] = {{"GET", "/a//b", h, 0, HTTP_LANE_FAST}};
     assert_null(router_new(bad, 1));
 }
 

@@ -1,0 +1,64 @@
+/* batch.c - see batch.h. */
+#include "base/batch.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/arena.h"
+
+struct batch {
+    pthread_mutex_t mu;
+    batch_flush_fn flush;
+    size_t max;
+    void **items; /* waiting */
+    size_t n, cap;
+    bool flushing;
+};
+
+batch_t *batch_new(size_t max_items, batch_flush_fn flush)
+{
+    batch_t *b = xcalloc(1, sizeof(*b));
+    pthread_mutex_init(&b->mu, NULL);
+    b->flush = flush;
+    b->max = max_items ? max_items : 1;
+    return b;
+}
+
+void batch_free(batch_t *b)
+{
+    if (b == NULL)
+        return;
+    pthread_mutex_destroy(&b->mu);
+    free(b->items);
+    free(b);
+}
+
+void batch_add(batch_t *b, void *ctx, void *item)
+{
+    pthread_mutex_lock(&b->mu);
+    if (b->n == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 64;
+        b->items = xrealloc(b->items, b->cap * sizeof(void *));
+    }
+    b->items[b->n++] = item;
+    if (b->flushing) { /* the flusher takes it in its next round */
+        pthread_mutex_unlock(&b->mu);
+        return;
+    }
+    b->flushing = true;
+    void **group = xmalloc(b->max * sizeof(void *));
+    while (b->n > 0) {
+        size_t k = b->n < b->max ? b->n : b->max;
+        memcpy(group, b->items, k * sizeof(void *));
+        memmove(b->items, b->items + k, (b->n - k) * sizeof(void *));
+        b->n -= k;
+        pthread_mutex_unlock(&b->mu);
+        b->flush(ctx, group, k);
+        pthread_mutex_lock(&b->mu);
+    }
+    b->flushing = false;
+    pthread_mutex_unlock(&b->mu);
+    free(group);
+}

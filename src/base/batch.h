@@ -1,0 +1,21 @@
+/* batch.h - group commit for work that arrives on many threads: the first thread to add an item when no flush is
+ * running becomes the flusher and writes everything that accumulated, round after round, until nothing is left;
+ * the others only add and go back to their work. One flush at a time, so a slow commit makes the next group
+ * bigger instead of making writers queue on a lock. */
+#ifndef COLONY_BASE_BATCH_H
+#define COLONY_BASE_BATCH_H
+
+#include <stddef.h>
+
+typedef struct batch batch_t;
+
+/* flush(ctx, items, n) writes one group (n >= 1, at most max_items) with the flushing thread's context. */
+typedef void (*batch_flush_fn)(void *ctx, void **items, size_t n);
+
+batch_t *batch_new(size_t max_items, batch_flush_fn flush);
+/* Every item added must have been flushed (no thread inside batch_add). */
+void batch_free(batch_t *b);
+/* Queue `item`; when no flush is running, flush with `ctx` until the queue is empty. */
+void batch_add(batch_t *b, void *ctx, void *item);
+
+#endif
