@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 import requests
+import websocket
 
 from conftest import ADMIN, run_colony
 
@@ -89,6 +90,28 @@ def test_spawning_false_skips_the_subtree_and_fields_are_applied(server):
     kept = server.get(f"/workspaces/{body['workspaces'][1]['id']}").json()
     assert (root["tier"], root["runtime"], root["model"], root["x"], root["y"]) == (2, "codex", "m", 10, 20)
     assert (kept["tier"], kept["runtime"], kept["role"]) == (4, "external", "ext")
+
+
+def test_an_imported_node_is_announced_live_even_when_a_later_sibling_is_skipped(server):
+    """The skip path rolls back a savepoint after the created node's savepoint was released: the created node's
+    event must still reach a live subscriber when the import commits (issue 13, item 3)."""
+    p = "Live-" + uuid.uuid4().hex[:6]
+    existing = server.post("/workspaces", headers=ADMIN, json={"name": p + "-B", "model": "m"})
+    assert existing.status_code == 201, existing.text
+    ws = websocket.create_connection(server.url.replace("http://", "ws://") + "/ws", timeout=5,
+                                     header=[f"Authorization: {ADMIN['Authorization']}"])
+    try:
+        t = {"name": p, "defaults": {"model": "m"}, "workspaces": [{"name": p + "-A"}, {"name": p + "-B"}]}
+        body = imp(server, t).json()
+        assert (body["created"], body["skipped"]) == (1, 1)
+        created = body["workspaces"][0]["id"]
+        for _ in range(1000):  # recv times out (failing the test) if the hub is never told
+            f = json.loads(ws.recv())
+            if f["workspace_id"] == created:
+                break
+        assert f["event"] == "WORKSPACE_AWAITING_AGENT" and f["payload"]["name"] == p + "-A"
+    finally:
+        ws.close()
 
 
 def test_eight_concurrent_imports_of_200_nodes_leave_200(server):
