@@ -197,14 +197,7 @@ void api_ws_create(http_req *rq)
     if (!parse_create(rq, body, &s, &external))
         return;
     cl_error e;
-    if (s.parent_id == NULL) { /* default parent: the platform root, when there is one */
-        const char *platform;
-        if (ws_platform_id(rq->db, rq->arena, &platform, &e) != CL_OK) {
-            api_reply_error(rq, &e);
-            return;
-        }
-        s.parent_id = platform;
-    }
+    s.default_parent = true; /* no parent_id: the platform root, when there is one (read under the tree lock) */
     ws_row w;
     ws_outcome how;
     cl_err r = ws_resolve(rq->db, rq->arena, &s, &w, &how, &e);

@@ -132,8 +132,11 @@ cl_err org_import(db_t *db, arena_t *a, const org_template *t, bool do_reconcile
     cl_err e = db_tx_begin(db, err);
     if (e != CL_OK)
         return e;
+    /* the tree lock for the whole import: shared to add (no removal or install interleaves), exclusive when the
+     * import also removes (taken first, never upgraded, so two reconciling imports cannot deadlock) */
+    e = do_reconcile ? db_tx_lock(db, WS_TREE_LOCK, err) : db_tx_lock_shared(db, WS_TREE_LOCK, err);
     const char *platform = NULL; /* roots join the platform root when there is one, as API creates do */
-    if ((e = ws_platform_id(db, a, &platform, err)) == CL_OK) {
+    if (e == CL_OK && (e = ws_platform_id(db, a, &platform, err)) == CL_OK) {
         for (size_t i = 0; e == CL_OK && i < t->nroots; i++)
             e = create_tree(&c, &t->roots[i], platform, 0, err);
     }
