@@ -193,6 +193,8 @@ def test_successful_import_events_are_paired(server):
     ("name: x\nworkspaces:\n  - name: A\n", 400, 'workspaces[0] "A": model is required'),
     ("name: x\ndefaults: {model: m}\nworkspaces:\n  - name: A\n    tier: high\n", 400,
      "workspaces[0].tier must be an integer"),
+    ("name: x\ndefaults: {model: m}\nworkspaces:\n  - name: A\n    max_concurrent_tasks: 2147483648\n", 400,
+     "workspaces[0]: max_concurrent_tasks must be at most 2147483647"),
     ("name: x\ndefaults: {model: m}\nworkspaces:\n  - !include other.yaml\n", 400, "unsupported tag !include"),
 ])
 def test_bad_templates_are_refused_and_create_nothing(server, text, status, message):

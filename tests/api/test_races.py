@@ -1,4 +1,4 @@
-"""Tree invariants under concurrency (issue 13, items 5 and 10): requests that race each other on the two I/O
+"""Tree invariants and group commits under concurrency (issue 13, items 4, 5 and 10): requests that race each other on the two I/O
 threads of one colony must leave the database as if they had run one after the other. Every check reads the
 database directly, behind colony's back."""
 import concurrent.futures
@@ -98,3 +98,36 @@ def test_platform_install_racing_parentless_creates_leaves_one_root(start_colony
         r = c.delete(f"/workspaces/{platform}?confirm=true", headers={**ADMIN, "X-Confirm-Name": "P-" + platform[:8]})
         assert r.status_code == 200, r.text
         assert c.db.query("SELECT count(*) FROM workspaces WHERE status <> 'removed'") == [["0"]]
+
+
+def test_one_poisoned_heartbeat_never_fails_the_others(start_colony):
+    c = start_colony(args=["--threads", "2"])
+    agents = []
+    for _ in range(40):
+        wid = str(uuid.uuid4())
+        r = c.post("/registry/register", json={"id": wid, "agent_card": CARD, "url": "http://localhost:9000"})
+        agents.append((wid, r.json()["auth_token"]))
+    poisoned = agents[7][0]
+
+    def beat(job):
+        wid, tok, tasks = job
+        with requests.Session() as s:
+            return s.post(c.url + "/registry/heartbeat", timeout=60, headers={"Authorization": f"Bearer {tok}"},
+                          json={"workspace_id": wid, "active_tasks": tasks, "uptime_seconds": 5})
+
+    for round_ in range(3):
+        jobs = [(wid, tok, 2 ** 31 if wid == poisoned else round_ + 1) for wid, tok in agents] * 2
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+            results = list(pool.map(beat, jobs))
+        for (wid, _, _), r in zip(jobs, results):
+            if wid == poisoned:  # past the column's INTEGER range: refused at the edge, changes nothing
+                assert r.status_code == 400, r.text
+                assert r.json() == {"error": "invalid request body: active_tasks must be an integer from 0 to "
+                                             "2147483647", "code": "invalid_request"}
+            else:
+                assert r.status_code == 200, r.text
+                assert r.json() == {"status": "ok", "workspace_status": "online"}
+        good = "','".join(w for w, _ in agents if w != poisoned)
+        assert c.db.query(f"SELECT count(*) FROM workspaces WHERE id IN ('{good}') AND active_tasks = {round_ + 1}"
+                          ) == [["39"]]
+        assert c.db.query(f"SELECT active_tasks FROM workspaces WHERE id = '{poisoned}'") == [["0"]]
