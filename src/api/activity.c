@@ -142,7 +142,7 @@ void api_activity_report(http_req *rq)
         return;
     if (r.request_body == NULL && !body_text(rq, body, "metadata", &r.request_body))
         return;
-    if (activity_record(rq->db, rq->arena, &r, &e) != CL_OK) {
+    if (activity_report(rq->db, rq->arena, &r, &e) != CL_OK) {
         api_reply_error(rq, &e);
         return;
     }

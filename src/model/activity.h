@@ -18,6 +18,7 @@ enum {
     ACTIVITY_TEXT_MAX = 64 * 1024,      /* summary, error_detail */
     ACTIVITY_BODY_MAX = 1024 * 1024,    /* request/response bodies as JSON text */
     NOTIFY_PREVIEW_RUNES = 80,
+    ACTIVITY_EVENT_DETAIL_MAX = 4096,   /* error_detail in ACTIVITY_LOGGED */
 };
 
 typedef struct {
@@ -35,6 +36,12 @@ bool activity_type_reportable(const char *type);
  * workspace already has a row for, that row is completed instead: response_body and duration_ms when given, status
  * and error_detail always (the row keeps its id, summary and request). */
 cl_err activity_record(db_t *db, arena_t *a, activity_row *r, cl_error *err);
+
+/* What an agent reports (POST /workspaces/:id/activity): the row, as activity_record writes it, and ACTIVITY_LOGGED
+ * {activity_type, method, summary, status, source_id, target_id, duration_ms, request_body?, response_body?,
+ * error_detail? (secrets masked, capped), message_id?} in one transaction: told only if written, written only if
+ * told. */
+cl_err activity_report(db_t *db, arena_t *a, activity_row *r, cl_error *err);
 
 typedef struct {
     const char *type;        /* exact activity_type, or NULL */

@@ -141,3 +141,32 @@ def test_event_history_is_admin_only(server, ws):
     assert set(rows[0]) == {"id", "event_type", "workspace_id", "payload", "created_at"}
     assert server.get("/events", headers=bearer(ws["auth_token"])).status_code == 403
     assert len(server.get("/events", headers=ADMIN).json()) <= 100
+
+
+def test_report_announces_activity_logged_with_the_row(server, ws):
+    """POST /activity writes the row and ACTIVITY_LOGGED in one transaction (runtime.md §6.2): the event names what
+    was logged; error_detail is capped at 4096 bytes and secrets in it are masked."""
+    detail = ("call failed: Authorization: Bearer abcdefghijklmnop0123 key sk-ant-api03-XYZxyz0123456789 jwt"
+              " eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig_nature-1 api_key=\"abc123\" by task-runner-0123456789abcdef "
+              + "x" * 5000)
+    r = report(server, ws, activity_type="task_update", method="tasks/update", summary="half way",
+               status="error", error_detail=detail, duration_ms=1500, target_id=ws["id"],
+               request_body={"step": 2}, response_body={"ok": False})
+    assert r.status_code == 200, r.text
+    ev = server.db.query(f"SELECT type, payload FROM events WHERE workspace_id = '{ws['id']}' ORDER BY id")
+    assert [t for t, _ in ev] == ["WORKSPACE_AWAITING_AGENT", "ACTIVITY_LOGGED"]
+    p = json.loads(ev[1][1])
+    masked = ("call failed: Authorization: Bearer [REDACTED] key [REDACTED] jwt [REDACTED] api_key=\"[REDACTED]\""
+              " by task-runner-0123456789abcdef " + "x" * 5000)[:4096]
+    assert p == {"activity_type": "task_update", "method": "tasks/update", "summary": "half way", "status": "error",
+                 "source_id": ws["id"], "target_id": ws["id"], "duration_ms": 1500, "request_body": {"step": 2},
+                 "response_body": {"ok": False}, "error_detail": masked + "…[truncated]"}
+    # the bare minimum: absent fields are null, optional ones are left out
+    report(server, ws, activity_type="agent_log")
+    ev = server.db.query(f"SELECT payload FROM events WHERE workspace_id = '{ws['id']}' AND type = 'ACTIVITY_LOGGED'"
+                         " ORDER BY id")
+    assert json.loads(ev[-1][0]) == {"activity_type": "agent_log", "method": None, "summary": None, "status": "ok",
+                                     "source_id": ws["id"], "target_id": None, "duration_ms": None}
+    # a refused report announces nothing
+    assert report(server, ws, activity_type="bogus").status_code == 400
+    assert len(server.db.query(f"SELECT id FROM events WHERE workspace_id = '{ws['id']}'")) == 3
