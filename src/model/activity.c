@@ -14,7 +14,7 @@
 
 #define ACT_COLUMNS                                                                                                \
     "id, workspace_id, activity_type, source_id, target_id, method, summary, request_body, response_body, status," \
-    " error_detail, duration_ms, created_at, seq"
+    " error_detail, duration_ms, created_at, seq, tool_trace"
 
 static const char SQL_INSERT[] =
     "INSERT INTO activity_logs (id, workspace_id, activity_type, source_id, target_id, method, summary, request_body,"
@@ -37,11 +37,18 @@ static const char SQL_LIST[] =
 static const char SQL_NOTIFY_TARGET[] =
     "SELECT name, talk_to_user_enabled FROM workspaces WHERE id = $1 AND status <> 'removed'";
 static const char SQL_CHAT_MARK[] =
-    "UPDATE workspaces SET chat_session_started_at = $2 WHERE id = $1 AND status <> 'removed'";
+    "UPDATE workspaces SET chat_session_started_at = $2, chat_session_seq = (SELECT COALESCE(max(seq), 0)"
+    " FROM activity_logs WHERE workspace_id = $1) WHERE id = $1 AND status <> 'removed'";
+/* the session starts after the log's position at the reset (chat_session_seq), not at a millisecond: a message
+ * written in the same millisecond as the reset is before it or after it, never both */
 static const char SQL_CHAT[] =
     "SELECT " ACT_COLUMNS " FROM activity_logs WHERE workspace_id = $1 AND activity_type = 'a2a_receive'"
-    " AND source_id IS NULL AND created_at >= COALESCE((SELECT chat_session_started_at FROM workspaces"
-    " WHERE id = $1), 0) AND (CAST($2 AS BIGINT) = 0 OR created_at < CAST($2 AS BIGINT)) ORDER BY seq DESC LIMIT $3";
+    " AND source_id IS NULL AND seq > COALESCE((SELECT chat_session_seq FROM workspaces WHERE id = $1), 0)"
+    " AND (CAST($2 AS BIGINT) = 0 OR created_at < CAST($2 AS BIGINT)) ORDER BY created_at DESC, seq DESC LIMIT $3";
+/* the marker is a prefix without LIKE wildcards, bound as data */
+static const char SQL_TOOL_STEPS[] =
+    "SELECT " ACT_COLUMNS " FROM activity_logs WHERE workspace_id = $1 AND activity_type = 'agent_log'"
+    " AND summary LIKE $2 AND created_at >= $3 AND created_at <= $4 ORDER BY created_at, seq LIMIT $5";
 static const char SQL_SEARCH[] =
     "SELECT " ACT_COLUMNS " FROM activity_logs WHERE workspace_id = $1 AND (CAST($2 AS TEXT) IS NULL"
     " OR lower(COALESCE(summary, '') || ' ' || activity_type || ' ' || COALESCE(method, '') || ' ' || status || ' '"
@@ -215,6 +222,7 @@ static void read_row(db_stmt_t *st, arena_t *a, activity_row *r)
     r->duration_ms = r->has_duration ? db_col_int64(st, 11) : 0;
     r->created_at = db_col_int64(st, 12);
     r->seq = db_col_int64(st, 13);
+    r->tool_trace = db_col_dup(st, a, 14);
 }
 
 static cl_err collect(db_stmt_t *st, arena_t *a, cl_err e, activity_row **rows, size_t *count, cl_error *err)
@@ -317,6 +325,15 @@ cl_err activity_chat_rows(db_t *db, arena_t *a, const char *workspace_id, int64_
 {
     db_stmt_t *st;
     cl_err e = db_query(db, a, &st, err, SQL_CHAT, "sii", workspace_id, before_ms, limit);
+    return collect(st, a, e, rows, count, err);
+}
+
+cl_err activity_tool_steps(db_t *db, arena_t *a, const char *workspace_id, const char *marker, int64_t from_ms,
+                           int64_t to_ms, int64_t limit, activity_row **rows, size_t *count, cl_error *err)
+{
+    db_stmt_t *st;
+    cl_err e = db_query(db, a, &st, err, SQL_TOOL_STEPS, "ssiii", workspace_id, arena_sprintf(a, "%s%%", marker),
+                        from_ms, to_ms, limit);
     return collect(st, a, e, rows, count, err);
 }
 

@@ -24,6 +24,7 @@ enum {
 typedef struct {
     const char *id, *workspace_id, *activity_type, *source_id, *target_id, *method, *summary, *request_body,
         *response_body, *status, *error_detail;
+    const char *tool_trace; /* JSON text or NULL (read only) */
     const char *message_id; /* A2A messageId: a second write with the same id completes the first row */
     int64_t duration_ms, created_at, seq;
     bool has_duration;
@@ -69,6 +70,10 @@ cl_err activity_chat_reset(db_t *db, arena_t *a, const char *workspace_id, int64
 /* Chat rows (a2a_receive from the canvas or notify) since the session marker, newest first, before `before_ms`. */
 cl_err activity_chat_rows(db_t *db, arena_t *a, const char *workspace_id, int64_t before_ms, int64_t limit,
                           activity_row **rows, size_t *count, cl_error *err);
+/* The workspace's tool steps (agent_log rows whose summary starts with `marker`) created in [from_ms, to_ms],
+ * oldest first, at most `limit`. */
+cl_err activity_tool_steps(db_t *db, arena_t *a, const char *workspace_id, const char *marker, int64_t from_ms,
+                           int64_t to_ms, int64_t limit, activity_row **rows, size_t *count, cl_error *err);
 /* Rows whose summary, type, method, status or bodies contain `q` (case-folded), newest first. */
 cl_err activity_search(db_t *db, arena_t *a, const char *workspace_id, const char *q, int64_t limit,
                        activity_row **rows, size_t *count, cl_error *err);
