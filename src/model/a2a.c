@@ -220,7 +220,7 @@ cl_err a2a_log_outcome(db_t *db, arena_t *a, const a2a_target *t, const char *ca
         r.summary = arena_sprintf(a, "A2A request to %s failed: %s", t->name, o->error);
         r.status = "error";
         r.error_detail = o->error;
-        r.request_body = m->body;
+        r.request_body = m->message_id ? NULL : m->body; /* a send's ingest row already holds it (one chat bubble) */
     }
     cl_err e = db_tx_begin(db, err);
     if (e != CL_OK)

@@ -289,3 +289,14 @@ def test_chat_history_of_a_real_exchange(server, ws, agent):
                                                          ("agent", "a note")]
     assert msgs[0]["timestamp"] == msgs[1]["timestamp"] and all(set(m) == {"role", "content", "timestamp"}
                                                                   for m in msgs)
+
+
+def test_chat_history_shows_a_failed_send_once(server):
+    """A send that cannot be delivered reloads as the user's bubble, once: the failure row carries the error, not a
+    second copy of the message."""
+    w = server.post("/workspaces", headers=ADMIN, json={"name": "dead-" + uuid.uuid4().hex[:8], "model": "m"}).json()
+    assert server.post("/registry/register", json={"id": w["id"], "url": "http://localhost:9",
+                                                   "agent_card": {"name": "gone"}}).status_code == 200
+    r = server.post(f"/workspaces/{w['id']}/a2a", headers=ADMIN, json=user_msg({"kind": "text", "text": "there?"}))
+    assert r.status_code == 502, r.text
+    assert [(m["role"], m["content"]) for m in chat(server, w)["messages"]] == [("user", "there?")]
