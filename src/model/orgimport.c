@@ -73,8 +73,11 @@ static cl_err create_tree(import_ctx *c, const tpl_node *n, const char *parent, 
     ws_row row;
     ws_outcome how;
     cl_err e = ws_resolve(c->db, c->a, &s, &row, &how, err);
-    if (e != CL_OK)
-        return cl_fail(err, e, "%s \"%s\": %s", depth == 0 ? "root" : "workspace", n->name, err->msg);
+    if (e != CL_OK) { /* the message names the node; the cause is copied out first (formatting into the buffer it
+                       * is read from garbles it) */
+        const char *why = arena_strdup(c->a, err->msg);
+        return cl_fail(err, e, "%s \"%s\": %s", depth == 0 ? "root" : "workspace", n->name, why);
+    }
     import_result *r = c->r;
     r->items = arena_grow(c->a, r->items, r->count, &c->cap, sizeof(import_item));
     r->items[r->count++] = (import_item){row.id, n->name, parent, n->tier, depth, how == WS_EXISTING};
