@@ -216,7 +216,10 @@ void api_chat_history(http_req *rq)
     }
     id = id_lower(arena_strdup(rq->arena, id));
     const char *lim = http_query(rq, "limit"); /* garbage and non-positive are the default, as in the reference */
-    long long limit = lim ? strtoll(lim, NULL, 10) : 0;
+    char *end = NULL;
+    long long limit = lim && *lim ? strtoll(lim, &end, 10) : 0;
+    if (end != NULL && *end != '\0')
+        limit = 0;
     limit = limit <= 0 ? CHAT_LIMIT_DEFAULT : limit > CHAT_LIMIT_MAX ? CHAT_LIMIT_MAX : limit;
     int64_t before = 0;
     const char *b = http_query(rq, "before_ts");

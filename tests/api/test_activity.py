@@ -255,6 +255,7 @@ def test_chat_history_rebuilds_the_conversation_oldest_first(server, ws):
     assert [m["content"] for m in older["messages"]] == ["first", "plain answer", "line1\nline2\nline3"]
     # garbage and non-positive limits are the default; bad times and ids are 400
     assert chat(server, ws, limit="abc") == full and chat(server, ws, limit=0) == full
+    assert chat(server, ws, limit="3abc") == full and chat(server, ws, limit=-3) == full
     assert chat(server, ws, limit=100000)["reached_end"] is True
     h = bearer(ws["auth_token"])
     r = server.get(f"/workspaces/{ws['id']}/chat-history?before_ts=yesterday", headers=h)
