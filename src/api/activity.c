@@ -11,9 +11,10 @@
 #include "base/json.h"
 #include "base/time.h"
 #include "model/activity.h"
+#include "model/chat.h"
 #include "model/event.h"
 
-enum { CHAT_LIMIT_MAX = 1000, SEARCH_LIMIT_MAX = 200, EVENTS_LIMIT = 100 };
+enum { SEARCH_LIMIT_MAX = 200, EVENTS_LIMIT = 100 };
 
 /* A stored JSON text as a value (null when absent or unreadable). */
 static json_t *raw(const char *text)
@@ -142,7 +143,7 @@ void api_activity_report(http_req *rq)
         return;
     if (r.request_body == NULL && !body_text(rq, body, "metadata", &r.request_body))
         return;
-    if (activity_record(rq->db, rq->arena, &r, &e) != CL_OK) {
+    if (activity_report(rq->db, rq->arena, &r, &e) != CL_OK) {
         api_reply_error(rq, &e);
         return;
     }
@@ -205,42 +206,54 @@ void api_notify(http_req *rq)
     api_reply_json(rq, 200, json_pack("{s:s}", "status", "sent"));
 }
 
-/* The canvas's chat: notify rows are the agent speaking; other canvas-sourced a2a_receive rows the user. */
+/* GET /workspaces/:id/chat-history (surface.md §15): the conversation a canvas rebuilds after a reload. */
 void api_chat_history(http_req *rq)
 {
-    const char *id;
-    int64_t limit;
-    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id) ||
-        !api_query_int_or_reply(rq, "limit", 100, 1, CHAT_LIMIT_MAX, &limit))
+    const char *id = http_param_get(rq, "id");
+    if (id == NULL || !id_is_uuid(id, strlen(id))) {
+        api_fail(rq, CL_INVALID, "workspace id must be a UUID");
         return;
+    }
+    id = id_lower(arena_strdup(rq->arena, id));
+    const char *lim = http_query(rq, "limit"); /* garbage and non-positive are the default, as in the reference */
+    char *end = NULL;
+    long long limit = lim && *lim ? strtoll(lim, &end, 10) : 0;
+    if (end != NULL && *end != '\0')
+        limit = 0;
+    limit = limit <= 0 ? CHAT_LIMIT_DEFAULT : limit > CHAT_LIMIT_MAX ? CHAT_LIMIT_MAX : limit;
     int64_t before = 0;
     const char *b = http_query(rq, "before_ts");
     if (b && !time_parse_rfc3339(b, strlen(b), &before)) {
-        api_fail(rq, CL_INVALID, "before_ts must be an RFC 3339 time");
+        api_fail(rq, CL_INVALID, "before_ts must be an RFC3339 timestamp (e.g. 2026-05-01T00:00:00Z)");
         return;
     }
-    activity_row *rows;
-    size_t n;
+    activity_row *rows, *steps = NULL;
+    size_t n, nsteps = 0;
+    int64_t from, to;
     cl_error e;
-    if (activity_chat_rows(rq->db, rq->arena, id, before, limit, &rows, &n, &e) != CL_OK) {
-        api_reply_error(rq, &e);
+    if (activity_chat_rows(rq->db, rq->arena, id, before, limit, &rows, &n, &e) != CL_OK ||
+        (chat_steps_window(rows, n, &from, &to) &&
+         activity_tool_steps(rq->db, rq->arena, id, CHAT_TOOL_MARKER, from, to, CHAT_TOOL_STEPS_MAX, &steps, &nsteps,
+                             &e) != CL_OK)) {
+        api_fail(rq, CL_BAD_GATEWAY, "chat history unavailable");
         return;
     }
-    json_t *msgs = json_array();
-    for (size_t i = 0; i < n; i++) {
-        const activity_row *r = &rows[i];
-        bool agent = r->method && strcmp(r->method, "notify") == 0;
-        json_t *body = json_own(rq->arena, raw(agent ? r->response_body : r->request_body));
-        json_t *content = json_object_get(body, agent ? "result" : "message");
-        json_t *m = json_pack("{s:s, s:s, s:s, s:o}", "id", r->id, "role", agent ? "agent" : "user", "content",
-                              json_is_string(content) ? json_string_value(content) : (r->summary ? r->summary : ""),
-                              "timestamp", api_json_time(r->created_at));
-        json_t *parts = json_object_get(body, "parts");
-        if (agent && json_is_array(parts))
-            json_object_set(m, "attachments", parts);
-        json_array_append_new(msgs, m);
+    chat_msg *msgs;
+    size_t count;
+    chat_messages(rq->arena, rows, n, steps, nsteps, &msgs, &count);
+    json_t *out = json_array();
+    for (size_t i = 0; i < count; i++) {
+        char mid[ID_UUID_LEN + 1];
+        id_uuid4(mid); /* as the reference: a fresh id per message per request */
+        json_t *m = json_pack("{s:s, s:s, s:s, s:o}", "id", mid, "role", chat_role_name(msgs[i].role), "content",
+                              msgs[i].content, "timestamp", api_json_time(msgs[i].at));
+        if (msgs[i].attachments)
+            json_object_set(m, "attachments", msgs[i].attachments);
+        if (msgs[i].tool_trace)
+            json_object_set(m, "tool_trace", msgs[i].tool_trace);
+        json_array_append_new(out, m);
     }
-    api_reply_json(rq, 200, json_pack("{s:o, s:b}", "messages", msgs, "reached_end", (int64_t)n < limit));
+    api_reply_json(rq, 200, json_pack("{s:o, s:b}", "messages", out, "reached_end", (long long)n < limit));
 }
 
 void api_chat_session_new(http_req *rq)

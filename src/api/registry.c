@@ -198,14 +198,15 @@ void api_registry_heartbeat(http_req *rq)
         return;
     if (json_opt_number(body, "error_rate", &h.error_rate, NULL, &e) != CL_OK ||
         json_opt_string(body, "sample_error", &h.sample_error, NULL, NULL, &e) != CL_OK ||
-        json_opt_int(body, "active_tasks", &h.active_tasks, NULL, &e) != CL_OK ||
-        json_opt_int(body, "uptime_seconds", &h.uptime_seconds, NULL, &e) != CL_OK ||
+        /* every integer against its column (INTEGER, BIGINT): one out-of-range value must not reach a group */
+        json_opt_int_range(body, "active_tasks", 0, INT32_MAX, &h.active_tasks, NULL, &e) != CL_OK ||
+        json_opt_int_range(body, "uptime_seconds", 0, INT64_MAX, &h.uptime_seconds, NULL, &e) != CL_OK ||
         json_opt_string(body, "current_task", &h.current_task, NULL, &has_task, &e) != CL_OK ||
         json_opt_string(body, "runtime_state", &h.runtime_state, NULL, NULL, &e) != CL_OK) {
         api_fail(rq, CL_INVALID, "invalid request body: %s", e.msg);
         return;
     }
-    if (h.error_rate < 0 || h.error_rate > 1 || h.active_tasks < 0 || h.uptime_seconds < 0 ||
+    if (h.error_rate < 0 || h.error_rate > 1 ||
         (h.sample_error && strlen(h.sample_error) > 4096) || (h.current_task && strlen(h.current_task) > 4096)) {
         api_fail(rq, CL_INVALID, "invalid request body: a field is out of range");
         return;

@@ -118,7 +118,9 @@ static bool parse_create(http_req *rq, json_t *body, ws_spec *s, bool *external)
     *external = false;
     if (json_opt_bool(body, "external", external, NULL, &e) != CL_OK ||
         json_opt_int(body, "tier", &s->tier, NULL, &e) != CL_OK ||
-        json_opt_int(body, "max_concurrent_tasks", &s->max_concurrent_tasks, NULL, &e) != CL_OK ||
+        /* INTEGER column; zero and below mean the default (1), as in the reference */
+        json_opt_int_range(body, "max_concurrent_tasks", INT32_MIN, INT32_MAX, &s->max_concurrent_tasks, NULL, &e) !=
+            CL_OK ||
         json_opt_int(body, "budget_limit", &s->budget_limit, &s->has_budget_limit, &e) != CL_OK) {
         api_fail(rq, CL_INVALID, "invalid workspace payload: %s", e.msg);
         return false;
@@ -197,14 +199,7 @@ void api_ws_create(http_req *rq)
     if (!parse_create(rq, body, &s, &external))
         return;
     cl_error e;
-    if (s.parent_id == NULL) { /* default parent: the platform root, when there is one */
-        const char *platform;
-        if (ws_platform_id(rq->db, rq->arena, &platform, &e) != CL_OK) {
-            api_reply_error(rq, &e);
-            return;
-        }
-        s.parent_id = platform;
-    }
+    s.default_parent = true; /* no parent_id: the platform root, when there is one (read under the tree lock) */
     ws_row w;
     ws_outcome how;
     cl_err r = ws_resolve(rq->db, rq->arena, &s, &w, &how, &e);

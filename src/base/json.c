@@ -117,6 +117,23 @@ cl_err json_opt_int(const json_t *obj, const char *key, int64_t *out, bool *pres
     return cl_fail(err, CL_INVALID, "%s must be an integer", key);
 }
 
+cl_err json_opt_int_range(const json_t *obj, const char *key, int64_t min, int64_t max, int64_t *out, bool *present,
+                          cl_error *err)
+{
+    int64_t v = 0;
+    bool has = false;
+    cl_err e = json_opt_int(obj, key, &v, &has, err);
+    if (present != NULL)
+        *present = has;
+    if (e != CL_OK || !has)
+        return e;
+    if (v < min || v > max)
+        return cl_fail(err, CL_INVALID, "%s must be an integer from %lld to %lld", key, (long long)min,
+                       (long long)max);
+    *out = v;
+    return CL_OK;
+}
+
 cl_err json_opt_number(const json_t *obj, const char *key, double *out, bool *present, cl_error *err)
 {
     const json_t *v = field(obj, key, present);

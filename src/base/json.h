@@ -33,6 +33,10 @@ char *json_dump_arena(arena_t *a, const json_t *v, size_t *len);
 cl_err json_opt_string(const json_t *obj, const char *key, const char **out, size_t *len, bool *present,
                        cl_error *err);
 cl_err json_opt_int(const json_t *obj, const char *key, int64_t *out, bool *present, cl_error *err);
+/* An integer in [min, max] (the range of the column it goes to); outside it CL_INVALID "<key> must be an integer
+ * from <min> to <max>". */
+cl_err json_opt_int_range(const json_t *obj, const char *key, int64_t min, int64_t max, int64_t *out, bool *present,
+                          cl_error *err);
 cl_err json_opt_number(const json_t *obj, const char *key, double *out, bool *present, cl_error *err);
 cl_err json_opt_bool(const json_t *obj, const char *key, bool *out, bool *present, cl_error *err);
 

@@ -220,7 +220,7 @@ cl_err a2a_log_outcome(db_t *db, arena_t *a, const a2a_target *t, const char *ca
         r.summary = arena_sprintf(a, "A2A request to %s failed: %s", t->name, o->error);
         r.status = "error";
         r.error_detail = o->error;
-        r.request_body = m->body;
+        r.request_body = m->message_id ? NULL : m->body; /* a send's ingest row already holds it (one chat bubble) */
     }
     cl_err e = db_tx_begin(db, err);
     if (e != CL_OK)
@@ -257,8 +257,11 @@ static const char SQL_DELEGATED_TO[] =
 
 cl_err a2a_note_reply(db_t *db, arena_t *a, const char *replier, const char *to, const a2a_msg *m, cl_error *err)
 {
-    const char *ref = m->in_reply_to ? m->in_reply_to : m->delegation_id;
-    if (ref == NULL)
+    /* in_reply_to names the message answered, delegation_id the delegation settled; a reply may name both (an
+     * answer to a follow-up that settles the delegation), and each is honoured */
+    const char *answered = m->in_reply_to ? m->in_reply_to : m->delegation_id;
+    const char *settled = m->delegation_id ? m->delegation_id : m->in_reply_to;
+    if (answered == NULL)
         return CL_OK;
     const char *reply = json_dump_arena(
         a, json_own(a, json_pack("{s:s, s:s, s:{s:s, s:[{s:s, s:s}]}}", "jsonrpc", "2.0", "id", m->message_id,
@@ -267,15 +270,16 @@ cl_err a2a_note_reply(db_t *db, arena_t *a, const char *replier, const char *to,
     cl_err e = db_tx_begin(db, err);
     if (e != CL_OK)
         return e;
-    e = db_run(db, a, NULL, err, SQL_ANSWER_ROW, "sss", replier, ref, reply);
+    e = db_run(db, a, NULL, err, SQL_ANSWER_ROW, "sss", replier, answered, reply);
     /* A delegation from `to` to the replier (and only to it) completes with the reply; the ledger's guard ignores
      * anything else. */
     const char *mine = NULL;
-    if (e == CL_OK && (e = one_text(db, a, SQL_DELEGATED_TO, "sss", &mine, err, ref, to, replier)) == CL_NOT_FOUND)
+    if (e == CL_OK && (e = one_text(db, a, SQL_DELEGATED_TO, "sss", &mine, err, settled, to, replier)) == CL_NOT_FOUND)
         return db_tx_end(db, CL_OK, err);
     if (e == CL_OK) {
         bool moved;
-        cl_err d = deleg_set_status(db, a, ref, to, "completed", NULL, m->text ? m->text : "", "reply", &moved, err);
+        cl_err d = deleg_set_status(db, a, settled, to, "completed", NULL, m->text ? m->text : "", "reply", &moved,
+                                    err);
         if (d != CL_OK && d != CL_NOT_FOUND)
             e = d;
     }

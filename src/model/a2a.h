@@ -72,9 +72,10 @@ cl_err a2a_log_outcome(db_t *db, arena_t *a, const a2a_target *t, const char *ca
 cl_err a2a_prior_reply(db_t *db, arena_t *a, const char *workspace, const char *message_id, const char **reply,
                        cl_error *err);
 
-/* A reply from `replier` (a poll-mode agent answering with a message whose metadata names in_reply_to or a
- * delegation): the original a2a_receive row on the replier gets the reply, and a delegation from `to` to the
- * replier with that id completes. Rows that do not match are left alone. */
+/* A reply from `replier` (a poll-mode agent answering with a message whose metadata names in_reply_to, a
+ * delegation_id, or both): the a2a_receive row on the replier of the message it answers (in_reply_to, else the
+ * delegation id) gets the reply, and the delegation from `to` to the replier that it settles (delegation_id, else
+ * in_reply_to) completes. Rows that do not match are left alone. */
 cl_err a2a_note_reply(db_t *db, arena_t *a, const char *replier, const char *to, const a2a_msg *m, cl_error *err);
 
 typedef struct {

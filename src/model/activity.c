@@ -3,7 +3,9 @@
 
 #include <jansson.h>
 #include <string.h>
+#include <strings.h>
 
+#include "base/buf.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/time.h"
@@ -12,7 +14,7 @@
 
 #define ACT_COLUMNS                                                                                                \
     "id, workspace_id, activity_type, source_id, target_id, method, summary, request_body, response_body, status," \
-    " error_detail, duration_ms, created_at, seq"
+    " error_detail, duration_ms, created_at, seq, tool_trace"
 
 static const char SQL_INSERT[] =
     "INSERT INTO activity_logs (id, workspace_id, activity_type, source_id, target_id, method, summary, request_body,"
@@ -35,11 +37,18 @@ static const char SQL_LIST[] =
 static const char SQL_NOTIFY_TARGET[] =
     "SELECT name, talk_to_user_enabled FROM workspaces WHERE id = $1 AND status <> 'removed'";
 static const char SQL_CHAT_MARK[] =
-    "UPDATE workspaces SET chat_session_started_at = $2 WHERE id = $1 AND status <> 'removed'";
+    "UPDATE workspaces SET chat_session_started_at = $2, chat_session_seq = (SELECT COALESCE(max(seq), 0)"
+    " FROM activity_logs WHERE workspace_id = $1) WHERE id = $1 AND status <> 'removed'";
+/* the session starts after the log's position at the reset (chat_session_seq), not at a millisecond: a message
+ * written in the same millisecond as the reset is before it or after it, never both */
 static const char SQL_CHAT[] =
     "SELECT " ACT_COLUMNS " FROM activity_logs WHERE workspace_id = $1 AND activity_type = 'a2a_receive'"
-    " AND source_id IS NULL AND created_at >= COALESCE((SELECT chat_session_started_at FROM workspaces"
-    " WHERE id = $1), 0) AND (CAST($2 AS BIGINT) = 0 OR created_at < CAST($2 AS BIGINT)) ORDER BY seq DESC LIMIT $3";
+    " AND source_id IS NULL AND seq > COALESCE((SELECT chat_session_seq FROM workspaces WHERE id = $1), 0)"
+    " AND (CAST($2 AS BIGINT) = 0 OR created_at < CAST($2 AS BIGINT)) ORDER BY created_at DESC, seq DESC LIMIT $3";
+/* the marker is a prefix without LIKE wildcards, bound as data */
+static const char SQL_TOOL_STEPS[] =
+    "SELECT " ACT_COLUMNS " FROM activity_logs WHERE workspace_id = $1 AND activity_type = 'agent_log'"
+    " AND summary LIKE $2 AND created_at >= $3 AND created_at <= $4 ORDER BY created_at, seq LIMIT $5";
 static const char SQL_SEARCH[] =
     "SELECT " ACT_COLUMNS " FROM activity_logs WHERE workspace_id = $1 AND (CAST($2 AS TEXT) IS NULL"
     " OR lower(COALESCE(summary, '') || ' ' || activity_type || ' ' || COALESCE(method, '') || ' ' || status || ' '"
@@ -84,6 +93,117 @@ cl_err activity_record(db_t *db, arena_t *a, activity_row *r, cl_error *err)
     return e;
 }
 
+/* ---- ACTIVITY_LOGGED ---------------------------------------------------------------------------------------- */
+
+static bool token_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+/* Length of the credential-looking run at `p` (0 when there is none): `sk-` and 16+ key characters, or a JWT
+ * (`eyJ…` with three dot-separated base64url parts). `p` starts a word. */
+static size_t secret_at(const char *p)
+{
+    size_t n = 0;
+    if (strncmp(p, "sk-", 3) == 0) {
+        while (token_char(p[3 + n]))
+            n++;
+        return n >= 16 ? 3 + n : 0;
+    }
+    if (strncmp(p, "eyJ", 3) != 0)
+        return 0;
+    int dots = 0;
+    while (token_char(p[n]) || (p[n] == '.' && token_char(p[n + 1]) && ++dots))
+        n++;
+    return dots == 2 ? n : 0;
+}
+
+/* Length of a key-naming prefix that precedes a credential value ("Bearer ", "api_key=", "x-api-key: "…), so the
+ * value after it is masked whatever it looks like. */
+static size_t key_prefix_at(const char *p)
+{
+    static const char *const keys[] = {"bearer ", "api_key", "api-key", "apikey", "x-api-key"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        size_t k = strlen(keys[i]);
+        if (strncasecmp(p, keys[i], k) != 0)
+            continue;
+        if (keys[i][k - 1] == ' ')
+            return k;
+        while (p[k] == ' ' || p[k] == '"' || p[k] == '\'')
+            k++;
+        if (p[k] != '=' && p[k] != ':')
+            continue;
+        k++;
+        while (p[k] == ' ' || p[k] == '"' || p[k] == '\'')
+            k++;
+        return k;
+    }
+    return 0;
+}
+
+/* error_detail as ACTIVITY_LOGGED shows it (runtime.md §6.2): bearer tokens, API keys, `sk-` keys and JWTs become
+ * [REDACTED], then at most ACTIVITY_EVENT_DETAIL_MAX bytes (on a code point boundary) and "…[truncated]". The row
+ * keeps the full text; only subscribers get this. */
+static char *event_detail(arena_t *a, const char *s)
+{
+    buf_t b;
+    buf_init(&b, 2 * ACTIVITY_TEXT_MAX);
+    for (size_t i = 0; s[i] != '\0';) {
+        bool word = i == 0 || !token_char(s[i - 1]);
+        size_t k = word ? key_prefix_at(s + i) : 0, n;
+        if (k > 0) {
+            size_t v = 0;
+            while (s[i + k + v] != '\0' && !strchr(" \t\r\n\"',;&", s[i + k + v]))
+                v++;
+            buf_append(&b, s + i, k);
+            if (v > 0)
+                buf_puts(&b, "[REDACTED]");
+            i += k + v;
+        } else if (word && (n = secret_at(s + i)) > 0) {
+            buf_puts(&b, "[REDACTED]");
+            i += n;
+        } else {
+            buf_putc(&b, s[i++]);
+        }
+    }
+    char *out;
+    if (b.len > ACTIVITY_EVENT_DETAIL_MAX) {
+        size_t keep = utf8_floor(b.data, ACTIVITY_EVENT_DETAIL_MAX);
+        out = arena_sprintf(a, "%.*s" UTF8_ELLIPSIS "[truncated]", (int)keep, b.data);
+    } else {
+        out = arena_strndup(a, b.data ? b.data : "", b.len);
+    }
+    buf_free(&b);
+    return out;
+}
+
+static json_t *json_text_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+
+cl_err activity_report(db_t *db, arena_t *a, activity_row *r, cl_error *err)
+{
+    cl_err e = db_tx_begin(db, err);
+    if (e != CL_OK)
+        return e;
+    if ((e = activity_record(db, a, r, err)) == CL_OK) {
+        json_t *p = json_own(a, json_pack("{s:s, s:o, s:o, s:s, s:o, s:o, s:o}", "activity_type", r->activity_type,
+                                          "method", json_text_or_null(r->method), "summary",
+                                          json_text_or_null(r->summary), "status", r->status, "source_id",
+                                          json_text_or_null(r->source_id), "target_id",
+                                          json_text_or_null(r->target_id), "duration_ms",
+                                          r->has_duration ? json_integer(r->duration_ms) : json_null()));
+        if (r->request_body)
+            json_object_set_new(p, "request_body", json_loads(r->request_body, JSON_DECODE_ANY, NULL));
+        if (r->response_body)
+            json_object_set_new(p, "response_body", json_loads(r->response_body, JSON_DECODE_ANY, NULL));
+        if (r->error_detail && r->error_detail[0])
+            json_object_set_new(p, "error_detail", json_string(event_detail(a, r->error_detail)));
+        if (r->message_id)
+            json_object_set_new(p, "message_id", json_string(r->message_id));
+        e = event_record(db, a, EV_ACTIVITY_LOGGED, r->workspace_id, json_dump_arena(a, p, NULL), NULL, err);
+    }
+    return db_tx_end(db, e, err);
+}
+
 static void read_row(db_stmt_t *st, arena_t *a, activity_row *r)
 {
     memset(r, 0, sizeof(*r));
@@ -102,6 +222,7 @@ static void read_row(db_stmt_t *st, arena_t *a, activity_row *r)
     r->duration_ms = r->has_duration ? db_col_int64(st, 11) : 0;
     r->created_at = db_col_int64(st, 12);
     r->seq = db_col_int64(st, 13);
+    r->tool_trace = db_col_dup(st, a, 14);
 }
 
 static cl_err collect(db_stmt_t *st, arena_t *a, cl_err e, activity_row **rows, size_t *count, cl_error *err)
@@ -204,6 +325,15 @@ cl_err activity_chat_rows(db_t *db, arena_t *a, const char *workspace_id, int64_
 {
     db_stmt_t *st;
     cl_err e = db_query(db, a, &st, err, SQL_CHAT, "sii", workspace_id, before_ms, limit);
+    return collect(st, a, e, rows, count, err);
+}
+
+cl_err activity_tool_steps(db_t *db, arena_t *a, const char *workspace_id, const char *marker, int64_t from_ms,
+                           int64_t to_ms, int64_t limit, activity_row **rows, size_t *count, cl_error *err)
+{
+    db_stmt_t *st;
+    cl_err e = db_query(db, a, &st, err, SQL_TOOL_STEPS, "ssiii", workspace_id, arena_sprintf(a, "%s%%", marker),
+                        from_ms, to_ms, limit);
     return collect(st, a, e, rows, count, err);
 }
 

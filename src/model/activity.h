@@ -18,11 +18,13 @@ enum {
     ACTIVITY_TEXT_MAX = 64 * 1024,      /* summary, error_detail */
     ACTIVITY_BODY_MAX = 1024 * 1024,    /* request/response bodies as JSON text */
     NOTIFY_PREVIEW_RUNES = 80,
+    ACTIVITY_EVENT_DETAIL_MAX = 4096,   /* error_detail in ACTIVITY_LOGGED */
 };
 
 typedef struct {
     const char *id, *workspace_id, *activity_type, *source_id, *target_id, *method, *summary, *request_body,
         *response_body, *status, *error_detail;
+    const char *tool_trace; /* JSON text or NULL (read only) */
     const char *message_id; /* A2A messageId: a second write with the same id completes the first row */
     int64_t duration_ms, created_at, seq;
     bool has_duration;
@@ -35,6 +37,12 @@ bool activity_type_reportable(const char *type);
  * workspace already has a row for, that row is completed instead: response_body and duration_ms when given, status
  * and error_detail always (the row keeps its id, summary and request). */
 cl_err activity_record(db_t *db, arena_t *a, activity_row *r, cl_error *err);
+
+/* What an agent reports (POST /workspaces/:id/activity): the row, as activity_record writes it, and ACTIVITY_LOGGED
+ * {activity_type, method, summary, status, source_id, target_id, duration_ms, request_body?, response_body?,
+ * error_detail? (secrets masked, capped), message_id?} in one transaction: told only if written, written only if
+ * told. */
+cl_err activity_report(db_t *db, arena_t *a, activity_row *r, cl_error *err);
 
 typedef struct {
     const char *type;        /* exact activity_type, or NULL */
@@ -62,6 +70,10 @@ cl_err activity_chat_reset(db_t *db, arena_t *a, const char *workspace_id, int64
 /* Chat rows (a2a_receive from the canvas or notify) since the session marker, newest first, before `before_ms`. */
 cl_err activity_chat_rows(db_t *db, arena_t *a, const char *workspace_id, int64_t before_ms, int64_t limit,
                           activity_row **rows, size_t *count, cl_error *err);
+/* The workspace's tool steps (agent_log rows whose summary starts with `marker`) created in [from_ms, to_ms],
+ * oldest first, at most `limit`. */
+cl_err activity_tool_steps(db_t *db, arena_t *a, const char *workspace_id, const char *marker, int64_t from_ms,
+                           int64_t to_ms, int64_t limit, activity_row **rows, size_t *count, cl_error *err);
 /* Rows whose summary, type, method, status or bodies contain `q` (case-folded), newest first. */
 cl_err activity_search(db_t *db, arena_t *a, const char *workspace_id, const char *q, int64_t limit,
                        activity_row **rows, size_t *count, cl_error *err);

@@ -51,7 +51,47 @@ typedef struct {
     size_t cap;
 } import_ctx;
 
-static cl_err create_tree(import_ctx *c, const tpl_node *n, const char *parent, int depth, cl_error *err)
+/* ---- canvas layout (workspaces.md §4.3): the reference's grid, so a fresh org is not a pile of cards at 0,0 ---- */
+
+enum { CARD_W = 300, CARD_H = 176, GUTTER = 14, HEADER = 130, SIDE = 16, GRID_COLS = 2 };
+
+/* The canvas footprint of a node and where each of its children sits inside it, measured once, bottom up. */
+typedef struct layout {
+    double w, h;   /* the node's card, holding its children */
+    double rx, ry; /* this node's offset inside its parent's card */
+    struct layout *kids;
+} layout;
+
+/* A leaf is one card; a parent holds its children below its header on a grid of GRID_COLS columns, each column as
+ * wide as its widest card and each row as tall as its tallest, with SIDE padding and GUTTER between cells. */
+static layout measure(arena_t *a, const tpl_node *n)
+{
+    layout l = {CARD_W, CARD_H, 0, 0, NULL};
+    if (n->nchildren == 0)
+        return l;
+    l.kids = arena_alloc(a, n->nchildren * sizeof(*l.kids));
+    double colw[GRID_COLS] = {0}, top = HEADER, rowh = 0;
+    for (size_t i = 0; i < n->nchildren; i++) {
+        layout *k = &l.kids[i];
+        *k = measure(a, &n->children[i]);
+        size_t col = i % GRID_COLS;
+        k->ry = top;
+        colw[col] = k->w > colw[col] ? k->w : colw[col];
+        rowh = k->h > rowh ? k->h : rowh;
+        if (col == GRID_COLS - 1 || i + 1 == n->nchildren) { /* the row ends: the next starts below its tallest */
+            top += rowh + GUTTER;
+            rowh = 0;
+        }
+    }
+    for (size_t i = 0; i < n->nchildren; i++)
+        l.kids[i].rx = SIDE + (i % GRID_COLS == 1 ? colw[0] + GUTTER : 0);
+    l.w = SIDE + colw[0] + (n->nchildren > 1 ? GUTTER + colw[1] : 0) + SIDE;
+    l.h = top - GUTTER + SIDE;
+    return l;
+}
+
+static cl_err create_tree(import_ctx *c, const tpl_node *n, const layout *l, const char *parent, int depth, double x,
+                          double y, cl_error *err)
 {
     ws_spec s = {
         .name = n->name,
@@ -65,16 +105,19 @@ static cl_err create_tree(import_ctx *c, const tpl_node *n, const char *parent, 
         .workspace_access = n->workspace_access,
         .tier = n->tier,
         .max_concurrent_tasks = n->max_concurrent_tasks,
-        .has_canvas = n->has_canvas && depth == 0, /* the reference places only roots */
-        .x = n->x,
-        .y = n->y,
+        .has_canvas = true, /* a created node gets its place; an existing one keeps wherever it was moved */
+        .x = x,
+        .y = y,
         .status = "awaiting_agent",
     };
     ws_row row;
     ws_outcome how;
     cl_err e = ws_resolve(c->db, c->a, &s, &row, &how, err);
-    if (e != CL_OK)
-        return cl_fail(err, e, "%s \"%s\": %s", depth == 0 ? "root" : "workspace", n->name, err->msg);
+    if (e != CL_OK) { /* the message names the node; the cause is copied out first (formatting into the buffer it
+                       * is read from garbles it) */
+        const char *why = arena_strdup(c->a, err->msg);
+        return cl_fail(err, e, "%s \"%s\": %s", depth == 0 ? "root" : "workspace", n->name, why);
+    }
     import_result *r = c->r;
     r->items = arena_grow(c->a, r->items, r->count, &c->cap, sizeof(import_item));
     r->items[r->count++] = (import_item){row.id, n->name, parent, n->tier, depth, how == WS_EXISTING};
@@ -82,10 +125,28 @@ static cl_err create_tree(import_ctx *c, const tpl_node *n, const char *parent, 
         r->skipped++;
     else
         r->created++;
-    for (size_t i = 0; i < n->nchildren; i++)
-        if ((e = create_tree(c, &n->children[i], row.id, depth + 1, err)) != CL_OK)
+    for (size_t i = 0; i < n->nchildren; i++) {
+        const tpl_node *k = &n->children[i]; /* its grid cell, or the template's own position when it names one */
+        double cx = k->has_canvas ? k->x : x + l->kids[i].rx, cy = k->has_canvas ? k->y : y + l->kids[i].ry;
+        if ((e = create_tree(c, k, &l->kids[i], row.id, depth + 1, cx, cy, err)) != CL_OK)
             return e;
+    }
     return CL_OK;
+}
+
+/* The roots: at their template position, else side by side from the origin. */
+static cl_err create_roots(import_ctx *c, const org_template *t, const char *parent, cl_error *err)
+{
+    double next_x = 0;
+    cl_err e = CL_OK;
+    for (size_t i = 0; e == CL_OK && i < t->nroots; i++) {
+        const tpl_node *n = &t->roots[i];
+        layout l = measure(c->a, n);
+        e = create_tree(c, n, &l, parent, 0, n->has_canvas ? n->x : next_x, n->has_canvas ? n->y : 0, err);
+        if (!n->has_canvas)
+            next_x += l.w + GUTTER;
+    }
+    return e;
 }
 
 static bool resolved(const import_result *r, const char *id)
@@ -132,11 +193,12 @@ cl_err org_import(db_t *db, arena_t *a, const org_template *t, bool do_reconcile
     cl_err e = db_tx_begin(db, err);
     if (e != CL_OK)
         return e;
+    /* the tree lock for the whole import: shared to add (no removal or install interleaves), exclusive when the
+     * import also removes (taken first, never upgraded, so two reconciling imports cannot deadlock) */
+    e = do_reconcile ? db_tx_lock(db, WS_TREE_LOCK, err) : db_tx_lock_shared(db, WS_TREE_LOCK, err);
     const char *platform = NULL; /* roots join the platform root when there is one, as API creates do */
-    if ((e = ws_platform_id(db, a, &platform, err)) == CL_OK) {
-        for (size_t i = 0; e == CL_OK && i < t->nroots; i++)
-            e = create_tree(&c, &t->roots[i], platform, 0, err);
-    }
+    if (e == CL_OK && (e = ws_platform_id(db, a, &platform, err)) == CL_OK)
+        e = create_roots(&c, t, platform, err);
     if (e == CL_OK && do_reconcile)
         e = reconcile(&c, err);
     if (e == CL_OK)

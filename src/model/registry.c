@@ -8,6 +8,7 @@
 
 #include "base/buf.h"
 #include "base/json.h"
+#include "base/log.h"
 #include "base/metrics.h"
 #include "base/time.h"
 #include "model/event.h"
@@ -20,10 +21,13 @@ static const char SQL_REGISTER[] =
     "UPDATE workspaces SET agent_card = $2, url = $3, delivery_mode = $4, status = 'online',"
     " last_heartbeat_at = $5, updated_at = $5, last_register_failure_at = NULL"
     " WHERE id = $1 AND status <> 'removed'";
+/* previous_task keeps the task as it was (SET sees the old row), so RETURNING can tell whether it changed */
 static const char SQL_HEARTBEAT[] =
     "UPDATE workspaces SET last_heartbeat_at = $2, last_error_rate = $3, last_sample_error = $4, active_tasks = $5,"
-    " uptime_seconds = $6, current_task = CASE WHEN $8 = 1 THEN $7 ELSE current_task END"
-    " WHERE id = $1 AND status <> 'removed' RETURNING status";
+    " uptime_seconds = $6, previous_task = current_task,"
+    " current_task = CASE WHEN $8 = 1 THEN $7 ELSE current_task END"
+    " WHERE id = $1 AND status <> 'removed'"
+    " RETURNING status, current_task, active_tasks, CASE WHEN previous_task <> current_task THEN 1 ELSE 0 END";
 static const char SQL_MOVE_STATUS[] =
     "UPDATE workspaces SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2";
 static const char SQL_CARD[] = "UPDATE workspaces SET agent_card = $2, updated_at = $3 WHERE id = $1 AND status <> 'removed'";
@@ -162,15 +166,33 @@ static cl_err evaluate(db_t *db, arena_t *a, const reg_heartbeat *h, const char 
     return e;
 }
 
-/* One heartbeat's write; CL_NOT_FOUND when it matched no live row. */
-static cl_err write_heartbeat(db_t *db, arena_t *a, const reg_heartbeat *h, const char **status, cl_error *err)
+/* A heartbeat that changed the workspace's task, as the write returned it. */
+typedef struct {
+    const char *id, *task;
+    int64_t active_tasks;
+} task_change;
+
+/* TASK_UPDATED {current_task, active_tasks} (runtime.md §1.6), inside the transaction of the write that changed
+ * the task. */
+static cl_err task_updated(db_t *db, arena_t *a, const task_change *c, cl_error *err)
+{
+    return record(db, a, EV_TASK_UPDATED, c->id,
+                  json_pack("{s:s, s:I}", "current_task", c->task, "active_tasks", (json_int_t)c->active_tasks), err);
+}
+
+/* One heartbeat's write; CL_NOT_FOUND when it matched no live row. *changed tells whether it changed the task. */
+static cl_err write_heartbeat(db_t *db, arena_t *a, const reg_heartbeat *h, const char **status, task_change *c,
+                              bool *changed, cl_error *err)
 {
     db_stmt_t *st;
+    *changed = false;
     cl_err e = db_query(db, a, &st, err, SQL_HEARTBEAT, "sidsiisi", h->workspace_id, time_now_ms(), h->error_rate,
                         h->sample_error ? h->sample_error : "", h->active_tasks, h->uptime_seconds, h->current_task,
                         (int64_t)h->has_current_task);
     if (e == CL_OK && (e = db_one(st, err)) == CL_OK) {
         *status = db_col_dup(st, a, 0);
+        *c = (task_change){h->workspace_id, db_col_dup(st, a, 1), db_col_int64(st, 2)};
+        *changed = db_col_int64(st, 3) == 1;
         db_exec(st, err);
     }
     db_finish(st);
@@ -204,6 +226,7 @@ static const char *group_sql(arena_t *a, size_t rows)
     buf_puts(&b, "UPDATE workspaces SET last_heartbeat_at = CAST(v.column2 AS BIGINT),"
                  " last_error_rate = CAST(v.column3 AS DOUBLE PRECISION), last_sample_error = v.column4,"
                  " active_tasks = CAST(v.column5 AS INTEGER), uptime_seconds = CAST(v.column6 AS BIGINT),"
+                 " previous_task = workspaces.current_task,"
                  " current_task = CASE WHEN CAST(v.column8 AS INTEGER) = 1 THEN v.column7"
                  " ELSE workspaces.current_task END FROM (VALUES ");
     for (size_t r = 0; r < rows; r++) {
@@ -215,7 +238,8 @@ static const char *group_sql(arena_t *a, size_t rows)
     buf_puts(&b, ") AS v WHERE workspaces.id = v.column1 AND workspaces.status <> 'removed'"
                  " AND EXISTS (SELECT 1 FROM workspace_auth_tokens t WHERE t.workspace_id = v.column1"
                  " AND t.token_hash = v.column9 AND t.revoked_at IS NULL)"
-                 " RETURNING workspaces.id, workspaces.status");
+                 " RETURNING workspaces.id, workspaces.status, workspaces.current_task, workspaces.active_tasks,"
+                 " CASE WHEN workspaces.previous_task <> workspaces.current_task THEN 1 ELSE 0 END");
     char *sql = arena_strndup(a, b.data, b.len);
     buf_free(&b);
     return sql;
@@ -227,10 +251,12 @@ static int by_workspace(const void *x, const void *y)
     return strcmp(a->h.workspace_id, b->h.workspace_id);
 }
 
-/* Write the group with one statement; *items get proved/status. */
-static cl_err write_group(db_t *db, arena_t *a, reg_hb_item **order, size_t n, cl_error *err)
+/* Write `n` items with one statement; items get proved/status, and the task changes are collected into *changes
+ * (arena-owned; one per changed workspace, however often it appears in the group). */
+static cl_err write_group(db_t *db, arena_t *a, reg_hb_item **order, size_t n, task_change **changes,
+                          size_t *nchanges, cl_error *err)
 {
-    size_t rows = 1;
+    size_t rows = 1, cap = 0;
     while (rows < n)
         rows <<= 1;
     db_stmt_t *st;
@@ -267,8 +293,33 @@ static cl_err write_group(db_t *db, arena_t *a, reg_hb_item **order, size_t n, c
                 order[i]->status = db_col_dup(st, a, 1);
             }
         }
+        if (db_col_int64(st, 4) == 1) {
+            *changes = arena_grow(a, *changes, *nchanges, &cap, sizeof(**changes));
+            (*changes)[(*nchanges)++] = (task_change){db_col_dup(st, a, 0), db_col_dup(st, a, 2), db_col_int64(st, 3)};
+        }
     }
     db_finish(st);
+    return e;
+}
+
+/* Write `n` items (in workspace-id order) and the task changes they make, in one transaction. On failure nothing
+ * is written and no item is proved. */
+static cl_err write_together(db_t *db, arena_t *a, reg_hb_item **order, size_t n, cl_error *err)
+{
+    task_change *changes = NULL;
+    size_t nchanges = 0;
+    cl_err e = db_tx_begin(db, err);
+    if (e != CL_OK)
+        return e;
+    if (n > 1) /* one row cannot deadlock with anything */
+        e = db_tx_lock(db, HB_GROUP_LOCK, err);
+    if (e == CL_OK)
+        e = write_group(db, a, order, n, &changes, &nchanges, err);
+    for (size_t i = 0; e == CL_OK && i < nchanges; i++)
+        e = task_updated(db, a, &changes[i], err);
+    if ((e = db_tx_end(db, e, err)) != CL_OK)
+        for (size_t i = 0; i < n; i++)
+            order[i]->proved = false;
     return e;
 }
 
@@ -281,34 +332,42 @@ cl_err reg_heartbeat_group(db_t *db, arena_t *a, reg_hb_item *items, size_t n, c
         items[i].proved = false;
     }
     qsort(order, n, sizeof(*order), by_workspace);
-    cl_err e = db_tx_begin(db, err);
-    if (e == CL_OK)
-        e = db_tx_lock(db, HB_GROUP_LOCK, err);
-    if (e == CL_OK)
-        e = write_group(db, a, order, n, err);
-    if (e == CL_OK)
-        e = db_tx_commit(db, err);
-    else
-        db_tx_rollback(db);
-    if (e != CL_OK) { /* the database refused the group as a whole (a lock conflict, say): report nothing proved */
-        for (size_t i = 0; i < n; i++)
-            items[i].proved = false;
-        return e;
-    }
-    for (size_t i = 0; e == CL_OK && i < n; i++) {
-        if (items[i].proved) {
-            metric_inc(METRIC_HEARTBEATS);
-            e = after_write(db, a, &items[i].h, &items[i].status, err);
+    if (write_together(db, a, order, n, err) != CL_OK && n > 1) {
+        /* the database refused the group as a whole: one bad item (or a lock conflict) must not fail the others,
+         * so each is written alone; one that fails again stays unproved and the general path answers it */
+        log_warn("heartbeat group refused; writing its items one by one", "items=%zu error=\"%s\"", n, err->msg);
+        for (size_t i = 0; i < n; i++) {
+            cl_error ignored;
+            write_together(db, a, &order[i], 1, &ignored);
         }
     }
-    return e;
+    for (size_t i = 0; i < n; i++) {
+        cl_error ignored; /* a status move that fails leaves the item to the general path, which tries it again */
+        if (items[i].proved) {
+            metric_inc(METRIC_HEARTBEATS);
+            if (after_write(db, a, &items[i].h, &items[i].status, &ignored) != CL_OK)
+                items[i].proved = false;
+        }
+    }
+    return CL_OK;
 }
 
 cl_err reg_heartbeat_ws(db_t *db, arena_t *a, const reg_heartbeat *h, const char **status, cl_error *err)
 {
     metric_inc(METRIC_HEARTBEATS);
-    /* the hot path is one autocommit write; only a status change opens a transaction */
-    cl_err e = write_heartbeat(db, a, h, status, err);
+    /* the hot path is one autocommit write; a heartbeat naming a task is a transaction, so that a task change and
+     * its TASK_UPDATED are written together; only a status change opens another */
+    bool tx = h->has_current_task;
+    cl_err e = tx ? db_tx_begin(db, err) : CL_OK;
+    if (e != CL_OK)
+        return e;
+    task_change c;
+    bool changed;
+    e = write_heartbeat(db, a, h, status, &c, &changed, err);
+    if (e == CL_OK && changed)
+        e = task_updated(db, a, &c, err);
+    if (tx)
+        e = db_tx_end(db, e, err);
     if (e == CL_NOT_FOUND) { /* unknown, or removed: say which */
         const char *s;
         if ((e = state(db, a, h->workspace_id, &s, NULL, NULL, NULL, err)) == CL_OK)

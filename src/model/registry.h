@@ -35,14 +35,17 @@ typedef struct {
 } reg_heartbeat;
 
 /* Record a heartbeat. CL_NOT_FOUND for an unknown id, CL_GONE for a removed one. *status receives the status
- * after the heartbeat; a change (recovery to online, degradation) is recorded as one event. */
+ * after the heartbeat; a change (recovery to online, degradation) is recorded as one event, and a changed
+ * current_task as TASK_UPDATED {current_task, active_tasks} in the transaction of the write. */
 cl_err reg_heartbeat_ws(db_t *db, arena_t *a, const reg_heartbeat *h, const char **status, cl_error *err);
 
 /* The hot path, with group commit: heartbeats of workspaces presenting their own token, each proven and written by
- * one statement (the token check is part of the UPDATE, so a revoked token fails at once), many in one transaction;
- * then the status moves they cause, each in its own transaction. An item whose token is not a live token of that
- * live workspace is left unproved and unwritten (the caller takes the general path). A database error fails the
- * whole group. */
+ * one statement (the token check is part of the UPDATE, so a revoked token fails at once), many in one transaction
+ * with the TASK_UPDATED events of the tasks they change; then the status moves they cause, each in its own
+ * transaction. An item whose token is not a live token of that live workspace is left unproved and unwritten (the
+ * caller takes the general path). One bad item never fails the others: when the database refuses the group, each
+ * item is written alone, and one that fails again is left unproved too, for the general path to answer with its
+ * own error. Returns CL_OK: every outcome is in the items. */
 typedef struct {
     reg_heartbeat h;
     const char *bearer;

@@ -168,6 +168,8 @@ static cl_err node(walk_ctx *w, const json_t *j, const char *path, int depth, bo
         return cl_fail(err, CL_INVALID, "%s: unsafe workspace URL: %s", path, fe.msg);
     const json_t *mct = json_object_get(j, "max_concurrent_tasks");
     out->max_concurrent_tasks = json_is_integer(mct) && json_integer_value(mct) > 0 ? json_integer_value(mct) : 1;
+    if (out->max_concurrent_tasks > INT32_MAX) /* an INTEGER column: refuse here, not with the import's commit */
+        return cl_fail(err, CL_INVALID, "%s: max_concurrent_tasks must be at most %d", path, INT32_MAX);
     const json_t *canvas = json_object_get(j, "canvas");
     if (json_is_object(canvas)) {
         const json_t *x = json_object_get(canvas, "x"), *y = json_object_get(canvas, "y");

@@ -7,6 +7,7 @@
 
 #include "base/buf.h"
 #include "base/time.h"
+#include "model/workspace.h"
 
 enum { LAST_USED_RESOLUTION_MS = 60000 };
 
@@ -73,12 +74,15 @@ static void fresh(arena_t *a, char plain[ID_TOKEN_LEN + 1], token_row *row, char
 cl_err token_mint_workspace(db_t *db, arena_t *a, const char *workspace_id, const char *kind,
                             char plain[ID_TOKEN_LEN + 1], token_row *row, cl_error *err)
 {
-    db_stmt_t *st;
+    db_stmt_t *st = NULL;
     memset(row, 0, sizeof(*row));
     cl_err e = db_tx_begin(db, err);
     if (e != CL_OK)
         return e;
-    if ((e = db_query(db, a, &st, err, SQL_WS_LIVE, "s", workspace_id)) == CL_OK)
+    /* the tree lock, shared: a removal of the workspace either committed before the check below (no token) or
+     * waits for this mint to commit and then revokes the new token with the others */
+    if ((e = db_tx_lock_shared(db, WS_TREE_LOCK, err)) == CL_OK &&
+        (e = db_query(db, a, &st, err, SQL_WS_LIVE, "s", workspace_id)) == CL_OK)
         e = db_one(st, err);
     db_finish(st);
     if (e == CL_NOT_FOUND)

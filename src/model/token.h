@@ -42,7 +42,8 @@ void token_hash_hex(const char *plain, char out[2 * ID_SHA256_LEN + 1]);
 const char *token_from_header(arena_t *a, const char *header);
 
 /* Mint a workspace token of `kind` ("api"/"instance") for a live workspace. CL_NOT_FOUND for a missing or removed
- * workspace; CL_RATE_LIMITED past TOKEN_MAX_LIVE_PER_WORKSPACE live tokens. The plaintext goes to `plain` only. */
+ * workspace; CL_RATE_LIMITED past TOKEN_MAX_LIVE_PER_WORKSPACE live tokens. The plaintext goes to `plain` only.
+ * Holds the tree lock shared (WS_TREE_LOCK), so no token outlives a removal that commits concurrently. */
 cl_err token_mint_workspace(db_t *db, arena_t *a, const char *workspace_id, const char *kind,
                             char plain[ID_TOKEN_LEN + 1], token_row *row, cl_error *err);
 /* Live tokens of a workspace, newest first. */

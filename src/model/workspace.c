@@ -235,18 +235,30 @@ static event_type created_event(const char *status)
     return EV_WORKSPACE_AWAITING_AGENT;
 }
 
-/* One insert attempt in its own transaction; *inserted tells whether the row is new. */
-static cl_err try_insert(db_t *db, arena_t *a, const ws_spec *s, const char *id, bool *inserted, cl_error *err)
+/* One insert attempt in its own transaction, under the tree lock (shared): a removal of the parent either committed
+ * before (the insert sees the parent removed and does nothing) or waits for this insert to commit (and removes the
+ * new row with its parent). *inserted tells whether the row is new; *parent receives the parent it was tried
+ * under (the platform root for a default parent). */
+static cl_err try_insert(db_t *db, arena_t *a, const ws_spec *s, const char *id, bool *inserted, const char **parent,
+                         cl_error *err)
 {
     const char *status = s->status ? s->status : "awaiting_agent";
     const char *runtime = s->runtime ? s->runtime : "claude-code";
     int64_t tier = s->tier ? s->tier : WS_TIER_DEFAULT;
     db_stmt_t *st;
+    *inserted = false;
+    *parent = s->parent_id;
     cl_err e = db_tx_begin(db, err);
     if (e != CL_OK)
         return e;
+    if ((e = db_tx_lock_shared(db, WS_TREE_LOCK, err)) == CL_OK && s->parent_id == NULL && s->default_parent)
+        e = ws_platform_id(db, a, parent, err); /* under the lock a racing install is either done or not begun */
+    if (e != CL_OK) {
+        db_tx_rollback(db);
+        return e;
+    }
     e = db_query(db, a, &st, err, SQL_INSERT, "ssssssisssssss" "sii", id, s->name, s->role,
-                 s->kind ? s->kind : "workspace", s->parent_id, status, tier, runtime, s->model ? s->model : "",
+                 s->kind ? s->kind : "workspace", *parent, status, tier, runtime, s->model ? s->model : "",
                  s->template_name ? s->template_name : "", s->url ? s->url : "",
                  s->delivery_mode ? s->delivery_mode : "push", s->workspace_dir,
                  s->workspace_access ? s->workspace_access : "none", (const char *)NULL,
@@ -297,9 +309,10 @@ static cl_err exists_live(db_t *db, arena_t *a, const char *id, bool *yes, cl_er
     return e == CL_NOT_FOUND ? CL_OK : e;
 }
 
-/* The skip path: say what is there instead. CL_OK with *done false means "nothing there, try again". */
-static cl_err explain_skip(db_t *db, arena_t *a, const ws_spec *s, ws_row *out, ws_outcome *how, bool *done,
-                           cl_error *err)
+/* The skip path: say what is there instead, for the spec tried under `parent`. CL_OK with *done false means
+ * "nothing there, try again". */
+static cl_err explain_skip(db_t *db, arena_t *a, const ws_spec *s, const char *parent_id, ws_row *out,
+                           ws_outcome *how, bool *done, cl_error *err)
 {
     db_stmt_t *st;
     const char *holder;
@@ -315,7 +328,7 @@ static cl_err explain_skip(db_t *db, arena_t *a, const ws_spec *s, ws_row *out, 
             out->id = s->id;
             if (strcmp(status, "removed") == 0)
                 return cl_fail(err, CL_GONE, "workspace removed");
-            if (!same_parent(parent, s->parent_id) || strcmp(name, s->name) != 0)
+            if (!same_parent(parent, parent_id) || strcmp(name, s->name) != 0)
                 return cl_fail(err, CL_CONFLICT, "workspace %s exists with a different parent or name", s->id);
             *how = WS_EXISTING;
             return ws_get(db, a, s->id, out, err);
@@ -324,7 +337,7 @@ static cl_err explain_skip(db_t *db, arena_t *a, const ws_spec *s, ws_row *out, 
         if (e != CL_NOT_FOUND)
             return e;
     }
-    if ((e = live_holder(db, a, s->parent_id, s->name, &holder, err)) != CL_OK)
+    if ((e = live_holder(db, a, parent_id, s->name, &holder, err)) != CL_OK)
         return e;
     if (holder != NULL) {
         if (s->id != NULL) { /* the caller's id is free but the name is not */
@@ -334,9 +347,9 @@ static cl_err explain_skip(db_t *db, arena_t *a, const ws_spec *s, ws_row *out, 
         *how = WS_EXISTING;
         return ws_get(db, a, holder, out, err);
     }
-    if (s->parent_id != NULL) {
+    if (parent_id != NULL) {
         bool live;
-        if ((e = exists_live(db, a, s->parent_id, &live, err)) != CL_OK)
+        if ((e = exists_live(db, a, parent_id, &live, err)) != CL_OK)
             return e;
         if (!live)
             return cl_fail(err, CL_NOT_FOUND, "parent workspace not found");
@@ -365,14 +378,15 @@ cl_err ws_resolve(db_t *db, arena_t *a, const ws_spec *s, ws_row *out, ws_outcom
     memset(out, 0, sizeof(*out));
     for (int attempt = 0; attempt < RESOLVE_ATTEMPTS; attempt++) {
         bool inserted = false, done = false;
-        cl_err e = try_insert(db, a, s, id, &inserted, err);
+        const char *parent = NULL;
+        cl_err e = try_insert(db, a, s, id, &inserted, &parent, err);
         if (e != CL_OK)
             return e;
         if (inserted) {
             *how = WS_CREATED;
             return ws_get(db, a, id, out, err);
         }
-        if ((e = explain_skip(db, a, s, out, how, &done, err)) != CL_OK || done)
+        if ((e = explain_skip(db, a, s, parent, out, how, &done, err)) != CL_OK || done)
             return e;
     }
     return cl_fail(err, CL_UNAVAILABLE, "workspace create did not settle; retry");

@@ -23,8 +23,12 @@ enum {
     WS_MAX_DEPTH = 64,   /* ancestor walks stop here */
 };
 
-/* Transaction lock key that serialises changes of the tree's shape (re-parent, cascade delete, platform install)
- * across nodes, so that concurrent moves can never close a cycle or strand a root. */
+/* Transaction lock key of the tree's shape, across nodes. Changes of shape (re-parent, cascade delete, platform
+ * install, reconciling import) take it exclusively, so that concurrent moves can never close a cycle or strand a
+ * root; everything that adds to the tree (every insert of the resolver, every token mint, an import) takes it
+ * shared, so that it never adds under a parent, or to a workspace, whose removal commits at the same time. On
+ * PostgreSQL each statement after the lock sees what the last holder of the exclusive lock committed; SQLite's
+ * single writer gives the same order. */
 #define WS_TREE_LOCK ((int64_t)0x636f6c6e7472) /* "colntr" */
 
 /* One workspace row (arena-owned strings; NULL where the column is NULL). Times: ms since the epoch, 0 = null. */
@@ -45,6 +49,8 @@ typedef struct {
     int64_t tier, max_concurrent_tasks, budget_limit;
     bool has_budget_limit, has_canvas;
     bool own_event; /* the caller records the creation event itself (register adds the agent card) */
+    bool default_parent; /* parent_id NULL: the live platform root is the parent when there is one, read inside the
+                            insert's transaction under the tree lock, so a concurrent install cannot miss it */
     double x, y;
 } ws_spec;
 
@@ -58,8 +64,8 @@ bool ws_runtime_known(const char *runtime);
 bool ws_runtime_external_like(const char *runtime);
 bool ws_status_valid(const char *status);
 
-/* Create-or-resolve. Inserts the row (and its first event) in one transaction with INSERT … ON CONFLICT DO NOTHING
- * RETURNING, and on the skip path re-selects what is there:
+/* Create-or-resolve. Inserts the row (and its first event) in one transaction, holding the tree lock shared, with
+ * INSERT … ON CONFLICT DO NOTHING RETURNING, and on the skip path re-selects what is there:
  *   - spec->id given: the row with that id. Same parent and name → WS_EXISTING; removed → CL_GONE; a different
  *     parent or name, or (parent, name) held by another id → CL_CONFLICT. out->id is the holder's id.
  *   - no id: the live row with (parent, name) → WS_EXISTING.

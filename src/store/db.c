@@ -36,7 +36,7 @@ db_driver db_kind(const db_t *db) { return db->kind; }
 
 cl_err db_prepare(db_t *db, arena_t *a, const char *sql, db_stmt_t **out, cl_error *err)
 {
-    *out = NULL;
+    *out = NULL; /* SQLite's own contract: on failure the statement is NULL, and db_finish(NULL) does nothing */
     cl_err e = db->ops->prepare(db, a, sql, out, err);
     if (e != CL_OK) {
         *out = NULL;
@@ -156,6 +156,9 @@ cl_err db_tx_begin(db_t *db, cl_error *err)
     return e;
 }
 
+/* Hooks and locks are kept per savepoint level, as the database keeps them: a RELEASE hands the released level's
+ * entries to its parent, a ROLLBACK TO drops them, and only the outermost COMMIT makes them real. */
+
 void db_after_commit(db_t *db, void (*fn)(void *arg, int64_t value), void *arg, int64_t value)
 {
     if (db->tx_depth == 0) {
@@ -163,42 +166,68 @@ void db_after_commit(db_t *db, void (*fn)(void *arg, int64_t value), void *arg, 
         return;
     }
     for (int i = 0; i < db->nhooks; i++) {
-        if (db->hooks[i].fn == fn && db->hooks[i].arg == arg) {
-            if (value > db->hooks[i].value)
-                db->hooks[i].value = value;
-            if (db->tx_depth < db->hook_depth[i])
-                db->hook_depth[i] = db->tx_depth;
+        struct db_hook *h = &db->hooks[i];
+        if (h->fn == fn && h->arg == arg && h->depth == db->tx_depth) {
+            if (value > h->value)
+                h->value = value;
             return;
         }
     }
-    if (db->nhooks == DB_MAX_COMMIT_HOOKS) { /* cannot happen with colony's few hook kinds; be safe anyway */
+    if (db->nhooks == DB_MAX_COMMIT_HOOKS) { /* hook kinds × nesting depth: cannot happen; a wake-up early is benign */
         log_warn("too many commit hooks; running one early", NULL);
         fn(arg, value);
         return;
     }
-    db->hooks[db->nhooks] = (struct db_hook){fn, arg, value};
-    db->hook_depth[db->nhooks++] = db->tx_depth;
+    db->hooks[db->nhooks++] = (struct db_hook){fn, arg, value, db->tx_depth};
+}
+
+/* RELEASE of level `depth`: its hooks and locks now belong to depth - 1 (merged with what is already there). */
+static void hand_to_parent(db_t *db, int depth)
+{
+    int k = 0;
+    for (int i = 0; i < db->nhooks; i++) {
+        struct db_hook h = db->hooks[i];
+        if (h.depth == depth) {
+            h.depth = depth - 1;
+            int j = 0;
+            while (j < k && !(db->hooks[j].fn == h.fn && db->hooks[j].arg == h.arg && db->hooks[j].depth == h.depth))
+                j++;
+            if (j < k) {
+                if (h.value > db->hooks[j].value)
+                    db->hooks[j].value = h.value;
+                continue;
+            }
+        }
+        db->hooks[k++] = h;
+    }
+    db->nhooks = k;
+    for (int i = 0; i < db->nlocks; i++)
+        if (db->locks[i].depth == depth)
+            db->locks[i].depth = depth - 1; /* a duplicate entry is harmless: lookups take any match */
+}
+
+/* ROLLBACK (TO SAVEPOINT) of level `depth`: what it and its inner levels registered is gone. */
+static void drop_level(db_t *db, int depth)
+{
+    int k = 0;
+    for (int i = 0; i < db->nhooks; i++)
+        if (db->hooks[i].depth < depth)
+            db->hooks[k++] = db->hooks[i];
+    db->nhooks = k;
+    k = 0;
+    for (int i = 0; i < db->nlocks; i++)
+        if (db->locks[i].depth < depth)
+            db->locks[k++] = db->locks[i];
+    db->nlocks = k;
 }
 
 static void run_hooks(db_t *db)
 {
     int n = db->nhooks;
     db->nhooks = 0;
+    db->nlocks = 0; /* transaction locks end with the transaction */
     for (int i = 0; i < n; i++)
         db->hooks[i].fn(db->hooks[i].arg, db->hooks[i].value);
-}
-
-/* Drop hooks registered at or inside the savepoint being rolled back. */
-static void drop_hooks(db_t *db, int depth)
-{
-    int k = 0;
-    for (int i = 0; i < db->nhooks; i++) {
-        if (db->hook_depth[i] < depth) {
-            db->hooks[k] = db->hooks[i];
-            db->hook_depth[k++] = db->hook_depth[i];
-        }
-    }
-    db->nhooks = k;
 }
 
 cl_err db_tx_commit(db_t *db, cl_error *err)
@@ -213,6 +242,8 @@ cl_err db_tx_commit(db_t *db, cl_error *err)
         db_tx_rollback(db);
         return e;
     }
+    if (db->tx_depth > 1)
+        hand_to_parent(db, db->tx_depth);
     db->tx_depth--;
     if (db->tx_depth == 0)
         run_hooks(db);
@@ -231,7 +262,7 @@ void db_tx_rollback(db_t *db)
         snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT colony_sp%d; RELEASE SAVEPOINT colony_sp%d",
                  db->tx_depth - 1, db->tx_depth - 1);
     db_exec_script(db, sql, &ignored);
-    drop_hooks(db, db->tx_depth);
+    drop_level(db, db->tx_depth);
     db->tx_depth--;
 }
 
@@ -348,15 +379,27 @@ cl_err db_run(db_t *db, arena_t *a, int64_t *changes, cl_error *err, const char 
     return e;
 }
 
-cl_err db_tx_lock(db_t *db, int64_t key, cl_error *err)
+/* Take transaction lock `key` (PostgreSQL advisory; SQLite's BEGIN IMMEDIATE already serialises writers), unless
+ * this transaction already holds it at least as strongly: a 5,000-node import asks once per node. */
+static cl_err tx_lock(db_t *db, int64_t key, bool exclusive, cl_error *err)
 {
-    if (db->kind != DB_POSTGRES)
+    if (db->kind != DB_POSTGRES || db->tx_depth == 0)
         return CL_OK;
+    for (int i = 0; i < db->nlocks; i++)
+        if (db->locks[i].key == key && (db->locks[i].exclusive || !exclusive))
+            return CL_OK;
     arena_t *a = arena_new();
-    cl_err e = db_run(db, a, NULL, err, "SELECT pg_advisory_xact_lock($1)", "i", key);
+    cl_err e = db_run(db, a, NULL, err,
+                      exclusive ? "SELECT pg_advisory_xact_lock($1)" : "SELECT pg_advisory_xact_lock_shared($1)", "i",
+                      key);
     arena_free(a);
+    if (e == CL_OK && db->nlocks < DB_MAX_TX_LOCKS) /* past the cap we only lose the shortcut */
+        db->locks[db->nlocks++] = (struct db_lock){key, exclusive, db->tx_depth};
     return e;
 }
+
+cl_err db_tx_lock(db_t *db, int64_t key, cl_error *err) { return tx_lock(db, key, true, err); }
+cl_err db_tx_lock_shared(db_t *db, int64_t key, cl_error *err) { return tx_lock(db, key, false, err); }
 
 cl_err db_notify(db_t *db, const char *channel, const char *payload, cl_error *err)
 {

@@ -19,7 +19,7 @@ typedef enum { DB_SQLITE, DB_POSTGRES } db_driver;
 typedef struct db db_t;
 typedef struct db_stmt db_stmt_t;
 
-enum { DB_MAX_PARAMS = 4096, DB_BUSY_TIMEOUT_MS = 5000, DB_MAX_COMMIT_HOOKS = 16 };
+enum { DB_MAX_PARAMS = 4096, DB_BUSY_TIMEOUT_MS = 5000, DB_MAX_COMMIT_HOOKS = 64, DB_MAX_TX_LOCKS = 16 };
 
 /* Open a connection to `url`: "postgres://…"/"postgresql://…" (libpq), else a SQLite file path (an optional
  * "sqlite:" prefix is stripped). *out is the caller's, closed with db_close. */
@@ -69,7 +69,8 @@ const void *db_col_blob(db_stmt_t *st, arena_t *a, int col, size_t *len);
 char *db_col_dup(db_stmt_t *st, arena_t *a, int col);
 
 /* Prepare `sql` and bind one argument per letter of `types`, in order from $1: 's' const char * (NULL binds SQL
- * NULL), 'i' int64_t, 'd' double, 'b' bool (as int), 'n' SQL NULL (no argument). The statement is ready to step. */
+ * NULL), 'i' int64_t, 'd' double, 'b' bool (as int), 'n' SQL NULL (no argument). The statement is ready to step;
+ * on failure *out is NULL, as with db_prepare. */
 cl_err db_query(db_t *db, arena_t *a, db_stmt_t **out, cl_error *err, const char *sql, const char *types, ...);
 /* The same, run to completion; *changes (may be NULL) receives the rows changed. */
 cl_err db_run(db_t *db, arena_t *a, int64_t *changes, cl_error *err, const char *sql, const char *types, ...);
@@ -88,16 +89,22 @@ cl_err db_tx_end(db_t *db, cl_err e, cl_error *err);
 bool db_in_tx(const db_t *db);
 
 /* Run fn(arg, value) once the work in progress is durable: at once outside a transaction, after the outermost
- * COMMIT inside one, never if it (or the savepoint that registered it) rolls back. Hooks with the same fn and arg
- * coalesce to the largest value, so a thousand events in one transaction wake subscribers once. */
+ * COMMIT inside one, never if it (or a savepoint that registered it) rolls back. A hook belongs to the savepoint
+ * level that registered it; releasing the savepoint hands it to the enclosing level, so a later rollback of a
+ * sibling savepoint does not drop it. Hooks with the same fn and arg coalesce to the largest value of the levels
+ * that survive, so a thousand events in one transaction wake subscribers once. */
 void db_after_commit(db_t *db, void (*fn)(void *arg, int64_t value), void *arg, int64_t value);
 
 /* The database's own text of the last failure on this connection (for operators; never sent to clients). */
 const char *db_last_error(const db_t *db);
 
 /* Inside a transaction: serialise with every other transaction that takes the same key, across processes
- * (PostgreSQL transaction advisory lock; SQLite's BEGIN IMMEDIATE already serialises writers). */
+ * (PostgreSQL transaction advisory lock, held to the end of the transaction or the rollback of the savepoint that
+ * took it; SQLite's BEGIN IMMEDIATE already serialises writers). The shared form excludes only the exclusive one:
+ * many transactions may hold it at once, none while another holds the key exclusively. Taking a lock the
+ * transaction already holds (as strongly) costs nothing. Outside a transaction both do nothing. */
 cl_err db_tx_lock(db_t *db, int64_t key, cl_error *err);
+cl_err db_tx_lock_shared(db_t *db, int64_t key, cl_error *err);
 
 /* Cross-node signals. notify inside a transaction is delivered when it commits (PostgreSQL NOTIFY); on SQLite,
  * a single-node database, it is a no-op. listen/wait_notify are PostgreSQL-only (CL_INVALID elsewhere):

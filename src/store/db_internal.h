@@ -38,9 +38,15 @@ struct db {
         void (*fn)(void *arg, int64_t value);
         void *arg;
         int64_t value;
+        int depth; /* the savepoint level that owns it: released levels hand it to their parent */
     } hooks[DB_MAX_COMMIT_HOOKS]; /* run after the outermost commit, dropped on rollback */
     int nhooks;
-    int hook_depth[DB_MAX_COMMIT_HOOKS]; /* savepoint depth that registered each hook */
+    struct db_lock {
+        int64_t key;
+        bool exclusive;
+        int depth;
+    } locks[DB_MAX_TX_LOCKS]; /* transaction locks held (PostgreSQL), so that a second ask costs no round trip */
+    int nlocks;
     struct db_stmt *open; /* statements prepared and not finished yet (db_reset finishes them) */
 };
 struct db_stmt {

@@ -124,6 +124,7 @@ static void finish_cb(void *st) { db_finish(st); }
 static cl_err pg_prepare(db_t *db, arena_t *a, const char *sql, db_stmt_t **out, cl_error *err)
 {
     int n = db__max_param(sql);
+    *out = NULL;
     if (n < 0)
         return cl_fail(err, CL_INTERNAL, "malformed placeholder in SQL");
     pg_stmt *st = arena_calloc(a, 1, sizeof(*st));

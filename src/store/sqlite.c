@@ -150,6 +150,7 @@ static char *rewrite(arena_t *a, const char *sql)
 static cl_err sq_prepare(db_t *db, arena_t *a, const char *sql, db_stmt_t **out, cl_error *err)
 {
     sq_db *s = (sq_db *)db;
+    *out = NULL;
     if (db__max_param(sql) < 0)
         return cl_fail(err, CL_INTERNAL, "malformed placeholder in SQL");
     sq_stmt *st = arena_calloc(a, 1, sizeof(*st));

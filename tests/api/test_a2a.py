@@ -324,6 +324,22 @@ def test_delegation_input_and_lifecycle_updates(server, agent):
     assert server.get("/admin/delegations?limit=0", headers=ADMIN).status_code == 400
 
 
+def test_a_reply_naming_the_message_and_the_delegation_completes_both(server, agent):
+    boss, child = pair(server, agent, child_mode="poll")
+    h = bearer(boss["auth_token"])
+    did = server.post(f"/workspaces/{boss['id']}/delegate", headers=h,
+                      json={"target_id": child["id"], "task": "summarise"}).json()["delegation_id"]
+    # the manager follows up; the agent answers the follow-up and names the delegation it settles
+    assert send(server, boss, child, msg("any news?", "m-follow-up")).status_code == 200
+    r = send(server, child, boss, msg("summary: fine", in_reply_to="m-follow-up", delegation_id=did))
+    assert r.status_code == 200, r.text
+    (row,) = [a for a in activity(server, child, type="a2a_receive")
+              if a["request_body"]["params"]["message"].get("messageId") == "m-follow-up"]
+    assert row["response_body"]["result"]["parts"] == [{"kind": "text", "text": "summary: fine"}]
+    (d,) = [d for d in delegations(server, boss) if d["delegation_id"] == did]
+    assert d["status"] == "completed" and d["response_preview"] == "summary: fine"
+
+
 def test_delegation_sweeper_fails_late_and_flags_silent(server, agent):
     boss, child = pair(server, agent, child_mode="poll")
     h = bearer(boss["auth_token"])

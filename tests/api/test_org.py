@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 import requests
+import websocket
 
 from conftest import ADMIN, run_colony
 
@@ -91,6 +92,61 @@ def test_spawning_false_skips_the_subtree_and_fields_are_applied(server):
     assert (kept["tier"], kept["runtime"], kept["role"]) == (4, "external", "ext")
 
 
+def test_an_imported_node_is_announced_live_even_when_a_later_sibling_is_skipped(server):
+    """The skip path rolls back a savepoint after the created node's savepoint was released: the created node's
+    event must still reach a live subscriber when the import commits (issue 13, item 3)."""
+    p = "Live-" + uuid.uuid4().hex[:6]
+    existing = server.post("/workspaces", headers=ADMIN, json={"name": p + "-B", "model": "m"})
+    assert existing.status_code == 201, existing.text
+    ws = websocket.create_connection(server.url.replace("http://", "ws://") + "/ws", timeout=5,
+                                     header=[f"Authorization: {ADMIN['Authorization']}"])
+    try:
+        t = {"name": p, "defaults": {"model": "m"}, "workspaces": [{"name": p + "-A"}, {"name": p + "-B"}]}
+        body = imp(server, t).json()
+        assert (body["created"], body["skipped"]) == (1, 1)
+        created = body["workspaces"][0]["id"]
+        for _ in range(1000):  # recv times out (failing the test) if the hub is never told
+            f = json.loads(ws.recv())
+            if f["workspace_id"] == created:
+                break
+        assert f["event"] == "WORKSPACE_AWAITING_AGENT" and f["payload"]["name"] == p + "-A"
+    finally:
+        ws.close()
+
+
+def test_children_are_laid_out_on_a_grid_under_their_parent(server):
+    """Org import places children on the reference's 2-column grid (300x176 cards, gutter 14, header 130, side 16),
+    sized by their subtrees, so a fresh org is not a pile of cards at 0,0; a position in the template wins."""
+    p = "Grid-" + uuid.uuid4().hex[:6]
+    t = {"name": p, "defaults": {"model": "m"}, "workspaces": [
+        {"name": p, "canvas": {"x": 100, "y": 50}, "children": [
+            {"name": "A", "children": [{"name": "A1"}, {"name": "A2"}, {"name": "A3"}]},
+            {"name": "B"},
+            {"name": "C", "canvas": {"x": 5000, "y": 7000}, "children": [{"name": "C1"}]},
+            {"name": "D"}]}]}
+    body = imp(server, t).json()
+    ids = {w["name"]: w["id"] for w in body["workspaces"]}
+    pos = {n: (w["x"], w["y"]) for n, i in ids.items() for w in [server.get(f"/workspaces/{i}").json()]}
+    # A holds 3 leaves: 2 columns x 2 rows -> 16+300+14+300+16 = 646 wide, 130+176+14+176+16 = 512 high
+    assert pos[p] == (100, 50)
+    assert pos["A"] == (116, 180)                   # first cell: side padding, header padding
+    assert pos["B"] == (116 + 646 + 14, 180)        # second column starts after A's width and a gutter
+    assert pos["C"] == (5000, 7000)                 # the template's own position wins
+    assert pos["D"] == (116 + 646 + 14, 180 + 512 + 14)  # second row starts below the taller cell of row one
+    assert pos["A1"] == (132, 310) and pos["A2"] == (132 + 314, 310) and pos["A3"] == (132, 310 + 190)
+    assert pos["C1"] == (5016, 7130)                # children follow their parent wherever it is
+    # roots without a position of their own stand side by side from the origin
+    q = "Side-" + uuid.uuid4().hex[:6]
+    two = imp(server, {"name": q, "defaults": {"model": "m"}, "workspaces": [
+        {"name": q + "-1", "children": [{"name": "K"}]}, {"name": q + "-2"}]}).json()["workspaces"]
+    at = [(w["x"], w["y"]) for w in (server.get(f"/workspaces/{i['id']}").json() for i in two)]
+    assert at == [(0, 0), (16, 130), (332 + 14, 0)]
+    # a re-import creates nothing and moves nothing
+    again = imp(server, t).json()
+    assert again["created"] == 0
+    assert all((w["x"], w["y"]) == pos[n] for n, i in ids.items() for w in [server.get(f"/workspaces/{i}").json()])
+
+
 def test_eight_concurrent_imports_of_200_nodes_leave_200(server):
     p = "Wide-" + uuid.uuid4().hex[:6]
     t = {"name": p, "defaults": {"model": "m"}, "workspaces": [
@@ -170,6 +226,8 @@ def test_successful_import_events_are_paired(server):
     ("name: x\nworkspaces:\n  - name: A\n", 400, 'workspaces[0] "A": model is required'),
     ("name: x\ndefaults: {model: m}\nworkspaces:\n  - name: A\n    tier: high\n", 400,
      "workspaces[0].tier must be an integer"),
+    ("name: x\ndefaults: {model: m}\nworkspaces:\n  - name: A\n    max_concurrent_tasks: 2147483648\n", 400,
+     "workspaces[0]: max_concurrent_tasks must be at most 2147483647"),
     ("name: x\ndefaults: {model: m}\nworkspaces:\n  - !include other.yaml\n", 400, "unsupported tag !include"),
 ])
 def test_bad_templates_are_refused_and_create_nothing(server, text, status, message):

@@ -104,7 +104,8 @@ def test_heartbeat_is_quiet_until_the_status_changes(server):
         r = server.post("/registry/heartbeat", headers=bearer(tok),
                         json={"workspace_id": wid, "active_tasks": 2, "current_task": "build", "uptime_seconds": 9})
         assert r.json() == {"status": "ok", "workspace_status": "online"}
-    assert [t for t, _ in events(server, wid)] == ["WORKSPACE_ONLINE"]
+    # the task changed once (from none to "build"); nothing else is recorded
+    assert [t for t, _ in events(server, wid)] == ["WORKSPACE_ONLINE", "TASK_UPDATED"]
     got = server.get(f"/workspaces/{wid}").json()
     assert (got["active_tasks"], got["uptime_seconds"]) == (2, 9)
     r = server.post("/registry/heartbeat", headers=bearer(tok), json={"workspace_id": wid, "error_rate": 0.7,
@@ -113,8 +114,8 @@ def test_heartbeat_is_quiet_until_the_status_changes(server):
     r = server.post("/registry/heartbeat", headers=bearer(tok), json={"workspace_id": wid, "error_rate": 0.01})
     assert r.json()["workspace_status"] == "online"
     kinds = events(server, wid)
-    assert [t for t, _ in kinds] == ["WORKSPACE_ONLINE", "WORKSPACE_DEGRADED", "WORKSPACE_ONLINE"]
-    assert kinds[1][1] == {"error_rate": 0.7, "sample_error": "429"}
+    assert [t for t, _ in kinds] == ["WORKSPACE_ONLINE", "TASK_UPDATED", "WORKSPACE_DEGRADED", "WORKSPACE_ONLINE"]
+    assert kinds[2][1] == {"error_rate": 0.7, "sample_error": "429"}
     bad = server.post("/registry/heartbeat", headers=bearer(tok), json={"workspace_id": wid, "error_rate": "high"})
     assert bad.status_code == 400
     assert server.post("/registry/heartbeat", json={"workspace_id": wid}).status_code == 401
@@ -243,3 +244,46 @@ def test_a_revoked_token_stops_heartbeats_at_once(server):
     assert server.delete(f"/workspaces/{wid}/tokens/{extra['id']}", headers=ADMIN).status_code == 200
     r = server.post("/registry/heartbeat", headers=h, json={"workspace_id": wid})
     assert r.status_code == 401 and r.json()["error"] == "invalid workspace auth token"
+
+
+def test_task_updated_is_recorded_when_the_current_task_changes(server):
+    """runtime.md §1.6: a changed current_task is TASK_UPDATED {current_task, active_tasks}; the same task again, or
+    a heartbeat that names none, records nothing. Both the grouped path (own token) and the general one (admin)."""
+    wid = str(uuid.uuid4())
+    tok = register(server, wid).json()["auth_token"]
+    own, admin = bearer(tok), ADMIN
+
+    def beat(h, **kw):
+        r = server.post("/registry/heartbeat", headers=h, json={"workspace_id": wid, **kw})
+        assert r.status_code == 200, r.text
+
+    def tasks():
+        return [p for t, p in events(server, wid) if t == "TASK_UPDATED"]
+
+    beat(own, current_task="write the spec", active_tasks=1)
+    beat(own, current_task="write the spec", active_tasks=2)
+    beat(own, active_tasks=2)
+    assert tasks() == [{"current_task": "write the spec", "active_tasks": 1}]
+    beat(admin, current_task="review", active_tasks=3)
+    beat(admin, current_task="review", active_tasks=3)
+    beat(own, current_task="", active_tasks=0)
+    assert tasks() == [{"current_task": "write the spec", "active_tasks": 1},
+                       {"current_task": "review", "active_tasks": 3},
+                       {"current_task": "", "active_tasks": 0}]
+    assert server.db.query(f"SELECT length(current_task) FROM workspaces WHERE id = '{wid}'") == [["0"]]
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("active_tasks", 2 ** 31, "active_tasks must be an integer from 0 to 2147483647"),
+    ("active_tasks", -1, "active_tasks must be an integer from 0 to 2147483647"),
+    ("uptime_seconds", -1, "uptime_seconds must be an integer from 0 to 9223372036854775807"),
+    ("active_tasks", 1.5, "active_tasks must be an integer"),
+])
+def test_heartbeat_integers_are_checked_against_their_columns(server, field, value, message):
+    wid = str(uuid.uuid4())
+    tok = register(server, wid).json()["auth_token"]
+    for h in (bearer(tok), ADMIN):  # grouped and general paths alike
+        r = server.post("/registry/heartbeat", headers=h, json={"workspace_id": wid, field: value})
+        assert r.status_code == 400 and r.json() == {"error": "invalid request body: " + message,
+                                                     "code": "invalid_request"}
+    assert server.db.query(f"SELECT active_tasks, uptime_seconds FROM workspaces WHERE id = '{wid}'") == [["0", "0"]]

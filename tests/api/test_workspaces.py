@@ -63,6 +63,8 @@ def test_defaults_tier_3_and_runtime_external_needs_no_model(server):
     ({"name": "ok", "tier": 5}, 400, "tier must be between 1 and 4"),
     ({"name": "ok", "tier": -1}, 400, "tier must be between 1 and 4"),
     ({"name": "ok", "tier": "3"}, 400, "invalid workspace payload: tier must be an integer"),
+    ({"name": "ok", "max_concurrent_tasks": 2 ** 31}, 400,
+     "invalid workspace payload: max_concurrent_tasks must be an integer from -2147483648 to 2147483647"),
     ({"name": "ok", "delivery_mode": "PUSH"}, 400, "invalid delivery_mode: must be push or poll"),
     ({"name": "ok", "parent_id": "not-a-uuid"}, 400, "invalid workspace payload: parent_id must be a UUID"),
     ({"name": "ok", "id": "nope"}, 400, "invalid workspace payload: id must be a UUID"),

@@ -166,12 +166,152 @@ static void test_migrations(void **state)
     db_close(db);
 }
 
+/* ---- after-commit hooks ------------------------------------------------------------------------------------ */
+
+static int64_t hook_calls, hook_value;
+
+static void on_commit(void *arg, int64_t value)
+{
+    (void)arg;
+    hook_calls++;
+    hook_value = value;
+}
+
+static void hooks_reset(void) { hook_calls = 0, hook_value = 0; }
+
+static void test_hooks_run_once_after_the_outermost_commit(void **state)
+{
+    (void)state;
+    db_t *db = open_mem();
+    cl_error e;
+    hooks_reset();
+    db_after_commit(db, on_commit, NULL, 1); /* outside a transaction: at once */
+    assert_int_equal(hook_calls, 1);
+    hooks_reset();
+    assert_int_equal(db_tx_begin(db, &e), CL_OK);
+    db_after_commit(db, on_commit, NULL, 4);
+    db_after_commit(db, on_commit, NULL, 2); /* coalesces to the largest value */
+    assert_int_equal(hook_calls, 0);
+    assert_int_equal(db_tx_commit(db, &e), CL_OK);
+    assert_int_equal(hook_calls, 1);
+    assert_int_equal(hook_value, 4);
+    hooks_reset();
+    assert_int_equal(db_tx_begin(db, &e), CL_OK);
+    db_after_commit(db, on_commit, NULL, 5);
+    db_tx_rollback(db);
+    assert_int_equal(db_tx_begin(db, &e), CL_OK);
+    assert_int_equal(db_tx_commit(db, &e), CL_OK);
+    assert_int_equal(hook_calls, 0); /* a rolled-back transaction's hooks never run, not even later */
+    db_close(db);
+}
+
+static void test_released_savepoint_hands_its_hooks_to_the_parent(void **state)
+{
+    (void)state;
+    db_t *db = open_mem();
+    cl_error e;
+    hooks_reset();
+    /* the org import's shape: one savepoint commits a row and its event, a sibling savepoint rolls back */
+    assert_int_equal(db_tx_begin(db, &e), CL_OK);
+    assert_int_equal(db_tx_begin(db, &e), CL_OK);
+    db_after_commit(db, on_commit, NULL, 7);
+    assert_int_equal(db_tx_commit(db, &e), CL_OK); /* RELEASE */
+    assert_int_equal(db_tx_begin(db, &e), CL_OK);
+    db_tx_rollback(db); /* the sibling */
+    assert_int_equal(hook_calls, 0);
+    assert_int_equal(db_tx_commit(db, &e), CL_OK);
+    assert_int_equal(hook_calls, 1);
+    assert_int_equal(hook_value, 7);
+
+    /* deeper: released twice up to the top, then a sibling at the middle level rolls back */
+    hooks_reset();
+    assert_int_equal(db_tx_begin(db, &e), CL_OK);
+    assert_int_equal(db_tx_begin(db, &e), CL_OK);
+    assert_int_equal(db_tx_begin(db, &e), CL_OK);
+    db_after_commit(db, on_commit, NULL, 9);
+    assert_int_equal(db_tx_commit(db, &e), CL_OK);
+    assert_int_equal(db_tx_begin(db, &e), CL_OK);
+    db_tx_rollback(db);
+    assert_int_equal(db_tx_commit(db, &e), CL_OK);
+    assert_int_equal(db_tx_begin(db, &e), CL_OK);
+    db_tx_rollback(db);
+    assert_int_equal(db_tx_commit(db, &e), CL_OK);
+    assert_int_equal(hook_calls, 1);
+    assert_int_equal(hook_value, 9);
+    db_close(db);
+}
+
+static void test_rolled_back_savepoint_drops_only_its_own_hooks(void **state)
+{
+    (void)state;
+    db_t *db = open_mem();
+    cl_error e;
+    hooks_reset();
+    assert_int_equal(db_tx_begin(db, &e), CL_OK);
+    assert_int_equal(db_tx_begin(db, &e), CL_OK);
+    db_after_commit(db, on_commit, NULL, 3);
+    db_tx_rollback(db);
+    assert_int_equal(db_tx_commit(db, &e), CL_OK);
+    assert_int_equal(hook_calls, 0);
+
+    /* a value registered inside the rolled-back savepoint does not leak into the outer level's hook */
+    hooks_reset();
+    assert_int_equal(db_tx_begin(db, &e), CL_OK);
+    db_after_commit(db, on_commit, NULL, 3);
+    assert_int_equal(db_tx_begin(db, &e), CL_OK);
+    db_after_commit(db, on_commit, NULL, 11);
+    db_tx_rollback(db);
+    assert_int_equal(db_tx_commit(db, &e), CL_OK);
+    assert_int_equal(hook_calls, 1);
+    assert_int_equal(hook_value, 3);
+
+    /* a released savepoint inside a rolled-back one goes with it */
+    hooks_reset();
+    assert_int_equal(db_tx_begin(db, &e), CL_OK);
+    assert_int_equal(db_tx_begin(db, &e), CL_OK);
+    assert_int_equal(db_tx_begin(db, &e), CL_OK);
+    db_after_commit(db, on_commit, NULL, 5);
+    assert_int_equal(db_tx_commit(db, &e), CL_OK);
+    db_tx_rollback(db);
+    assert_int_equal(db_tx_commit(db, &e), CL_OK);
+    assert_int_equal(hook_calls, 0);
+    db_close(db);
+}
+
+/* ---- failed prepares ---------------------------------------------------------------------------------------- */
+
+static void test_failed_prepare_leaves_a_null_statement(void **state)
+{
+    (void)state;
+    db_t *db = open_mem();
+    arena_t *a = arena_new();
+    cl_error e;
+    int junk;
+    db_stmt_t *st = (db_stmt_t *)&junk; /* what an uninitialised local may hold */
+    assert_int_equal(db_prepare(db, a, "SELECT nope FROM nowhere", &st, &e), CL_UNAVAILABLE);
+    assert_null(st);
+    db_finish(st); /* the callers' cleanup path must be safe */
+    st = (db_stmt_t *)&junk;
+    assert_int_equal(db_prepare(db, a, "SELECT $0", &st, &e), CL_INTERNAL); /* malformed placeholder */
+    assert_null(st);
+    st = (db_stmt_t *)&junk;
+    assert_int_equal(db_query(db, a, &st, &e, "SELECT nope FROM nowhere WHERE x = $1", "s", "v"), CL_UNAVAILABLE);
+    assert_null(st);
+    db_finish(st);
+    arena_free(a);
+    db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bind_step_columns),
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_migrations),
+        cmocka_unit_test(test_hooks_run_once_after_the_outermost_commit),
+        cmocka_unit_test(test_released_savepoint_hands_its_hooks_to_the_parent),
+        cmocka_unit_test(test_rolled_back_savepoint_drops_only_its_own_hooks),
+        cmocka_unit_test(test_failed_prepare_leaves_a_null_statement),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
