@@ -25,6 +25,8 @@ typedef struct {
     long stale_after_s;
     long sweep_interval_ms;
     bool dev_open_events;
+    bool allow_private_agent_urls;
+    long bootstrap_rate_limit;
     long events_max_lag;
     long upload_sweep_interval_ms;
     long upload_ack_retention_s;

@@ -12,10 +12,12 @@
 #include "bus/pgnotify.h"
 #include "model/event.h"
 #include "api/org.h"
+#include "api/registry.h"
 #include "api/uploads.h"
 #include "api/routes.h"
 #include "base/id.h"
 #include "base/log.h"
+#include "base/netaddr.h"
 #include "config.h"
 #include "http/server.h"
 #include "http/client.h"
@@ -84,6 +86,9 @@ static int cmd_serve(const config_t *c)
     api_events_init(c->dev_open_events);
     api_uploads_init((size_t)c->upload_max_file, (size_t)c->max_body);
     api_a2a_init((size_t)c->a2a_max_response, c->a2a_queue_ttl_s * 1000);
+    api_registry_init(c->bootstrap_rate_limit);
+    if (c->allow_private_agent_urls)
+        log_warn("--allow-private-agent-urls is on: agents on loopback and private addresses are reachable", NULL);
     http_client_set_defaults(&(http_client_limits){c->a2a_connect_timeout_ms, c->a2a_idle_timeout_s * 1000});
     stream_set_source(api_events_fetch);
     stream_set_max_lag(c->events_max_lag);
@@ -208,6 +213,7 @@ int main(int argc, char **argv)
         config_free(&c);
         return 1;
     }
+    netaddr_set_allow_private(c.allow_private_agent_urls); /* import checks template URLs too */
     int rc;
     if (import) {
         rc = cmd_import(&c, argv[2]);

@@ -286,7 +286,7 @@ void api_a2a(http_req *rq)
                                           m->method));
     } else if (t.url == NULL || t.url[0] == '\0') {
         api_reply_json(rq, 503, json_pack("{s:s, s:s}", "error", "workspace has no URL", "status", t.status));
-    } else if (url_check_outbound(t.url, &e) != CL_OK) {
+    } else if (url_check_agent(t.url, &e) != CL_OK) {
         api_reply_json(rq, 502, json_pack("{s:s}", "error", "workspace URL is not publicly routable"));
     } else {
         job_attach(j, rq);

@@ -142,6 +142,14 @@ bool http_peer_is_loopback(http_req *rq)
     return false;
 }
 
+bool http_peer_address(http_req *rq, netaddr *out)
+{
+    h2o_req_t *req = ((engine_req *)rq)->req;
+    struct sockaddr_storage ss;
+    socklen_t sl = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+    return sl != 0 && netaddr_from_sockaddr((struct sockaddr *)&ss, out);
+}
+
 void http_defer(http_req *rq) { rq->deferred = true; }
 
 typedef struct {

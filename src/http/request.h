@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "base/arena.h"
+#include "base/netaddr.h"
 #include "store/db.h"
 
 enum {
@@ -68,6 +69,8 @@ void http_after_io(http_req *rq, void (*fn)(void *arg), void *arg);
 
 /* True when the client connected from a loopback address (127.0.0.0/8 or ::1). */
 bool http_peer_is_loopback(http_req *rq);
+/* The address the client connected from (the socket's peer, never a forwarded-for header); false when unknown. */
+bool http_peer_address(http_req *rq, netaddr *out);
 
 /* Add a response header; name and value are copied. Up to HTTP_MAX_RESP_HEADERS per request. */
 void http_add_header(http_req *rq, const char *name, const char *value);

@@ -68,6 +68,8 @@ static cl_err do_register(db_t *db, arena_t *a, const reg_register *r, reg_resul
     if (e != CL_OK && e != CL_NOT_FOUND)
         return e;
     bool exists = e == CL_OK;
+    if (r->bootstrap && exists)
+        return cl_fail(err, CL_UNAUTHORIZED, "missing workspace auth token");
     if (exists && strcmp(status, "removed") == 0)
         return cl_fail(err, CL_GONE, "workspace removed: it cannot be registered again");
     if (r->kind && strcmp(r->kind, "platform") == 0 && !(exists && strcmp(kind, "platform") == 0))
@@ -82,7 +84,10 @@ static cl_err do_register(db_t *db, arena_t *a, const reg_register *r, reg_resul
                      .url = r->url, .tier = 1, .own_event = true};
         ws_row row;
         ws_outcome how;
-        if ((e = ws_resolve(db, a, &s, &row, &how, err)) != CL_OK)
+        e = ws_resolve(db, a, &s, &row, &how, err);
+        if (r->bootstrap && (e == CL_CONFLICT || e == CL_GONE || (e == CL_OK && how != WS_CREATED)))
+            return cl_fail(err, CL_UNAUTHORIZED, "missing workspace auth token"); /* someone made it meanwhile */
+        if (e != CL_OK)
             return e;
     }
     int64_t now = time_now_ms();

@@ -45,7 +45,8 @@ def sanitizer_env(extra=None):
     env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:exitcode=99"
     env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1:exitcode=98"
     env["LSAN_OPTIONS"] = f"suppressions={LSAN_SUPP}:print_suppressions=0"
-    for k in ("DATABASE_URL", "COLONY_LISTEN", "PORT", "ADMIN_TOKEN"):
+    for k in ("DATABASE_URL", "COLONY_LISTEN", "PORT", "ADMIN_TOKEN", "ALLOW_PRIVATE_AGENT_URLS",
+              "COLONY_BOOTSTRAP_RATE_LIMIT"):
         env.pop(k, None)
     env.update(extra or {})
     return env
@@ -162,7 +163,10 @@ class Colony:
     def __init__(self, db, args=(), env=None, log_dir=None):
         self.db = db
         self.admin = ADMIN
-        env = {"ADMIN_TOKEN": ADMIN_TOKEN, **(env or {})}
+        # the harness's agents (agent_stub.py) listen on 127.0.0.1, and many tests bootstrap ids from one address:
+        # both development allowances are on unless a test turns them off (test_security.py does)
+        env = {"ADMIN_TOKEN": ADMIN_TOKEN, "ALLOW_PRIVATE_AGENT_URLS": "true", "COLONY_BOOTSTRAP_RATE_LIMIT": "1000000",
+               **(env or {})}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = pathlib.Path(log_dir or tempfile.mkdtemp(prefix="colony-log-")) / f"colony-{self.port}.log"

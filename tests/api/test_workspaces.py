@@ -69,7 +69,8 @@ def test_defaults_tier_3_and_runtime_external_needs_no_model(server):
     ({"name": "ok", "workspace_dir": "/etc/agents"}, 400, "invalid workspace directory"),
     ({"name": "ok", "workspace_dir": "relative"}, 400, "invalid workspace directory"),
     ({"name": "ok", "workspace_access": "read_only"}, 400, "invalid workspace access"),
-    ({"name": "ok", "url": "http://10.0.0.5:8000"}, 400, "unsafe workspace URL: address 10.0.0.5 is in a blocked range"),
+    ({"name": "ok", "url": "http://169.254.0.5:8000"}, 400,
+     "unsafe workspace URL: address 169.254.0.5 is in a blocked range (link-local)"),
     ({"name": "ok", "url": "ftp://example.com"}, 400, "unsafe workspace URL: unsupported scheme (http or https only)"),
 ])
 def test_bad_create_input_is_a_4xx_and_writes_nothing(server, body, status, message):
@@ -351,7 +352,7 @@ def test_delete_cascades_revokes_and_records_events(server):
     for ws in (root, kid, leaf):
         gone = server.get(f"/workspaces/{ws['id']}")
         assert gone.status_code == 410 and gone.json()["error"] == "workspace removed"
-        assert server.get(f"/workspaces/{ws['id']}?include_removed=true").json()["status"] == "removed"
+        assert server.get(f"/workspaces/{ws['id']}?include_removed=true", headers=ADMIN).json()["status"] == "removed"
         assert server.get(f"/workspaces/{ws['id']}/state", headers=bearer(ws["auth_token"])).status_code == 401
     again = server.delete(f"/workspaces/{root['id']}", headers={**ADMIN, "X-Confirm-Name": "Top"})
     assert again.status_code == 410
