@@ -265,7 +265,7 @@ void api_a2a(http_req *rq)
         r = a2a_note_reply(rq->db, a, sender, t.id, m, &e);
     const char *prior = NULL;
     if (r == CL_OK && m->is_send && m->message_id) {
-        r = a2a_prior_reply(rq->db, a, t.id, m->message_id, &prior, &e);
+        r = a2a_prior_reply(rq->db, a, t.id, sender, m->message_id, &prior, &e);
         if (r == CL_NOT_FOUND)
             r = CL_OK;
     }
