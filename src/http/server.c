@@ -18,6 +18,7 @@
 #include "base/metrics.h"
 #include "base/time.h"
 #include "http/engine.h"
+#include "http/framing.h"
 #include "http/http_metrics.h"
 
 enum {
@@ -238,6 +239,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         id_uuid4(rq->request_id);
     e->origin = allowed_origin(s, req, a);
 
+    if (http_framing_refused(rq))
+        return 0;
     char allow[ROUTER_ALLOW_MAX];
     route_result r = router_match(s->router, rq->method, rq->path, rq->path_len, a, rq->params, &rq->nparams,
                                   &rq->route, &e->route_index, allow);
