@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/time.h"
+#include "base/utf8.h"
 #include "http/engine.h"
 #include "http/http_metrics.h"
 
@@ -52,7 +53,15 @@ const char *http_query(http_req *rq, const char *name)
         if (key != NULL && dklen == nlen && memcmp(key, name, nlen) == 0) {
             if (eq == NULL)
                 return arena_strdup(rq->arena, "");
-            return http_pct_decode(rq->arena, eq + 1, plen - klen - 1, 1, NULL);
+            size_t vlen;
+            char *v = http_pct_decode(rq->arena, eq + 1, plen - klen - 1, 1, &vlen);
+            if (v == NULL || utf8_valid(v, vlen))
+                return v;
+            /* a value is text: invalid bytes become U+FFFD (it then matches nothing stored, and PostgreSQL, which
+             * refuses invalid UTF-8 as a database error, never sees them) */
+            char *clean = arena_alloc(rq->arena, 3 * vlen + 1);
+            clean[utf8_sanitize(v, vlen, clean)] = '\0';
+            return clean;
         }
         q += plen + (amp != NULL);
     }
@@ -101,7 +110,8 @@ void http_respond(http_req *rq, int status, const char *content_type, const char
     static h2o_generator_t generator = {NULL, NULL};
     h2o_start_response(req, &generator);
     h2o_iovec_t iov = h2o_iovec_init(body, len);
-    h2o_send(req, &iov, len ? 1 : 0, H2O_SEND_STATE_FINAL);
+    bool head = strcmp(rq->method, "HEAD") == 0; /* answered like GET, Content-Length included, without the body */
+    h2o_send(req, &iov, len && !head ? 1 : 0, H2O_SEND_STATE_FINAL);
     engine_finish(e, status, len);
 }
 

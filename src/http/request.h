@@ -57,7 +57,8 @@ struct http_req {
 const char *http_param_get(const http_req *rq, const char *name);
 /* A request header (case-insensitive name) as an arena-owned NUL-terminated copy, or NULL when absent. */
 const char *http_header(http_req *rq, const char *name);
-/* A decoded query parameter ('+' and %XX) as an arena-owned NUL-terminated copy, or NULL when absent. */
+/* A decoded query parameter ('+' and %XX) as an arena-owned NUL-terminated copy, or NULL when absent (or when an
+ * escape is malformed or decodes to NUL). Always valid UTF-8: invalid bytes are replaced by U+FFFD. */
 const char *http_query(http_req *rq, const char *name);
 
 /* The handler returns without answering; it (or a callback scheduled with http_after_io) calls http_respond later,

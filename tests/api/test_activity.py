@@ -72,7 +72,7 @@ def test_filters(server, ws):
 
 def test_report_rules(server, ws):
     r = report(server, ws, activity_type="hacking")
-    assert r.status_code == 400 and r.json()["error"].startswith("activity_type must be one of")
+    assert r.status_code == 400 and r.json()["error"].startswith("invalid activity_type, must be one of: ")
     other = str(uuid.uuid4())
     r = report(server, ws, activity_type="agent_log", source_id=other)
     assert r.status_code == 403 and r.json()["error"] == "source_id must match authenticated workspace"
@@ -81,7 +81,7 @@ def test_report_rules(server, ws):
                                                                 "model": "m"}).json()
     r = server.post(f"/workspaces/{ws['id']}/activity", headers=bearer(stranger["auth_token"]),
                     json={"activity_type": "agent_log"})
-    assert r.status_code == 403
+    assert r.status_code == 401  # another workspace's token is no token here
 
 
 def test_notify_persists_and_records_the_event_together(server, ws):

@@ -118,7 +118,7 @@ def test_another_workspaces_file_is_404_never_its_bytes(server):
     r = server.post(f"/workspaces/{b['id']}/pending-uploads/{fid}/ack", headers=bearer(b["auth_token"]))
     assert r.status_code == 404
     assert server.get(f"/workspaces/{a['id']}/pending-uploads/{fid}/content",
-                      headers=bearer(b["auth_token"])).status_code == 403
+                      headers=bearer(b["auth_token"])).status_code == 401
     missing = server.get(f"/workspaces/{a['id']}/pending-uploads/{uuid.uuid4()}/content",
                          headers=bearer(a["auth_token"]))
     assert missing.status_code == 404 and missing.json()["error"] == "pending upload not found or expired"
