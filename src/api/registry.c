@@ -47,6 +47,21 @@ static bool bootstrap_allowed(http_req *rq)
     return false;
 }
 
+/* What the database says of `id`: *exists, and *removed (a tombstone); false after answering 503. */
+static bool lookup_or_reply(http_req *rq, const char *id, bool *exists, bool *removed)
+{
+    ws_row w;
+    cl_error e;
+    cl_err r = ws_get(rq->db, rq->arena, id, &w, &e);
+    if (r != CL_OK && r != CL_NOT_FOUND) {
+        api_reply_error(rq, &e);
+        return false;
+    }
+    *exists = r == CL_OK;
+    *removed = *exists && strcmp(w.status, "removed") == 0;
+    return true;
+}
+
 /* The registry gate for workspace `id`; false after answering. A token of `id` itself passes (the common case: one
  * lookup). Otherwise the row decides: removed → 410 for everyone; existing → only an operator (admin or org token)
  * passes, everyone else is 401, even when the workspace holds no live token (all revoked: nobody adopts it
@@ -62,24 +77,20 @@ static bool gate(http_req *rq, const char *id, bool may_bootstrap, bool *bootstr
         return false;
     if (c.kind == CALLER_WORKSPACE && strcasecmp(c.workspace_id, id) == 0)
         return true; /* a live token of this live workspace */
-    ws_row w;
-    cl_error e;
-    cl_err found = ws_get(rq->db, rq->arena, id, &w, &e);
-    if (found != CL_OK && found != CL_NOT_FOUND) {
-        api_reply_error(rq, &e);
+    bool exists, removed;
+    if (!lookup_or_reply(rq, id, &exists, &removed))
         return false;
-    }
-    if (found == CL_OK && strcmp(w.status, "removed") == 0) {
+    if (removed) {
         api_fail(rq, CL_GONE, "workspace removed");
         return false;
     }
     if (c.kind == CALLER_ADMIN || c.kind == CALLER_ORG)
         return true;
-    if (found == CL_NOT_FOUND && !may_bootstrap) {
+    if (!exists && !may_bootstrap) {
         api_fail(rq, CL_NOT_FOUND, "workspace not found");
         return false;
     }
-    if (found == CL_NOT_FOUND && bearer == NULL) {
+    if (!exists && bearer == NULL) {
         if (!bootstrap_allowed(rq))
             return false;
         *bootstrap = true;
@@ -369,20 +380,6 @@ void api_registry_peers(http_req *rq)
     api_reply_json(rq, 200, arr);
 }
 
-/* Is `id` a removed workspace? (An unknown one is not: the hierarchy rule denies it anyway.) */
-static bool is_removed(http_req *rq, const char *id, bool *removed)
-{
-    ws_row w;
-    cl_error e;
-    cl_err r = ws_get(rq->db, rq->arena, id, &w, &e);
-    if (r != CL_OK && r != CL_NOT_FOUND) {
-        api_reply_error(rq, &e);
-        return false;
-    }
-    *removed = r == CL_OK && strcmp(w.status, "removed") == 0;
-    return true;
-}
-
 void api_registry_check_access(http_req *rq)
 {
     json_t *body;
@@ -390,9 +387,9 @@ void api_registry_check_access(http_req *rq)
     if (!api_json_object_or_reply(rq, &body) || !uuid_field(rq, body, "caller_id", &caller_id) ||
         !uuid_field(rq, body, "target_id", &target))
         return;
-    bool ok = false, gone_caller, gone_target;
+    bool ok = false, known, gone_caller, gone_target;
     cl_error e;
-    if (!is_removed(rq, caller_id, &gone_caller) || !is_removed(rq, target, &gone_target))
+    if (!lookup_or_reply(rq, caller_id, &known, &gone_caller) || !lookup_or_reply(rq, target, &known, &gone_target))
         return;
     /* a removed workspace talks to nobody: its old place in the tree is not disclosed */
     if (!gone_caller && !gone_target && reg_can_communicate(rq->db, rq->arena, caller_id, target, &ok, &e) != CL_OK) {

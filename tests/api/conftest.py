@@ -240,18 +240,34 @@ def start_colony(new_db, tmp_path):
             assert c.stop() == 0, c.read_log()[-3000:]
 
 
-@pytest.fixture(scope="module")
-def server(backend, request, tmp_path_factory):
-    """One colony per test module and backend, on a fresh database."""
+def module_colony(backend, request, tmp_path_factory, args=(), env=None):
+    """A colony on a fresh database of `backend`, for a module-scoped fixture (the caller stops it)."""
     if backend == "postgres":
         cluster = request.getfixturevalue("pg_cluster")
         db = Database(backend, cluster.new_database(), cluster=cluster)
     else:
         path = tmp_path_factory.mktemp("db") / "colony.db"
         db = Database(backend, str(path), path=str(path))
-    c = Colony(db, args=getattr(request.module, "SERVER_ARGS", ()), log_dir=tmp_path_factory.mktemp("log"))
+    return Colony(db, args=args, env=env, log_dir=tmp_path_factory.mktemp("log"))
+
+
+@pytest.fixture(scope="module")
+def server(backend, request, tmp_path_factory):
+    """One colony per test module and backend, on a fresh database."""
+    c = module_colony(backend, request, tmp_path_factory, args=getattr(request.module, "SERVER_ARGS", ()))
     yield c
     assert c.stop() == 0, c.read_log()[-3000:]
+
+
+def wait_for(fn, timeout=15):
+    """Poll fn until it returns something truthy (returned), or fail after `timeout` seconds."""
+    end = time.time() + timeout
+    while time.time() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture

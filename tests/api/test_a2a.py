@@ -1,13 +1,12 @@
 """A2A proxy, busy queue and delegations (runtime.md §4-§5, vectors.md §3.5, differences 6 and 7), against a real
 agent stub (agent_stub.py)."""
 import json
-import time
 import uuid
 
 import pytest
 import requests
 
-from conftest import ADMIN
+from conftest import ADMIN, wait_for
 
 SERVER_ARGS = ("--a2a-dispatch-interval-ms", "100", "--sweep-interval-ms", "200",
                "--delegation-sweep-interval-ms", "200", "--delegation-stuck-after", "60")
@@ -55,16 +54,6 @@ def msg(text, message_id=None, **meta):
     if meta:
         m["metadata"] = meta
     return {"jsonrpc": "2.0", "id": "req-1", "method": "message/send", "params": {"message": m}}
-
-
-def wait_for(fn, timeout=15):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def activity(c, w, **q):
