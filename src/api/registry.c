@@ -30,9 +30,14 @@ void api_registry_init(long bootstrap_per_minute)
  * whole prefix), an IPv4 one by its address; false after answering 429. */
 static bool bootstrap_allowed(http_req *rq)
 {
-    netaddr peer;
+    static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+    netaddr peer = {0}; /* unknown (family 0): one shared key */
     uint8_t key[RATELIMIT_KEY_LEN] = {0};
-    if (http_peer_address(rq, &peer)) {
+    http_peer_address(rq, &peer);
+    if (peer.family == 6 && memcmp(peer.b, mapped, 12) == 0) {
+        key[0] = 4; /* an IPv4 client of a dual-stack listener: its own address, not the shared ::ffff:0:0/64 */
+        memcpy(key + 1, peer.b + 12, 4);
+    } else if (peer.family != 0) {
         key[0] = (uint8_t)peer.family;
         memcpy(key + 1, peer.b, peer.family == 4 ? 4 : 8);
     }

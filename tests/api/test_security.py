@@ -7,7 +7,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import ADMIN, module_colony, wait_for
+from conftest import ADMIN, free_port, module_colony, wait_for
 
 CARD = {"name": "agent", "skills": []}
 
@@ -113,6 +113,24 @@ def test_an_unknown_id_bootstraps_anonymously_but_only_a_few_times_per_address(s
     # operators are not limited, and the limit is on new ids only
     assert register(c, ids[2], headers=ADMIN).status_code == 200
     assert register(c, str(uuid.uuid4()), headers=ADMIN).status_code == 200
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1", "[::ffff:127.0.0.1]"])  # IPv4, and IPv4 on an IPv6 socket
+def test_the_bootstrap_limit_is_per_client_address(start_colony, listen):
+    import http.client
+    port = free_port()  # the later --listen wins over the harness's own
+    start_colony(args=["--listen", f"{listen}:{port}"], env={"COLONY_BOOTSTRAP_RATE_LIMIT": "1"})
+
+    def bootstrap(source):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
+        conn.request("POST", "/registry/register", json.dumps({"id": str(uuid.uuid4()), "agent_card": CARD,
+                                                                "url": "http://8.8.8.8:1"}),
+                     {"Content-Type": "application/json"})
+        status = conn.getresponse().status
+        conn.close()
+        return status
+
+    assert [bootstrap("127.0.0.1"), bootstrap("127.0.0.1"), bootstrap("127.0.0.2")] == [200, 429, 200]
 
 
 def test_a_bad_token_cannot_ride_on_a_good_heartbeat(server):
