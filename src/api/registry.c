@@ -397,7 +397,8 @@ void api_registry_check_access(http_req *rq)
     if (!lookup_or_reply(rq, caller_id, &known, &gone_caller) || !lookup_or_reply(rq, target, &known, &gone_target))
         return;
     /* a removed workspace talks to nobody: its old place in the tree is not disclosed */
-    if (!gone_caller && !gone_target && reg_can_communicate(rq->db, rq->arena, caller_id, target, &ok, &e) != CL_OK) {
+    if (!gone_caller && !gone_target &&
+        reg_can_communicate(rq->db, rq->arena, caller_id, target, &ok, &e) != CL_OK) {
         api_reply_error(rq, &e);
         return;
     }

@@ -9,7 +9,10 @@
 
 static bool allow_private_setting;
 
-void netaddr_set_allow_private(bool on) { allow_private_setting = on; }
+void netaddr_set_allow_private(bool on)
+{
+    allow_private_setting = on;
+}
 
 /* ---- reading a host ----------------------------------------------------------------------------------------- */
 
@@ -146,23 +149,23 @@ typedef struct {
 
 /* First match wins: the exact metadata address sits inside CGNAT. */
 static const v4_range V4[] = {
-    {0x646464C8, 32, NETADDR_NEVER, "metadata"},        /* 100.100.100.200: Alibaba Cloud metadata */
-    {0xFFFFFFFF, 32, NETADDR_NEVER, "broadcast"},       /* 255.255.255.255 */
-    {0x00000000, 8, NETADDR_NEVER, "unspecified"},      /* 0.0.0.0/8: "this network" */
-    {0xA9FE0000, 16, NETADDR_NEVER, "link-local"},      /* 169.254/16: cloud metadata lives here */
-    {0xC0000000, 24, NETADDR_NEVER, "reserved"},        /* 192.0.0/24: protocol assignments (Oracle metadata) */
-    {0xC0000200, 24, NETADDR_NEVER, "documentation"},   /* TEST-NET-1 */
-    {0xC6336400, 24, NETADDR_NEVER, "documentation"},   /* TEST-NET-2 */
-    {0xCB007100, 24, NETADDR_NEVER, "documentation"},   /* TEST-NET-3 */
-    {0xC0586300, 24, NETADDR_NEVER, "reserved"},        /* 192.88.99/24: retired 6to4 relays */
-    {0xE0000000, 4, NETADDR_NEVER, "multicast"},        /* 224/4 */
-    {0xF0000000, 4, NETADDR_NEVER, "reserved"},         /* 240/4 */
-    {0x7F000000, 8, NETADDR_PRIVATE, "loopback"},       /* 127/8 */
-    {0x0A000000, 8, NETADDR_PRIVATE, "private"},        /* RFC 1918 */
-    {0xAC100000, 12, NETADDR_PRIVATE, "private"},       /* RFC 1918 */
-    {0xC0A80000, 16, NETADDR_PRIVATE, "private"},       /* RFC 1918 */
+    {0x646464C8, 32, NETADDR_NEVER, "metadata"},         /* 100.100.100.200: Alibaba Cloud metadata */
+    {0xFFFFFFFF, 32, NETADDR_NEVER, "broadcast"},        /* 255.255.255.255 */
+    {0x00000000, 8, NETADDR_NEVER, "unspecified"},       /* 0.0.0.0/8: "this network" */
+    {0xA9FE0000, 16, NETADDR_NEVER, "link-local"},       /* 169.254/16: cloud metadata lives here */
+    {0xC0000000, 24, NETADDR_NEVER, "reserved"},         /* 192.0.0/24: protocol assignments (Oracle metadata) */
+    {0xC0000200, 24, NETADDR_NEVER, "documentation"},    /* TEST-NET-1 */
+    {0xC6336400, 24, NETADDR_NEVER, "documentation"},    /* TEST-NET-2 */
+    {0xCB007100, 24, NETADDR_NEVER, "documentation"},    /* TEST-NET-3 */
+    {0xC0586300, 24, NETADDR_NEVER, "reserved"},         /* 192.88.99/24: retired 6to4 relays */
+    {0xE0000000, 4, NETADDR_NEVER, "multicast"},         /* 224/4 */
+    {0xF0000000, 4, NETADDR_NEVER, "reserved"},          /* 240/4 */
+    {0x7F000000, 8, NETADDR_PRIVATE, "loopback"},        /* 127/8 */
+    {0x0A000000, 8, NETADDR_PRIVATE, "private"},         /* RFC 1918 */
+    {0xAC100000, 12, NETADDR_PRIVATE, "private"},        /* RFC 1918 */
+    {0xC0A80000, 16, NETADDR_PRIVATE, "private"},        /* RFC 1918 */
     {0x64400000, 10, NETADDR_PRIVATE, "shared (CGNAT)"}, /* 100.64/10 */
-    {0xC6120000, 15, NETADDR_PRIVATE, "benchmarking"},  /* 198.18/15 */
+    {0xC6120000, 15, NETADDR_PRIVATE, "benchmarking"},   /* 198.18/15 */
 };
 
 static netaddr_class classify_v4(const uint8_t b[4], const char **why)
@@ -189,11 +192,10 @@ static bool prefix(const uint8_t *b, const uint8_t *p, int bits)
 
 static netaddr_class classify_v6(const uint8_t b[16], const char **why)
 {
-    static const uint8_t zero[16], nat64[12] = {0, 0x64, 0xff, 0x9b}, nat64_local[6] = {0, 0x64, 0xff, 0x9b, 0, 1},
-                                    teredo[4] = {0x20, 0x01}, doc[4] = {0x20, 0x01, 0x0d, 0xb8},
-                                    sixto4[2] = {0x20, 0x02}, doc2[3] = {0x3f, 0xff}, discard[8] = {0x01},
-                                    aws_metadata[16] = {0xfd, 0, 0x0e, 0xc2, [15] = 0x54, [14] = 0x02},
-                                    mapped[12] = {[10] = 0xff, [11] = 0xff};
+    static const uint8_t zero[16],
+        nat64[12] = {0, 0x64, 0xff, 0x9b}, nat64_local[6] = {0, 0x64, 0xff, 0x9b, 0, 1}, teredo[4] = {0x20, 0x01},
+        doc[4] = {0x20, 0x01, 0x0d, 0xb8}, sixto4[2] = {0x20, 0x02}, doc2[3] = {0x3f, 0xff}, discard[8] = {0x01},
+        aws_metadata[16] = {0xfd, 0, 0x0e, 0xc2, [15] = 0x54, [14] = 0x02}, mapped[12] = {[10] = 0xff, [11] = 0xff};
     if (memcmp(b, zero, 15) == 0 && b[15] <= 1) {
         *why = b[15] ? "loopback" : "unspecified";
         return b[15] ? NETADDR_PRIVATE : NETADDR_NEVER;
@@ -276,7 +278,10 @@ bool netaddr_name_verdict(const char *host, size_t len, bool allow_private, cons
     return !local || allow_private;
 }
 
-bool netaddr_may_dial(const netaddr *a, const char **why) { return netaddr_verdict(a, allow_private_setting, why); }
+bool netaddr_may_dial(const netaddr *a, const char **why)
+{
+    return netaddr_verdict(a, allow_private_setting, why);
+}
 
 bool netaddr_name_may_dial(const char *host, size_t len, const char **why)
 {

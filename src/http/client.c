@@ -26,8 +26,8 @@ struct http_client {
     h2o_http1client_ctx_t ctx;
     h2o_timeout_t io_timeout, connect_timeout;
     SSL_CTX *ssl;
-    call *calls;     /* in flight */
-    call *dialling;  /* the call inside h2o_http1client_connect, until it returns or the call finishes */
+    call *calls;    /* in flight */
+    call *dialling; /* the call inside h2o_http1client_connect, until it returns or the call finishes */
 };
 
 struct call {
@@ -321,8 +321,9 @@ void http_client_post(http_client *cl, const http_call *in, http_call_cb cb, voi
     }
     char port[8];
     snprintf(port, sizeof(port), "%u", (unsigned)c->port);
-    c->getaddr = h2o_hostinfo_getaddr(cl->ctx.getaddr_receiver, c->name, h2o_iovec_init(port, strlen(port)), AF_UNSPEC,
-                                      SOCK_STREAM, IPPROTO_TCP, AI_ADDRCONFIG | AI_NUMERICSERV, on_getaddr, c);
+    c->getaddr =
+        h2o_hostinfo_getaddr(cl->ctx.getaddr_receiver, c->name, h2o_iovec_init(port, strlen(port)), AF_UNSPEC,
+                             SOCK_STREAM, IPPROTO_TCP, AI_ADDRCONFIG | AI_NUMERICSERV, on_getaddr, c);
 }
 
 http_client *engine_client_attach(h2o_loop_t *loop, h2o_multithread_receiver_t *getaddr_rx)

@@ -59,8 +59,8 @@ static bool ambiguous(const char *in, size_t len, const h2o_req_t *req)
 bool http_framing_refused(http_req *rq)
 {
     engine_req *e = (engine_req *)rq;
-    h2o_socket_t *sock = e->req->conn->callbacks->get_socket ? e->req->conn->callbacks->get_socket(e->req->conn)
-                                                               : NULL;
+    h2o_socket_t *sock =
+        e->req->conn->callbacks->get_socket ? e->req->conn->callbacks->get_socket(e->req->conn) : NULL;
     if (sock == NULL || sock->input == NULL || !ambiguous(sock->input->bytes, sock->input->size, e->req))
         return false;
     metric_inc(METRIC_HTTP_FRAMING_REFUSED);

@@ -83,8 +83,7 @@ cl_err url_check_agent(const char *url, cl_error *err)
     netaddr a;
     const char *why;
     switch (netaddr_parse_host(host, hlen, &a)) {
-    case NETADDR_MALFORMED:
-        return cl_fail(err, CL_INVALID, "malformed host");
+    case NETADDR_MALFORMED: return cl_fail(err, CL_INVALID, "malformed host");
     case NETADDR_NUMERIC:
         if (!netaddr_may_dial(&a, &why)) {
             char shown[NETADDR_TEXT_MAX];

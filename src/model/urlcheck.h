@@ -15,8 +15,8 @@ enum { URL_MAX_LEN = 2048 };
  * (loopback)"…). A refusal by the address policy is counted in colony_outbound_refused_total{stage="url"}. */
 cl_err url_check_agent(const char *url, cl_error *err);
 
-/* A URL stored but never dialled (a poll-mode workspace's placeholder, e.g. remote://no-inbound): bounded, printable
- * ASCII, nothing more (the reference stores it as given). */
+/* A URL stored but never dialled (a poll-mode workspace's placeholder, e.g. remote://no-inbound): bounded,
+ * printable ASCII, nothing more (the reference stores it as given). */
 cl_err url_check_placeholder(const char *url, cl_error *err);
 
 #endif

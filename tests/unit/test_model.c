@@ -49,8 +49,8 @@ static void test_agent_urls(void **state)
     cl_error e;
     /* names are checked for form only (no lookup, so this test does not depend on the machine's DNS); the address
      * table itself is tests/unit/test_netaddr.c */
-    static const char *const ok[] = {"https://example.com:443", "http://example.com:8000", "https://example.com/a2a?x=1",
-                                     "http://8.8.8.8", "HTTP://8.8.8.8:1/", "http://[2606:4700::1111]:80/x",
+    static const char *const ok[] = {"https://example.com:443", "http://example.com:8000",
+                                     "https://example.com/a2a?x=1", "http://8.8.8.8", "HTTP://8.8.8.8:1/", "http://[2606:4700::1111]:80/x",
                                      "http://no-such-host.invalid", "http://example.com.:65535"};
     netaddr_set_allow_private(false);
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
