@@ -8,6 +8,8 @@ if [ -z "${ADMIN_TOKEN:-}" ]; then
   export ADMIN_TOKEN
   echo "admin token for this run: $ADMIN_TOKEN   (export ADMIN_TOKEN to choose your own)"
 fi
+# local development: agents on this machine (loopback, private ranges) are reachable; never metadata addresses
+export ALLOW_PRIVATE_AGENT_URLS=${ALLOW_PRIVATE_AGENT_URLS:-true}
 # the demo org: idempotent, so a second `make run` finds it there and creates nothing
 "$BIN" import org-templates/demo/org.yaml "${@:2}" --access-log=false >/dev/null
 exec "$BIN" serve "${@:2}"

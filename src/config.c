@@ -50,6 +50,13 @@ static const opt OPTS[] = {
     {"--dev-open-events", "COLONY_DEV_OPEN_EVENTS", "false",
      "let anonymous canvases on loopback subscribe to /ws (local development only)", OPT_BOOL, OFF(dev_open_events),
      0, 0},
+    {"--allow-private-agent-urls", "ALLOW_PRIVATE_AGENT_URLS", "false",
+     "let agent URLs use loopback and private addresses (development; never link-local/metadata, unspecified or "
+     "multicast)",
+     OPT_BOOL, OFF(allow_private_agent_urls), 0, 0},
+    {"--bootstrap-rate-limit", "COLONY_BOOTSTRAP_RATE_LIMIT", "10",
+     "anonymous registrations of new workspaces per minute per client address (burst as large)", OPT_LONG,
+     OFF(bootstrap_rate_limit), 1, 1000000},
     {"--events-max-lag", "COLONY_EVENTS_MAX_LAG", "20000",
      "events a live subscriber may fall behind before it is disconnected (it resumes with since=)", OPT_LONG,
      OFF(events_max_lag), 1, 100000000},

@@ -28,6 +28,8 @@ typedef struct {
     long stale_after_s;
     long sweep_interval_ms;
     bool dev_open_events;
+    bool allow_private_agent_urls;
+    long bootstrap_rate_limit;
     long events_max_lag;
     long events_stall_ms;
     long events_max_queued;

@@ -16,6 +16,7 @@
 #include "api/routes.h"
 #include "base/id.h"
 #include "base/log.h"
+#include "base/netaddr.h"
 #include "config.h"
 #include "http/server.h"
 #include "http/client.h"
@@ -100,9 +101,11 @@ static int cmd_serve(const config_t *c)
                          .max_per_key = (int)c->events_max_per_token};
     api_events_init(c->dev_open_events, &stc);
     stream_configure(&stc);
-    api_registry_init();
     api_uploads_init((size_t)c->upload_max_file, (size_t)c->max_body);
     api_a2a_init((size_t)c->a2a_max_response, c->a2a_queue_ttl_s * 1000);
+    api_registry_init(c->bootstrap_rate_limit);
+    if (c->allow_private_agent_urls)
+        log_warn("--allow-private-agent-urls is on: agents on loopback and private addresses are reachable", NULL);
     http_client_set_defaults(&(http_client_limits){c->a2a_connect_timeout_ms, c->a2a_idle_timeout_s * 1000});
     if (getenv("ADMIN_TOKEN") == NULL || getenv("ADMIN_TOKEN")[0] == '\0')
         log_warn("ADMIN_TOKEN is not set: admin routes accept only org tokens", NULL);
@@ -225,11 +228,13 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level(lvl);
+    db_set_timeout(c.db_timeout_ms);
     if (!id_init()) {
         fprintf(stderr, "colony: cannot initialise libsodium\n");
         config_free(&c);
         return 1;
     }
+    netaddr_set_allow_private(c.allow_private_agent_urls); /* import checks template URLs too */
     int rc;
     if (import) {
         rc = cmd_import(&c, argv[2]);

@@ -257,7 +257,7 @@ void api_a2a(http_req *rq)
         r = a2a_note_reply(rq->db, a, sender, t.id, m, &e);
     const char *prior = NULL;
     if (r == CL_OK && m->is_send && m->message_id) {
-        r = a2a_prior_reply(rq->db, a, t.id, m->message_id, &prior, &e);
+        r = a2a_prior_reply(rq->db, a, t.id, sender, m->message_id, &prior, &e);
         if (r == CL_NOT_FOUND)
             r = CL_OK;
     }
@@ -278,7 +278,7 @@ void api_a2a(http_req *rq)
                                           m->method));
     } else if (t.url == NULL || t.url[0] == '\0') {
         api_reply_json(rq, 503, json_pack("{s:s, s:s}", "error", "workspace has no URL", "status", t.status));
-    } else if (url_check_outbound(t.url, &e) != CL_OK) {
+    } else if (url_check_agent(t.url, &e) != CL_OK) {
         api_reply_json(rq, 502, json_pack("{s:s}", "error", "workspace URL is not publicly routable"));
     } else {
         job_attach(j, rq);

@@ -51,10 +51,10 @@ void api_activity_list(http_req *rq)
     if (!api_uuid_param_or_reply(rq, "id", "workspace", &id) ||
         !api_query_int_or_reply(rq, "since_secs", 0, 1, INT32_MAX, &since_secs))
         return;
-    activity_filter f = {.type = http_query(rq, "type")};
-    const char *lim = http_query(rq, "limit");
-    limit = lim ? strtoll(lim, NULL, 10) : 0; /* the reference treats garbage and non-positive as the default */
-    f.limit = limit <= 0 ? ACTIVITY_LIMIT_DEFAULT : limit > ACTIVITY_LIMIT_MAX ? ACTIVITY_LIMIT_MAX : limit;
+    /* the reference reads garbage and non-positive limits as the default; colony answers 400, as every list does */
+    if (!api_query_int_or_reply(rq, "limit", ACTIVITY_LIMIT_DEFAULT, 1, ACTIVITY_LIMIT_MAX, &limit))
+        return;
+    activity_filter f = {.type = http_query(rq, "type"), .limit = limit};
     const char *src = http_query(rq, "source");
     if (src) {
         if (strcmp(src, "canvas") != 0 && strcmp(src, "agent") != 0) {
@@ -124,8 +124,8 @@ void api_activity_report(http_req *rq)
         return;
     }
     if (!activity_type_reportable(r.activity_type)) {
-        api_fail(rq, CL_INVALID, "activity_type must be one of a2a_send, a2a_receive, task_update, agent_log, "
-                                 "skill_promotion, memory_write, error");
+        api_fail(rq, CL_INVALID, "invalid activity_type, must be one of: a2a_send, a2a_receive, task_update, "
+                                 "agent_log, skill_promotion, memory_write, error");
         return;
     }
     if ((r.summary && strlen(r.summary) > ACTIVITY_TEXT_MAX) ||

@@ -68,9 +68,11 @@ bool api_guard(http_req *rq)
     case ACCESS_WORKSPACE: {
         if (c->kind != CALLER_WORKSPACE)
             return deny(rq, CL_UNAUTHORIZED, "invalid workspace auth token");
+        /* another workspace's token is not a token here: 401 like the reference, and no hint that it is valid
+         * somewhere else */
         const char *id = http_param_get(rq, "id");
         if (id == NULL || strcasecmp(id, c->workspace_id) != 0)
-            return deny(rq, CL_FORBIDDEN, "token is not valid for this workspace");
+            return deny(rq, CL_UNAUTHORIZED, "invalid workspace auth token");
         return true;
     }
     default:

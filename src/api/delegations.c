@@ -89,8 +89,8 @@ static void dispatch(http_req *rq, const char *caller, const char *target, const
 
 void api_delegate(http_req *rq)
 {
-    const char *id = http_param_get(rq, "id"), *target, *task, *key, *did;
-    if (!delegation_input(rq, id, &target, &task, &key, &did))
+    const char *id, *target, *task, *key, *did;
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id) || !delegation_input(rq, id, &target, &task, &key, &did))
         return;
     deleg_row d;
     bool hit;
@@ -111,8 +111,8 @@ void api_delegate(http_req *rq)
 
 void api_delegation_record(http_req *rq)
 {
-    const char *id = http_param_get(rq, "id"), *target, *task, *key, *did;
-    if (!delegation_input(rq, id, &target, &task, &key, &did))
+    const char *id, *target, *task, *key, *did;
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id) || !delegation_input(rq, id, &target, &task, &key, &did))
         return;
     if (did == NULL || !id_is_uuid(did, strlen(did))) {
         api_fail(rq, CL_INVALID, "delegation_id must be a valid UUID");
@@ -134,9 +134,10 @@ void api_delegation_record(http_req *rq)
 
 void api_delegation_update(http_req *rq)
 {
-    const char *id = http_param_get(rq, "id"), *did = http_param_get(rq, "delegation_id");
+    const char *id, *did;
     json_t *body;
-    if (!api_json_object_or_reply(rq, &body))
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id) ||
+        !api_uuid_param_or_reply(rq, "delegation_id", "delegation", &did) || !api_json_object_or_reply(rq, &body))
         return;
     const char *status = json_string_value(json_object_get(body, "status"));
     if (status == NULL || (strcmp(status, "completed") != 0 && strcmp(status, "failed") != 0)) {
@@ -156,7 +157,9 @@ void api_delegation_update(http_req *rq)
 
 void api_delegations_list(http_req *rq)
 {
-    const char *id = http_param_get(rq, "id");
+    const char *id;
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id))
+        return;
     deleg_row *rows;
     size_t n;
     cl_error e;

@@ -8,6 +8,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "base/utf8.h"
 
 static const char JSON_TYPE[] = "application/json; charset=utf-8";
 
@@ -19,11 +20,23 @@ void api_reply_json(http_req *rq, int status, json_t *v)
     http_respond(rq, status, JSON_TYPE, body, len);
 }
 
+/* A message as JSON can carry it: messages echo input (a path, a query value), which may be any bytes; invalid UTF-8
+ * would make the whole body unencodable (it came back empty). Invalid sequences become U+FFFD. */
+static const char *valid_text(arena_t *a, const char *msg)
+{
+    size_t n = strlen(msg);
+    if (utf8_valid(msg, n))
+        return msg;
+    char *out = arena_alloc(a, 3 * n + 1);
+    out[utf8_sanitize(msg, n, out)] = '\0';
+    return out;
+}
+
 void api_reply_error(http_req *rq, const cl_error *e)
 {
     int status = cl_err_http_status(e->err);
     const char *code = e->code ? e->code : cl_err_code(e->err);
-    const char *msg = e->msg[0] ? e->msg : cl_strerror(e->err);
+    const char *msg = valid_text(rq->arena, e->msg[0] ? e->msg : cl_strerror(e->err));
     if (status >= 500)
         log_warn("request failed", "rid=%s status=%d code=%s", rq->request_id, status, code);
     api_reply_json(rq, status, json_pack("{s:s, s:s}", "error", msg, "code", code));

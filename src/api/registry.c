@@ -1,6 +1,7 @@
 /* registry.c - see registry.h. Difference 8: a removed workspace cannot register (410) and emits nothing. */
 #include "api/registry.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -9,31 +10,94 @@
 #include "api/input.h"
 #include "base/batch.h"
 #include "base/json.h"
+#include "base/metrics.h"
+#include "base/ratelimit.h"
+#include "base/time.h"
 #include "model/registry.h"
 #include "model/token.h"
 #include "model/urlcheck.h"
 
-/* The registry gate for workspace `id`; false after answering 401/503. `only_if_instance`: a workspace without a
- * live instance token may pass without a bearer (bootstrap). */
-static bool gate(http_req *rq, const char *id, bool only_if_instance)
+enum { BOOTSTRAP_LIMIT_SLOTS = 4096 };
+
+static ratelimit *bootstrap_limit;
+
+
+/* One more anonymous bootstrap from this client's address? An IPv6 client is counted by its /64 (one subscriber's
+ * whole prefix), an IPv4 one by its address; false after answering 429. */
+static bool bootstrap_allowed(http_req *rq)
 {
-    const char *bearer = token_from_header(rq->arena, http_header(rq, "authorization"));
-    if (bearer != NULL) { /* the common case first: a token that proves this workspace settles it */
-        caller *c = arena_calloc(rq->arena, 1, sizeof(*c));
-        if (api_identify(rq, bearer, c) != CL_OK)
-            return false;
-        if (c->kind == CALLER_ADMIN || c->kind == CALLER_ORG ||
-            (c->kind == CALLER_WORKSPACE && strcasecmp(c->workspace_id, id) == 0))
-            return true;
+    static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+    netaddr peer = {0}; /* unknown (family 0): one shared key */
+    uint8_t key[RATELIMIT_KEY_LEN] = {0};
+    http_peer_address(rq, &peer);
+    if (peer.family == 6 && memcmp(peer.b, mapped, 12) == 0) {
+        key[0] = 4; /* an IPv4 client of a dual-stack listener: its own address, not the shared ::ffff:0:0/64 */
+        memcpy(key + 1, peer.b + 12, 4);
+    } else if (peer.family != 0) {
+        key[0] = (uint8_t)peer.family;
+        memcpy(key + 1, peer.b, peer.family == 4 ? 4 : 8);
     }
+    int64_t retry_ms = 0;
+    if (bootstrap_limit == NULL || ratelimit_take(bootstrap_limit, key, time_mono_ms(), &retry_ms))
+        return true;
+    metric_inc(METRIC_REGISTRY_REFUSED_RATE);
+    char secs[24];
+    snprintf(secs, sizeof(secs), "%lld", (long long)((retry_ms + 999) / 1000));
+    http_add_header(rq, "retry-after", secs);
+    api_fail(rq, CL_RATE_LIMITED, "too many registrations of new workspaces from this address; retry later");
+    return false;
+}
+
+/* What the database says of `id`: *exists, and *removed (a tombstone); false after answering 503. */
+static bool lookup_or_reply(http_req *rq, const char *id, bool *exists, bool *removed)
+{
+    ws_row w;
     cl_error e;
-    bool has = false;
-    if (token_has_live(rq->db, rq->arena, id, only_if_instance ? "instance" : NULL, &has, &e) != CL_OK) {
-        api_reply_datastore_unavailable(rq);
+    cl_err r = ws_get(rq->db, rq->arena, id, &w, &e);
+    if (r != CL_OK && r != CL_NOT_FOUND) {
+        api_reply_error(rq, &e);
         return false;
     }
-    if (!has)
-        return true; /* bootstrap: nothing to prove yet */
+    *exists = r == CL_OK;
+    *removed = *exists && strcmp(w.status, "removed") == 0;
+    return true;
+}
+
+/* The registry gate for workspace `id`; false after answering. A token of `id` itself passes (the common case: one
+ * lookup). Otherwise the row decides: removed → 410 for everyone; existing → only an operator (admin or org token)
+ * passes, everyone else is 401, even when the workspace holds no live token (all revoked: nobody adopts it
+ * anonymously); unknown → an operator passes, and so does an anonymous register (`may_bootstrap`: *bootstrap is set,
+ * the model then insists on creating the row), rate-limited per address; anything else on an unknown id is 404. */
+static bool gate(http_req *rq, const char *id, bool may_bootstrap, bool *bootstrap)
+{
+    if (bootstrap != NULL)
+        *bootstrap = false;
+    const char *bearer = token_from_header(rq->arena, http_header(rq, "authorization"));
+    caller c = {0};
+    if (bearer != NULL && api_identify(rq, bearer, &c) != CL_OK)
+        return false;
+    if (c.kind == CALLER_WORKSPACE && strcasecmp(c.workspace_id, id) == 0)
+        return true; /* a live token of this live workspace */
+    bool exists, removed;
+    if (!lookup_or_reply(rq, id, &exists, &removed))
+        return false;
+    if (removed) {
+        api_fail(rq, CL_GONE, "workspace removed");
+        return false;
+    }
+    if (c.kind == CALLER_ADMIN || c.kind == CALLER_ORG)
+        return true;
+    if (!exists && !may_bootstrap) {
+        api_fail(rq, CL_NOT_FOUND, "workspace not found");
+        return false;
+    }
+    if (!exists && bearer == NULL) {
+        if (!bootstrap_allowed(rq))
+            return false;
+        *bootstrap = true;
+        return true;
+    }
+    metric_inc(METRIC_REGISTRY_REFUSED_AUTH);
     api_fail(rq, CL_UNAUTHORIZED, bearer == NULL ? "missing workspace auth token" : "invalid workspace auth token");
     return false;
 }
@@ -94,26 +158,38 @@ void api_registry_register(http_req *rq)
         api_fail(rq, CL_INVALID, "kind must be 'workspace' or 'platform'");
         return;
     }
-    if (!gate(rq, r.id, true))
+    bool bootstrap;
+    if (!gate(rq, r.id, true, &bootstrap))
         return;
+    r.bootstrap = bootstrap;
     ws_row cur;
-    bool known = ws_get(rq->db, rq->arena, r.id, &cur, &e) == CL_OK;
+    bool known = !bootstrap && ws_get(rq->db, rq->arena, r.id, &cur, &e) == CL_OK;
     const char *mode = r.delivery_mode ? r.delivery_mode : known ? cur.delivery_mode : "push";
+    bool push = strcmp(mode, "push") == 0;
+    /* only a push agent's URLs are dialled: a poll agent may name a placeholder (remote://no-inbound) */
+    if (push && card_url != NULL && card_url[0] && url_check_agent(card_url, &e) != CL_OK) {
+        api_fail(rq, CL_INVALID, "workspace agent_card URL not allowed: %s", e.msg);
+        return;
+    }
     if ((r.url == NULL || r.url[0] == '\0') && card_url != NULL)
         r.url = card_url;
-    if (strcmp(mode, "push") == 0 && (r.url == NULL || r.url[0] == '\0')) {
+    if (push && (r.url == NULL || r.url[0] == '\0')) {
         api_fail(rq, CL_INVALID, "url is required for push-mode workspaces");
         return;
     }
-    if (r.url && r.url[0] && url_check_agent(r.url, &e) != CL_OK) {
+    if (r.url && r.url[0] && (push ? url_check_agent(r.url, &e) : url_check_placeholder(r.url, &e)) != CL_OK) {
         api_fail(rq, CL_INVALID, "workspace URL not allowed: %s", e.msg);
         return;
     }
     reg_result res;
     if (reg_register_ws(rq->db, rq->arena, &r, &res, &e) != CL_OK) {
+        if (e.err == CL_UNAUTHORIZED) /* a bootstrap that lost the race to whoever created the id */
+            metric_inc(METRIC_REGISTRY_REFUSED_AUTH);
         api_reply_error(rq, &e);
         return;
     }
+    if (bootstrap)
+        metric_inc(METRIC_REGISTRY_BOOTSTRAPS);
     json_t *out = json_pack("{s:s, s:s}", "status", "registered", "delivery_mode", res.delivery_mode);
     bool has = true;
     if (token_has_live(rq->db, rq->arena, r.id, "instance", &has, &e) == CL_OK && !has) {
@@ -145,7 +221,7 @@ static void heartbeat_general(http_req *rq, reg_heartbeat *h)
 {
     cl_error e;
     const char *status;
-    if (!gate(rq, h->workspace_id, true))
+    if (!gate(rq, h->workspace_id, false, NULL))
         return;
     if (reg_heartbeat_ws(rq->db, rq->arena, h, &status, &e) != CL_OK) {
         api_reply_error(rq, &e);
@@ -179,11 +255,19 @@ static void flush_heartbeats(void *db, void **group, size_t n)
     arena_free(a);
 }
 
-void api_registry_init(void) { hb_batch = batch_new(HB_GROUP_MAX, flush_heartbeats); }
+void api_registry_init(long bootstrap_per_minute)
+{
+    ratelimit_free(bootstrap_limit);
+    bootstrap_limit = ratelimit_new(BOOTSTRAP_LIMIT_SLOTS, bootstrap_per_minute);
+    hb_batch = batch_new(HB_GROUP_MAX, flush_heartbeats);
+}
+
 void api_registry_fini(void)
 {
     batch_free(hb_batch);
     hb_batch = NULL;
+    ratelimit_free(bootstrap_limit);
+    bootstrap_limit = NULL;
 }
 
 void api_registry_heartbeat(http_req *rq)
@@ -229,7 +313,7 @@ void api_registry_update_card(http_req *rq)
     json_t *body;
     const char *id, *card, *card_url;
     if (!api_json_object_or_reply(rq, &body) || !uuid_field(rq, body, "workspace_id", &id) ||
-        !card_field(rq, body, &card, &card_url) || !gate(rq, id, true))
+        !card_field(rq, body, &card, &card_url) || !gate(rq, id, false, NULL))
         return;
     cl_error e;
     if (card_url && card_url[0] && url_check_agent(card_url, &e) != CL_OK) {
@@ -263,7 +347,8 @@ void api_registry_discover(http_req *rq)
         api_fail(rq, CL_INVALID, "X-Workspace-ID header is required");
         return;
     }
-    if (!gate(rq, caller_id, false))
+    caller_id = id_lower((char *)caller_id); /* an arena copy */
+    if (!gate(rq, caller_id, false, NULL))
         return;
     bool ok;
     cl_error e;
@@ -280,6 +365,10 @@ void api_registry_discover(http_req *rq)
         api_reply_error(rq, &e);
         return;
     }
+    if (strcmp(w.status, "removed") == 0) { /* a removed workspace discloses nothing, not even its old URL */
+        api_fail(rq, CL_GONE, "workspace removed");
+        return;
+    }
     bool live = strcmp(w.status, "online") == 0 || strcmp(w.status, "degraded") == 0;
     if (w.url == NULL || w.url[0] == '\0' || !live) {
         api_reply_json(rq, 503, json_pack("{s:s, s:s, s:s}", "error", "workspace not available", "code",
@@ -292,7 +381,7 @@ void api_registry_discover(http_req *rq)
 void api_registry_peers(http_req *rq)
 {
     const char *id;
-    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id) || !gate(rq, id, false))
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id) || !gate(rq, id, false, NULL))
         return;
     ws_row *rows;
     size_t n;
@@ -314,9 +403,13 @@ void api_registry_check_access(http_req *rq)
     if (!api_json_object_or_reply(rq, &body) || !uuid_field(rq, body, "caller_id", &caller_id) ||
         !uuid_field(rq, body, "target_id", &target))
         return;
-    bool ok;
+    bool ok = false, known, gone_caller, gone_target;
     cl_error e;
-    if (reg_can_communicate(rq->db, rq->arena, caller_id, target, &ok, &e) != CL_OK) {
+    if (!lookup_or_reply(rq, caller_id, &known, &gone_caller) || !lookup_or_reply(rq, target, &known, &gone_target))
+        return;
+    /* a removed workspace talks to nobody: its old place in the tree is not disclosed */
+    if (!gone_caller && !gone_target &&
+        reg_can_communicate(rq->db, rq->arena, caller_id, target, &ok, &e) != CL_OK) {
         api_reply_error(rq, &e);
         return;
     }

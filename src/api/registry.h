@@ -1,13 +1,16 @@
 /* registry.h - the registry over HTTP (runtime.md §1, §3): register, heartbeat, update-card, discover, peers,
- * check-access. These routes are public in the table and run their own gate: a workspace that holds a live
- * instance token must present a token valid for it; one that holds none is bootstrapping. */
+ * check-access. These routes are public in the table and run their own gate: a workspace that exists answers only
+ * to a token of its own (or an operator's: admin or org token), whether or not it holds a live token now; a removed
+ * one is 410 to everyone; only an id that does not exist yet may be registered without a token (a bootstrap, limited
+ * per client address). */
 #ifndef COLONY_API_REGISTRY_H
 #define COLONY_API_REGISTRY_H
 
 #include "http/request.h"
 
-/* The heartbeat batch (group commit): set up before serving, released after. */
-void api_registry_init(void);
+/* Set up before serving: anonymous bootstraps allowed per minute per client address, and the heartbeat batch
+ * (group commit); api_registry_fini releases them after. */
+void api_registry_init(long bootstrap_per_minute);
 void api_registry_fini(void);
 
 void api_registry_register(http_req *rq);

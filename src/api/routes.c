@@ -9,11 +9,24 @@
 #include "api/delegations.h"
 #include "api/events.h"
 #include "api/health.h"
+#include "api/input.h"
 #include "api/org.h"
 #include "api/registry.h"
 #include "api/tokens.h"
 #include "api/uploads.h"
 #include "api/workspaces.h"
+
+/* HEAD answers like GET without a body (the router maps it onto the GET row); an event stream has no end to
+ * measure, so its HEAD row answers the stream's headers and stops. */
+static void events_stream_head(http_req *rq)
+{
+    const char *id;
+    ws_row w;
+    if (!api_workspace_or_reply(rq, &id, &w))
+        return;
+    http_add_header(rq, "cache-control", "no-cache");
+    http_respond(rq, 200, "text/event-stream", "", 0);
+}
 
 /* A row without a lane runs on the fast pool (HTTP_LANE_FAST is 0). */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -38,6 +51,7 @@ const http_route api_routes[] = {
     {"GET", "/workspaces/:id/chat-history", api_chat_history, ACCESS_WORKSPACE},
     {"POST", "/workspaces/:id/chat-session/new", api_chat_session_new, ACCESS_WORKSPACE},
     {"GET", "/workspaces/:id/session-search", api_session_search, ACCESS_WORKSPACE},
+    {"HEAD", "/workspaces/:id/events/stream", events_stream_head, ACCESS_WORKSPACE}, /* before its GET row */
     {"GET", "/workspaces/:id/events/stream", api_events_stream, ACCESS_WORKSPACE},
     {"GET", "/ws", api_ws, ACCESS_PUBLIC}, /* own auth: events.c (browsers may pass ?token=) */
     {"GET", "/events", api_events_list, ACCESS_ADMIN},

@@ -55,7 +55,7 @@ static void push_mode(http_req *rq, const ws_row *w)
         api_fail(rq, CL_UNAVAILABLE, "workspace url not registered yet");
         return;
     }
-    if (url_check_outbound(w->url, &e) != CL_OK) {
+    if (url_check_agent(w->url, &e) != CL_OK) {
         api_fail(rq, CL_INVALID, "workspace URL not allowed");
         return;
     }

@@ -92,6 +92,10 @@ cl_err json_opt_string(const json_t *obj, const char *key, const char **out, siz
         return CL_OK;
     if (!json_is_string(v))
         return cl_fail(err, CL_INVALID, "%s must be a string", key);
+    /* json_parse refuses \u0000, but a value built elsewhere (YAML, a stored document) may hold a NUL: never let it
+     * cut the C string silently */
+    if (strlen(json_string_value(v)) != json_string_length(v))
+        return cl_fail(err, CL_INVALID, "%s must not contain NUL", key);
     *out = json_string_value(v);
     if (len != NULL)
         *len = json_string_length(v);

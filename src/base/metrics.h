@@ -65,7 +65,20 @@
     XX(DELEG_COMPLETED, "counter", "colony_delegations_total", "outcome=\"completed\"",                              \
        "Delegations that reached an end state.")                                                                  \
     XX(DELEG_FAILED, "counter", "colony_delegations_total", "outcome=\"failed\"", "")                                \
-    XX(DELEG_STUCK, "counter", "colony_delegations_total", "outcome=\"stuck\"", "")
+    XX(DELEG_STUCK, "counter", "colony_delegations_total", "outcome=\"stuck\"", "")                                \
+    XX(OUTBOUND_REFUSED_URL, "counter", "colony_outbound_refused_total", "stage=\"url\"",                          \
+       "Agent addresses refused by the outbound-address policy: in a URL (register, update-card, create, send), "  \
+       "or where a connection was about to be dialled (the addresses a name resolved to).")                       \
+    XX(OUTBOUND_REFUSED_DIAL, "counter", "colony_outbound_refused_total", "stage=\"dial\"", "")                      \
+    XX(REGISTRY_BOOTSTRAPS, "counter", "colony_registry_bootstraps_total", "",                                     \
+       "New workspaces registered without a token (bootstrap of an id that did not exist).")                      \
+    XX(REGISTRY_REFUSED_AUTH, "counter", "colony_registry_refused_total", "reason=\"unauthorized\"",              \
+       "Registry calls refused: no token of that workspace (401), or too many anonymous bootstraps from one "    \
+       "client address (429).")                                                                                   \
+    XX(REGISTRY_REFUSED_RATE, "counter", "colony_registry_refused_total", "reason=\"rate_limited\"", "")            \
+    XX(HTTP_FRAMING_REFUSED, "counter", "colony_http_framing_refused_total", "",                                   \
+       "Requests refused for ambiguous framing (conflicting Content-Length, or Content-Length with "             \
+       "Transfer-Encoding); their connection is closed.")
 
 typedef enum {
 #define XX(id, type, name, labels, help) METRIC_##id,

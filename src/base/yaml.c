@@ -165,6 +165,9 @@ cl_err yaml_parse(arena_t *a, const char *text, size_t len, json_t **out, cl_err
             e = at(err, CL_INVALID, &ev.start_mark, "anchors and aliases are not allowed", NULL);
         } else if (tag != NULL) {
             e = at(err, CL_INVALID, &ev.start_mark, "unsupported tag ", tag);
+        } else if (ev.type == YAML_SCALAR_EVENT && memchr(ev.data.scalar.value, '\0', ev.data.scalar.length)) {
+            /* "\0" is a valid YAML escape; every C string made from this value would be cut at it */
+            e = at(err, CL_INVALID, &ev.start_mark, "NUL character in a scalar", NULL);
         } else if (++nodes > YAML_MAX_NODES) {
             e = cl_fail(err, CL_TOO_LARGE, "template has more than %d YAML nodes", YAML_MAX_NODES);
         } else {

@@ -9,6 +9,8 @@
 
 #include "base/arena.h"
 #include "base/buf.h"
+#include "base/metrics.h"
+#include "base/netaddr.h"
 #include "base/time.h"
 #include "http/engine.h"
 
@@ -19,15 +21,16 @@ typedef struct call call;
 struct http_client {
     h2o_loop_t *loop;
     bool own_loop;
-    bool closed;                    /* detached: new calls are cancelled at once */
+    bool closed;                    /* cancelled: new calls end at once */
     pool_t *pool;                   /* where callbacks run (NULL: on the loop) */
-    h2o_multithread_queue_t *queue; /* own loop only: where the resolver threads answer */
+    h2o_multithread_queue_t *queue; /* where the resolver threads and other threads reach the loop */
     h2o_multithread_receiver_t getaddr_rx;
     h2o_multithread_receiver_t post_rx; /* calls handed over by other threads */
     h2o_http1client_ctx_t ctx;
     h2o_timeout_t io_timeout, connect_timeout;
     SSL_CTX *ssl;
-    call *calls; /* in flight */
+    call *calls;    /* in flight */
+    call *dialling; /* the call inside h2o_http1client_connect, until it returns or the call finishes */
 };
 
 struct call {
@@ -36,8 +39,14 @@ struct call {
     call *prev, *next;
     http_client *cl;
     h2o_http1client_t *h; /* NULL once h2o is done with it */
+    h2o_hostinfo_getaddr_req_t *getaddr; /* resolving the host name, until it answers */
     h2o_timeout_entry_t connect_timer;
     char *url, *head;
+    h2o_iovec_t name; /* the host as the URL names it (into url; IPv6 without brackets) */
+    uint16_t port;
+    bool tls;
+    netaddr_host_kind kind; /* of the URL's host, judged on the loop */
+    netaddr addr;           /* when numeric */
     void *body;
     h2o_iovec_t reqbufs[2];
     buf_t resp;
@@ -47,7 +56,7 @@ struct call {
     http_call_cb cb;
     void *arg;
     http_call_result result;
-    bool started;
+    bool started; /* linked into the client's list */
 };
 
 static http_client_limits defaults = {10000, 30 * 60 * 1000};
@@ -87,6 +96,10 @@ static void finish(call *c, http_call_outcome outcome, const char *error)
 {
     if (h2o_timeout_is_linked(&c->connect_timer))
         h2o_timeout_unlink(&c->connect_timer);
+    if (c->getaddr != NULL)
+        h2o_hostinfo_getaddr_cancel(c->getaddr);
+    if (c->cl->dialling == c)
+        c->cl->dialling = NULL;
     if (c->started) {
         if (c->prev)
             c->prev->next = c->next;
@@ -119,31 +132,34 @@ static http_call_outcome classify(const char *errstr)
 
 /* ---- where a connection may go ------------------------------------------------------------------------------ */
 
-/* The address the socket reached: never link-local (cloud metadata lives at 169.254.169.254), unspecified,
- * multicast or broadcast, whatever name led there. Loopback and private ranges are judged on the URL (register
- * time): a name that resolves there was accepted then. */
+/* The one outbound-address policy (base/netaddr.h) decides, on the address about to be dialled: a numeric host at
+ * once, a name on every address it resolves to (any refused address refuses the call: a name that resolves to a
+ * public and a private address is not trusted with either), and the socket's peer once more when connected. The
+ * address judged is the address dialled: the connection goes to that numeric address, never to the name again, so a
+ * second lookup (DNS rebinding) has nothing to change. */
+static bool may_dial(const netaddr *a)
+{
+    if (netaddr_may_dial(a, NULL))
+        return true;
+    metric_inc(METRIC_OUTBOUND_REFUSED_DIAL);
+    return false;
+}
+
+/* A name by its form ("localhost" is loopback); what it resolves to is judged in on_getaddr. */
+static bool name_may_dial(h2o_iovec_t name)
+{
+    if (netaddr_name_may_dial(name.base, name.len, NULL))
+        return true;
+    metric_inc(METRIC_OUTBOUND_REFUSED_DIAL);
+    return false;
+}
+
 static bool peer_allowed(h2o_socket_t *sock)
 {
     struct sockaddr_storage ss;
+    netaddr a;
     socklen_t sl = h2o_socket_getpeername(sock, (struct sockaddr *)&ss);
-    if (sl == 0)
-        return false;
-    if (ss.ss_family == AF_INET6) {
-        const struct in6_addr *a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-        if (IN6_IS_ADDR_V4MAPPED(a6)) {
-            struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
-            uint32_t raw;
-            memcpy(&raw, &a6->s6_addr[12], 4);
-            v4->sin_family = AF_INET;
-            v4->sin_addr.s_addr = raw;
-        } else {
-            return !(IN6_IS_ADDR_UNSPECIFIED(a6) || IN6_IS_ADDR_LINKLOCAL(a6) || IN6_IS_ADDR_MULTICAST(a6));
-        }
-    }
-    if (ss.ss_family != AF_INET)
-        return false;
-    uint32_t ip = ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr);
-    return !((ip >> 24) == 0 || (ip >> 16) == 0xA9FE || (ip >> 28) == 0xE || ip == 0xFFFFFFFFu);
+    return sl != 0 && netaddr_from_sockaddr((struct sockaddr *)&ss, &a) && may_dial(&a);
 }
 
 /* ---- h2o callbacks ------------------------------------------------------------------------------------------ */
@@ -218,7 +234,7 @@ static h2o_http1client_head_cb on_connect(h2o_http1client_t *h, const char *errs
 static void on_connect_timeout(h2o_timeout_entry_t *entry)
 {
     call *c = H2O_STRUCT_FROM_MEMBER(call, connect_timer, entry);
-    h2o_http1client_t *h = c->h;
+    h2o_http1client_t *h = c->h; /* NULL while the name is still being resolved (finish cancels that) */
     c->h = NULL;
     if (h != NULL)
         h2o_http1client_cancel(h);
@@ -229,12 +245,65 @@ static void on_connect_timeout(h2o_timeout_entry_t *entry)
 static void on_refused_now(h2o_timeout_entry_t *entry)
 {
     call *c = H2O_STRUCT_FROM_MEMBER(call, connect_timer, entry);
-    finish(c, HTTP_CALL_REFUSED, "unsupported or malformed URL");
+    finish(c, HTTP_CALL_REFUSED, "the agent's address is not one colony sends to");
+}
+
+static void refuse_later(call *c)
+{
+    if (h2o_timeout_is_linked(&c->connect_timer))
+        h2o_timeout_unlink(&c->connect_timer);
+    c->connect_timer.cb = on_refused_now;
+    h2o_timeout_link(c->cl->loop, &c->cl->connect_timeout, &c->connect_timer);
+}
+
+/* Connect to the numeric address `a` (already judged). When the URL named a host, TLS must still name it: h2o takes
+ * the SNI and certificate name from the host it is given, so it is swapped back to the URL's name before the
+ * handshake (which starts only once the TCP connection is up, on a later turn of the loop). */
+static void dial(call *c, const netaddr *a, bool named)
+{
+    char text[NETADDR_TEXT_MAX];
+    netaddr_format(a, text);
+    http_client *cl = c->cl;
+    cl->dialling = c;
+    h2o_http1client_connect(&c->h, c, &cl->ctx, h2o_iovec_init(text, strlen(text)), c->port, c->tls, on_connect);
+    if (named && cl->dialling == c && c->h != NULL && c->tls && c->h->ssl.server_name != NULL) {
+        free(c->h->ssl.server_name);
+        c->h->ssl.server_name = h2o_strdup(NULL, c->name.base, c->name.len).base;
+    }
+    cl->dialling = NULL;
+}
+
+static void on_getaddr(h2o_hostinfo_getaddr_req_t *req, const char *errstr, struct addrinfo *res, void *arg)
+{
+    call *c = arg;
+    (void)req;
+    c->getaddr = NULL;
+    if (errstr != NULL) {
+        finish(c, HTTP_CALL_CONNECT, errstr);
+        return;
+    }
+    netaddr first = {0}, a;
+    bool have = false;
+    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        if (!netaddr_from_sockaddr(ai->ai_addr, &a))
+            continue;
+        if (!may_dial(&a)) {
+            finish(c, HTTP_CALL_REFUSED, "the agent's address is not one colony sends to");
+            return;
+        }
+        if (!have)
+            first = a, have = true;
+    }
+    if (!have) {
+        finish(c, HTTP_CALL_CONNECT, "the agent's host has no address");
+        return;
+    }
+    dial(c, &first, true);
 }
 
 /* ---- the public face ---------------------------------------------------------------------------------------- */
 
-/* On the client's loop: dial, or fail now. */
+/* On the client's loop: judge the host and dial it, or resolve it first, or fail now. */
 static void start(call *c)
 {
     http_client *cl = c->cl;
@@ -247,17 +316,23 @@ static void start(call *c)
         finish(c, HTTP_CALL_CANCELLED, "shutting down");
         return;
     }
-    h2o_url_t u;
-    bool ok = c->head != NULL && h2o_url_parse(c->url, strlen(c->url), &u) == 0;
-    if (!ok) {
-        c->connect_timer.cb = on_refused_now;
-        h2o_timeout_link(cl->loop, &cl->connect_timeout, &c->connect_timer);
+    c->connect_timer.cb = on_connect_timeout; /* from now on it bounds resolution and connect together */
+    h2o_timeout_link(cl->loop, &cl->connect_timeout, &c->connect_timer);
+    bool allowed = c->kind == NETADDR_NUMERIC ? may_dial(&c->addr)
+                                              : c->kind == NETADDR_NAME && name_may_dial(c->name);
+    if (!allowed) {
+        refuse_later(c);
         return;
     }
-    c->connect_timer.cb = on_connect_timeout;
-    h2o_timeout_link(cl->loop, &cl->connect_timeout, &c->connect_timer);
-    h2o_http1client_connect(&c->h, c, &cl->ctx, u.host, h2o_url_get_port(&u), u.scheme == &H2O_URL_SCHEME_HTTPS,
-                            on_connect);
+    if (c->kind == NETADDR_NUMERIC) {
+        dial(c, &c->addr, false);
+        return;
+    }
+    char port[8];
+    snprintf(port, sizeof(port), "%u", (unsigned)c->port);
+    c->getaddr =
+        h2o_hostinfo_getaddr(cl->ctx.getaddr_receiver, c->name, h2o_iovec_init(port, strlen(port)), AF_UNSPEC,
+                             SOCK_STREAM, IPPROTO_TCP, AI_ADDRCONFIG | AI_NUMERICSERV, on_getaddr, c);
 }
 
 static void on_posted(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
@@ -279,7 +354,8 @@ void http_client_post(http_client *cl, const http_call *in, http_call_cb cb, voi
     c->start_ms = time_mono_ms();
     buf_init(&c->resp, in->max_response ? in->max_response : CLIENT_MAX_RESPONSE_DEFAULT);
     c->url = xstrdup(in->url);
-    /* the request bytes are made here, on the caller's thread; the loop only dials */
+    c->kind = NETADDR_MALFORMED;
+    /* the request bytes and the verdict's input are made here, on the caller's thread; the loop dials */
     h2o_url_t u;
     bool ok = h2o_url_parse(c->url, strlen(c->url), &u) == 0 && u.host.len > 0 &&
               (u.scheme == &H2O_URL_SCHEME_HTTP || u.scheme == &H2O_URL_SCHEME_HTTPS) &&
@@ -295,12 +371,14 @@ void http_client_post(http_client *cl, const http_call *in, http_call_cb cb, voi
             ok = ok && buf_printf(&head, "Authorization: %s\r\n", in->authorization);
         ok = ok && buf_puts(&head, "\r\n");
         c->head = buf_steal(&head, &hl);
-        if (!ok) {
-            free(c->head);
-            c->head = NULL;
-        }
     }
     if (ok) {
+        c->name = u.host;
+        if (c->name.len >= 2 && c->name.base[0] == '[' && c->name.base[c->name.len - 1] == ']')
+            c->name = h2o_iovec_init(c->name.base + 1, c->name.len - 2);
+        c->port = h2o_url_get_port(&u);
+        c->tls = u.scheme == &H2O_URL_SCHEME_HTTPS;
+        c->kind = netaddr_parse_host(c->name.base, c->name.len, &c->addr);
         c->body = xmalloc(in->body_len ? in->body_len : 1);
         if (in->body_len)
             memcpy(c->body, in->body, in->body_len);

@@ -5,8 +5,11 @@
  * thread and whose callbacks run on a worker of the server's pool, with that worker's context (so they may use
  * the database); a background thread can make its own (http_client_new + http_client_run), whose callbacks run on
  * that thread with a NULL context. Every call is bounded: a connect timeout, an idle timeout between reads
- * (h2o's I/O timeout), and a cap on the response body. The peer the connection actually reached is checked once
- * connected, so a name that resolves to a link-local (cloud metadata) or unspecified address is never sent to. */
+ * (h2o's I/O timeout), and a cap on the response body. Where a call may go is decided by the one outbound-address
+ * policy (base/netaddr.h) on the address dialled: a numeric host before connecting, a name on every address it
+ * resolves to (then the connection goes to that address, not to the name again), and the peer once connected. A
+ * refused address ends the call with HTTP_CALL_REFUSED before a byte is sent, and is counted in
+ * colony_outbound_refused_total{stage="dial"}. */
 #ifndef COLONY_HTTP_CLIENT_H
 #define COLONY_HTTP_CLIENT_H
 

@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/time.h"
+#include "base/utf8.h"
 #include "http/engine.h"
 #include "http/http_metrics.h"
 
@@ -39,7 +40,15 @@ const char *http_query(http_req *rq, const char *name)
         if (key != NULL && dklen == nlen && memcmp(key, name, nlen) == 0) {
             if (eq == NULL)
                 return arena_strdup(rq->arena, "");
-            return http_pct_decode(rq->arena, eq + 1, plen - klen - 1, 1, NULL);
+            size_t vlen;
+            char *v = http_pct_decode(rq->arena, eq + 1, plen - klen - 1, 1, &vlen);
+            if (v == NULL || utf8_valid(v, vlen))
+                return v;
+            /* a value is text: invalid bytes become U+FFFD (it then matches nothing stored, and PostgreSQL, which
+             * refuses invalid UTF-8 as a database error, never sees them) */
+            char *clean = arena_alloc(rq->arena, 3 * vlen + 1);
+            clean[utf8_sanitize(v, vlen, clean)] = '\0';
+            return clean;
         }
         q += plen + (amp != NULL);
     }
@@ -87,8 +96,9 @@ static void send_now(engine_req *e)
     static h2o_generator_t generator = {NULL, NULL};
     h2o_start_response(req, &generator);
     h2o_iovec_t iov = h2o_iovec_init(e->body, e->len);
+    bool head = strcmp(e->pub.method, "HEAD") == 0; /* answered like GET, Content-Length included, without the body */
     engine_finish(e, e->status, e->len);
-    h2o_send(req, &iov, e->len ? 1 : 0, H2O_SEND_STATE_FINAL); /* may dispose the request */
+    h2o_send(req, &iov, e->len && !head ? 1 : 0, H2O_SEND_STATE_FINAL); /* may dispose the request */
 }
 
 static void send_posted(void *arg)
@@ -134,6 +144,12 @@ void engine_finish(engine_req *e, int status, size_t bytes_out)
              e->pub.request_id, e->pub.method, log_quote(qpath, sizeof(qpath), e->pub.path, e->pub.path_len),
              e->pub.route ? e->pub.route->pattern : "unmatched", status, (double)dur / 1e6, e->pub.body_len, bytes_out,
              e->pub.peer);
+}
+
+bool http_peer_address(http_req *rq, netaddr *out)
+{
+    *out = rq->peer_addr;
+    return rq->peer_known;
 }
 
 void http_defer(http_req *rq) { rq->deferred = true; }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "base/arena.h"
+#include "base/netaddr.h"
 
 enum {
     HTTP_MAX_PARAMS = 8,       /* path parameters in one route */
@@ -66,7 +67,9 @@ struct http_req {
     int nparams;
     char request_id[HTTP_REQUEST_ID_MAX + 1];
     bool peer_loopback;            /* the client connected from 127.0.0.0/8 or ::1 */
-    char peer[64];                 /* the client's address, numeric */
+    bool peer_known;               /* peer_addr is set */
+    netaddr peer_addr;             /* the client's address (the socket's peer) */
+    char peer[64];                 /* the client's address, numeric text */
     void *auth;                    /* set by the api guard: who is calling */
     void *engine;                  /* the server's private state */
     atomic_bool responded;
@@ -77,7 +80,8 @@ struct http_req {
 const char *http_param_get(const http_req *rq, const char *name);
 /* A request header (case-insensitive name), arena-owned, or NULL when absent. */
 const char *http_header(http_req *rq, const char *name);
-/* A decoded query parameter ('+' and %XX) as an arena-owned NUL-terminated copy, or NULL when absent. */
+/* A decoded query parameter ('+' and %XX) as an arena-owned NUL-terminated copy, or NULL when absent (or when an
+ * escape is malformed or decodes to NUL). Always valid UTF-8: invalid bytes are replaced by U+FFFD. */
 const char *http_query(http_req *rq, const char *name);
 
 /* The handler returns without answering: whoever answers later must hold the request (http_req_hold) until then. */
@@ -88,6 +92,8 @@ void http_req_drop(http_req *rq);
 /* Run fn(rq, arg) on rq's I/O thread (to hand the connection to a WebSocket or an event stream, say). The handler
  * must not touch rq after this call; fn owns the answer. */
 void http_on_loop(http_req *rq, void (*fn)(http_req *rq, void *arg), void *arg);
+/* The address the client connected from (the socket's peer, never a forwarded-for header); false when unknown. */
+bool http_peer_address(http_req *rq, netaddr *out);
 
 /* Add a response header; name and value are copied. Up to HTTP_MAX_RESP_HEADERS per request. */
 void http_add_header(http_req *rq, const char *name, const char *value);

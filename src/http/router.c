@@ -2,6 +2,7 @@
  * string compares; a trie would pay off only past that. */
 #include "http/router.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,10 +137,12 @@ route_result router_match(const router_t *r, const char *method, const char *pat
         const compiled *c = &r->rows[i];
         if (!segs_match(c, segs, n))
             continue;
-        if (strcmp(c->route->method, method) != 0) {
+        bool get = strcmp(c->route->method, "GET") == 0;
+        if (strcmp(c->route->method, method) != 0 && !(get && strcmp(method, "HEAD") == 0)) {
             size_t used = strlen(allow);
             if (strstr(allow, c->route->method) == NULL)
-                snprintf(allow + used, ROUTER_ALLOW_MAX - used, "%s%s", used ? ", " : "", c->route->method);
+                snprintf(allow + used, ROUTER_ALLOW_MAX - used, "%s%s%s", used ? ", " : "", c->route->method,
+                         get ? ", HEAD" : "");
             path_known = 1;
             continue;
         }

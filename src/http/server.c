@@ -21,6 +21,7 @@
 #include "base/time.h"
 #include "http/engine.h"
 #include "http/feed.h"
+#include "http/framing.h"
 #include "http/http_metrics.h"
 
 enum {
@@ -321,6 +322,7 @@ static void capture(engine_req *e, h2o_req_t *req, arena_t *a)
     snprintf(rq->peer, sizeof(rq->peer), "-");
     if (sl > 0) {
         h2o_socket_getnumerichost((struct sockaddr *)&ss, sl, rq->peer);
+        rq->peer_known = netaddr_from_sockaddr((struct sockaddr *)&ss, &rq->peer_addr);
         if (ss.ss_family == AF_INET)
             rq->peer_loopback = (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
         else if (ss.ss_family == AF_INET6)
@@ -354,6 +356,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     capture(e, req, a);
     e->origin = allowed_origin(s, req, a);
 
+    if (http_framing_refused(rq)) {
+        http_req_drop(rq);
+        return 0;
+    }
     char allow[ROUTER_ALLOW_MAX];
     route_result r = router_match(s->router, rq->method, rq->path, rq->path_len, a, rq->params, &rq->nparams,
                                   &rq->route, &e->route_index, allow);

@@ -94,7 +94,7 @@ static void tick(dispatcher_t *d)
             settle(v, e, &err, "fail");
             continue;
         }
-        if (q->url == NULL || q->url[0] == '\0' || url_check_outbound(q->url, &err) != CL_OK) {
+        if (q->url == NULL || q->url[0] == '\0' || url_check_agent(q->url, &err) != CL_OK) {
             metric_inc(METRIC_QUEUE_RETRIES);
             e = a2a_retry_later(d->db, v->arena, q, q->url && q->url[0] ? "workspace URL refused" : "workspace has no URL",
                                 &err);

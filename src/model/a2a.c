@@ -238,19 +238,20 @@ cl_err a2a_log_outcome(db_t *db, arena_t *a, const a2a_target *t, const char *ca
     return db_tx_end(db, e, err);
 }
 
+/* Messages are keyed by (target, sender, messageId): COALESCE makes the operators (NULL sender) one sender. */
 static const char SQL_PRIOR[] =
-    "SELECT response_body FROM activity_logs WHERE workspace_id = $1 AND message_id = $2"
-    " AND activity_type = 'a2a_receive' AND response_body IS NOT NULL AND status = 'ok'";
+    "SELECT response_body FROM activity_logs WHERE workspace_id = $1 AND COALESCE(source_id, '') = COALESCE($3, '')"
+    " AND message_id = $2 AND activity_type = 'a2a_receive' AND response_body IS NOT NULL AND status = 'ok'";
 
-cl_err a2a_prior_reply(db_t *db, arena_t *a, const char *workspace, const char *message_id, const char **reply,
-                       cl_error *err)
+cl_err a2a_prior_reply(db_t *db, arena_t *a, const char *workspace, const char *sender, const char *message_id,
+                       const char **reply, cl_error *err)
 {
-    return one_text(db, a, SQL_PRIOR, "ss", reply, err, workspace, message_id, NULL);
+    return one_text(db, a, SQL_PRIOR, "sss", reply, err, workspace, message_id, sender);
 }
 
 static const char SQL_ANSWER_ROW[] =
-    "UPDATE activity_logs SET response_body = $3, status = 'ok' WHERE workspace_id = $1 AND message_id = $2"
-    " AND activity_type = 'a2a_receive'";
+    "UPDATE activity_logs SET response_body = $3, status = 'ok' WHERE workspace_id = $1 AND source_id = $4"
+    " AND message_id = $2 AND activity_type = 'a2a_receive'";
 
 static const char SQL_DELEGATED_TO[] =
     "SELECT delegation_id FROM delegations WHERE delegation_id = $1 AND caller_id = $2 AND callee_id = $3";
@@ -270,7 +271,7 @@ cl_err a2a_note_reply(db_t *db, arena_t *a, const char *replier, const char *to,
     cl_err e = db_tx_begin(db, err);
     if (e != CL_OK)
         return e;
-    e = db_run(db, a, NULL, err, SQL_ANSWER_ROW, "sss", replier, answered, reply);
+    e = db_run(db, a, NULL, err, SQL_ANSWER_ROW, "ssss", replier, answered, reply, to); /* only what `to` sent */
     /* A delegation from `to` to the replier (and only to it) completes with the reply; the ledger's guard ignores
      * anything else. */
     const char *mine = NULL;
@@ -293,17 +294,19 @@ cl_err a2a_note_reply(db_t *db, arena_t *a, const char *replier, const char *to,
     " q.response_body, q.priority, q.attempts, q.enqueued_at, q.dispatched_at, q.completed_at, q.expires_at,"       \
     " q.next_attempt_at"
 
+/* A queued message is keyed by (target, sender, idempotency key), as in activity_logs. */
 static const char SQL_SUPERSEDE[] =
     "UPDATE a2a_queue SET status = 'dropped', last_error = 'superseded: expired before delivery'"
-    " WHERE workspace_id = $1 AND idempotency_key = $2 AND status = 'queued' AND expires_at IS NOT NULL"
-    " AND expires_at <= $3";
+    " WHERE workspace_id = $1 AND COALESCE(caller_id, '') = COALESCE($4, '') AND idempotency_key = $2"
+    " AND status = 'queued' AND expires_at IS NOT NULL AND expires_at <= $3";
 static const char SQL_ENQUEUE[] =
     "INSERT INTO a2a_queue (id, workspace_id, caller_id, priority, body, method, idempotency_key, enqueued_at,"
     " expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CAST($9 AS BIGINT))"
-    " ON CONFLICT (workspace_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
+    " ON CONFLICT (workspace_id, COALESCE(caller_id, ''), idempotency_key) WHERE idempotency_key IS NOT NULL"
     " AND status IN ('queued', 'dispatched') DO NOTHING RETURNING id";
 static const char SQL_LIVE_KEY[] =
-    "SELECT id FROM a2a_queue WHERE workspace_id = $1 AND idempotency_key = $2 AND status IN ('queued', 'dispatched')";
+    "SELECT id FROM a2a_queue WHERE workspace_id = $1 AND COALESCE(caller_id, '') = COALESCE($3, '')"
+    " AND idempotency_key = $2 AND status IN ('queued', 'dispatched')";
 static const char SQL_DEPTH_WS[] = "SELECT count(*) FROM a2a_queue WHERE workspace_id = $1 AND status = 'queued'";
 static const char SQL_DEPTH[] = "SELECT count(*) FROM a2a_queue WHERE status = 'queued'";
 /* The next due row whose target has nothing in flight: one delivery per target at a time, the way a busy agent
@@ -354,7 +357,7 @@ cl_err a2a_enqueue(db_t *db, arena_t *a, const a2a_target *t, const char *caller
     *existing = false;
     cl_err e = db_tx_begin(db, err);
     if (e == CL_OK && key)
-        e = db_run(db, a, NULL, err, SQL_SUPERSEDE, "ssi", t->id, key, now);
+        e = db_run(db, a, NULL, err, SQL_SUPERSEDE, "ssis", t->id, key, now, caller);
     if (e == CL_OK) {
         db_stmt_t *st;
         e = db_query(db, a, &st, err, SQL_ENQUEUE, "sssisssin", new_uuid(a), t->id, caller, (int64_t)priority,
@@ -368,7 +371,7 @@ cl_err a2a_enqueue(db_t *db, arena_t *a, const a2a_target *t, const char *caller
         db_finish(st);
         if (e == CL_NOT_FOUND && key) { /* the same message is already waiting: that row is the answer */
             *existing = true;
-            e = one_text(db, a, SQL_LIVE_KEY, "ss", id, err, t->id, key, NULL);
+            e = one_text(db, a, SQL_LIVE_KEY, "sss", id, err, t->id, key, caller);
         }
     }
     if (e == CL_OK && !*existing) {

@@ -67,15 +67,16 @@ typedef struct {
 cl_err a2a_log_outcome(db_t *db, arena_t *a, const a2a_target *t, const char *caller, const a2a_msg *m,
                        const a2a_outcome *o, cl_error *err);
 
-/* The reply already stored for message `message_id` on `workspace`: a retried send is answered from it instead of
- * being delivered again. CL_NOT_FOUND when there is none. */
-cl_err a2a_prior_reply(db_t *db, arena_t *a, const char *workspace, const char *message_id, const char **reply,
-                       cl_error *err);
+/* The reply already stored for message `message_id` from `sender` (NULL: an operator) on `workspace`: a retried
+ * send is answered from it instead of being delivered again. Dedupe is per sender: another sender's message with the
+ * same id is another message. CL_NOT_FOUND when there is none. */
+cl_err a2a_prior_reply(db_t *db, arena_t *a, const char *workspace, const char *sender, const char *message_id,
+                       const char **reply, cl_error *err);
 
 /* A reply from `replier` (a poll-mode agent answering with a message whose metadata names in_reply_to, a
- * delegation_id, or both): the a2a_receive row on the replier of the message it answers (in_reply_to, else the
- * delegation id) gets the reply, and the delegation from `to` to the replier that it settles (delegation_id, else
- * in_reply_to) completes. Rows that do not match are left alone. */
+ * delegation_id, or both): the a2a_receive row that `to` sent to the replier of the message it answers
+ * (in_reply_to, else the delegation id) gets the reply, and the delegation from `to` to the replier that it settles
+ * (delegation_id, else in_reply_to) completes. Rows that do not match are left alone. */
 cl_err a2a_note_reply(db_t *db, arena_t *a, const char *replier, const char *to, const a2a_msg *m, cl_error *err);
 
 typedef struct {

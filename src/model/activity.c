@@ -20,7 +20,7 @@ static const char SQL_INSERT[] =
     "INSERT INTO activity_logs (id, workspace_id, activity_type, source_id, target_id, method, summary, request_body,"
     " response_body, status, error_detail, duration_ms, created_at, message_id) VALUES ($1, $2, $3, $4, $5, $6, $7,"
     " $8, $9, $10, $11, CAST($12 AS BIGINT), $13, $14)"
-    " ON CONFLICT (workspace_id, message_id) WHERE message_id IS NOT NULL DO UPDATE SET"
+    " ON CONFLICT (workspace_id, COALESCE(source_id, ''), message_id) WHERE message_id IS NOT NULL DO UPDATE SET"
     " response_body = COALESCE(excluded.response_body, activity_logs.response_body), status = excluded.status,"
     " duration_ms = COALESCE(excluded.duration_ms, activity_logs.duration_ms), error_detail = excluded.error_detail"
     " RETURNING seq, id";

@@ -72,6 +72,8 @@ static cl_err do_register(db_t *db, arena_t *a, const reg_register *r, reg_resul
     if (e != CL_OK && e != CL_NOT_FOUND)
         return e;
     bool exists = e == CL_OK;
+    if (r->bootstrap && exists)
+        return cl_fail(err, CL_UNAUTHORIZED, "missing workspace auth token");
     if (exists && strcmp(status, "removed") == 0)
         return cl_fail(err, CL_GONE, "workspace removed: it cannot be registered again");
     if (r->kind && strcmp(r->kind, "platform") == 0 && !(exists && strcmp(kind, "platform") == 0))
@@ -86,7 +88,10 @@ static cl_err do_register(db_t *db, arena_t *a, const reg_register *r, reg_resul
                      .url = r->url, .tier = 1, .own_event = true};
         ws_row row;
         ws_outcome how;
-        if ((e = ws_resolve(db, a, &s, &row, &how, err)) != CL_OK)
+        e = ws_resolve(db, a, &s, &row, &how, err);
+        if (r->bootstrap && (e == CL_CONFLICT || e == CL_GONE || (e == CL_OK && how != WS_CREATED)))
+            return cl_fail(err, CL_UNAUTHORIZED, "missing workspace auth token"); /* someone made it meanwhile */
+        if (e != CL_OK)
             return e;
     }
     int64_t now = time_now_ms();
@@ -264,6 +269,12 @@ static cl_err write_group(db_t *db, arena_t *a, reg_hb_item **order, size_t n, t
     if (e != CL_OK)
         return e;
     int64_t now = time_now_ms();
+    /* One item per workspace in the statement: the UPDATE writes a row once whichever VALUES row proved it, so with
+     * two items of one workspace the returned row could not tell which was proven (a bad token would ride on a good
+     * one). Later items of the same workspace (adjacent: the order is by id) are left for the general path. */
+    bool *dup = arena_calloc(a, n ? n : 1, sizeof(bool));
+    for (size_t i = 1; i < n; i++)
+        dup[i] = strcmp(order[i]->h.workspace_id, order[i - 1]->h.workspace_id) == 0;
     for (size_t r = 0; r < rows; r++) {
         int base = (int)(r * HB_COLUMNS);
         if (r >= n) {
@@ -272,6 +283,11 @@ static cl_err write_group(db_t *db, arena_t *a, reg_hb_item **order, size_t n, t
             continue;
         }
         const reg_heartbeat *h = &order[r]->h;
+        if (dup[r]) { /* bound as padding: it takes the general path, with its own proof */
+            for (int c = 1; c <= HB_COLUMNS; c++)
+                db_bind_null(st, base + c);
+            continue;
+        }
         char *hash = arena_alloc(a, 2 * ID_SHA256_LEN + 1);
         token_hash_hex(order[r]->bearer, hash);
         db_bind_str(st, base + 1, h->workspace_id);
@@ -287,10 +303,11 @@ static cl_err write_group(db_t *db, arena_t *a, reg_hb_item **order, size_t n, t
     bool row = true;
     while ((e = db_step(st, &row, err)) == CL_OK && row) {
         const char *id = db_col_text(st, 0);
-        for (size_t i = 0; i < n; i++) { /* rows come back in any order; a workspace may appear twice */
-            if (!order[i]->proved && strcmp(order[i]->h.workspace_id, id) == 0) {
+        for (size_t i = 0; i < n; i++) { /* rows come back in any order; each names the one item bound for it */
+            if (!order[i]->proved && !dup[i] && strcmp(order[i]->h.workspace_id, id) == 0) {
                 order[i]->proved = true;
                 order[i]->status = db_col_dup(st, a, 1);
+                break;
             }
         }
         if (db_col_int64(st, 4) == 1) {

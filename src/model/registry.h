@@ -16,6 +16,7 @@ enum { REG_CARD_MAX = 64 * 1024, REG_ANCESTOR_HOPS = 32 };
 
 typedef struct {
     const char *id, *url, *agent_card, *delivery_mode, *kind; /* agent_card: JSON object text */
+    bool bootstrap; /* an unauthenticated caller: only a new row may be made, never an existing one taken */
 } reg_register;
 
 typedef struct {
@@ -24,7 +25,8 @@ typedef struct {
 
 /* Register or re-register `r->id`: online, heartbeat now, card and URL stored, WORKSPACE_ONLINE recorded, all in
  * one transaction. CL_GONE for a removed row (nothing written); CL_FORBIDDEN when kind "platform" is asked for a
- * row that is not the platform root. */
+ * row that is not the platform root; CL_UNAUTHORIZED for a bootstrap whose id exists by the time it writes (another
+ * caller created it first: the database's insert decides, on any number of nodes). */
 cl_err reg_register_ws(db_t *db, arena_t *a, const reg_register *r, reg_result *out, cl_error *err);
 
 typedef struct {

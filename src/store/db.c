@@ -9,6 +9,8 @@
 #include "base/metrics.h"
 #include "store/db_internal.h"
 
+void db_set_timeout(long ms) { db__pg_set_timeout(ms); }
+
 bool db_url_is_postgres(const char *url)
 {
     return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;

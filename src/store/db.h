@@ -19,7 +19,17 @@ typedef enum { DB_SQLITE, DB_POSTGRES } db_driver;
 typedef struct db db_t;
 typedef struct db_stmt db_stmt_t;
 
-enum { DB_MAX_PARAMS = 4096, DB_BUSY_TIMEOUT_MS = 5000, DB_MAX_COMMIT_HOOKS = 64, DB_MAX_TX_LOCKS = 16 };
+enum {
+    DB_MAX_PARAMS = 4096,
+    DB_BUSY_TIMEOUT_MS = 5000,
+    DB_MAX_COMMIT_HOOKS = 64,
+    DB_MAX_TX_LOCKS = 16,
+    DB_DEFAULT_TIMEOUT_MS = 10000,
+};
+
+/* How long one PostgreSQL connect or statement may take before it fails with CL_UNAVAILABLE (process-wide; set
+ * once before connections are opened). SQLite waits for its file lock up to DB_BUSY_TIMEOUT_MS. */
+void db_set_timeout(long ms);
 
 /* Open a connection to `url`: "postgres://…"/"postgresql://…" (libpq), else a SQLite file path (an optional
  * "sqlite:" prefix is stripped). *out is the caller's, closed with db_close. */

@@ -58,6 +58,9 @@ struct db_stmt {
 extern const db_ops db_sqlite_ops;
 extern const db_ops db_pg_ops;
 
+/* The PostgreSQL driver's bound on one round trip (db_set_timeout). */
+void db__pg_set_timeout(long ms);
+
 /* Shared by the drivers: count a database failure and log the database's text (never the bound values). */
 cl_err db__fail(db_t *db, cl_error *err, cl_err e, const char *driver, const char *what, const char *detail, const char *sql);
 /* Highest $N placeholder in `sql` outside quotes; -1 if a placeholder is malformed or out of range. */

@@ -1,11 +1,15 @@
 /* pg.c - the PostgreSQL driver over libpq: parameters travel as text (blobs as binary bytea), results come back
- * as text. A broken connection is reset before the next statement that runs outside a transaction. */
+ * as text. Every round trip is bounded: the connection is non-blocking and each statement waits for its result at
+ * most db_timeout_ms (a database that hangs, say a stopped server, fails the statement instead of the thread); the
+ * server gets the same bound as its statement_timeout. A connection that timed out or broke is reset before the
+ * next statement that runs outside a transaction; inside one, the transaction is lost and fails at once. */
 #include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/db_internal.h"
 
@@ -22,9 +26,14 @@ typedef struct {
 typedef struct {
     struct db base;
     PGconn *h;
+    bool broken; /* a statement timed out: the session's state is unknown */
     pg_cached cache[PG_CACHE_SLOTS];
     uint64_t clock;
 } pg_db;
+
+static long round_trip_ms = DB_DEFAULT_TIMEOUT_MS; /* set once at start-up (db_set_timeout) */
+
+void db__pg_set_timeout(long ms) { round_trip_ms = ms; }
 
 typedef struct {
     struct db_stmt base;
@@ -53,21 +62,54 @@ static cl_err fail_res(db_t *db, cl_error *err, PGresult *res, PGconn *h, const 
 
 static void quiet_notices(void *arg, const char *msg) { (void)arg, (void)msg; }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Connect with the keepalive and connect-timeout settings colony wants; the URL's own parameters win. */
+static PGconn *connect_url(const char *url)
+{
+    char timeout[24];
+    snprintf(timeout, sizeof(timeout), "%ld", (round_trip_ms + 999) / 1000 < 2 ? 2 : (round_trip_ms + 999) / 1000);
+    const char *keys[] = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
+                          "keepalives_count", "application_name", "dbname", NULL};
+    const char *vals[] = {timeout, "1", "10", "5", "3", "colony", url, NULL};
+    return PQconnectdbParams(keys, vals, 1);
+}
+
+static PGresult *await(pg_db *p, bool sent);
+
+/* Session settings every connection gets, and again after every reset. */
+static bool configure(pg_db *p)
+{
+    PQsetNoticeProcessor(p->h, quiet_notices, NULL);
+    if (PQsetnonblocking(p->h, 1) != 0)
+        return false;
+    char sql[64];
+    snprintf(sql, sizeof(sql), "SET statement_timeout = %ld", round_trip_ms);
+    PGresult *r = await(p, PQsendQuery(p->h, sql) == 1);
+    bool ok = r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok;
+}
+
 static cl_err pg_open(const char *url, db_t **out, cl_error *err)
 {
-    PGconn *h = PQconnectdb(url);
-    if (PQstatus(h) != CONNECTION_OK) {
-        char msg[200];
-        snprintf(msg, sizeof(msg), "%s", PQerrorMessage(h));
-        msg[strcspn(msg, "\n")] = '\0';
-        PQfinish(h);
-        return cl_fail(err, CL_UNAVAILABLE, "cannot connect to PostgreSQL: %s", msg);
-    }
-    PQsetNoticeProcessor(h, quiet_notices, NULL);
     pg_db *p = xcalloc(1, sizeof(*p));
     p->base.ops = &db_pg_ops;
     p->base.kind = DB_POSTGRES;
-    p->h = h;
+    p->h = connect_url(url);
+    if (PQstatus(p->h) != CONNECTION_OK || !configure(p)) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "%s", p->broken ? "no answer in time" : PQerrorMessage(p->h));
+        msg[strcspn(msg, "\n")] = '\0';
+        PQfinish(p->h);
+        free(p);
+        return cl_fail(err, CL_UNAVAILABLE, "cannot connect to PostgreSQL: %s", msg);
+    }
     *out = &p->base;
     return CL_OK;
 }
@@ -88,22 +130,96 @@ static void pg_close(db_t *db)
     free(p);
 }
 
-/* Outside a transaction a dead connection is worth one reset; inside one the transaction is lost anyway. */
+/* Outside a transaction a dead or timed-out connection is worth one reset; inside one the transaction is lost. */
 static void revive(pg_db *p)
 {
-    if (PQstatus(p->h) == CONNECTION_BAD && p->base.tx_depth == 0) {
+    if ((p->broken || PQstatus(p->h) == CONNECTION_BAD) && p->base.tx_depth == 0) {
         forget_prepared(p); /* a new session has none of them */
         PQreset(p->h);
-        if (PQstatus(p->h) == CONNECTION_OK)
-            PQsetNoticeProcessor(p->h, quiet_notices, NULL);
+        p->broken = false;
+        p->broken = PQstatus(p->h) != CONNECTION_OK || !configure(p);
     }
+}
+
+static bool failed(const PGresult *r)
+{
+    ExecStatusType s = PQresultStatus(r);
+    return s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && s != PGRES_EMPTY_QUERY;
+}
+
+/* Wait until the socket is readable (and writable, while `out` says libpq still has bytes to send), or the deadline
+ * passes: false then. */
+static bool wait_socket(pg_db *p, bool out, int64_t deadline)
+{
+    int64_t left = deadline - mono_ms();
+    if (left <= 0)
+        return false;
+    struct pollfd pfd = {PQsocket(p->h), (short)(POLLIN | (out ? POLLOUT : 0)), 0};
+    if (pfd.fd < 0)
+        return false;
+    int rc = poll(&pfd, 1, (int)(left > INT32_MAX ? INT32_MAX : left));
+    return rc > 0 || (rc < 0 && errno == EINTR);
+}
+
+/* The outcome of the query just sent (PQsend*): its last result, or its first error, as PQexec would give; NULL
+ * when the deadline passed (the connection is then marked broken: its state is unknown) or it broke. */
+static PGresult *await(pg_db *p, bool sent)
+{
+    int64_t deadline = mono_ms() + round_trip_ms;
+    if (!sent)
+        return NULL;
+    int flush;
+    while ((flush = PQflush(p->h)) == 1) {
+        if (!wait_socket(p, true, deadline) || !PQconsumeInput(p->h))
+            goto timed_out;
+    }
+    if (flush < 0)
+        return NULL;
+    PGresult *keep = NULL;
+    for (;;) {
+        while (PQisBusy(p->h)) {
+            if (!wait_socket(p, false, deadline))
+                goto timed_out_with;
+            if (!PQconsumeInput(p->h))
+                break; /* the connection broke: PQgetResult reports it */
+        }
+        PGresult *r = PQgetResult(p->h);
+        if (r == NULL)
+            return keep;
+        if (keep != NULL && failed(keep)) { /* the first error is the outcome, as with PQexec */
+            PQclear(r);
+        } else {
+            PQclear(keep);
+            keep = r;
+        }
+    }
+timed_out_with:
+    PQclear(keep);
+timed_out:
+    p->broken = true;
+    return NULL;
+}
+
+/* A failure without a result: timed out, broken, or refused to send. */
+static cl_err fail_io(pg_db *p, cl_error *err, const char *what, const char *sql)
+{
+    char detail[160];
+    if (p->broken)
+        snprintf(detail, sizeof(detail), "no answer within %ld ms", round_trip_ms);
+    else
+        snprintf(detail, sizeof(detail), "%s", PQerrorMessage(p->h));
+    return db__fail(&p->base, err, CL_UNAVAILABLE, "postgres", what, detail, sql);
 }
 
 static cl_err pg_exec_script(db_t *db, const char *sql, cl_error *err)
 {
     pg_db *p = (pg_db *)db;
     revive(p);
-    PGresult *res = PQexec(p->h, sql);
+    if (p->broken)
+        return fail_io(p, err, "exec", sql);
+    PGresult *res = await(p, PQsendQuery(p->h, sql) == 1);
+    if (res == NULL)
+        return fail_io(p, err, "exec", sql);
     ExecStatusType s = PQresultStatus(res);
     cl_err e = CL_OK;
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
@@ -193,11 +309,17 @@ static int prepared_slot(pg_db *p, pg_stmt *st, cl_error *err)
     if (p->cache[victim].sql != NULL) { /* evict: the name is reused */
         char sql[48];
         snprintf(sql, sizeof(sql), "DEALLOCATE %s", name);
-        PQclear(PQexec(p->h, sql));
+        PQclear(await(p, PQsendQuery(p->h, sql) == 1));
+        if (p->broken)
+            return -2;
         free(p->cache[victim].sql);
         p->cache[victim].sql = NULL;
     }
-    PGresult *res = PQprepare(p->h, name, st->sql, st->nparams, st->types);
+    PGresult *res = await(p, PQsendPrepare(p->h, name, st->sql, st->nparams, st->types) == 1);
+    if (res == NULL) {
+        fail_io(p, err, "prepare", st->sql);
+        return -2;
+    }
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         fail_res(st->base.db, err, res, p->h, "prepare", st->sql);
         PQclear(res);
@@ -216,16 +338,22 @@ static cl_err pg_step(db_stmt_t *stmt, bool *row, cl_error *err)
     *row = false;
     if (st->res == NULL) {
         revive(p);
+        if (p->broken)
+            return fail_io(p, err, "step", st->sql);
         int slot = prepared_slot(p, st, err);
         if (slot == -2)
             return CL_UNAVAILABLE;
         if (slot >= 0) {
             char name[16];
             snprintf(name, sizeof(name), "c%d", slot);
-            st->res = PQexecPrepared(p->h, name, st->nparams, st->values, st->lengths, st->formats, 0);
+            st->res = await(p, PQsendQueryPrepared(p->h, name, st->nparams, st->values, st->lengths, st->formats,
+                                                   0) == 1);
         } else {
-            st->res = PQexecParams(p->h, st->sql, st->nparams, st->types, st->values, st->lengths, st->formats, 0);
+            st->res = await(p, PQsendQueryParams(p->h, st->sql, st->nparams, st->types, st->values, st->lengths,
+                                                 st->formats, 0) == 1);
         }
+        if (st->res == NULL)
+            return fail_io(p, err, "step", st->sql);
         ExecStatusType s = PQresultStatus(st->res);
         if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
             cl_err e = fail_res(stmt->db, err, st->res, p->h, "step", st->sql);
@@ -323,7 +451,9 @@ static cl_err pg_notify(db_t *db, const char *channel, const char *payload, cl_e
 {
     pg_db *p = (pg_db *)db;
     const char *values[2] = {channel, payload};
-    PGresult *res = PQexecParams(p->h, "SELECT pg_notify($1, $2)", 2, NULL, values, NULL, NULL, 0);
+    PGresult *res = await(p, PQsendQueryParams(p->h, "SELECT pg_notify($1, $2)", 2, NULL, values, NULL, NULL, 0) == 1);
+    if (res == NULL)
+        return fail_io(p, err, "notify", "pg_notify");
     cl_err e = PQresultStatus(res) == PGRES_TUPLES_OK ? CL_OK : fail_res(db, err, res, p->h, "notify", "pg_notify");
     PQclear(res);
     return e;

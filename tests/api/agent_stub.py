@@ -1,5 +1,6 @@
-"""A small A2A agent for the tests: an HTTP server on a free port (both IPv4 and IPv6 loopback, since `localhost`
-may resolve to either) whose behaviour the test sets: answer, say busy, fail, hang up, or stay silent."""
+"""A small A2A agent for the tests: an HTTP server on a free port whose behaviour the test sets: answer, say busy,
+fail, hang up, or stay silent. Its URL is an IP literal (no test needs name resolution); it listens on IPv6 too, so
+that a test can check that colony does not reach it as [::1] either."""
 import json
 import socket
 import threading
@@ -69,7 +70,7 @@ class AgentStub:
 
         self.httpd = _Server(("::", 0), Handler)
         self.port = self.httpd.server_address[1]
-        self.url = f"http://localhost:{self.port}"
+        self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 

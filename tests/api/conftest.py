@@ -45,7 +45,8 @@ def sanitizer_env(extra=None):
     env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:exitcode=99"
     env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1:exitcode=98"
     env["LSAN_OPTIONS"] = f"suppressions={LSAN_SUPP}:print_suppressions=0"
-    for k in ("DATABASE_URL", "COLONY_LISTEN", "PORT", "ADMIN_TOKEN"):
+    for k in ("DATABASE_URL", "COLONY_LISTEN", "PORT", "ADMIN_TOKEN", "ALLOW_PRIVATE_AGENT_URLS",
+              "COLONY_BOOTSTRAP_RATE_LIMIT"):
         env.pop(k, None)
     env.update(extra or {})
     return env
@@ -173,7 +174,10 @@ class Colony:
     def __init__(self, db, args=(), env=None, log_dir=None):
         self.db = db
         self.admin = ADMIN
-        env = {"ADMIN_TOKEN": ADMIN_TOKEN, **(env or {})}
+        # the harness's agents (agent_stub.py) listen on 127.0.0.1, and many tests bootstrap ids from one address:
+        # both development allowances are on unless a test turns them off (test_security.py does)
+        env = {"ADMIN_TOKEN": ADMIN_TOKEN, "ALLOW_PRIVATE_AGENT_URLS": "true", "COLONY_BOOTSTRAP_RATE_LIMIT": "1000000",
+               **(env or {})}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = pathlib.Path(log_dir or tempfile.mkdtemp(prefix="colony-log-")) / f"colony-{self.port}.log"
@@ -247,18 +251,34 @@ def start_colony(new_db, tmp_path):
             assert c.stop() == 0, c.read_log()[-3000:]
 
 
-@pytest.fixture(scope="module")
-def server(backend, request, tmp_path_factory):
-    """One colony per test module and backend, on a fresh database."""
+def module_colony(backend, request, tmp_path_factory, args=(), env=None):
+    """A colony on a fresh database of `backend`, for a module-scoped fixture (the caller stops it)."""
     if backend == "postgres":
         cluster = request.getfixturevalue("pg_cluster")
         db = Database(backend, cluster.new_database(), cluster=cluster)
     else:
         path = tmp_path_factory.mktemp("db") / "colony.db"
         db = Database(backend, str(path), path=str(path))
-    c = Colony(db, args=getattr(request.module, "SERVER_ARGS", ()), log_dir=tmp_path_factory.mktemp("log"))
+    return Colony(db, args=args, env=env, log_dir=tmp_path_factory.mktemp("log"))
+
+
+@pytest.fixture(scope="module")
+def server(backend, request, tmp_path_factory):
+    """One colony per test module and backend, on a fresh database."""
+    c = module_colony(backend, request, tmp_path_factory, args=getattr(request.module, "SERVER_ARGS", ()))
     yield c
     assert c.stop() == 0, c.read_log()[-3000:]
+
+
+def wait_for(fn, timeout=15):
+    """Poll fn until it returns something truthy (returned), or fail after `timeout` seconds."""
+    end = time.time() + timeout
+    while time.time() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """A2A proxy, busy queue and delegations (runtime.md §4-§5, vectors.md §3.5, differences 6 and 7), against a real
 agent stub (agent_stub.py)."""
 import json
-import time
 import uuid
 
 import pytest
@@ -196,7 +195,7 @@ def test_a_hang_up_is_busy_too(server, agent):
 def test_unreachable_and_failing_agents(server, agent):
     boss = ws(server, mode="poll")
     dead = ws(server, parent=boss)
-    register(server, dead, "http://localhost:9")
+    register(server, dead, "http://127.0.0.1:9")
     r = send(server, boss, dead, msg("x"))
     assert r.status_code == 502 and r.json()["error"] == "failed to reach workspace agent"
     rows = activity(server, dead, type="a2a_receive")

@@ -155,14 +155,14 @@ def test_sse_stream_is_per_workspace_and_resumes_from_last_event_id(server):
     assert got == ["two", "three"]
     other_token = {"Authorization": f"Bearer {other['auth_token']}"}
     assert requests.get(f"{server.url}/workspaces/{w['id']}/events/stream", headers=other_token,
-                        timeout=10).status_code == 403
+                        timeout=10).status_code == 401
 
 
 def test_liveness_flips_are_seen_live(server):
     ws = connect(server)
     try:
         wid = str(uuid.uuid4())
-        server.post("/registry/register", json={"id": wid, "agent_card": {"name": "x"}, "url": "http://localhost:9"})
+        server.post("/registry/register", json={"id": wid, "agent_card": {"name": "x"}, "url": "http://127.0.0.1:9"})
         got = frames_until(ws, lambda f: f["workspace_id"] == wid and f["event"] == "WORKSPACE_OFFLINE")
         mine = [f["event"] for f in got if f["workspace_id"] == wid]
         assert mine == ["WORKSPACE_ONLINE", "WORKSPACE_OFFLINE"]

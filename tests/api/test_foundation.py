@@ -36,8 +36,8 @@ def test_unknown_route_is_a_json_404(server):
 def test_known_path_wrong_method_is_405_with_allow(server):
     r = server.request("DELETE", "/canvas/viewport")
     assert r.status_code == 405
-    assert r.headers["Allow"] == "GET, PUT"
-    assert r.json() == {"error": "method not allowed; allowed: GET, PUT", "code": "method_not_allowed"}
+    assert r.headers["Allow"] == "GET, HEAD, PUT"
+    assert r.json() == {"error": "method not allowed; allowed: GET, HEAD, PUT", "code": "method_not_allowed"}
 
 
 def test_trailing_slash_matches_the_route(server):
@@ -130,7 +130,7 @@ def test_cors_preflight_for_an_allowed_origin(server):
     assert r.status_code == 204
     assert r.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
     assert r.headers["Access-Control-Allow-Credentials"] == "true"
-    assert r.headers["Access-Control-Allow-Methods"] == "GET, PUT"
+    assert r.headers["Access-Control-Allow-Methods"] == "GET, HEAD, PUT"
     assert r.headers["Access-Control-Allow-Headers"] == "content-type, authorization"
 
 

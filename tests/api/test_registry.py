@@ -17,7 +17,7 @@ def bearer(t):
 
 
 def register(c, wid, headers=None, **kw):
-    body = {"id": wid, "agent_card": CARD, "url": "http://localhost:9000", **kw}
+    body = {"id": wid, "agent_card": CARD, "url": "http://127.0.0.1:9000", **kw}
     return c.post("/registry/register", json=body, headers=headers or {})
 
 
@@ -37,7 +37,7 @@ def test_register_a_new_runtime_creates_it_online_and_returns_a_token_once(serve
     body = r.json()
     assert body["status"] == "registered" and body["delivery_mode"] == "push" and len(body["auth_token"]) == 43
     ws = server.get(f"/workspaces/{wid}").json()
-    assert (ws["name"], ws["status"], ws["url"], ws["agent_card"]) == (wid, "online", "http://localhost:9000", CARD)
+    assert (ws["name"], ws["status"], ws["url"], ws["agent_card"]) == (wid, "online", "http://127.0.0.1:9000", CARD)
     assert ws["last_heartbeat_at"] is not None
     # now the workspace holds an instance token: registry calls must present it
     assert register(server, wid).status_code == 401
@@ -48,7 +48,8 @@ def test_register_a_new_runtime_creates_it_online_and_returns_a_token_once(serve
 
 def test_register_an_existing_workspace_keeps_its_place(server):
     ws = create(server)
-    r = register(server, ws["id"], delivery_mode="poll", url="")
+    # an existing workspace answers only to its own token (test_security.py has the refusals)
+    r = register(server, ws["id"], headers=bearer(ws["auth_token"]), delivery_mode="poll", url="")
     assert r.status_code == 200 and r.json()["delivery_mode"] == "poll"
     got = server.get(f"/workspaces/{ws['id']}").json()
     assert got["status"] == "online" and got["name"] == server.get(f"/workspaces/{ws['id']}").json()["name"]
@@ -62,10 +63,10 @@ def test_register_an_existing_workspace_keeps_its_place(server):
     ({"id": "ID", "agent_card": CARD, "kind": "root"}, "kind must be 'workspace' or 'platform'"),
     ({"id": "ID", "agent_card": CARD}, "url is required for push-mode workspaces"),
     ({"id": "ID", "agent_card": CARD, "url": "http://169.254.169.254/"},
-     "workspace URL not allowed: address 169.254.169.254 is in a blocked range"),
+     "workspace URL not allowed: address 169.254.169.254 is in a blocked range (link-local)"),
     ({"id": "ID", "agent_card": CARD, "url": "file:///etc/passwd"},
      "workspace URL not allowed: unsupported scheme (http or https only)"),
-    ({"id": "ID", "agent_card": CARD, "url": "http://localhost:1", "kind": "platform"},
+    ({"id": "ID", "agent_card": CARD, "url": "http://127.0.0.1:1", "kind": "platform"},
      "kind='platform' may only be assigned by the platform-agent install path"),
 ])
 def test_bad_registrations_are_refused_and_write_nothing(server, body, message):
@@ -92,7 +93,7 @@ def test_removed_workspace_cannot_register_or_heartbeat(server):
     hb = server.post("/registry/heartbeat", json={"workspace_id": ws["id"]}, headers=ADMIN)
     assert hb.status_code == 410
     assert events(server, ws["id"]) == before
-    assert server.get(f"/workspaces/{ws['id']}?include_removed=true").json()["status"] == "removed"
+    assert server.get(f"/workspaces/{ws['id']}?include_removed=true", headers=ADMIN).json()["status"] == "removed"
     unknown = server.post("/registry/heartbeat", json={"workspace_id": str(uuid.uuid4())})
     assert unknown.status_code == 404
 
@@ -182,9 +183,9 @@ def test_peers_and_discover(server):
     assert [p["id"] for p in server.get(f"/registry/{wid}/peers?q=qa", headers=bearer(tok)).json()] == [b["id"]]
     assert server.get(f"/registry/{wid}/peers").status_code == 401
     # discover: the caller names itself and proves it
-    register(server, b["id"], headers=bearer(b["auth_token"]), url="http://localhost:9100")
+    register(server, b["id"], headers=bearer(b["auth_token"]), url="http://127.0.0.1:9100")
     d = server.get(f"/registry/discover/{b['id']}", headers={**bearer(tok), "X-Workspace-ID": wid})
-    assert d.json() == {"id": b["id"], "url": "http://localhost:9100", "name": server.get(
+    assert d.json() == {"id": b["id"], "url": "http://127.0.0.1:9100", "name": server.get(
         f"/workspaces/{b['id']}").json()["name"]}
     assert server.get(f"/registry/discover/{b['id']}", headers=bearer(tok)).status_code == 400
     stranger = create(server)
@@ -204,7 +205,7 @@ def test_update_card(server):
     assert server.get(f"/workspaces/{wid}").json()["agent_card"] == card
     assert events(server, wid)[-1] == ("AGENT_CARD_UPDATED", {"agent_card": card})
     bad = server.post("/registry/update-card", headers=bearer(tok),
-                      json={"workspace_id": wid, "agent_card": {"url": "http://10.0.0.1"}})
+                      json={"workspace_id": wid, "agent_card": {"url": "http://169.254.169.254"}})
     assert bad.status_code == 400 and bad.json()["error"] == "workspace URL not allowed"
 
 

@@ -118,7 +118,7 @@ def test_another_workspaces_file_is_404_never_its_bytes(server):
     r = server.post(f"/workspaces/{b['id']}/pending-uploads/{fid}/ack", headers=bearer(b["auth_token"]))
     assert r.status_code == 404
     assert server.get(f"/workspaces/{a['id']}/pending-uploads/{fid}/content",
-                      headers=bearer(b["auth_token"])).status_code == 403
+                      headers=bearer(b["auth_token"])).status_code == 401
     missing = server.get(f"/workspaces/{a['id']}/pending-uploads/{uuid.uuid4()}/content",
                          headers=bearer(a["auth_token"]))
     assert missing.status_code == 404 and missing.json()["error"] == "pending upload not found or expired"
@@ -150,7 +150,7 @@ def test_push_mode_workspaces_get_the_body_as_it_came(server, agent):
     server.db.execute(f"UPDATE workspaces SET platform_inbound_secret = NULL WHERE id = '{w['id']}'")
     r = upload(server, w, [("files", ("a", b"a", "text/plain"))])
     assert r.status_code == 503 and r.json()["retry_after_seconds"] == 30
-    server.db.execute(f"UPDATE workspaces SET url = 'http://localhost:9' WHERE id = '{w['id']}'")
+    server.db.execute(f"UPDATE workspaces SET url = 'http://127.0.0.1:9' WHERE id = '{w['id']}'")
     r = upload(server, w, [("files", ("a", b"a", "text/plain"))])
     assert r.status_code == 502 and r.json()["error"] == "workspace unreachable"
 

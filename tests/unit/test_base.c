@@ -96,6 +96,12 @@ static void test_json_rules(void **state)
     assert_string_equal(e.msg, "request body is not valid UTF-8");
     assert_int_equal(json_parse_object(a, "[1]", 3, &v, &e), CL_INVALID_JSON);
     assert_int_equal(json_parse(a, "", 0, &v, &e), CL_INVALID_JSON);
+    assert_int_equal(json_parse(a, "\"a\\u0000b\"", 10, &v, &e), CL_INVALID_JSON); /* jansson refuses NUL */
+    json_t *o = json_own(a, json_pack("{s:o}", "name", json_stringn("adm\0in", 6)));
+    const char *s = NULL;
+    assert_int_equal(json_opt_string(o, "name", &s, NULL, NULL, &e), CL_INVALID); /* never cut at the NUL */
+    assert_string_equal(e.msg, "name must not contain NUL");
+    assert_null(s);
     char deep[200];
     memset(deep, '[', 65);
     memset(deep + 65, ']', 65);

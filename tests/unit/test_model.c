@@ -9,6 +9,7 @@
 
 #include "model/event.h"
 #include "model/token.h"
+#include "base/netaddr.h"
 #include "model/urlcheck.h"
 #include "model/workspace.h"
 
@@ -46,30 +47,37 @@ static void test_agent_urls(void **state)
 {
     (void)state;
     cl_error e;
-    char host[256];
-    bool literal;
-    /* public names are checked for form only: this test must not depend on the machine's DNS */
-    static const char *const ok[] = {"https://example.com:443", "http://example.com:8000", "http://localhost:8000",
-                                     "http://localhost:9000", "https://example.com/a2a?x=1", "http://8.8.8.8"};
+    /* names are checked for form only (no lookup, so this test does not depend on the machine's DNS); the address
+     * table itself is tests/unit/test_netaddr.c */
+    static const char *const ok[] = {"https://example.com:443", "http://example.com:8000",
+                                     "https://example.com/a2a?x=1", "http://8.8.8.8", "HTTP://8.8.8.8:1/", "http://[2606:4700::1111]:80/x",
+                                     "http://no-such-host.invalid", "http://example.com.:65535"};
+    netaddr_set_allow_private(false);
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-        assert_int_equal(url_check_agent_form(ok[i], host, sizeof(host), &literal, &e), CL_OK);
-    assert_string_equal(host, "8.8.8.8");
-    assert_true(literal);
-    assert_int_equal(url_check_agent("http://localhost:8000", &e), CL_OK); /* resolves from /etc/hosts */
+        if (url_check_agent(ok[i], &e) != CL_OK)
+            fail_msg("refused %s: %s", ok[i], e.msg);
     static const char *const bad[] = {
         "file:///etc/passwd", "ftp://example.com", "://not-a-url", "", "http://169.254.169.254/latest",
         "http://[::ffff:169.254.169.254]/", "http://127.0.0.1:8000", "http://127.9.9.9", "http://10.1.2.3",
         "http://172.16.0.1", "http://172.18.0.5:80", "http://172.31.255.255", "http://192.168.1.1", "http://[::1]:80",
         "http://[fe80::1]", "http://[fd00::1]", "http://192.0.2.1", "http://198.51.100.7", "http://203.0.113.9",
-        "http://[2001:db8::1]", "http://0.0.0.0:80", "http://224.0.0.1", "http://no-such-host.invalid",
-        "http://user:pw@example.com", "http://example.com:0", "http://example.com:99999", "http://:80"};
+        "http://[2001:db8::1]", "http://0.0.0.0:80", "http://224.0.0.1", "http://localhost:8000",
+        "http://2130706433/", "http://0x7f.1:80", "http://user:pw@example.com", "http://example.com:0",
+        "http://example.com:99999", "http://:80", "http://[::1", "http://[::1]x/", "http://ex ample.com",
+        "http://example.com\\@127.0.0.1/", "http://example.com:80:80/", "http://a..b/", "http://1.2.3.4.5/"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         if (url_check_agent(bad[i], &e) != CL_INVALID)
             fail_msg("accepted %s", bad[i]);
     }
-    assert_false(url_ip_blocked("172.32.0.1"));
-    assert_false(url_ip_blocked("8.8.8.8"));
-    assert_false(url_ip_blocked("2606:4700::1111"));
+    assert_int_equal(url_check_agent("http://0x7f000001:1/", &e), CL_INVALID);
+    assert_string_equal(e.msg, "address 127.0.0.1 is in a blocked range (loopback)");
+    netaddr_set_allow_private(true); /* development: loopback and private, never metadata */
+    assert_int_equal(url_check_agent("http://localhost:8000", &e), CL_OK);
+    assert_int_equal(url_check_agent("http://127.0.0.1:8000", &e), CL_OK);
+    assert_int_equal(url_check_agent("http://169.254.169.254/", &e), CL_INVALID);
+    netaddr_set_allow_private(false);
+    assert_int_equal(url_check_placeholder("remote://no-inbound", &e), CL_OK);
+    assert_int_equal(url_check_placeholder("remote://x y", &e), CL_INVALID);
 }
 
 static void test_workspace_field_rules(void **state)

@@ -55,7 +55,12 @@ static void test_matching(void **state)
     assert_string_equal(p[1].value, "t-2");
 
     assert_int_equal(match(r, a, "PUT", "/workspaces/abc", p, &np, &idx, allow), ROUTE_BAD_METHOD);
-    assert_string_equal(allow, "GET, PATCH");
+    assert_string_equal(allow, "GET, HEAD, PATCH");
+    /* HEAD is served by the GET row (an explicit HEAD row listed first would win) */
+    assert_int_equal(match(r, a, "HEAD", "/workspaces/abc", p, &np, &idx, allow), ROUTE_FOUND);
+    assert_int_equal(idx, 2);
+    assert_int_equal(match(r, a, "HEAD", "/workspaces/abc/tokens/t", p, &np, &idx, allow), ROUTE_BAD_METHOD);
+    assert_string_equal(allow, "DELETE");
     assert_int_equal(match(r, a, "GET", "/", p, &np, &idx, allow), ROUTE_FOUND);
     assert_int_equal(match(r, a, "GET", "/nothing", p, &np, &idx, allow), ROUTE_NOT_FOUND);
     assert_int_equal(match(r, a, "GET", "/workspaces//x", p, &np, &idx, allow), ROUTE_NOT_FOUND);

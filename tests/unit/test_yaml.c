@@ -66,6 +66,9 @@ static void test_refusals(void **state)
     assert_int_equal(parse_err(a, "a: [1\n", &e), CL_INVALID);
     assert_non_null(strstr(e.msg, "line "));
     assert_int_equal(parse_err(a, "a: \"\xff\"\n", &e), CL_INVALID); /* not UTF-8 */
+    assert_int_equal(parse_err(a, "name: \"adm\\0in\"\n", &e), CL_INVALID); /* a NUL would cut the name */
+    assert_string_equal(e.msg, "line 1 column 7: NUL character in a scalar");
+    assert_int_equal(parse_err(a, "\"k\\x00\": v\n", &e), CL_INVALID);
     arena_free(a);
 }
 
