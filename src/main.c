@@ -6,6 +6,7 @@
 
 #include "api/auth.h"
 #include "api/a2a.h"
+#include "api/activity.h"
 #include "api/errors.h"
 #include "api/events.h"
 #include "bus/pgnotify.h"
@@ -104,6 +105,7 @@ static int cmd_serve(const config_t *c)
     api_uploads_init((size_t)c->upload_max_file, (size_t)c->max_body);
     api_a2a_init((size_t)c->a2a_max_response, c->a2a_queue_ttl_s * 1000);
     api_registry_init(c->bootstrap_rate_limit);
+    api_activity_init();
     if (c->allow_private_agent_urls)
         log_warn("--allow-private-agent-urls is on: agents on loopback and private addresses are reachable", NULL);
     http_client_set_defaults(&(http_client_limits){c->a2a_connect_timeout_ms, c->a2a_idle_timeout_s * 1000});
@@ -155,6 +157,7 @@ static int cmd_serve(const config_t *c)
     pgnotify_stop(listener);
     health_stop(health);
     api_registry_fini();
+    api_activity_fini();
     dispatch_stop(dispatcher);
     sweepers_stop(jobs);
     if (rc != 0) {

@@ -8,6 +8,7 @@
 #include "api/auth.h"
 #include "api/errors.h"
 #include "api/input.h"
+#include "base/batch.h"
 #include "base/json.h"
 #include "base/time.h"
 #include "model/activity.h"
@@ -104,6 +105,69 @@ static bool body_text(http_req *rq, json_t *body, const char *key, const char **
     return true;
 }
 
+/* Group commit of reports and notifies (base/batch.h): the first writer with no flush running writes everything
+ * that waits in one transaction, its events included, and answers each request. */
+enum { ACTIVITY_GROUP_MAX = 256 };
+
+typedef struct {
+    http_req *rq; /* held until answered */
+    activity_write w;
+} activity_waiting;
+
+static batch_t *activity_batch;
+
+static void answer(activity_waiting *aw)
+{
+    http_req *rq = aw->rq;
+    activity_write *w = &aw->w;
+    if (w->notify && w->result == CL_FORBIDDEN)
+        api_reply_json(rq, 403, json_pack("{s:s, s:s, s:s}", "error", "talk_to_user_disabled", "code", "forbidden",
+                                          "hint", "an admin can enable it with PATCH /workspaces/:id/abilities"));
+    else if (w->result != CL_OK)
+        api_reply_error(rq, &w->err);
+    else if (w->notify)
+        api_reply_json(rq, 200, json_pack("{s:s}", "status", "sent"));
+    else
+        api_reply_json(rq, 200, json_pack("{s:s, s:s}", "status", "logged", "id", w->row.id));
+}
+
+static void flush_activity(void *db, void **group, size_t n)
+{
+    arena_t *a = arena_new();
+    activity_write *items = arena_calloc(a, n, sizeof(*items));
+    for (size_t i = 0; i < n; i++)
+        items[i] = ((activity_waiting *)group[i])->w;
+    activity_write_group(db, a, items, n);
+    for (size_t i = 0; i < n; i++) {
+        activity_waiting *aw = group[i];
+        aw->w = items[i];
+        if (aw->w.result == CL_OK && !aw->w.notify) /* the id lives in the group's arena: copy it to the request's */
+            aw->w.row.id = arena_strdup(aw->rq->arena, aw->w.row.id);
+        answer(aw);
+        http_req_drop(aw->rq);
+        free(aw);
+    }
+    arena_free(a);
+}
+
+/* Hand `w` to the batch; the request is answered when its group is written. */
+static void write_later(http_req *rq, const activity_write *w)
+{
+    activity_waiting *aw = xcalloc(1, sizeof(*aw));
+    aw->rq = http_req_hold(rq);
+    aw->w = *w;
+    http_defer(rq);
+    batch_add(activity_batch, rq->db, aw);
+}
+
+void api_activity_init(void) { activity_batch = batch_new(ACTIVITY_GROUP_MAX, flush_activity); }
+
+void api_activity_fini(void)
+{
+    batch_free(activity_batch);
+    activity_batch = NULL;
+}
+
 void api_activity_report(http_req *rq)
 {
     const char *id;
@@ -143,11 +207,7 @@ void api_activity_report(http_req *rq)
         return;
     if (r.request_body == NULL && !body_text(rq, body, "metadata", &r.request_body))
         return;
-    if (activity_report(rq->db, rq->arena, &r, &e) != CL_OK) {
-        api_reply_error(rq, &e);
-        return;
-    }
-    api_reply_json(rq, 200, json_pack("{s:s, s:s}", "status", "logged", "id", r.id));
+    write_later(rq, &(activity_write){.row = r});
 }
 
 void api_notify(http_req *rq)
@@ -193,17 +253,7 @@ void api_notify(http_req *rq)
         }
         att_text = json_dump_arena(rq->arena, clean, NULL);
     }
-    cl_err r = activity_notify(rq->db, rq->arena, id, message, att_text, &e);
-    if (r == CL_FORBIDDEN) {
-        api_reply_json(rq, 403, json_pack("{s:s, s:s, s:s}", "error", "talk_to_user_disabled", "code", "forbidden",
-                                          "hint", "an admin can enable it with PATCH /workspaces/:id/abilities"));
-        return;
-    }
-    if (r != CL_OK) {
-        api_reply_error(rq, &e);
-        return;
-    }
-    api_reply_json(rq, 200, json_pack("{s:s}", "status", "sent"));
+    write_later(rq, &(activity_write){.notify = true, .workspace_id = id, .message = message, .attachments = att_text});
 }
 
 /* GET /workspaces/:id/chat-history (surface.md §15): the conversation a canvas rebuilds after a reload. */

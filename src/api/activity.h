@@ -4,6 +4,10 @@
 
 #include "http/request.h"
 
+/* The group commit of reports and notifies: set up before serving, released after. */
+void api_activity_init(void);
+void api_activity_fini(void);
+
 void api_activity_list(http_req *rq);
 void api_activity_report(http_req *rq);
 void api_notify(http_req *rq);

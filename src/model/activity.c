@@ -179,12 +179,11 @@ static char *event_detail(arena_t *a, const char *s)
 
 static json_t *json_text_or_null(const char *s) { return s ? json_string(s) : json_null(); }
 
-cl_err activity_report(db_t *db, arena_t *a, activity_row *r, cl_error *err)
+/* The row and its ACTIVITY_LOGGED, inside the caller's transaction. */
+static cl_err report_row(db_t *db, arena_t *a, activity_row *r, cl_error *err)
 {
-    cl_err e = db_tx_begin(db, err);
-    if (e != CL_OK)
-        return e;
-    if ((e = activity_record(db, a, r, err)) == CL_OK) {
+    cl_err e = activity_record(db, a, r, err);
+    if (e == CL_OK) {
         json_t *p = json_own(a, json_pack("{s:s, s:o, s:o, s:s, s:o, s:o, s:o}", "activity_type", r->activity_type,
                                           "method", json_text_or_null(r->method), "summary",
                                           json_text_or_null(r->summary), "status", r->status, "source_id",
@@ -201,7 +200,15 @@ cl_err activity_report(db_t *db, arena_t *a, activity_row *r, cl_error *err)
             json_object_set_new(p, "message_id", json_string(r->message_id));
         e = event_record(db, a, EV_ACTIVITY_LOGGED, r->workspace_id, json_dump_arena(a, p, NULL), NULL, err);
     }
-    return db_tx_end(db, e, err);
+    return e;
+}
+
+cl_err activity_report(db_t *db, arena_t *a, activity_row *r, cl_error *err)
+{
+    cl_err e = db_tx_begin(db, err);
+    if (e != CL_OK)
+        return e;
+    return db_tx_end(db, report_row(db, a, r, err), err);
 }
 
 static void read_row(db_stmt_t *st, arena_t *a, activity_row *r)
@@ -259,16 +266,16 @@ cl_err activity_list(db_t *db, arena_t *a, const char *workspace_id, const activ
     return collect(st, a, e, rows, count, err);
 }
 
-cl_err activity_notify(db_t *db, arena_t *a, const char *workspace_id, const char *message, const char *attachments,
-                       cl_error *err)
+/* The notify row and AGENT_MESSAGE inside the caller's transaction. *refused: the workspace said no (missing,
+ * removed, talk_to_user disabled) before anything was written; the transaction is still good. */
+static cl_err notify_row(db_t *db, arena_t *a, const char *workspace_id, const char *message, const char *attachments,
+                         bool *refused, cl_error *err)
 {
     db_stmt_t *st;
-    cl_err e = db_tx_begin(db, err);
-    if (e != CL_OK)
-        return e;
     const char *name = NULL;
-    if ((e = db_query(db, a, &st, err, SQL_NOTIFY_TARGET, "s", workspace_id)) == CL_OK &&
-        (e = db_one(st, err)) == CL_OK) {
+    *refused = false;
+    cl_err e = db_query(db, a, &st, err, SQL_NOTIFY_TARGET, "s", workspace_id);
+    if (e == CL_OK && (e = db_one(st, err)) == CL_OK) {
         name = db_col_dup(st, a, 0);
         if (!db_col_bool(st, 1))
             e = cl_fail_code(err, CL_FORBIDDEN, "talk_to_user_disabled", "talk_to_user_disabled");
@@ -276,6 +283,10 @@ cl_err activity_notify(db_t *db, arena_t *a, const char *workspace_id, const cha
     db_finish(st);
     if (e == CL_NOT_FOUND)
         cl_fail(err, e, "workspace not found");
+    if (e == CL_NOT_FOUND || e == CL_FORBIDDEN) {
+        *refused = true;
+        return e;
+    }
     json_t *att = attachments ? json_own(a, json_loads(attachments, 0, NULL)) : NULL;
     if (e == CL_OK) {
         utf8_cut cut = utf8_cut_runes(message, strlen(message), NOTIFY_PREVIEW_RUNES, true);
@@ -299,7 +310,50 @@ cl_err activity_notify(db_t *db, arena_t *a, const char *workspace_id, const cha
             json_object_set(p, "attachments", att);
         e = event_record(db, a, EV_AGENT_MESSAGE, workspace_id, json_dump_arena(a, p, NULL), NULL, err);
     }
-    return db_tx_end(db, e, err);
+    return e;
+}
+
+cl_err activity_notify(db_t *db, arena_t *a, const char *workspace_id, const char *message, const char *attachments,
+                       cl_error *err)
+{
+    bool refused;
+    cl_err e = db_tx_begin(db, err);
+    if (e != CL_OK)
+        return e;
+    return db_tx_end(db, notify_row(db, a, workspace_id, message, attachments, &refused, err), err);
+}
+
+/* One item alone, in its own transaction. */
+static void write_one(db_t *db, arena_t *a, activity_write *w)
+{
+    w->result = w->notify ? activity_notify(db, a, w->workspace_id, w->message, w->attachments, &w->err)
+                          : activity_report(db, a, &w->row, &w->err);
+}
+
+void activity_write_group(db_t *db, arena_t *a, activity_write *items, size_t n)
+{
+    cl_error err;
+    cl_err e = db_tx_begin(db, &err);
+    for (size_t i = 0; e == CL_OK && i < n; i++) {
+        activity_write *w = &items[i];
+        bool refused = false;
+        if (w->notify)
+            w->result = notify_row(db, a, w->workspace_id, w->message, w->attachments, &refused, &w->err);
+        else
+            w->result = report_row(db, a, &w->row, &w->err);
+        if (w->result != CL_OK && !refused)
+            e = w->result; /* the database said no: the group is lost */
+    }
+    if (e == CL_OK)
+        e = db_tx_commit(db, &err);
+    else if (db_in_tx(db))
+        db_tx_rollback(db);
+    if (e == CL_OK)
+        return;
+    /* the database refused the group (one bad row, a lock, a lost connection): each alone, so one bad item fails
+     * only itself */
+    for (size_t i = 0; i < n; i++)
+        write_one(db, a, &items[i]);
 }
 
 cl_err activity_chat_reset(db_t *db, arena_t *a, const char *workspace_id, int64_t *at, cl_error *err)

@@ -65,6 +65,18 @@ cl_err activity_list(db_t *db, arena_t *a, const char *workspace_id, const activ
 cl_err activity_notify(db_t *db, arena_t *a, const char *workspace_id, const char *message, const char *attachments,
                        cl_error *err);
 
+/* Reports and notifies written together (group commit): one transaction for all, each item's outcome in its
+ * `result` (a refused notify fails only itself). When the database refuses the group, each item is written again
+ * alone, so one bad item never fails another. */
+typedef struct {
+    bool notify;                                      /* a notify (below) rather than a report (row) */
+    activity_row row;                                 /* report; row.id is set once written */
+    const char *workspace_id, *message, *attachments; /* notify */
+    cl_err result;
+    cl_error err;
+} activity_write;
+void activity_write_group(db_t *db, arena_t *a, activity_write *items, size_t n);
+
 /* Start a new chat session: history before it is hidden; SESSION_RESET recorded. *at receives the marker. */
 cl_err activity_chat_reset(db_t *db, arena_t *a, const char *workspace_id, int64_t *at, cl_error *err);
 /* Chat rows (a2a_receive from the canvas or notify) since the session marker, newest first, before `before_ms`. */

@@ -48,11 +48,8 @@ cl_err event_record(db_t *db, arena_t *a, event_type t, const char *workspace_id
         new_id = db_col_int64(st, 0);
     if (e == CL_OK)
         db_exec(st, err); /* drain: PostgreSQL and SQLite both finish the statement here */
-    if (e == CL_OK) { /* other nodes hear of it at commit (NOTIFY is transactional) */
-        char text[24];
-        snprintf(text, sizeof(text), "%lld", (long long)new_id);
-        e = db_notify(db, EVENT_CHANNEL, text, err);
-    }
+    if (e == CL_OK) /* other nodes hear of it at commit (NOTIFY is transactional), once per transaction */
+        e = db_notify_max(db, EVENT_CHANNEL, new_id, err);
     if (e == CL_OK) {
         if (id != NULL)
             *id = new_id;

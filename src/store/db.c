@@ -232,6 +232,42 @@ static void run_hooks(db_t *db)
         db->hooks[i].fn(db->hooks[i].arg, db->hooks[i].value);
 }
 
+/* The notifications a transaction asked for, sent just before it commits (NOTIFY is delivered at commit). */
+static cl_err send_notifications(db_t *db, cl_error *err)
+{
+    cl_err e = CL_OK;
+    for (int i = 0; i < db->nnotify && e == CL_OK; i++) {
+        char text[24];
+        snprintf(text, sizeof(text), "%lld", (long long)db->notify[i].value);
+        e = db->ops->notify(db, db->notify[i].channel, text, err);
+    }
+    db->nnotify = 0;
+    return e;
+}
+
+cl_err db_notify_max(db_t *db, const char *channel, int64_t value, cl_error *err)
+{
+    if (db->tx_depth == 0) {
+        char text[24];
+        snprintf(text, sizeof(text), "%lld", (long long)value);
+        return db->ops->notify(db, channel, text, err);
+    }
+    for (int i = 0; i < db->nnotify; i++) {
+        if (db->notify[i].channel == channel || strcmp(db->notify[i].channel, channel) == 0) {
+            if (value > db->notify[i].value)
+                db->notify[i].value = value;
+            return CL_OK;
+        }
+    }
+    if (db->nnotify == DB_MAX_NOTIFY_CHANNELS) {
+        char text[24];
+        snprintf(text, sizeof(text), "%lld", (long long)value);
+        return db->ops->notify(db, channel, text, err);
+    }
+    db->notify[db->nnotify++] = (struct db_notification){channel, value};
+    return CL_OK;
+}
+
 cl_err db_tx_commit(db_t *db, cl_error *err)
 {
     char sql[48];
@@ -239,7 +275,9 @@ cl_err db_tx_commit(db_t *db, cl_error *err)
         snprintf(sql, sizeof(sql), "COMMIT");
     else
         snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT colony_sp%d", db->tx_depth - 1);
-    cl_err e = db_exec_script(db, sql, err);
+    cl_err e = db->tx_depth == 1 ? send_notifications(db, err) : CL_OK;
+    if (e == CL_OK)
+        e = db_exec_script(db, sql, err);
     if (e != CL_OK) {
         db_tx_rollback(db);
         return e;
@@ -265,6 +303,8 @@ void db_tx_rollback(db_t *db)
                  db->tx_depth - 1, db->tx_depth - 1);
     db_exec_script(db, sql, &ignored);
     drop_level(db, db->tx_depth);
+    if (db->tx_depth == 1)
+        db->nnotify = 0; /* a savepoint's may stay: a notification that names nothing new only wakes a reader */
     db->tx_depth--;
 }
 

@@ -25,6 +25,7 @@ enum {
     DB_MAX_COMMIT_HOOKS = 64,
     DB_MAX_TX_LOCKS = 16,
     DB_DEFAULT_TIMEOUT_MS = 10000,
+    DB_MAX_NOTIFY_CHANNELS = 4,
 };
 
 /* How long one PostgreSQL connect or statement may take before it fails with CL_UNAVAILABLE (process-wide; set
@@ -121,6 +122,10 @@ cl_err db_tx_lock_shared(db_t *db, int64_t key, cl_error *err);
  * wait_notify blocks up to timeout_ms and sets *got with the payload (truncated to cap) when one arrived. */
 cl_err db_notify(db_t *db, const char *channel, const char *payload, cl_error *err);
 cl_err db_listen(db_t *db, const char *channel, cl_error *err);
+/* Notify `channel` (a static string) with the largest `value` asked for: inside a transaction, once, just before
+ * the outermost COMMIT (so a transaction that writes a thousand events notifies once); outside one, at once. A
+ * savepoint rolled back may leave its value in: a notification only wakes a reader, which reads what committed. */
+cl_err db_notify_max(db_t *db, const char *channel, int64_t value, cl_error *err);
 cl_err db_wait_notify(db_t *db, int timeout_ms, char *payload, size_t cap, bool *got, cl_error *err);
 
 /* Hold a cross-process lock that serialises schema migrations (PostgreSQL advisory lock; SQLite's own write

@@ -48,6 +48,11 @@ struct db {
     } locks[DB_MAX_TX_LOCKS]; /* transaction locks held (PostgreSQL), so that a second ask costs no round trip */
     int nlocks;
     struct db_stmt *open; /* statements prepared and not finished yet (db_reset finishes them) */
+    struct db_notification {
+        const char *channel; /* static */
+        int64_t value;
+    } notify[DB_MAX_NOTIFY_CHANNELS]; /* db_notify_max: sent before the outermost COMMIT */
+    int nnotify;
 };
 struct db_stmt {
     db_t *db;
