@@ -138,6 +138,7 @@ static void flush_activity(void *db, void **group, size_t n)
     for (size_t i = 0; i < n; i++)
         items[i] = ((activity_waiting *)group[i])->w;
     activity_write_group(db, a, items, n);
+    db_reset(db); /* nothing stays open on this connection once the requests may be freed elsewhere */
     for (size_t i = 0; i < n; i++) {
         activity_waiting *aw = group[i];
         aw->w = items[i];

@@ -238,6 +238,7 @@ static void flush_heartbeats(void *db, void **group, size_t n)
         items[i] = ((hb_waiting *)group[i])->item;
     cl_error e;
     cl_err rc = reg_heartbeat_group(db, a, items, n, &e);
+    db_reset(db); /* nothing of the group stays open on this connection when the requests go */
     for (size_t i = 0; i < n; i++) {
         hb_waiting *wt = group[i];
         http_req *rq = wt->rq;
@@ -248,6 +249,7 @@ static void flush_heartbeats(void *db, void **group, size_t n)
         } else { /* answered on this thread, with its connection, as the handler would have */
             rq->db = db;
             heartbeat_general(rq, &wt->item.h);
+            db_reset(db);
         }
         free(wt);
         http_req_drop(rq);

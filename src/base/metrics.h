@@ -31,6 +31,8 @@
     XX(STREAMS_REFUSED_TOTAL, "counter", "colony_event_streams_refused_total", "reason=\"node_limit\"",            \
        "Event streams refused (429) by the caps: per node, per credential.")                                       \
     XX(STREAMS_REFUSED_KEY, "counter", "colony_event_streams_refused_total", "reason=\"credential_limit\"", "")    \
+    XX(EVENT_MEMORY, "gauge", "colony_event_memory_bytes", "",                                                   \
+       "Bytes of rendered events held for live subscribers (ring, writes in flight, backlog pages).")             \
     XX(STREAMS_REVOKED, "counter", "colony_event_streams_revoked_total", "",                                       \
        "Event streams closed because their token was revoked or their workspace removed.")                        \
     XX(WS_CONNECTIONS, "gauge", "colony_websocket_connections_active", "", "Open WebSocket event subscribers.")   \

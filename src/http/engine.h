@@ -63,6 +63,9 @@ struct server {
     pool_t *pool;
     struct feed *feed; /* this node's tail of the event log (http/feed.c) */
     atomic_bool stop, exit;
+    pthread_mutex_t ready_mu; /* loops count themselves in once set up */
+    pthread_cond_t ready_cv;
+    int ready;
     char **origins; /* parsed cors_origins */
     size_t norigins;
     bool any_origin;

@@ -17,6 +17,11 @@
 
 /* ---- events ------------------------------------------------------------------------------------------------- */
 
+/* Bytes of every live feed_event (ring, pinned by writes, pages) are the gauge colony_event_memory_bytes. */
+int64_t feed_retained_bytes(void) { return metric_get(METRIC_EVENT_MEMORY); }
+
+static size_t size_of(const feed_event *e) { return e->ws_len + e->sse_len; }
+
 feed_event *feed_event_new(const stream_event *ev)
 {
     char ts[TIME_RFC3339_MAX];
@@ -53,6 +58,7 @@ feed_event *feed_event_new(const stream_event *ev)
     if (wsid != NULL)
         memcpy(w, wsid, wlen + 1);
     e->workspace_id = wsid ? w : NULL;
+    metric_add(METRIC_EVENT_MEMORY, (int64_t)size_of(e));
     return e;
 }
 
@@ -60,8 +66,10 @@ void feed_event_ref(feed_event *e) { atomic_fetch_add(&e->refs, 1); }
 
 void feed_event_unref(feed_event *e)
 {
-    if (e != NULL && atomic_fetch_sub(&e->refs, 1) == 1)
+    if (e != NULL && atomic_fetch_sub(&e->refs, 1) == 1) {
+        metric_add(METRIC_EVENT_MEMORY, -(int64_t)size_of(e));
         free(e);
+    }
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -93,8 +101,6 @@ struct feed {
     hub_listener *hub;
 };
 
-static size_t size_of(const feed_event *e) { return e->ws_len + e->sse_len; }
-
 feed_t *feed_new(int64_t head)
 {
     feed_t *f = xcalloc(1, sizeof(*f));
@@ -118,10 +124,21 @@ void feed_free(feed_t *f)
 
 int64_t feed_head(feed_t *f) { return atomic_load(&f->head); }
 
-void feed_append(feed_t *f, feed_event *e)
+int64_t feed_base(feed_t *f)
 {
     pthread_mutex_lock(&f->mu);
-    while (f->count > 0 && (f->count == FEED_RING_EVENTS || f->bytes + size_of(e) > FEED_RING_BYTES)) {
+    int64_t b = f->base;
+    pthread_mutex_unlock(&f->mu);
+    return b;
+}
+
+void feed_append(feed_t *f, feed_event *e)
+{
+    size_t cap = stream_config_get()->memory_max / 2; /* the ring never takes the whole budget */
+    if (cap > FEED_RING_BYTES)
+        cap = FEED_RING_BYTES;
+    pthread_mutex_lock(&f->mu);
+    while (f->count > 0 && (f->count == FEED_RING_EVENTS || f->bytes + size_of(e) > cap)) {
         feed_event *old = f->ring[f->start];
         f->start = (f->start + 1) % FEED_RING_EVENTS;
         f->count--;

@@ -60,8 +60,11 @@ feed_t *feed_new(int64_t head);
 void feed_free(feed_t *f);
 /* Append (takes the reference); ids must grow. Evicts past FEED_RING_EVENTS or FEED_RING_BYTES. */
 void feed_append(feed_t *f, feed_event *e);
-/* The highest final id the feed has read (its cursor). */
+/* The highest final id the feed has read (its cursor), and the id the ring starts after. */
 int64_t feed_head(feed_t *f);
+int64_t feed_base(feed_t *f);
+/* Bytes held by every rendered event alive now (in the ring, pinned by a write, in a backlog page). */
+int64_t feed_retained_bytes(void);
 
 /* Events with id > after that `flt` admits, oldest first, at most max_events and (past the first) max_bytes of
  * the chosen rendering, references taken (the caller unrefs). *next receives the cursor once they are sent:

@@ -277,6 +277,10 @@ static void run_pooled(void *ctx, pool_job *job)
     engine_req *e = H2O_STRUCT_FROM_MEMBER(engine_req, job, job);
     e->pub.db = ctx; /* borrowed for the handler; whoever continues a deferred request sets its own */
     serve(e);
+    /* the thread's context is put back in shape before the request may be freed (by the loop, if it answered
+     * already): nothing the handler left open may be released from another thread */
+    if (e->w->srv->cfg->ctx_reset != NULL)
+        e->w->srv->cfg->ctx_reset(ctx);
     http_req_drop(&e->pub);
 }
 
@@ -461,6 +465,43 @@ static void release_socket_buffers(void)
     }
 }
 
+/* Everything of a loop is made and unmade by its own thread: h2o ties socket buffers (and the recycling of their
+ * memory) to the thread that creates a socket, the multithread queue's socket included. */
+static void setup_worker(worker_t *w)
+{
+    struct server *s = w->srv;
+    w->loop = h2o_evloop_create();
+    h2o_context_init(&w->ctx, w->loop, &s->conf);
+    h2o_multithread_register_receiver(w->ctx.queue, &w->tasks, on_tasks);
+    w->accept_ctx.ctx = &w->ctx;
+    w->accept_ctx.hosts = s->conf.hosts;
+    int fd = dup(s->listen_fd); /* each loop owns its handle on the one listening socket */
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    w->listener = h2o_evloop_socket_create(w->loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+    w->listener->data = w;
+    h2o_socket_read_start(w->listener, on_accept);
+    stream_worker_init(w);
+    w->client = engine_client_attach(w->loop, w->ctx.queue, s->pool);
+}
+
+static void dispose_worker(worker_t *w)
+{
+    h2o_evloop_run(w->loop, 0); /* answers posted while the loop was exiting */
+    if (w->listener != NULL)
+        h2o_socket_close(w->listener);
+    stream_worker_dispose(w);
+    engine_client_detach(w->client);
+    /* h2o's HTTP/2 half arms a one-second GOAWAY timer on shutdown even with no HTTP/2 connection */
+    if (h2o_timeout_is_linked(&w->ctx.http2._graceful_shutdown_timeout))
+        h2o_timeout_unlink(&w->ctx.http2._graceful_shutdown_timeout);
+    h2o_multithread_unregister_receiver(w->ctx.queue, &w->tasks);
+    h2o_multithread_queue_t *queue = w->ctx.queue;
+    h2o_context_dispose(&w->ctx);
+    h2o_evloop_destroy(w->loop);
+    free(queue); /* h2o 2.2's h2o_multithread_destroy_queue closes the queue but never frees it */
+    release_socket_buffers();
+}
+
 /* A loop turns until the server asks it to exit: after it has drained, it still runs the answers the pool posts
  * while the pool stops. */
 static void *worker_main(void *arg)
@@ -469,6 +510,11 @@ static void *worker_main(void *arg)
     struct server *s = w->srv;
     int64_t hard_stop = 0;
     current_worker = w;
+    setup_worker(w);
+    pthread_mutex_lock(&s->ready_mu);
+    s->ready++;
+    pthread_cond_signal(&s->ready_cv);
+    pthread_mutex_unlock(&s->ready_mu);
     while (!atomic_load(&s->exit)) {
         h2o_evloop_run(w->loop, LOOP_TICK_MS);
         if (!atomic_load(&s->stop) || atomic_load(&w->drained))
@@ -488,7 +534,7 @@ static void *worker_main(void *arg)
             atomic_store(&w->drained, true);
         }
     }
-    release_socket_buffers();
+    dispose_worker(w);
     current_worker = NULL;
     return NULL;
 }
@@ -537,34 +583,10 @@ static void wake_streams(void *arg, int index)
 }
 
 /* Release the loops (their threads have ended, or never started) and what hangs off them. */
-static void teardown(struct server *s, bool ran)
-{
-    for (int i = 0; i < s->cfg->threads; i++) {
-        worker_t *w = &s->workers[i];
-        if (ran)
-            h2o_evloop_run(w->loop, 0); /* answers posted while the loop was exiting */
-        if (w->listener != NULL)
-            h2o_socket_close(w->listener);
-        stream_worker_dispose(w);
-        engine_client_detach(w->client);
-        /* h2o's HTTP/2 half arms a one-second GOAWAY timer on shutdown even with no HTTP/2 connection */
-        if (h2o_timeout_is_linked(&w->ctx.http2._graceful_shutdown_timeout))
-            h2o_timeout_unlink(&w->ctx.http2._graceful_shutdown_timeout);
-        h2o_multithread_unregister_receiver(w->ctx.queue, &w->tasks);
-        h2o_multithread_queue_t *queue = w->ctx.queue;
-        h2o_context_dispose(&w->ctx);
-        h2o_evloop_destroy(w->loop);
-        free(queue); /* h2o 2.2's h2o_multithread_destroy_queue closes the queue but never frees it */
-    }
-    pool_stop(s->pool);
-    s->pool = NULL;
-    close(s->listen_fd);
-    free_server(s);
-}
-
 int server_run(const server_config *cfg, cl_error *err)
 {
-    struct server s = {.cfg = cfg, .listen_fd = -1};
+    struct server s = {.cfg = cfg, .listen_fd = -1, .ready_mu = PTHREAD_MUTEX_INITIALIZER,
+                       .ready_cv = PTHREAD_COND_INITIALIZER};
     atomic_init(&s.stop, false);
     atomic_init(&s.exit, false);
     parse_origins(&s, cfg->cors_origins);
@@ -606,34 +628,29 @@ int server_run(const server_config *cfg, cl_error *err)
     }
     s.workers = xcalloc((size_t)cfg->threads, sizeof(worker_t));
     for (int i = 0; i < cfg->threads; i++) {
-        worker_t *w = &s.workers[i];
-        w->index = i;
-        w->srv = &s;
-        w->conns.next = w->conns.prev = &w->conns;
-        w->loop = h2o_evloop_create();
-        h2o_context_init(&w->ctx, w->loop, &s.conf);
-        h2o_multithread_register_receiver(w->ctx.queue, &w->tasks, on_tasks);
-        w->accept_ctx.ctx = &w->ctx;
-        w->accept_ctx.hosts = s.conf.hosts;
-        int fd = dup(s.listen_fd); /* each loop owns its handle on the one listening socket */
-        fcntl(fd, F_SETFD, FD_CLOEXEC);
-        w->listener = h2o_evloop_socket_create(w->loop, fd, H2O_SOCKET_FLAG_DONT_READ);
-        w->listener->data = w;
-        h2o_socket_read_start(w->listener, on_accept);
-        stream_worker_init(w);
-        w->client = engine_client_attach(w->loop, w->ctx.queue, s.pool);
+        s.workers[i].index = i;
+        s.workers[i].srv = &s;
+        s.workers[i].conns.next = s.workers[i].conns.prev = &s.workers[i].conns;
     }
+    /* the feed first: a loop may take subscribers as soon as it runs (waking a loop without any is a no-op) */
     if (stream_config_get()->read != NULL) {
         feed_config fc = {cfg->ctx_open, cfg->ctx_close, cfg->ctx_reset, cfg->ctx_arg, wake_streams, &s};
-        if ((s.feed = feed_start(&fc, err)) == NULL) {
-            teardown(&s, false);
-            return 1;
-        }
+        s.feed = feed_start(&fc, err);
     } else {
         s.feed = feed_new(0);
     }
+    if (s.feed == NULL) {
+        pool_stop(s.pool);
+        close(s.listen_fd);
+        free_server(&s);
+        return 1;
+    }
     for (int i = 0; i < cfg->threads; i++)
         thread_start_quiet(&s.workers[i].tid, worker_main, &s.workers[i]);
+    pthread_mutex_lock(&s.ready_mu);
+    while (s.ready < cfg->threads)
+        pthread_cond_wait(&s.ready_cv, &s.ready_mu);
+    pthread_mutex_unlock(&s.ready_mu);
     if (cfg->on_listening != NULL) {
         char host_only[256];
         const char *colon = strrchr(cfg->listen, ':');
@@ -664,7 +681,8 @@ int server_run(const server_config *cfg, cl_error *err)
     atomic_store(&s.exit, true);
     for (int i = 0; i < cfg->threads; i++)
         pthread_join(s.workers[i].tid, NULL);
-    teardown(&s, true);
+    close(s.listen_fd);
+    free_server(&s);
     log_info("stopped", "clean=true");
     return 0;
 }

@@ -47,7 +47,6 @@ typedef struct stream_key {
 static pthread_mutex_t keys_mu = PTHREAD_MUTEX_INITIALIZER;
 static stream_key *keys[KEY_BUCKETS];
 static int streams_open;
-static _Atomic int64_t page_bytes; /* held by backlog pages on this node */
 
 static unsigned key_hash(const char *s)
 {
@@ -161,11 +160,9 @@ typedef struct stream_sub {
     /* what waits to be written, oldest first (references), and what is being written */
     feed_event *pending[PAGE_EVENTS > SUB_BATCH ? PAGE_EVENTS : SUB_BATCH];
     size_t npending;
-    int64_t pending_bytes; /* of a backlog page, counted in page_bytes */
     int64_t pending_last;  /* cursor once `pending` is written */
     feed_event *inflight[SUB_BATCH];
     size_t ninflight;
-    int64_t inflight_page_bytes;
     h2o_iovec_t iov[SUB_BATCH + 1];
     bool writing, paging;
     int64_t blocked_since; /* ms: a write in flight and more waiting */
@@ -220,7 +217,6 @@ static void sub_unref(stream_sub *s)
         return;
     release_events(s->pending, &s->npending);
     release_events(s->inflight, &s->ninflight);
-    atomic_fetch_sub(&page_bytes, s->pending_bytes + s->inflight_page_bytes);
     for (size_t i = 0; i < s->filter.nids; i++)
         free(s->filter.ids[i]);
     free(s->filter.ids);
@@ -268,8 +264,6 @@ static void on_written(stream_sub *s)
     s->writing = false;
     s->blocked_since = 0;
     release_events(s->inflight, &s->ninflight);
-    atomic_fetch_sub(&page_bytes, s->inflight_page_bytes);
-    s->inflight_page_bytes = 0;
 }
 
 static void ws_close_now(stream_sub *s)
@@ -363,8 +357,6 @@ static void close_sub(stream_sub *s, uint16_t code, const char *why, bool resume
     else
         snprintf(s->close_reason, sizeof(s->close_reason), "%s", why);
     release_events(s->pending, &s->npending);
-    atomic_fetch_sub(&page_bytes, s->pending_bytes);
-    s->pending_bytes = 0;
     if (!s->writing)
         send_close(s);
     else if (s->kind == SUB_WS && !h2o_timeout_is_linked(&s->linger)) { /* a client that never reads again */
@@ -406,11 +398,8 @@ static void write_pending(stream_sub *s)
         s->sent = s->inflight[n - 1]->id;
         memmove(s->pending, s->pending + n, (s->npending - n) * sizeof(*s->pending));
         s->npending -= n;
-        if (s->npending == 0) {
+        if (s->npending == 0)
             s->sent = s->pending_last; /* what the filter passed after them is behind the client too */
-            s->inflight_page_bytes = s->pending_bytes;
-            s->pending_bytes = 0;
-        }
         metric_add(METRIC_EVENTS_DELIVERED, (int64_t)n);
     }
     s->writing = true;
@@ -429,7 +418,6 @@ typedef struct {
     int64_t after, upto, last;
     feed_event *evs[PAGE_EVENTS];
     size_t n;
-    int64_t bytes;
     bool failed;
 } page;
 
@@ -440,7 +428,6 @@ static void page_arrived(void *arg)
     s->paging = false;
     if (s->dead || s->closing || p->failed) {
         release_events(p->evs, &p->n);
-        atomic_fetch_sub(&page_bytes, p->bytes);
     } else {
         for (size_t i = 0; i < p->n; i++) {
             if (feed_filter_admits(&s->filter, p->evs[i]->workspace_id))
@@ -448,14 +435,9 @@ static void page_arrived(void *arg)
             else
                 feed_event_unref(p->evs[i]);
         }
-        s->pending_bytes = p->bytes;
         s->cursor = s->pending_last = p->last;
-        if (s->npending == 0) {
-            atomic_fetch_sub(&page_bytes, p->bytes);
-            s->pending_bytes = 0;
-            if (!s->writing)
-                s->sent = s->cursor;
-        }
+        if (s->npending == 0 && !s->writing)
+            s->sent = s->cursor;
     }
     bool retry = p->failed;
     free(p);
@@ -477,12 +459,9 @@ static void page_read(void *ctx, pool_job *job)
         p->failed = true; /* the next wake asks again */
     }
     p->last = n == PAGE_EVENTS ? evs[n - 1].id : p->upto; /* a short page read everything up to upto */
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         p->evs[i] = feed_event_new(&evs[i]);
-        p->bytes += (int64_t)(p->evs[i]->ws_len + p->evs[i]->sse_len);
-    }
     p->n = n;
-    atomic_fetch_add(&page_bytes, p->bytes);
     arena_free(a);
     engine_post(p->w, page_arrived, p);
 }
@@ -496,8 +475,8 @@ static void page_cancelled(pool_job *job)
 
 static void request_page(stream_sub *s, int64_t upto)
 {
-    if (s->paging || atomic_load(&page_bytes) >= (int64_t)cfg.memory_max)
-        return; /* one page at a time; over the node's budget, wait for pages to drain */
+    if (s->paging || feed_retained_bytes() >= (int64_t)cfg.memory_max)
+        return; /* one page at a time; over the node's budget, wait until memory is handed back */
     page *p = xcalloc(1, sizeof(*p));
     p->s = s;
     p->w = s->w;
@@ -515,7 +494,7 @@ static void request_page(stream_sub *s, int64_t upto)
 /* Move this subscriber forward as far as one write goes. */
 static void pump_one(stream_sub *s)
 {
-    if (s->dead || s->w == NULL)
+    if (s->dead || s->w == NULL || (s->kind == SUB_WS && s->sock == NULL)) /* the 101 is still on its way */
         return;
     if (s->closing) {
         if (!s->writing && !s->close_sent)
@@ -560,8 +539,30 @@ static void pump_one(stream_sub *s)
     write_pending(s);
 }
 
+/* Over the node's event memory budget: subscribers that stopped reading while their write holds events the ring
+ * has already let go of are cut off now (no close frame: they read nothing). Their memory comes back as the
+ * socket closes. */
+static void enforce_budget(worker_t *w)
+{
+    if (feed_retained_bytes() <= (int64_t)cfg.memory_max)
+        return;
+    int64_t base = feed_base(w->srv->feed);
+    for (stream_link *l = w->subs.next; l != &w->subs; l = l->next) {
+        stream_sub *s = SUB(l);
+        if (s->dead || !s->writing || s->ninflight == 0 || s->inflight[0]->id > base)
+            continue;
+        h2o_socket_t *sock = s->kind == SUB_WS ? s->sock : s->ereq->conn ? s->ereq->conn->sock : NULL;
+        if (sock == NULL)
+            continue;
+        metric_inc(METRIC_SUBSCRIBERS_DROPPED);
+        log_info("event subscriber cut off: over the memory budget", "sent=%lld", (long long)s->sent);
+        shutdown(h2o_socket_get_fd(sock), SHUT_RDWR); /* the write in flight fails; h2o closes and we free */
+    }
+}
+
 static void pump(worker_t *w)
 {
+    enforce_budget(w);
     for (stream_link *l = w->subs.next, *next; l != &w->subs; l = next) {
         next = l->next;
         pump_one(SUB(l)); /* may unlink and free it */

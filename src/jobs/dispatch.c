@@ -116,6 +116,8 @@ static void *loop(void *arg)
 {
     dispatcher_t *d = arg;
     int64_t next = 0;
+    /* made here, not by the starting thread: h2o ties a loop's socket buffers to the thread that creates them */
+    d->client = http_client_new();
     while (!atomic_load(&d->stop)) {
         if (time_mono_ms() >= next) {
             tick(d);
@@ -135,9 +137,7 @@ dispatcher_t *dispatch_start(const dispatch_config *cfg, cl_error *err)
 {
     dispatcher_t *d = xcalloc(1, sizeof(*d));
     d->cfg = *cfg;
-    d->client = http_client_new();
     if (thread_start_quiet(&d->tid, loop, d) != 0) {
-        http_client_free(d->client);
         free(d);
         cl_fail(err, CL_INTERNAL, "cannot start the dispatcher thread");
         return NULL;

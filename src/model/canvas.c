@@ -21,6 +21,7 @@ cl_err canvas_viewport_get(db_t *db, arena_t *a, canvas_viewport *out, cl_error 
         out->y = db_col_double(st, 1);
         out->zoom = db_col_double(st, 2);
     }
+    db_finish(st);
     return e == CL_NOT_FOUND ? CL_OK : e;
 }
 

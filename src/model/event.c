@@ -1,12 +1,15 @@
 /* event.c - see event.h. */
 #include "model/event.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "base/json.h"
 #include "base/time.h"
+#include "base/utf8.h"
 #include "bus/hub.h"
 
 static const char *const NAMES[] = {
@@ -37,10 +40,50 @@ static void publish(void *arg, int64_t id)
     hub_publish(id);
 }
 
+/* Cut every string of `v` longer than EVENT_STRING_MAX bytes, in place. */
+static void cut_strings(arena_t *a, json_t *v)
+{
+    if (json_is_string(v)) {
+        if (json_string_length(v) > EVENT_STRING_MAX)
+            json_string_set(v, utf8_cut_copy(a, json_string_value(v), EVENT_STRING_MAX, true));
+        return;
+    }
+    const char *key;
+    size_t i;
+    json_t *item;
+    if (json_is_object(v)) {
+        json_object_foreach(v, key, item) cut_strings(a, item);
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, item) cut_strings(a, item);
+    }
+}
+
+/* A payload a live subscriber can take: at most EVENT_PAYLOAD_MAX bytes. A bigger one (a long chat message, a
+ * large reply) keeps its shape with its long strings cut on a code-point boundary (the activity row keeps the whole
+ * text); if that is still too big, it becomes {"truncated":true,"bytes":N}. */
+static const char *bounded_payload(arena_t *a, const char *payload)
+{
+    size_t n = strlen(payload);
+    if (n <= EVENT_PAYLOAD_MAX)
+        return payload;
+    json_t *v = json_loads(payload, JSON_DECODE_ANY, NULL);
+    const char *out = NULL;
+    if (v != NULL) {
+        json_own(a, v);
+        cut_strings(a, v);
+        size_t len;
+        out = json_dump_arena(a, v, &len);
+        if (len > EVENT_PAYLOAD_MAX)
+            out = NULL;
+    }
+    return out ? out : arena_sprintf(a, "{\"truncated\":true,\"bytes\":%zu}", n);
+}
+
 cl_err event_record(db_t *db, arena_t *a, event_type t, const char *workspace_id, const char *payload, int64_t *id,
                     cl_error *err)
 {
     db_stmt_t *st;
+    payload = payload ? bounded_payload(a, payload) : NULL;
     cl_err e = db_query(db, a, &st, err, SQL_RECORD, "sssi", event_name(t), workspace_id, payload ? payload : "{}",
                         time_now_ms());
     int64_t new_id = 0;
@@ -48,6 +91,7 @@ cl_err event_record(db_t *db, arena_t *a, event_type t, const char *workspace_id
         new_id = db_col_int64(st, 0);
     if (e == CL_OK)
         db_exec(st, err); /* drain: PostgreSQL and SQLite both finish the statement here */
+    db_finish(st);
     if (e == CL_OK) /* other nodes hear of it at commit (NOTIFY is transactional), once per transaction */
         e = db_notify_max(db, EVENT_CHANNEL, new_id, err);
     if (e == CL_OK) {

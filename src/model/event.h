@@ -47,6 +47,10 @@
     XX(WORKSPACE_PROVISION_FAILED)                                                                                 \
     XX(WORKSPACE_REMOVED)
 
+/* What one live event may carry: a payload over EVENT_PAYLOAD_MAX bytes is recorded with its strings cut to
+ * EVENT_STRING_MAX (the rows behind it keep everything), so one subscriber can never pin megabytes. */
+enum { EVENT_PAYLOAD_MAX = 256 * 1024, EVENT_STRING_MAX = 16 * 1024 };
+
 /* The cross-node channel on which every committed event id is announced (PostgreSQL NOTIFY). */
 #define EVENT_CHANNEL "colony_events"
 

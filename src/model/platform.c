@@ -117,6 +117,7 @@ cl_err allowlist_get(db_t *db, arena_t *a, const char *org_id, allowlist_entry *
         rows = arena_grow(a, rows, n, &cap, sizeof(*rows));
         rows[n++] = (allowlist_entry){db_col_dup(st, a, 0), db_col_dup(st, a, 1), db_col_int64(st, 2)};
     }
+    db_finish(st);
     *out = rows, *count = n;
     return e;
 }

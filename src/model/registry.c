@@ -428,6 +428,7 @@ static cl_err chain(db_t *db, arena_t *a, const char *id, const char ***ids, con
         (*ids)[*n] = db_col_dup(st, a, 0);
         (*parents)[(*n)++] = db_col_dup(st, a, 1);
     }
+    db_finish(st);
     return e;
 }
 

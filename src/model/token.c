@@ -120,6 +120,7 @@ cl_err token_list_workspace(db_t *db, arena_t *a, const char *workspace_id, int6
         r->created_at = db_col_int64(st, 3);
         r->last_used_at = db_col_is_null(st, 4) ? 0 : db_col_int64(st, 4);
     }
+    db_finish(st);
     *rows = out, *count = n;
     return e;
 }
@@ -174,6 +175,7 @@ cl_err token_list_org(db_t *db, arena_t *a, token_row **rows, size_t *count, cl_
         r->last_used_at = db_col_is_null(st, 6) ? 0 : db_col_int64(st, 6);
         r->expires_at = db_col_is_null(st, 7) ? 0 : db_col_int64(st, 7);
     }
+    db_finish(st);
     *rows = out, *count = n;
     return e;
 }

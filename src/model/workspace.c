@@ -186,6 +186,7 @@ cl_err ws_list(db_t *db, arena_t *a, ws_row **rows, size_t *count, cl_error *err
         out = arena_grow(a, out, n, &cap, sizeof(*out));
         read_row(st, a, &out[n++]);
     }
+    db_finish(st);
     *rows = out;
     *count = n;
     return e;
@@ -216,6 +217,7 @@ cl_err ws_children(db_t *db, arena_t *a, const char *id, const char ***ids, cons
         i_out[n] = db_col_dup(st, a, 0);
         n_out[n++] = db_col_dup(st, a, 1);
     }
+    db_finish(st);
     *ids = i_out, *names = n_out, *count = n;
     return e;
 }

@@ -1,6 +1,7 @@
 /* db.c - driver dispatch and the helpers both drivers share. */
 #include "store/db.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,6 +46,7 @@ cl_err db_prepare(db_t *db, arena_t *a, const char *sql, db_stmt_t **out, cl_err
         return e;
     }
     db_stmt_t *st = *out;
+    db->owner = pthread_self();
     st->prev = NULL;
     st->next = db->open;
     if (db->open != NULL)
@@ -66,6 +68,19 @@ void db_finish(db_stmt_t *st)
             st->next->prev = st->prev;
         db->ops->finish(st);
     }
+}
+
+void db__finish_from_arena(void *p)
+{
+    db_stmt_t *st = p;
+    if (st->finished)
+        return;
+    if (!pthread_equal(st->db->owner, pthread_self())) {
+        log_error("a statement was left open and its arena freed on another thread", NULL);
+        assert(!"statement finished from another thread");
+        return;
+    }
+    db_finish(st);
 }
 
 void db_reset(db_t *db)

@@ -2,6 +2,8 @@
 #ifndef COLONY_STORE_DB_INTERNAL_H
 #define COLONY_STORE_DB_INTERNAL_H
 
+#include <pthread.h>
+
 #include "store/db.h"
 
 typedef struct {
@@ -48,6 +50,7 @@ struct db {
     } locks[DB_MAX_TX_LOCKS]; /* transaction locks held (PostgreSQL), so that a second ask costs no round trip */
     int nlocks;
     struct db_stmt *open; /* statements prepared and not finished yet (db_reset finishes them) */
+    pthread_t owner;      /* the thread that prepared last: a connection is one thread's at a time */
     struct db_notification {
         const char *channel; /* static */
         int64_t value;
@@ -68,6 +71,11 @@ void db__pg_set_timeout(long ms);
 
 /* Shared by the drivers: count a database failure and log the database's text (never the bound values). */
 cl_err db__fail(db_t *db, cl_error *err, cl_err e, const char *driver, const char *what, const char *detail, const char *sql);
+/* The arena cleanup of a statement (both drivers register it): finishes it if still open, on the connection's own
+ * thread only. An arena freed on another thread with a statement still open is a bug (the statement's model code
+ * forgot db_finish, and the connection may be in use there): debug builds abort, release builds log and leak. */
+void db__finish_from_arena(void *st);
+
 /* Highest $N placeholder in `sql` outside quotes; -1 if a placeholder is malformed or out of range. */
 int db__max_param(const char *sql);
 

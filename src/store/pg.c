@@ -235,7 +235,6 @@ static void pg_finish(db_stmt_t *stmt)
     st->res = NULL;
 }
 
-static void finish_cb(void *st) { db_finish(st); }
 
 static cl_err pg_prepare(db_t *db, arena_t *a, const char *sql, db_stmt_t **out, cl_error *err)
 {
@@ -253,7 +252,7 @@ static cl_err pg_prepare(db_t *db, arena_t *a, const char *sql, db_stmt_t **out,
     st->formats = arena_calloc(a, (size_t)n + 1, sizeof(*st->formats));
     st->types = arena_calloc(a, (size_t)n + 1, sizeof(*st->types));
     st->row = -1;
-    arena_defer(a, finish_cb, st);
+    arena_defer(a, db__finish_from_arena, st);
     *out = &st->base;
     return CL_OK;
 }

@@ -125,7 +125,6 @@ static sq_cached *cache_find(sq_db *s, const char *sql, bool *hit)
     return victim;
 }
 
-static void finish_cb(void *st) { db_finish(st); }
 
 /* Rewrite $N to ?N outside quotes: SQLite's ?NNN is exactly a numbered parameter. */
 static char *rewrite(arena_t *a, const char *sql)
@@ -176,7 +175,7 @@ static cl_err sq_prepare(db_t *db, arena_t *a, const char *sql, db_stmt_t **out,
     }
     st->base.db = db;
     st->sql = sql;
-    arena_defer(a, finish_cb, st);
+    arena_defer(a, db__finish_from_arena, st);
     *out = &st->base;
     return CL_OK;
 }

@@ -104,6 +104,21 @@ class PgCluster:
         self.psql("postgres", f"CREATE DATABASE {name}")
         return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
 
+    def _pids(self):
+        """The postmaster and every process it has forked."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        kids = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True).stdout.split()
+        return [postmaster, *map(int, kids)]
+
+    def pause(self):
+        """Freeze the whole cluster (SIGSTOP): connections stay open, nothing answers — a hung database."""
+        for pid in self._pids():
+            os.kill(pid, signal.SIGSTOP)
+
+    def resume(self):
+        for pid in self._pids():
+            os.kill(pid, signal.SIGCONT)
+
     def stop(self):
         try:
             self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"])

@@ -317,3 +317,33 @@ def test_listen_address_from_environment(new_db):
         p.send_signal(signal.SIGTERM)
         assert p.wait(timeout=20) == 0
         p.stdout.close()
+
+
+def test_a_hung_database_fails_fast_and_what_needs_none_keeps_answering(start_colony, backend):
+    """Issue 13 item 7: with PostgreSQL frozen (SIGSTOP), /health turns 503 within seconds, /buildinfo and /metrics
+    answer at once (they never wait for the database), a route that needs the database fails with 503 after
+    --db-timeout-ms instead of hanging, and everything recovers when the database does."""
+    if backend != "postgres":
+        pytest.skip("an embedded file cannot hang like a server")
+    import requests
+    c = start_colony(args=["--db-timeout-ms", "2000"])
+    assert c.get("/health").status_code == 200
+    cluster = c.db.cluster
+    cluster.pause()
+    try:
+        start = time.time()
+        wait_for(lambda: requests.get(c.url + "/health", timeout=2).status_code == 503, timeout=5)
+        assert time.time() - start < 5
+        for path in ("/buildinfo", "/metrics"):
+            t = time.time()
+            assert requests.get(c.url + path, timeout=2).status_code == 200
+            assert time.time() - t < 1.0, path
+        t = time.time()
+        r = requests.get(c.url + "/workspaces", headers=ADMIN, timeout=20)
+        assert r.status_code == 503, r.text
+        assert r.json()["code"] == "unavailable"
+        assert time.time() - t < 10
+    finally:
+        cluster.resume()
+    wait_for(lambda: requests.get(c.url + "/health", timeout=5).status_code == 200, timeout=20)
+    wait_for(lambda: requests.get(c.url + "/workspaces", headers=ADMIN, timeout=20).status_code == 200, timeout=30)

@@ -120,3 +120,58 @@ def test_killing_a_node_loses_no_acknowledged_write(two_nodes):
     assert b.post("/workspaces", headers=ADMIN, json={"name": "survivor", "model": "m"}).status_code == 201
     a.proc.stdout.close()
     a.log.close()
+
+
+class Collector(threading.Thread):
+    """Reads a node's /ws from `since` on its own thread, so the server never waits for this test to read."""
+
+    def __init__(self, node, since):
+        super().__init__(daemon=True)
+        self.ws = ws_connect(node, since)
+        self.ids = []
+
+    def run(self):
+        try:
+            while True:
+                self.ids.append(json.loads(self.ws.recv())["id"])
+        except Exception:  # closed by the test
+            pass
+
+    def wait_for(self, n, timeout=60):
+        end = time.time() + timeout
+        while len(self.ids) < n and time.time() < end:
+            time.sleep(0.05)
+        return list(self.ids)
+
+
+def test_events_committed_out_of_id_order_all_reach_every_subscriber_once_in_order(two_nodes):
+    """Issue 13 item 1: an import's events take their ids when its transaction inserts them, but become visible
+    when it commits — after many later ids committed on both nodes. A live subscriber on each node still gets
+    every event once, in id order: the feed never passes an id that may still commit."""
+    a, b = two_nodes
+    start = latest(a)
+    subs = [Collector(a, start), Collector(b, start)]
+    for s in subs:
+        s.start()
+    template = {"name": "slow", "defaults": {"model": "m"},
+                "workspaces": [{"name": "big-" + uuid.uuid4().hex[:6],
+                                "children": [{"name": f"n{i}"} for i in range(3000)]}]}
+    importing = threading.Thread(target=lambda: a.post("/org/import", headers=ADMIN, json={"template": template}))
+    importing.start()
+    notes = []
+    for node in (a, b):
+        w = node.post("/workspaces", headers=ADMIN, json={"name": "talker-" + uuid.uuid4().hex[:6],
+                                                           "model": "m"}).json()
+        notes.append((node, w["id"]))
+    while importing.is_alive():  # small transactions commit while the import's ids are still invisible
+        for node, wid in notes:
+            assert node.post(f"/workspaces/{wid}/notify", headers=ADMIN, json={"message": "tick"}).status_code == 200
+    importing.join()
+    expected = [int(r[0]) for r in a.db.query(f"SELECT id FROM events WHERE id > {start} ORDER BY id")]
+    assert len(expected) > 3000
+    try:
+        for s in subs:
+            assert s.wait_for(len(expected)) == expected
+    finally:
+        for s in subs:
+            s.ws.close()

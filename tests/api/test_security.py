@@ -472,3 +472,136 @@ def test_error_bodies_never_carry_invalid_utf8(server):
     for q in ["activity?type=%FF", "session-search?q=%C3"]:
         r = server.get(f"/workspaces/{ws['id']}/{q}", headers=bearer(ws["auth_token"]))
         assert r.status_code == 200 and r.json() == [], (q, r.text)
+
+
+# ---- 3. revocation bites at once, live streams included --------------------------------------------------------
+
+import time  # noqa: E402  (the stream tests below)
+
+import websocket  # noqa: E402
+
+from conftest import ADMIN_TOKEN  # noqa: E402
+
+
+def ws_open(c, token, **kw):
+    url = c.url.replace("http://", "ws://") + "/ws"
+    return websocket.create_connection(url, timeout=10, header=[f"Authorization: Bearer {token}"], **kw)
+
+
+def close_frame(ws, timeout=5):
+    """The close code and reason the server sends (frames before it are skipped)."""
+    ws.settimeout(timeout)
+    while True:
+        opcode, data = ws.recv_data(control_frame=True)
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            return int.from_bytes(data[:2], "big"), data[2:].decode()
+
+
+def sse_open(c, wid, token):
+    r = requests.get(f"{c.url}/workspaces/{wid}/events/stream", headers=bearer(token), stream=True, timeout=10)
+    assert r.status_code == 200
+    return r
+
+
+def sse_end(r):
+    """The last line of an event stream, read until the server ends it."""
+    last = None
+    for line in r.iter_lines(decode_unicode=True):
+        if line:
+            last = line
+    return last
+
+
+def test_a_revoked_token_closes_its_live_streams_within_seconds(server):
+    ws = create(server)
+    minted = server.post(f"/admin/workspaces/{ws['id']}/tokens", headers=ADMIN).json()
+    org = server.post("/org/tokens", headers=ADMIN, json={"name": "canvas-" + uuid.uuid4().hex[:6]}).json()
+    agent_ws, org_ws = ws_open(server, minted["auth_token"]), ws_open(server, org["auth_token"])
+    sse = sse_open(server, ws["id"], minted["auth_token"])
+    keep = ws_open(server, ws["auth_token"])  # the workspace's other token is not revoked: its stream lives on
+    revoked = metric(server, "colony_event_streams_revoked_total")
+    t = time.time()
+    assert server.delete(f"/workspaces/{ws['id']}/tokens/{minted['id']}", headers=ADMIN).status_code == 200
+    assert close_frame(agent_ws) == (4001, "credential revoked or workspace removed")
+    assert sse_end(sse) == ": closed: credential revoked or workspace removed"
+    assert time.time() - t < 4
+    assert server.delete(f"/org/tokens/{org['id']}", headers=ADMIN).status_code == 200
+    assert close_frame(org_ws) == (4001, "credential revoked or workspace removed")
+    assert metric(server, "colony_event_streams_revoked_total") == revoked + 3
+    # the untouched token's stream still delivers
+    server.post(f"/workspaces/{ws['id']}/notify", headers=bearer(ws["auth_token"]), json={"message": "still here"})
+    keep.settimeout(5)
+    frame = json.loads(keep.recv())
+    assert frame["event"] == "AGENT_MESSAGE" and frame["payload"]["message"] == "still here"
+    for s in (agent_ws, org_ws, keep):
+        s.close()
+
+
+def test_removing_a_workspace_closes_its_agents_streams(server):
+    ws = create(server)
+    agent_ws = ws_open(server, ws["auth_token"])
+    sse = sse_open(server, ws["id"], ws["auth_token"])
+    name = server.get(f"/workspaces/{ws['id']}").json()["name"]
+    r = server.delete(f"/workspaces/{ws['id']}?confirm=true", headers={**ADMIN, "X-Confirm-Name": name})
+    assert r.status_code == 200, r.text
+    assert close_frame(agent_ws) == (4001, "credential revoked or workspace removed")
+    assert sse_end(sse) == ": closed: credential revoked or workspace removed"
+    agent_ws.close()
+
+
+# ---- 7. bounded subscribers --------------------------------------------------------------------------------------
+
+def ws_handshake(c, token):
+    """A WebSocket handshake over plain HTTP: the response, whatever it is (101 leaves the socket open)."""
+    return requests.get(c.url + "/ws", headers={"Connection": "Upgrade", "Upgrade": "websocket",
+                                                 "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+                                                 "Sec-WebSocket-Version": "13", **bearer(token)},
+                        timeout=10, stream=True)
+
+
+def test_event_streams_are_capped_per_token_and_per_node(start_colony):
+    c = start_colony(args=["--events-max-streams-per-token", "3", "--events-max-streams", "5"])
+    org = c.post("/org/tokens", headers=ADMIN, json={"name": "o"}).json()["auth_token"]
+    mine = [ws_open(c, ADMIN_TOKEN) for _ in range(3)]
+    r = ws_handshake(c, ADMIN_TOKEN)  # a fourth for one token
+    assert r.status_code == 429 and r.json() == {"error": "too many event streams for this credential",
+                                                 "code": "rate_limited"}
+    others = [ws_open(c, org) for _ in range(2)]  # five open on this node now
+    r = ws_handshake(c, org)
+    assert r.status_code == 429 and r.json() == {"error": "too many event streams on this server",
+                                                 "code": "rate_limited"}
+    ws = c.post("/workspaces", headers=ADMIN, json={"name": "capped", "model": "m"}).json()
+    r = requests.get(f"{c.url}/workspaces/{ws['id']}/events/stream", headers=bearer(ws["auth_token"]), timeout=10)
+    assert r.status_code == 429  # server-sent events count against the same caps
+    assert metric(c, "colony_event_streams_refused_total", 'reason="credential_limit"') == 1
+    assert metric(c, "colony_event_streams_refused_total", 'reason="node_limit"') == 2
+    mine.pop().close()  # a closed stream gives its slot back
+    again = wait_for(lambda: ws_handshake(c, ADMIN_TOKEN).status_code == 101 or None, timeout=5)
+    assert again
+    for s in mine + others:
+        s.close()
+
+
+def test_subscribers_that_never_read_cannot_make_memory_grow(start_colony):
+    """Subscribers that never read (the review grew colony from 21 MiB to over 1 GiB with 500 of them) hold only
+    what the node's budget allows: rendered events are shared by reference, at most one write per subscriber is in
+    flight, and when the events pinned by stalled writes pass --events-memory-max, those subscribers are cut off.
+    Here each group of subscribers joins just before a different ~200 KB event, so each group pins its own."""
+    budget = 24 << 20
+    c = start_colony(args=["--events-memory-max", str(budget), "--events-max-streams-per-token", "1000"])
+    sink = c.post("/workspaces", headers=ADMIN, json={"name": "sink", "model": "m"}).json()
+    assert c.post("/registry/register", headers=bearer(sink["auth_token"]),
+                  json={"id": sink["id"], "delivery_mode": "poll", "agent_card": CARD}).status_code == 200
+    idle, peak = [], 0
+    for i in range(120):  # 120 events of ~200 KB: 24 MB of events, 2.4 GB if each of 480 subscribers copied them
+        idle += [ws_open(c, ADMIN_TOKEN, sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),)) for _ in range(4)]
+        msg = {"jsonrpc": "2.0", "id": i, "method": "message/send",
+               "params": {"message": {"role": "user", "messageId": str(uuid.uuid4()),
+                                      "parts": [{"kind": "text", "text": "x" * 200_000}]}}}
+        assert c.post(f"/workspaces/{sink['id']}/a2a", headers=ADMIN, json=msg).status_code == 200
+        peak = max(peak, metric(c, "colony_event_memory_bytes"))
+    assert peak <= budget + (4 << 20)  # the budget, give or take the events that arrived since the last check
+    assert metric(c, "colony_event_subscribers_dropped_total") > 0
+    for s in idle:
+        s.close()
+    wait_for(lambda: metric(c, "colony_websocket_connections_active") == 0, timeout=30)
