@@ -2,65 +2,129 @@
  * differs on purpose (README differences 3 and 12) the comment says so. */
 #include "api/workspaces.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "api/auth.h"
 #include "api/errors.h"
 #include "api/input.h"
+#include "api/paging.h"
 #include "base/json.h"
 #include "base/time.h"
 #include "model/token.h"
 #include "model/urlcheck.h"
 #include "model/workspace.h"
 
-static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
+/* GET /workspaces: the whole org for any org up to WS_LIST_DEFAULT rows, as the reference returns it; past that,
+ * and for clients that page, limit + cursor (api/paging.h). */
+enum { WS_LIST_DEFAULT = 20000, WS_LIST_MAX = 20000 };
 
-/* The workspace object of workspaces.md §3.2. `public` drops the fields GET /workspaces/:id hides. */
-static json_t *ws_json(const ws_row *w, bool public_view)
+static void kstr_or_null(jsonw *w, const char *key, const char *s) { jsonw_kstr(w, key, s && *s ? s : NULL); }
+
+/* The workspace object of workspaces.md §3.2. `public_view` drops the fields GET /workspaces/:id hides and adds
+ * the liveness times. */
+static void ws_write(jsonw *jw, const ws_row *w, bool public_view)
 {
-    json_t *card = w->agent_card ? json_loads(w->agent_card, JSON_DECODE_ANY, NULL) : NULL;
-    json_t *compute = w->compute ? json_loads(w->compute, 0, NULL) : NULL;
-    json_t *o = json_pack("{s:s, s:s, s:o, s:I, s:s, s:s, s:o, s:s, s:o, s:I, s:I, s:f, s:I, s:s, s:s, s:s,"
-                          " s:f, s:f, s:b, s:b, s:b, s:o, s:s, s:o, s:o}",
-                          "id", w->id, "name", w->name, "role", str_or_null(w->role), "tier", (json_int_t)w->tier,
-                          "status", w->status, "kind", w->kind ? w->kind : "workspace", "agent_card",
-                          card ? card : json_null(), "url", w->url ? w->url : "", "parent_id",
-                          str_or_null(w->parent_id), "active_tasks", (json_int_t)w->active_tasks,
-                          "max_concurrent_tasks", (json_int_t)(w->max_concurrent_tasks ? w->max_concurrent_tasks : 1),
-                          "last_error_rate", w->last_error_rate, "uptime_seconds", (json_int_t)w->uptime_seconds,
-                          "runtime", w->runtime ? w->runtime : "claude-code", "delivery_mode", w->delivery_mode,
-                          "model", w->model ? w->model : "", "x", w->x, "y", w->y, "collapsed", w->collapsed,
-                          "broadcast_enabled", w->broadcast_enabled, "talk_to_user_enabled",
-                          w->talk_to_user_enabled, "compute", compute ? compute : json_object(), "workspace_access",
-                          w->workspace_access, "created_at", api_json_time(w->created_at), "updated_at",
-                          api_json_time(w->updated_at));
-    if (public_view) {
-        json_object_set_new(o, "last_heartbeat_at", api_json_time(w->last_heartbeat_at));
-        json_object_set_new(o, "last_outbound_at", api_json_time(w->last_outbound_at));
-    } else {
-        json_object_set_new(o, "current_task", json_string(w->current_task ? w->current_task : ""));
-        json_object_set_new(o, "last_sample_error", json_string(w->last_sample_error ? w->last_sample_error : ""));
-        json_object_set_new(o, "workspace_dir", str_or_null(w->workspace_dir));
-        json_object_set_new(o, "budget_limit", w->has_budget_limit ? json_integer(w->budget_limit) : json_null());
-        json_object_set_new(o, "monthly_spend", json_integer(w->monthly_spend));
+    jsonw_obj_open(jw);
+    jsonw_kstr(jw, "id", w->id);
+    jsonw_kstr(jw, "name", w->name);
+    kstr_or_null(jw, "role", w->role);
+    jsonw_kint(jw, "tier", w->tier);
+    jsonw_kstr(jw, "status", w->status);
+    jsonw_kstr(jw, "kind", w->kind ? w->kind : "workspace");
+    jsonw_key(jw, "agent_card");
+    if (!jsonw_stored(jw, w->agent_card, true))
+        jsonw_null(jw);
+    jsonw_kstr(jw, "url", w->url ? w->url : "");
+    kstr_or_null(jw, "parent_id", w->parent_id);
+    jsonw_kint(jw, "active_tasks", w->active_tasks);
+    jsonw_kint(jw, "max_concurrent_tasks", w->max_concurrent_tasks ? w->max_concurrent_tasks : 1);
+    jsonw_key(jw, "last_error_rate");
+    jsonw_real(jw, w->last_error_rate);
+    jsonw_kint(jw, "uptime_seconds", w->uptime_seconds);
+    jsonw_kstr(jw, "runtime", w->runtime ? w->runtime : "claude-code");
+    jsonw_kstr(jw, "delivery_mode", w->delivery_mode);
+    jsonw_kstr(jw, "model", w->model ? w->model : "");
+    jsonw_key(jw, "x");
+    jsonw_real(jw, w->x);
+    jsonw_key(jw, "y");
+    jsonw_real(jw, w->y);
+    jsonw_kbool(jw, "collapsed", w->collapsed);
+    jsonw_kbool(jw, "broadcast_enabled", w->broadcast_enabled);
+    jsonw_kbool(jw, "talk_to_user_enabled", w->talk_to_user_enabled);
+    jsonw_key(jw, "compute");
+    if (!jsonw_stored(jw, w->compute, false)) {
+        jsonw_obj_open(jw);
+        jsonw_obj_close(jw);
     }
-    return o;
+    jsonw_kstr(jw, "workspace_access", w->workspace_access);
+    api_jsonw_time(jw, "created_at", w->created_at);
+    api_jsonw_time(jw, "updated_at", w->updated_at);
+    if (public_view) {
+        api_jsonw_time(jw, "last_heartbeat_at", w->last_heartbeat_at);
+        api_jsonw_time(jw, "last_outbound_at", w->last_outbound_at);
+    } else {
+        jsonw_kstr(jw, "current_task", w->current_task ? w->current_task : "");
+        jsonw_kstr(jw, "last_sample_error", w->last_sample_error ? w->last_sample_error : "");
+        kstr_or_null(jw, "workspace_dir", w->workspace_dir);
+        jsonw_key(jw, "budget_limit");
+        if (w->has_budget_limit)
+            jsonw_int(jw, w->budget_limit);
+        else
+            jsonw_null(jw);
+        jsonw_kint(jw, "monthly_spend", w->monthly_spend);
+    }
+    jsonw_obj_close(jw);
+}
+
+/* A page being written: the rows so far, and the position of the last one (the next page's cursor). */
+typedef struct {
+    jsonw w;
+    size_t rows;
+    api_cursor last;
+    char last_id[ID_UUID_LEN + 1];
+} ws_page;
+
+static bool list_row(void *arg, const ws_row *r)
+{
+    ws_page *p = arg;
+    jsonw_mark m = jsonw_save(&p->w);
+    ws_write(&p->w, r, false);
+    if (!api_row_fits(&p->w, &m))
+        return false;
+    p->rows++;
+    p->last.n[0] = r->created_at;
+    snprintf(p->last_id, sizeof(p->last_id), "%s", r->id);
+    return true;
 }
 
 void api_ws_list(http_req *rq)
 {
-    ws_row *rows;
-    size_t n;
+    int64_t limit;
+    api_cursor c;
+    if (!api_limit_or_reply(rq, WS_LIST_DEFAULT, WS_LIST_MAX, &limit) || !api_cursor_or_reply(rq, "iu", &c))
+        return;
+    ws_page p = {.last.id = p.last_id};
+    api_list_writer(&p.w);
+    jsonw_arr_open(&p.w);
+    ws_key after = {0, c.n[0], c.id};
+    bool more;
     cl_error e;
-    if (ws_list(rq->db, rq->arena, &rows, &n, &e) != CL_OK) {
+    if (ws_list_page(rq->db, rq->arena, c.set ? &after : NULL, limit, list_row, &p, &more, &e) != CL_OK) {
+        jsonw_free(&p.w);
         api_reply_error(rq, &e);
         return;
     }
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, ws_json(&rows[i], false));
-    api_reply_json(rq, 200, arr);
+    jsonw_arr_close(&p.w);
+    if (more && p.rows == 0) { /* one row larger than a page: nothing sane to answer */
+        jsonw_free(&p.w);
+        api_fail(rq, CL_INTERNAL, "a workspace is larger than a page");
+        return;
+    }
+    if (more)
+        api_next_page(rq, api_cursor_text(rq->arena, "iu", &p.last));
+    api_reply_jsonw(rq, 200, &p.w);
 }
 
 /* A public route that shows more to an operator (admin or org token); false, having answered 503, when the database
@@ -89,7 +153,10 @@ void api_ws_get(http_req *rq)
                                           api_json_time(w.removed_at)));
         return;
     }
-    api_reply_json(rq, 200, ws_json(&w, true));
+    jsonw jw;
+    jsonw_init(&jw, API_LIST_BODY_MAX);
+    ws_write(&jw, &w, true);
+    api_reply_jsonw(rq, 200, &jw);
 }
 
 /* Read an optional string field; false (after answering 400) when it is present but not a string. */

@@ -53,17 +53,23 @@ static bool reserve(jsonw *w, size_t n)
     return true;
 }
 
-static void put(jsonw *w, const char *p, size_t n)
+/* Whether n more bytes (and the NUL) fit in the buffer as it is: the fast path of every append. */
+static inline bool room(const jsonw *w, size_t n)
 {
-    if (reserve(w, n)) {
+    return w->data != NULL && n < w->cap - w->len;
+}
+
+static inline void put(jsonw *w, const char *p, size_t n)
+{
+    if (room(w, n) || reserve(w, n)) {
         memcpy(w->data + w->len, p, n);
         w->len += n;
     }
 }
 
-static void putch(jsonw *w, char c)
+static inline void putch(jsonw *w, char c)
 {
-    if (reserve(w, 1))
+    if (room(w, 1) || reserve(w, 1))
         w->data[w->len++] = c;
 }
 
@@ -147,51 +153,72 @@ void jsonw_arr_close(jsonw *w)
 
 /* ---- strings ------------------------------------------------------------------------------------------------ */
 
-/* Bytes that jansson's dump escapes: control characters, the quote and the backslash. */
-static bool escaped(unsigned char c)
-{
-    return c < 0x20 || c == '"' || c == '\\';
-}
+/* What a byte means inside a string: copied as is, escaped (control characters, the quote, the backslash), or the
+ * start of a multi-byte sequence to check. */
+enum { PLAIN, ESCAPE, MULTI };
+static const unsigned char BYTE_CLASS[256] = {
+    [0x00 ... 0x1F] = ESCAPE,
+    ['"'] = ESCAPE,
+    ['\\'] = ESCAPE,
+    [0x80 ... 0xFF] = MULTI,
+};
 
-/* (s, n) is valid UTF-8: the quoted, escaped string. */
-static void put_quoted(jsonw *w, const char *s, size_t n)
+static void put_escape(jsonw *w, unsigned char c)
 {
     static const char hex[] = "0123456789ABCDEF";
-    putch(w, '"');
+    char e[6] = {'\\', (char)c};
+    size_t k = 2;
+    switch (c) {
+    case '"':
+    case '\\': break;
+    case '\b': e[1] = 'b'; break;
+    case '\f': e[1] = 'f'; break;
+    case '\n': e[1] = 'n'; break;
+    case '\r': e[1] = 'r'; break;
+    case '\t': e[1] = 't'; break;
+    default: memcpy(e, (char[6]){'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]}, 6); k = 6;
+    }
+    put(w, e, k);
+}
+
+/* The quoted, escaped string; false (the writer's length unchanged) at the first invalid UTF-8 sequence. One pass:
+ * runs of plain bytes are copied whole. */
+static bool put_quoted(jsonw *w, const char *s, size_t n)
+{
+    size_t start = w->len;
+    if (!room(w, n + 2) && !reserve(w, n + 2))
+        return true;
+    w->data[w->len++] = '"';
     size_t i = 0;
     while (i < n) {
         size_t run = i;
-        while (run < n && !escaped((unsigned char)s[run]))
-            run++;
+        for (;;) {
+            while (run < n && BYTE_CLASS[(unsigned char)s[run]] == PLAIN)
+                run++;
+            if (run == n || BYTE_CLASS[(unsigned char)s[run]] != MULTI)
+                break;
+            size_t k = utf8_seq_len(s + run, n - run);
+            if (k == 0) {
+                w->len = start;
+                return false;
+            }
+            run += k;
+        }
         put(w, s + i, run - i);
         if (run == n)
             break;
-        unsigned char c = (unsigned char)s[run];
-        char e[6] = {'\\', (char)c};
-        size_t k = 2;
-        switch (c) {
-        case '"':
-        case '\\': break;
-        case '\b': e[1] = 'b'; break;
-        case '\f': e[1] = 'f'; break;
-        case '\n': e[1] = 'n'; break;
-        case '\r': e[1] = 'r'; break;
-        case '\t': e[1] = 't'; break;
-        default: memcpy(e, (char[6]){'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]}, 6); k = 6;
-        }
-        put(w, e, k);
+        put_escape(w, (unsigned char)s[run]);
         i = run + 1;
     }
     putch(w, '"');
+    return true;
 }
 
 /* Invalid UTF-8 never leaves: each bad sequence becomes U+FFFD. */
 static void put_string(jsonw *w, const char *s, size_t n)
 {
-    if (utf8_valid(s, n)) {
-        put_quoted(w, s, n);
+    if (put_quoted(w, s, n))
         return;
-    }
     char *clean = xmalloc(3 * n + 1);
     put_quoted(w, clean, utf8_sanitize(s, n, clean));
     free(clean);
@@ -269,6 +296,22 @@ void jsonw_real(jsonw *w, double v)
 {
     if (!isfinite(v)) {
         jsonw_null(w);
+        return;
+    }
+    /* whole numbers (canvas coordinates, most rates) print as "%.17g" does them, digits and ".0", without printf */
+    if (fabs(v) < 1e15 && v == (double)(int64_t)v && !(v == 0 && signbit(v))) {
+        char buf[24], *p = buf + sizeof(buf) - 2;
+        memcpy(p, ".0", 2);
+        int64_t i = (int64_t)v;
+        uint64_t u = i < 0 ? -(uint64_t)i : (uint64_t)i;
+        do {
+            *--p = (char)('0' + u % 10);
+            u /= 10;
+        } while (u != 0);
+        if (i < 0)
+            *--p = '-';
+        if (sep(w))
+            put(w, p, (size_t)(buf + sizeof(buf) - p));
         return;
     }
     char buf[NUMBER_MAX];
