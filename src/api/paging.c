@@ -129,6 +129,25 @@ bool api_row_fits(jsonw *w, const jsonw_mark *m)
     return false;
 }
 
+size_t api_write_page(http_req *rq, jsonw *w, const void *rows, size_t n, size_t size, int64_t limit,
+                      api_row_writer write, api_row_cursor cursor)
+{
+    size_t shown = 0, page = n < (size_t)limit ? n : (size_t)limit;
+    jsonw_arr_open(w);
+    for (; shown < page; shown++) {
+        jsonw_mark m = jsonw_save(w);
+        write(w, (const char *)rows + shown * size);
+        if (!api_row_fits(w, &m))
+            break;
+    }
+    jsonw_arr_close(w);
+    if (shown == 0 && n > 0)
+        w->failed = true;
+    else if (shown < n)
+        api_next_page(rq, cursor(rq->arena, (const char *)rows + (shown - 1) * size));
+    return shown;
+}
+
 void api_reply_jsonw(http_req *rq, int status, jsonw *w)
 {
     size_t len;

@@ -47,6 +47,16 @@ void api_list_writer(jsonw *w);
  * usable) and the page ends before it. */
 bool api_row_fits(jsonw *w, const jsonw_mark *m);
 
+/* Write one row of an array list; the cursor text of the position just past a row. */
+typedef void (*api_row_writer)(jsonw *w, const void *row);
+typedef const char *(*api_row_cursor)(arena_t *a, const void *row);
+/* Write rows[0..n) (each `size` bytes) as a JSON array of at most `limit` rows. The model was asked for limit + 1
+ * rows, so n > limit means more; when rows remain (past the limit, or past what fits in a page), the next page is
+ * announced with the cursor of the last row written. Returns the number written; 0 while n > 0 means a single row
+ * does not fit in a page (the writer has failed: the caller's reply becomes a 500). */
+size_t api_write_page(http_req *rq, jsonw *w, const void *rows, size_t n, size_t size, int64_t limit,
+                      api_row_writer write, api_row_cursor cursor);
+
 /* Answer with the writer's text as application/json (500 when it failed). */
 void api_reply_jsonw(http_req *rq, int status, jsonw *w);
 /* `key`: RFC 3339 for ms since the epoch, null for 0 (as api_json_time). */

@@ -611,7 +611,7 @@ void jsonw_rewind(jsonw *w, const jsonw_mark *m)
 char *jsonw_finish(jsonw *w, arena_t *a, size_t *len)
 {
     char *out = NULL;
-    if (!w->failed && w->depth == 0 && !w->after_key && w->data != NULL) {
+    if (!w->failed && w->depth == 0 && !w->after_key && w->len > 0) {
         w->data[w->len] = '\0';
         out = w->data;
         *len = w->len;
