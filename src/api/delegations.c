@@ -36,9 +36,10 @@ static bool delegation_input(http_req *rq, const char *id, const char **target, 
     }
     *target = id_lower(arena_strdup(rq->arena, t));
     if (strcmp(*target, id) == 0) {
-        api_reply_json(rq, 400, json_pack("{s:s, s:s, s:s, s:s}", "error", "self-delegation not permitted", "code",
-                                          "invalid_request", "reason", "target_id equals the caller",
-                                          "hint", "do the task yourself, or delegate to a peer or child"));
+        api_fail_with(rq, CL_INVALID, NULL,
+                      json_pack("{s:s, s:s}", "reason", "target_id equals the caller", "hint",
+                                "do the task yourself, or delegate to a peer or child"),
+                      "self-delegation not permitted");
         return false;
     }
     return api_may_talk_or_reply(rq, id, *target);

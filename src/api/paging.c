@@ -11,7 +11,7 @@
 #include "base/id.h"
 #include "base/time.h"
 
-enum { CURSOR_TEXT_MAX = 128 };
+enum { CURSOR_TEXT_MAX = 640, CURSOR_NAME_MAX = 255 };
 
 static const char JSON_TYPE[] = "application/json; charset=utf-8";
 
@@ -39,6 +39,27 @@ static bool parse_int(const char *s, size_t n, int64_t *out)
     return true;
 }
 
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* A name part: lower-case hex of 1..CURSOR_NAME_MAX bytes, none of them NUL; NULL otherwise. */
+static const char *unhex(arena_t *a, const char *p, size_t n)
+{
+    if (n == 0 || n % 2 != 0 || n / 2 > CURSOR_NAME_MAX)
+        return NULL;
+    char *out = arena_alloc(a, n / 2 + 1);
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = hexval(p[2 * i]), lo = hexval(p[2 * i + 1]);
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+            return NULL;
+        out[i] = (char)(hi * 16 + lo);
+    }
+    out[n / 2] = '\0';
+    return out;
+}
+
 bool api_cursor_or_reply(http_req *rq, const char *shape, api_cursor *c)
 {
     *c = (api_cursor){0};
@@ -57,8 +78,10 @@ bool api_cursor_or_reply(http_req *rq, const char *shape, api_cursor *c)
         size_t n = (size_t)(dot - p);
         if (shape[i] == 'i')
             ok = k < API_CURSOR_PARTS && parse_int(p, n, &c->n[k++]);
-        else
+        else if (shape[i] == 'u')
             ok = id_is_uuid(p, n) && (c->id = arena_strndup(rq->arena, p, n)) != NULL;
+        else
+            ok = (c->id = unhex(rq->arena, p, n)) != NULL;
         p = dot + 1;
     }
     if (!ok) {
@@ -77,8 +100,11 @@ const char *api_cursor_text(arena_t *a, const char *shape, const api_cursor *c)
             buf_putc(&b, '.');
         if (shape[i] == 'i')
             buf_printf(&b, "%lld", (long long)c->n[k++]);
-        else
+        else if (shape[i] == 'u')
             buf_puts(&b, c->id);
+        else
+            for (const unsigned char *p = (const unsigned char *)c->id; *p; p++)
+                buf_printf(&b, "%02x", *p);
     }
     char *out = arena_strndup(a, b.data ? b.data : "", b.len);
     buf_free(&b);

@@ -26,14 +26,15 @@ enum {
 typedef struct {
     bool set;
     int64_t n[API_CURSOR_PARTS];
-    const char *id;
+    const char *id; /* the 'u' or 'x' part */
 } api_cursor;
 
 /* `limit` in [1, max], `def` when absent; otherwise 400 naming the range. */
 bool api_limit_or_reply(http_req *rq, int64_t def, int64_t max, int64_t *out);
 
-/* Query parameter `cursor` of the given shape, one letter per part: 'i' an integer, 'u' a UUID (last). Absent:
- * c->set is false. Anything else: 400 "cursor is not one this list gave". */
+/* Query parameter `cursor` of the given shape, one letter per part: 'i' an integer, 'u' a UUID or 'x' a name
+ * (any bytes but NUL, hex-encoded in the cursor), either last. Absent: c->set is false. Anything else: 400
+ * "cursor is not one this list gave". */
 bool api_cursor_or_reply(http_req *rq, const char *shape, api_cursor *c);
 /* The text of a cursor of that shape (arena-owned). */
 const char *api_cursor_text(arena_t *a, const char *shape, const api_cursor *c);

@@ -406,8 +406,7 @@ void api_registry_discover(http_req *rq)
     }
     bool live = strcmp(w.status, "online") == 0 || strcmp(w.status, "degraded") == 0;
     if (w.url == NULL || w.url[0] == '\0' || !live) {
-        api_reply_json(rq, 503, json_pack("{s:s, s:s, s:s}", "error", "workspace not available", "code",
-                                          "unavailable", "status", w.status));
+        api_fail_with(rq, CL_UNAVAILABLE, NULL, json_pack("{s:s?}", "status", w.status), "workspace not available");
         return;
     }
     api_reply_json(rq, 200, json_pack("{s:s, s:s, s:s}", "id", w.id, "url", w.url, "name", w.name));

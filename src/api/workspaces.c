@@ -148,9 +148,10 @@ void api_ws_get(http_req *rq)
     if (strcmp(w.status, "removed") == 0 && !(incl && strcmp(incl, "true") == 0 && operator_or_reply(rq))) {
         if (rq->responded)
             return;
-        api_reply_json(rq, 410, json_pack("{s:s, s:s, s:s, s:s, s:o}", "error", "workspace removed", "code", "gone",
-                                          "id", w.id, "hint", "pass ?include_removed=true to read it", "removed_at",
-                                          api_json_time(w.removed_at)));
+        api_fail_with(rq, CL_GONE, NULL,
+                      json_pack("{s:s, s:s, s:o}", "id", w.id, "hint", "pass ?include_removed=true to read it",
+                                "removed_at", api_json_time(w.removed_at)),
+                      "workspace removed");
         return;
     }
     jsonw jw;
@@ -179,7 +180,7 @@ static bool fail_fields(http_req *rq, const cl_error *e)
 
 static void fail_422(http_req *rq, const char *code, const char *msg, const char *runtime)
 {
-    api_reply_json(rq, 422, json_pack("{s:s, s:s, s:s?}", "error", msg, "code", code, "runtime", runtime));
+    api_fail_with(rq, CL_UNPROCESSABLE, code, json_pack("{s:s?}", "runtime", runtime), "%s", msg);
 }
 
 /* Parse and validate POST /workspaces into `s`; false after answering. */
@@ -287,7 +288,7 @@ void api_ws_create(http_req *rq)
     ws_outcome how;
     cl_err r = ws_resolve(rq->db, rq->arena, &s, &w, &how, &e);
     if (r == CL_CONFLICT) {
-        api_reply_json(rq, 409, json_pack("{s:s, s:s, s:s?}", "error", e.msg, "code", "conflict", "id", w.id));
+        api_fail_with(rq, CL_CONFLICT, NULL, json_pack("{s:s?}", "id", w.id), "%s", e.msg);
         return;
     }
     if (r != CL_OK) {
@@ -296,8 +297,7 @@ void api_ws_create(http_req *rq)
     }
     if (how == WS_EXISTING) {
         if (s.id == NULL) { /* same name under the same parent, no client id: not a retry, a clash */
-            api_reply_json(rq, 409, json_pack("{s:s, s:s, s:s}", "error", "workspace name already in use", "code",
-                                              "conflict", "id", w.id));
+            api_fail_with(rq, CL_CONFLICT, NULL, json_pack("{s:s}", "id", w.id), "workspace name already in use");
             return;
         }
         /* difference 12: a retried create converges on the row the first attempt made; no new credential */
@@ -390,7 +390,7 @@ void api_ws_patch(http_req *rq)
     const char *holder;
     cl_err r = ws_update(rq->db, rq->arena, id, &p, &restart, &holder, &e);
     if (r == CL_CONFLICT) {
-        api_reply_json(rq, 409, json_pack("{s:s, s:s, s:s?}", "error", e.msg, "code", "conflict", "id", holder));
+        api_fail_with(rq, CL_CONFLICT, NULL, json_pack("{s:s?}", "id", holder), "%s", e.msg);
         return;
     }
     if (r != CL_OK) {
@@ -414,7 +414,7 @@ void api_ws_delete(http_req *rq)
     cl_error e;
     bool removed = strcmp(w.status, "removed") == 0;
     if (removed && !purge) {
-        api_reply_json(rq, 410, json_pack("{s:s, s:s, s:s}", "error", "workspace removed", "code", "gone", "id", id));
+        api_fail_with(rq, CL_GONE, NULL, json_pack("{s:s}", "id", id), "workspace removed");
         return;
     }
     const char **kids, **names;
@@ -425,24 +425,23 @@ void api_ws_delete(http_req *rq)
     }
     const char *confirm_name = http_header(rq, "x-confirm-name");
     if (confirm_name == NULL || strcmp(confirm_name, w.name) != 0) {
-        api_reply_json(rq, 400, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "error",
-                                          "destructive_action_requires_confirmation", "code",
-                                          "destructive_action_requires_confirmation", "hint",
-                                          "repeat the request with header X-Confirm-Name set to the workspace's name",
-                                          "workspace_name", w.name, "active_tasks", (json_int_t)w.active_tasks,
-                                          "child_count", (json_int_t)nkids, "schedule_count", (json_int_t)0));
+        api_fail_with(rq, CL_INVALID, "destructive_action_requires_confirmation",
+                      json_pack("{s:s, s:s, s:I, s:I, s:I}", "hint",
+                                "repeat the request with header X-Confirm-Name set to the workspace's name",
+                                "workspace_name", w.name, "active_tasks", (json_int_t)w.active_tasks, "child_count",
+                                (json_int_t)nkids, "schedule_count", (json_int_t)0),
+                      "destructive_action_requires_confirmation");
         return;
     }
     if (nkids > 0 && !confirm) {
         json_t *children = json_array();
         for (size_t i = 0; i < nkids; i++)
             json_array_append_new(children, json_pack("{s:s, s:s}", "id", kids[i], "name", names[i]));
-        api_reply_json(rq, 409, json_pack("{s:s, s:s, s:s, s:s, s:o, s:I}", "status", "confirmation_required",
-                                          "code", "confirmation_required", "error",
-                                          "workspace has children; repeat with ?confirm=true to remove them too",
-                                          "message", "workspace has children; repeat with ?confirm=true to remove "
-                                                     "them too",
-                                          "children", children, "children_count", (json_int_t)nkids));
+        static const char why[] = "workspace has children; repeat with ?confirm=true to remove them too";
+        api_fail_with(rq, CL_CONFLICT, "confirmation_required",
+                      json_pack("{s:s, s:s, s:o, s:I}", "status", "confirmation_required", "message", why, "children",
+                                children, "children_count", (json_int_t)nkids),
+                      "%s", why);
         return;
     }
     int64_t cascaded;
@@ -463,8 +462,8 @@ void api_ws_state(http_req *rq)
     cl_error e;
     cl_err r = ws_get(rq->db, rq->arena, id, &w, &e);
     if (r == CL_NOT_FOUND) {
-        api_reply_json(rq, 404, json_pack("{s:s, s:b, s:s, s:s}", "workspace_id", id, "deleted", 1, "error",
-                                          "workspace not found", "code", "not_found"));
+        api_fail_with(rq, CL_NOT_FOUND, NULL, json_pack("{s:s, s:b}", "workspace_id", id, "deleted", 1),
+                      "workspace not found");
         return;
     }
     if (r != CL_OK) {
@@ -472,8 +471,9 @@ void api_ws_state(http_req *rq)
         return;
     }
     if (strcmp(w.status, "removed") == 0) {
-        api_reply_json(rq, 404, json_pack("{s:s, s:s, s:b, s:s, s:s}", "workspace_id", id, "status", "removed",
-                                          "deleted", 1, "error", "workspace removed", "code", "not_found"));
+        api_fail_with(rq, CL_NOT_FOUND, NULL,
+                      json_pack("{s:s, s:s, s:b}", "workspace_id", id, "status", "removed", "deleted", 1),
+                      "workspace removed");
         return;
     }
     api_reply_json(rq, 200, json_pack("{s:s, s:s, s:b, s:b}", "workspace_id", id, "status", w.status, "paused",
