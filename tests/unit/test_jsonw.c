@@ -378,6 +378,12 @@ static void test_marks_and_maximum(void **state)
     jsonw_arr_close(&w);
     assert_string_equal(done(&w), "[\"0123456789\",7]");
 
+    jsonw_init(&w, 64); /* rewound to nothing: no JSON at all, so finish fails rather than answer an empty body */
+    m = jsonw_save(&w);
+    jsonw_str(&w, "gone");
+    jsonw_rewind(&w, &m);
+    assert_null(done(&w));
+
     jsonw_init(&w, 8); /* past the maximum, finish fails */
     jsonw_str(&w, "much too long");
     assert_null(done(&w));
