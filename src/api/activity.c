@@ -111,11 +111,8 @@ void api_activity_list(http_req *rq)
         api_reply_error(rq, &e);
         return;
     }
-    jsonw w;
-    api_list_writer(&w);
     bool asc = f.since_id != NULL || (c.set && f.ascending);
-    api_write_page(rq, &w, rows, n, sizeof(*rows), limit, row_write, asc ? row_cursor_asc : row_cursor_desc);
-    api_reply_jsonw(rq, 200, &w);
+    api_reply_rows(rq, rows, n, sizeof(*rows), limit, row_write, asc ? row_cursor_asc : row_cursor_desc);
 }
 
 /* A JSON field stored as text, bounded. */
@@ -420,10 +417,7 @@ void api_session_search(http_req *rq)
         api_reply_error(rq, &e);
         return;
     }
-    jsonw w;
-    api_list_writer(&w);
-    api_write_page(rq, &w, rows, n, sizeof(*rows), limit, search_write, seq_cursor);
-    api_reply_jsonw(rq, 200, &w);
+    api_reply_rows(rq, rows, n, sizeof(*rows), limit, search_write, seq_cursor);
 }
 
 static void event_write(jsonw *w, const void *row)
@@ -459,8 +453,5 @@ void api_events_list(http_req *rq)
         api_reply_error(rq, &e);
         return;
     }
-    jsonw w;
-    api_list_writer(&w);
-    api_write_page(rq, &w, rows, n, sizeof(*rows), limit, event_write, event_cursor);
-    api_reply_jsonw(rq, 200, &w);
+    api_reply_rows(rq, rows, n, sizeof(*rows), limit, event_write, event_cursor);
 }

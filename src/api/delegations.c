@@ -232,10 +232,7 @@ void api_delegations_list(http_req *rq)
         api_reply_error(rq, &e);
         return;
     }
-    jsonw w;
-    api_list_writer(&w);
-    api_write_page(rq, &w, rows, n, sizeof(*rows), limit, ledger_write, deleg_cursor);
-    api_reply_jsonw(rq, 200, &w);
+    api_reply_rows(rq, rows, n, sizeof(*rows), limit, ledger_write, deleg_cursor);
 }
 
 static void admin_write(jsonw *w, const void *row)

@@ -174,6 +174,25 @@ size_t api_write_page(http_req *rq, jsonw *w, const void *rows, size_t n, size_t
     return shown;
 }
 
+void api_reply_rows(http_req *rq, const void *rows, size_t n, size_t size, int64_t limit, api_row_writer write,
+                    api_row_cursor cursor)
+{
+    jsonw w;
+    api_list_writer(&w);
+    api_write_page(rq, &w, rows, n, size, limit, write, cursor);
+    api_reply_jsonw(rq, 200, &w);
+}
+
+void api_reply_array_page(http_req *rq, jsonw *w, bool more, bool any_row, const char *cursor)
+{
+    jsonw_arr_close(w);
+    if (more && !any_row)
+        w->failed = true;
+    else if (more)
+        api_next_page(rq, cursor);
+    api_reply_jsonw(rq, 200, w);
+}
+
 void api_reply_jsonw(http_req *rq, int status, jsonw *w)
 {
     size_t len;

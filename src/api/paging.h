@@ -58,6 +58,15 @@ typedef const char *(*api_row_cursor)(arena_t *a, const void *row);
 size_t api_write_page(http_req *rq, jsonw *w, const void *rows, size_t n, size_t size, int64_t limit,
                       api_row_writer write, api_row_cursor cursor);
 
+/* Answer a list that is a bare array: api_write_page into a fresh page, then the reply. */
+void api_reply_rows(http_req *rq, const void *rows, size_t n, size_t size, int64_t limit, api_row_writer write,
+                    api_row_cursor cursor);
+
+/* Close the array of a page written row by row (a model's callback) and answer it: with the next page at `cursor`
+ * (the position of the last row read) when `more`; a 500 when rows remain but not one was read (a row larger than
+ * a page). */
+void api_reply_array_page(http_req *rq, jsonw *w, bool more, bool any_row, const char *cursor);
+
 /* Answer with the writer's text as application/json (500 when it failed). */
 void api_reply_jsonw(http_req *rq, int status, jsonw *w);
 /* `key`: RFC 3339 for ms since the epoch, null for 0 (as api_json_time). */

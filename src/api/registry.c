@@ -437,15 +437,7 @@ void api_registry_peers(http_req *rq)
         api_reply_error(rq, &e);
         return;
     }
-    jsonw_arr_close(&p.w);
-    if (more && p.last_id[0] == '\0') {
-        jsonw_free(&p.w);
-        api_fail(rq, CL_INTERNAL, "a peer is larger than a page");
-        return;
-    }
-    if (more)
-        api_next_page(rq, api_cursor_text(rq->arena, "iiu", &p.last));
-    api_reply_jsonw(rq, 200, &p.w);
+    api_reply_array_page(rq, &p.w, more, p.last_id[0] != '\0', api_cursor_text(rq->arena, "iiu", &p.last));
 }
 
 void api_registry_check_access(http_req *rq)

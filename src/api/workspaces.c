@@ -116,15 +116,7 @@ void api_ws_list(http_req *rq)
         api_reply_error(rq, &e);
         return;
     }
-    jsonw_arr_close(&p.w);
-    if (more && p.rows == 0) { /* one row larger than a page: nothing sane to answer */
-        jsonw_free(&p.w);
-        api_fail(rq, CL_INTERNAL, "a workspace is larger than a page");
-        return;
-    }
-    if (more)
-        api_next_page(rq, api_cursor_text(rq->arena, "iu", &p.last));
-    api_reply_jsonw(rq, 200, &p.w);
+    api_reply_array_page(rq, &p.w, more, p.rows > 0, api_cursor_text(rq->arena, "iu", &p.last));
 }
 
 /* A public route that shows more to an operator (admin or org token); false, having answered 503, when the database

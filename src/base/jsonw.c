@@ -253,16 +253,22 @@ void jsonw_str(jsonw *w, const char *s)
 
 /* ---- numbers and literals ----------------------------------------------------------------------------------- */
 
-void jsonw_int(jsonw *w, int64_t v)
+/* The decimal digits of v, ending just before `end`; returns where they start. */
+static char *format_int(int64_t v, char *end)
 {
-    char buf[24], *p = buf + sizeof(buf);
     uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
     do {
-        *--p = (char)('0' + u % 10);
+        *--end = (char)('0' + u % 10);
         u /= 10;
     } while (u != 0);
     if (v < 0)
-        *--p = '-';
+        *--end = '-';
+    return end;
+}
+
+void jsonw_int(jsonw *w, int64_t v)
+{
+    char buf[24], *p = format_int(v, buf + sizeof(buf));
     if (sep(w))
         put(w, p, (size_t)(buf + sizeof(buf) - p));
 }
@@ -300,16 +306,8 @@ void jsonw_real(jsonw *w, double v)
     }
     /* whole numbers (canvas coordinates, most rates) print as "%.17g" does them, digits and ".0", without printf */
     if (fabs(v) < 1e15 && v == (double)(int64_t)v && !(v == 0 && signbit(v))) {
-        char buf[24], *p = buf + sizeof(buf) - 2;
-        memcpy(p, ".0", 2);
-        int64_t i = (int64_t)v;
-        uint64_t u = i < 0 ? -(uint64_t)i : (uint64_t)i;
-        do {
-            *--p = (char)('0' + u % 10);
-            u /= 10;
-        } while (u != 0);
-        if (i < 0)
-            *--p = '-';
+        char buf[24], *p = format_int((int64_t)v, buf + sizeof(buf) - 2);
+        memcpy(buf + sizeof(buf) - 2, ".0", 2);
         if (sep(w))
             put(w, p, (size_t)(buf + sizeof(buf) - p));
         return;
