@@ -147,8 +147,9 @@ static void answer(activity_waiting *aw)
     http_req *rq = aw->rq;
     activity_write *w = &aw->w;
     if (w->notify && w->result == CL_FORBIDDEN)
-        api_reply_json(rq, 403, json_pack("{s:s, s:s, s:s}", "error", "talk_to_user_disabled", "code", "forbidden",
-                                          "hint", "an admin can enable it with PATCH /workspaces/:id/abilities"));
+        api_fail_with(rq, CL_FORBIDDEN, NULL,
+                      json_pack("{s:s}", "hint", "an admin can enable it with PATCH /workspaces/:id/abilities"),
+                      "talk_to_user_disabled");
     else if (w->result != CL_OK)
         api_reply_error(rq, &w->err);
     else if (w->notify)

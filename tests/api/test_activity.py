@@ -110,7 +110,8 @@ def test_notify_errors(server, ws):
     assert r.status_code == 400 and r.json()["error"] == "attachment[0]: uri and name are required"
     server.db.execute(f"UPDATE workspaces SET talk_to_user_enabled = 0 WHERE id = '{ws['id']}'")
     r = server.post(f"/workspaces/{ws['id']}/notify", headers=h, json={"message": "m"})
-    assert r.status_code == 403 and r.json()["error"] == "talk_to_user_disabled"
+    assert r.status_code == 403 and r.json() == {"error": "talk_to_user_disabled", "code": "forbidden",
+                                                 "hint": "an admin can enable it with PATCH /workspaces/:id/abilities"}
     assert server.db.query(f"SELECT count(*) FROM activity_logs WHERE workspace_id = '{ws['id']}'") == [["0"]]
     missing = str(uuid.uuid4())
     assert server.post(f"/workspaces/{missing}/notify", headers=ADMIN, json={"message": "m"}).status_code == 404
