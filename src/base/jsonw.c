@@ -73,14 +73,14 @@ static inline void putch(jsonw *w, char c)
         w->data[w->len++] = c;
 }
 
-static bool in_object(const jsonw *w)
+static inline bool in_object(const jsonw *w)
 {
     return w->depth > 0 && (w->objs >> (w->depth - 1)) & 1;
 }
 
 /* What comes before a value or a key: nothing after a key or at the top, a comma after a sibling. A value in an
  * object without its key is a caller's bug: the writer fails rather than emit broken JSON. */
-static bool sep_for(jsonw *w, bool key)
+static inline bool sep_for(jsonw *w, bool key)
 {
     if (w->failed)
         return false;
@@ -104,7 +104,7 @@ static bool sep_for(jsonw *w, bool key)
     return !w->failed;
 }
 
-static bool sep(jsonw *w)
+static inline bool sep(jsonw *w)
 {
     return sep_for(w, false);
 }
@@ -163,6 +163,17 @@ static const unsigned char BYTE_CLASS[256] = {
     [0x80 ... 0xFF] = MULTI,
 };
 
+/* Whether the 8 bytes at p are all PLAIN, a word at a time (a "has a byte below n" test can only err towards no,
+ * and then the byte loop decides). */
+static inline bool plain8(const char *p)
+{
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+    uint64_t v, q, b;
+    memcpy(&v, p, 8);
+    q = v ^ ('"' * ones), b = v ^ ('\\' * ones);
+    return ((v | (((v - 0x20 * ones) | (q - ones) | (b - ones)) & ~v)) & high) == 0;
+}
+
 static void put_escape(jsonw *w, unsigned char c)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -193,6 +204,8 @@ static bool put_quoted(jsonw *w, const char *s, size_t n)
     while (i < n) {
         size_t run = i;
         for (;;) {
+            while (run + 8 <= n && plain8(s + run))
+                run += 8;
             while (run < n && BYTE_CLASS[(unsigned char)s[run]] == PLAIN)
                 run++;
             if (run == n || BYTE_CLASS[(unsigned char)s[run]] != MULTI)
