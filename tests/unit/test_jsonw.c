@@ -152,7 +152,8 @@ static void test_escaping_matches_jansson(void **state)
         assert_string_equal(done(&w), dump(json_string(cases[i])));
     }
     /* each byte that matters at each place of a word (the writer scans 8 bytes at a time) */
-    const char *special[] = {"\x01", "\x1f", "\"", "\\", "\x7f", " ", "!", "#", "[", "]", "\xc3\xa9", "\xe2\x80\xa8"};
+    const char *special[] = {"\x01", "\x1f", "\"", "\\", "\x7f",     " ",
+                             "!",    "#",    "[",  "]",  "\xc3\xa9", "\xe2\x80\xa8"};
     for (size_t k = 0; k < sizeof(special) / sizeof(special[0]); k++)
         for (size_t pos = 0; pos < 17; pos++) {
             char s[64];
