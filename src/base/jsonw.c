@@ -163,15 +163,16 @@ static const unsigned char BYTE_CLASS[256] = {
     [0x80 ... 0xFF] = MULTI,
 };
 
-/* Whether the 8 bytes at p are all PLAIN, a word at a time (a "has a byte below n" test can only err towards no,
- * and then the byte loop decides). */
-static inline bool plain8(const char *p)
+/* Whether the 8 bytes at p hold none that a string must escape (below 0x20, the quote, the backslash), nor, with
+ * `ascii`, any from 0x80: a word at a time. A "has a byte below n" test can only err towards yes, and then the
+ * byte loop decides. */
+static inline bool quiet8(const char *p, bool ascii)
 {
     const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
     uint64_t v, q, b;
     memcpy(&v, p, 8);
     q = v ^ ('"' * ones), b = v ^ ('\\' * ones);
-    return ((v | (((v - 0x20 * ones) | (q - ones) | (b - ones)) & ~v)) & high) == 0;
+    return (((ascii ? v : 0) | (((v - 0x20 * ones) | (q - ones) | (b - ones)) & ~v)) & high) == 0;
 }
 
 static void put_escape(jsonw *w, unsigned char c)
@@ -204,7 +205,7 @@ static bool put_quoted(jsonw *w, const char *s, size_t n)
     while (i < n) {
         size_t run = i;
         for (;;) {
-            while (run + 8 <= n && plain8(s + run))
+            while (run + 8 <= n && quiet8(s + run, true))
                 run += 8;
             while (run < n && BYTE_CLASS[(unsigned char)s[run]] == PLAIN)
                 run++;
@@ -410,6 +411,10 @@ static bool canon_string(canon *c)
 {
     const char *p = c->p + 1;
     while (p < c->end) {
+        while (c->end - p >= 8 && quiet8(p, false)) /* the text is valid UTF-8: only these bytes matter */
+            p += 8;
+        if (p == c->end)
+            break;
         unsigned char ch = (unsigned char)*p;
         if (ch == '"') {
             c->p = p + 1;
