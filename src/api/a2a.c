@@ -75,6 +75,15 @@ static void job_reply(a2a_job *j, int status, json_t *v)
         json_decref(v);
 }
 
+/* Fail the waiting request, if any, through api/errors.c (takes the reference of extra). */
+static void job_fail(a2a_job *j, cl_err err, json_t *extra, const char *msg)
+{
+    if (j->rq != NULL)
+        api_fail_with(j->rq, err, NULL, extra, "%s", msg);
+    else
+        json_decref(extra);
+}
+
 static bool busy_reply(int status) { return status == 429 || status == 503; }
 
 /* The target is busy: queue the message (once per messageId) and say so. */
@@ -90,8 +99,8 @@ static void job_enqueue(a2a_job *j, db_t *db, const char *why)
         log_warn("a2a enqueue failed", "target=%s error=\"%s\"", j->t.id, e.msg);
         if (j->rq)
             http_add_header(j->rq, "retry-after", "30");
-        job_reply(j, 503, json_pack("{s:s, s:b, s:i}", "error", "workspace agent busy — retry after a short backoff",
-                                    "busy", 1, "retry_after", 30));
+        job_fail(j, CL_UNAVAILABLE, json_pack("{s:b, s:i}", "busy", 1, "retry_after", 30),
+                 "workspace agent busy — retry after a short backoff");
         return;
     }
     if (!existing)
@@ -124,7 +133,7 @@ static void on_delivered(void *arg, void *ctx, const http_call_result *r)
     a2a_job *j = arg;
     db_t *db = ctx;
     if (db == NULL) { /* the server is stopping: nothing is recorded; the sender retries */
-        job_reply(j, 503, json_pack("{s:s}", "error", "colony is shutting down; retry"));
+        job_fail(j, CL_UNAVAILABLE, NULL, "colony is shutting down; retry");
         job_free(j);
         return;
     }
@@ -157,21 +166,24 @@ static void on_delivered(void *arg, void *ctx, const http_call_result *r)
         o.ok = r->status < 300;
         job_log(j, db, &o);
         job_delegation(j, db, "failed", msg, NULL);
-        job_reply(j, r->status, json_pack("{s:s}", "error", msg));
+        if (j->rq != NULL)
+            api_relay_error(j->rq, r->status, msg, NULL);
     } else {
         metric_inc(METRIC_A2A_FAILED);
         o.error = r->error;
         job_log(j, db, &o);
         job_delegation(j, db, "failed", r->error, NULL);
         if (r->outcome == HTTP_CALL_TOO_LARGE)
-            job_reply(j, 502, json_pack("{s:s, s:b, s:b, s:I}", "error", "agent response too large",
-                                        "delivery_confirmed", 1, "truncated", 1, "max_bytes", (json_int_t)reply_cap));
+            job_fail(j, CL_BAD_GATEWAY,
+                     json_pack("{s:b, s:b, s:I}", "delivery_confirmed", 1, "truncated", 1, "max_bytes",
+                               (json_int_t)reply_cap),
+                     "agent response too large");
         else if (r->outcome == HTTP_CALL_REFUSED)
-            job_reply(j, 502, json_pack("{s:s}", "error", "workspace URL is not publicly routable"));
+            job_fail(j, CL_BAD_GATEWAY, NULL, "workspace URL is not publicly routable");
         else if (r->outcome == HTTP_CALL_CANCELLED)
-            job_reply(j, 503, json_pack("{s:s}", "error", "colony is shutting down; retry"));
+            job_fail(j, CL_UNAVAILABLE, NULL, "colony is shutting down; retry");
         else
-            job_reply(j, 502, json_pack("{s:s, s:s}", "error", "failed to reach workspace agent", "detail", r->error));
+            job_fail(j, CL_BAD_GATEWAY, json_pack("{s:s?}", "detail", r->error), "failed to reach workspace agent");
     }
     job_free(j);
 }
@@ -277,9 +289,9 @@ void api_a2a(http_req *rq)
         api_reply_json(rq, 200, json_pack("{s:s, s:s, s:s}", "status", "queued", "delivery_mode", "poll", "method",
                                           m->method));
     } else if (t.url == NULL || t.url[0] == '\0') {
-        api_reply_json(rq, 503, json_pack("{s:s, s:s}", "error", "workspace has no URL", "status", t.status));
+        api_fail_with(rq, CL_UNAVAILABLE, NULL, json_pack("{s:s?}", "status", t.status), "workspace has no URL");
     } else if (url_check_agent(t.url, &e) != CL_OK) {
-        api_reply_json(rq, 502, json_pack("{s:s}", "error", "workspace URL is not publicly routable"));
+        api_fail(rq, CL_BAD_GATEWAY, "workspace URL is not publicly routable");
     } else {
         job_attach(j, rq);
         a2a_job_start(j, http_req_client(rq), rq->db, &t, sender, m, canvas, NULL);
@@ -308,7 +320,7 @@ void api_a2a_queue_get(http_req *rq)
     cl_err found = a2a_queue_get(rq->db, rq->arena, qid, &r, &e);
     if (found != CL_OK || strcasecmp(r.workspace_id, ws) != 0) {
         if (found == CL_NOT_FOUND || found == CL_OK)
-            api_reply_json(rq, 404, json_pack("{s:s, s:b}", "error", "queue item not found", "retryable", 1));
+            api_fail_with(rq, CL_NOT_FOUND, NULL, json_pack("{s:b}", "retryable", 1), "queue item not found");
         else
             api_reply_error(rq, &e);
         return;

@@ -8,6 +8,7 @@
 #include "api/auth.h"
 #include "api/errors.h"
 #include "api/input.h"
+#include "api/paging.h"
 #include "base/batch.h"
 #include "base/json.h"
 #include "base/time.h"
@@ -15,47 +16,65 @@
 #include "model/chat.h"
 #include "model/event.h"
 
-enum { SEARCH_LIMIT_MAX = 200, EVENTS_LIMIT = 100 };
+enum { SEARCH_LIMIT_DEFAULT = 50, SEARCH_LIMIT_MAX = 200, EVENTS_LIMIT_DEFAULT = 100, EVENTS_LIMIT_MAX = 1000 };
 
-/* A stored JSON text as a value (null when absent or unreadable). */
-static json_t *raw(const char *text)
+/* `key`: JSON text stored in a column, as a value (null when absent or unreadable). */
+static void kstored(jsonw *w, const char *key, const char *text)
 {
-    json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
-    return v ? v : json_null();
+    jsonw_key(w, key);
+    if (!jsonw_stored(w, text, true))
+        jsonw_null(w);
 }
 
-static json_t *opt_str(const char *s) { return s ? json_string(s) : json_null(); }
-
-static json_t *row_json(const activity_row *r)
+static void row_write(jsonw *w, const void *row)
 {
-    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o}", "id", r->id,
-                     "workspace_id", r->workspace_id, "activity_type", r->activity_type, "source_id",
-                     opt_str(r->source_id), "target_id", opt_str(r->target_id), "method", opt_str(r->method),
-                     "summary", opt_str(r->summary), "duration_ms",
-                     r->has_duration ? json_integer(r->duration_ms) : json_null(), "status", r->status,
-                     "error_detail", opt_str(r->error_detail), "created_at", api_json_time(r->created_at),
-                     "request_body", raw(r->request_body), "response_body", raw(r->response_body));
+    const activity_row *r = row;
+    jsonw_obj_open(w);
+    jsonw_kstr(w, "id", r->id);
+    jsonw_kstr(w, "workspace_id", r->workspace_id);
+    jsonw_kstr(w, "activity_type", r->activity_type);
+    jsonw_kstr(w, "source_id", r->source_id);
+    jsonw_kstr(w, "target_id", r->target_id);
+    jsonw_kstr(w, "method", r->method);
+    jsonw_kstr(w, "summary", r->summary);
+    jsonw_key(w, "duration_ms");
+    if (r->has_duration)
+        jsonw_int(w, r->duration_ms);
+    else
+        jsonw_null(w);
+    jsonw_kstr(w, "status", r->status);
+    jsonw_kstr(w, "error_detail", r->error_detail);
+    api_jsonw_time(w, "created_at", r->created_at);
+    kstored(w, "request_body", r->request_body);
+    kstored(w, "response_body", r->response_body);
+    jsonw_obj_close(w);
 }
 
-static json_t *rows_json(const activity_row *rows, size_t n)
+/* Activity pages run on seq: oldest first after since_id (or an ascending cursor), else newest first; the cursor
+ * carries the direction. */
+static const char *row_cursor_asc(arena_t *a, const void *row)
 {
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, row_json(&rows[i]));
-    return arr;
+    return api_cursor_text(a, "ii", &(api_cursor){.n = {1, ((const activity_row *)row)->seq}});
+}
+
+static const char *row_cursor_desc(arena_t *a, const void *row)
+{
+    return api_cursor_text(a, "ii", &(api_cursor){.n = {0, ((const activity_row *)row)->seq}});
 }
 
 void api_activity_list(http_req *rq)
 {
     const char *id;
     int64_t limit, since_secs;
+    api_cursor c;
     if (!api_uuid_param_or_reply(rq, "id", "workspace", &id) ||
         !api_query_int_or_reply(rq, "since_secs", 0, 1, INT32_MAX, &since_secs))
         return;
     /* the reference reads garbage and non-positive limits as the default; colony answers 400, as every list does */
-    if (!api_query_int_or_reply(rq, "limit", ACTIVITY_LIMIT_DEFAULT, 1, ACTIVITY_LIMIT_MAX, &limit))
+    if (!api_limit_or_reply(rq, ACTIVITY_LIMIT_DEFAULT, ACTIVITY_LIMIT_MAX, &limit) ||
+        !api_cursor_or_reply(rq, "ii", &c))
         return;
-    activity_filter f = {.type = http_query(rq, "type"), .limit = limit};
+    activity_filter f = {.type = http_query(rq, "type"), .limit = limit + 1};
     const char *src = http_query(rq, "source");
     if (src) {
         if (strcmp(src, "canvas") != 0 && strcmp(src, "agent") != 0) {
@@ -79,6 +98,12 @@ void api_activity_list(http_req *rq)
         return;
     }
     f.since_id = http_query(rq, "since_id");
+    if (c.set && (f.since_id != NULL || (c.n[0] != 0 && c.n[0] != 1))) {
+        api_fail(rq, CL_INVALID, f.since_id ? "since_id and cursor cannot be combined: follow the cursor"
+                                            : "cursor is not one this list gave (pass back X-Next-Cursor as it came)");
+        return;
+    }
+    f.has_cursor = c.set, f.ascending = c.n[0] == 1, f.cursor_seq = c.n[1];
     activity_row *rows;
     size_t n;
     cl_error e;
@@ -86,7 +111,8 @@ void api_activity_list(http_req *rq)
         api_reply_error(rq, &e);
         return;
     }
-    api_reply_json(rq, 200, rows_json(rows, n));
+    bool asc = f.since_id != NULL || (c.set && f.ascending);
+    api_reply_rows(rq, rows, n, sizeof(*rows), limit, row_write, asc ? row_cursor_asc : row_cursor_desc);
 }
 
 /* A JSON field stored as text, bounded. */
@@ -121,8 +147,9 @@ static void answer(activity_waiting *aw)
     http_req *rq = aw->rq;
     activity_write *w = &aw->w;
     if (w->notify && w->result == CL_FORBIDDEN)
-        api_reply_json(rq, 403, json_pack("{s:s, s:s, s:s}", "error", "talk_to_user_disabled", "code", "forbidden",
-                                          "hint", "an admin can enable it with PATCH /workspaces/:id/abilities"));
+        api_fail_with(rq, CL_FORBIDDEN, NULL,
+                      json_pack("{s:s}", "hint", "an admin can enable it with PATCH /workspaces/:id/abilities"),
+                      "talk_to_user_disabled");
     else if (w->result != CL_OK)
         api_reply_error(rq, &w->err);
     else if (w->notify)
@@ -257,7 +284,44 @@ void api_notify(http_req *rq)
     write_later(rq, &(activity_write){.notify = true, .workspace_id = id, .message = message, .attachments = att_text});
 }
 
-/* GET /workspaces/:id/chat-history (surface.md §15): the conversation a canvas rebuilds after a reload. */
+/* The bubbles of rows[0..n) (newest first) as {"messages": [...], "reached_end": …}; false when they do not fit
+ * in a page (the writer is then reset). */
+static bool chat_write(http_req *rq, jsonw *w, const activity_row *rows, size_t n, const activity_row *steps,
+                       size_t nsteps, bool reached_end)
+{
+    chat_msg *msgs;
+    size_t count;
+    chat_messages(rq->arena, rows, n, steps, nsteps, &msgs, &count);
+    jsonw_mark start = jsonw_save(w);
+    jsonw_obj_open(w);
+    jsonw_key(w, "messages");
+    jsonw_arr_open(w);
+    for (size_t i = 0; i < count; i++) {
+        char mid[ID_UUID_LEN + 1];
+        id_uuid4(mid); /* as the reference: a fresh id per message per request */
+        jsonw_obj_open(w);
+        jsonw_kstr(w, "id", mid);
+        jsonw_kstr(w, "role", chat_role_name(msgs[i].role));
+        jsonw_kstr(w, "content", msgs[i].content);
+        api_jsonw_time(w, "timestamp", msgs[i].at);
+        if (msgs[i].attachments) {
+            jsonw_key(w, "attachments");
+            jsonw_json(w, msgs[i].attachments);
+        }
+        if (msgs[i].tool_trace) {
+            jsonw_key(w, "tool_trace");
+            jsonw_json(w, msgs[i].tool_trace);
+        }
+        jsonw_obj_close(w);
+    }
+    jsonw_arr_close(w);
+    jsonw_kbool(w, "reached_end", reached_end);
+    jsonw_obj_close(w);
+    return api_row_fits(w, &start);
+}
+
+/* GET /workspaces/:id/chat-history (surface.md §15): the conversation a canvas rebuilds after a reload. The canvas
+ * pages back with before_ts; a cursor (X-Next-Cursor) pages back without ever repeating or skipping a row. */
 void api_chat_history(http_req *rq)
 {
     const char *id = http_param_get(rq, "id");
@@ -266,45 +330,43 @@ void api_chat_history(http_req *rq)
         return;
     }
     id = id_lower(arena_strdup(rq->arena, id));
-    const char *lim = http_query(rq, "limit"); /* garbage and non-positive are the default, as in the reference */
-    char *end = NULL;
-    long long limit = lim && *lim ? strtoll(lim, &end, 10) : 0;
-    if (end != NULL && *end != '\0')
-        limit = 0;
-    limit = limit <= 0 ? CHAT_LIMIT_DEFAULT : limit > CHAT_LIMIT_MAX ? CHAT_LIMIT_MAX : limit;
+    int64_t limit;
+    api_cursor c;
+    /* the reference reads garbage and non-positive limits as the default and clamps big ones; colony answers 400,
+     * as every list does */
+    if (!api_limit_or_reply(rq, CHAT_LIMIT_DEFAULT, CHAT_LIMIT_MAX, &limit) || !api_cursor_or_reply(rq, "ii", &c))
+        return;
     int64_t before = 0;
     const char *b = http_query(rq, "before_ts");
     if (b && !time_parse_rfc3339(b, strlen(b), &before)) {
         api_fail(rq, CL_INVALID, "before_ts must be an RFC3339 timestamp (e.g. 2026-05-01T00:00:00Z)");
         return;
     }
+    activity_key after = {c.n[0], c.n[1]};
     activity_row *rows, *steps = NULL;
     size_t n, nsteps = 0;
     int64_t from, to;
     cl_error e;
-    if (activity_chat_rows(rq->db, rq->arena, id, before, limit, &rows, &n, &e) != CL_OK ||
-        (chat_steps_window(rows, n, &from, &to) &&
+    if (activity_chat_rows(rq->db, rq->arena, id, before, c.set ? &after : NULL, limit + 1, &rows, &n, &e) !=
+            CL_OK ||
+        (chat_steps_window(rows, n < (size_t)limit ? n : (size_t)limit, &from, &to) &&
          activity_tool_steps(rq->db, rq->arena, id, CHAT_TOOL_MARKER, from, to, CHAT_TOOL_STEPS_MAX, &steps, &nsteps,
                              &e) != CL_OK)) {
         api_fail(rq, CL_BAD_GATEWAY, "chat history unavailable");
         return;
     }
-    chat_msg *msgs;
-    size_t count;
-    chat_messages(rq->arena, rows, n, steps, nsteps, &msgs, &count);
-    json_t *out = json_array();
-    for (size_t i = 0; i < count; i++) {
-        char mid[ID_UUID_LEN + 1];
-        id_uuid4(mid); /* as the reference: a fresh id per message per request */
-        json_t *m = json_pack("{s:s, s:s, s:s, s:o}", "id", mid, "role", chat_role_name(msgs[i].role), "content",
-                              msgs[i].content, "timestamp", api_json_time(msgs[i].at));
-        if (msgs[i].attachments)
-            json_object_set(m, "attachments", msgs[i].attachments);
-        if (msgs[i].tool_trace)
-            json_object_set(m, "tool_trace", msgs[i].tool_trace);
-        json_array_append_new(out, m);
+    size_t keep = n < (size_t)limit ? n : (size_t)limit;
+    jsonw w;
+    api_list_writer(&w);
+    /* a page too large for one body keeps its newest half, and so on: the older rows come with the next page */
+    bool fits;
+    while (!(fits = chat_write(rq, &w, rows, keep, steps, nsteps, keep == n)) && keep > 1)
+        keep /= 2;
+    if (fits && keep < n) {
+        const activity_row *last = &rows[keep - 1];
+        api_next_page(rq, api_cursor_text(rq->arena, "ii", &(api_cursor){.n = {last->created_at, last->seq}}));
     }
-    api_reply_json(rq, 200, json_pack("{s:o, s:b}", "messages", out, "reached_end", (long long)n < limit));
+    api_reply_jsonw(rq, 200, &w);
 }
 
 void api_chat_session_new(http_req *rq)
@@ -321,46 +383,77 @@ void api_chat_session_new(http_req *rq)
     api_reply_json(rq, 200, json_pack("{s:s, s:o}", "status", "reset", "chat_session_started_at", api_json_time(at)));
 }
 
+static void search_write(jsonw *w, const void *row)
+{
+    const activity_row *r = row;
+    jsonw_obj_open(w);
+    jsonw_kstr(w, "kind", "activity");
+    jsonw_kstr(w, "id", r->id);
+    jsonw_kstr(w, "workspace_id", r->workspace_id);
+    jsonw_kstr(w, "label", r->activity_type);
+    jsonw_kstr(w, "content", r->summary);
+    jsonw_kstr(w, "method", r->method);
+    jsonw_kstr(w, "status", r->status);
+    api_jsonw_time(w, "created_at", r->created_at);
+    jsonw_obj_close(w);
+}
+
+static const char *seq_cursor(arena_t *a, const void *row)
+{
+    return api_cursor_text(a, "i", &(api_cursor){.n = {((const activity_row *)row)->seq}});
+}
+
 void api_session_search(http_req *rq)
 {
     const char *id;
     int64_t limit;
+    api_cursor c;
     if (!api_uuid_param_or_reply(rq, "id", "workspace", &id) ||
-        !api_query_int_or_reply(rq, "limit", 50, 1, SEARCH_LIMIT_MAX, &limit))
+        !api_limit_or_reply(rq, SEARCH_LIMIT_DEFAULT, SEARCH_LIMIT_MAX, &limit) || !api_cursor_or_reply(rq, "i", &c))
         return;
     activity_row *rows;
     size_t n;
     cl_error e;
-    if (activity_search(rq->db, rq->arena, id, http_query(rq, "q"), limit, &rows, &n, &e) != CL_OK) {
+    if (activity_search(rq->db, rq->arena, id, http_query(rq, "q"), c.set ? c.n[0] : 0, limit + 1, &rows, &n, &e) !=
+        CL_OK) {
         api_reply_error(rq, &e);
         return;
     }
-    json_t *items = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:o}", "kind", "activity", "id",
-                                               rows[i].id, "workspace_id", rows[i].workspace_id, "label",
-                                               rows[i].activity_type, "content", opt_str(rows[i].summary), "method",
-                                               opt_str(rows[i].method), "status", rows[i].status, "created_at",
-                                               api_json_time(rows[i].created_at)));
-    api_reply_json(rq, 200, items);
+    api_reply_rows(rq, rows, n, sizeof(*rows), limit, search_write, seq_cursor);
 }
 
+static void event_write(jsonw *w, const void *row)
+{
+    const event_row *r = row;
+    jsonw_obj_open(w);
+    jsonw_kint(w, "id", r->id);
+    jsonw_kstr(w, "event_type", r->type);
+    jsonw_kstr(w, "workspace_id", r->workspace_id);
+    kstored(w, "payload", r->payload);
+    api_jsonw_time(w, "created_at", r->created_at);
+    jsonw_obj_close(w);
+}
+
+static const char *event_cursor(arena_t *a, const void *row)
+{
+    return api_cursor_text(a, "i", &(api_cursor){.n = {((const event_row *)row)->id}});
+}
+
+/* GET /events[/:workspaceId]: the reference's newest 100, then older pages by cursor (ids descending). */
 void api_events_list(http_req *rq)
 {
     const char *ws = NULL;
-    if (http_param_get(rq, "workspaceId") && !api_uuid_param_or_reply(rq, "workspaceId", "workspace", &ws))
+    int64_t limit;
+    api_cursor c;
+    if ((http_param_get(rq, "workspaceId") && !api_uuid_param_or_reply(rq, "workspaceId", "workspace", &ws)) ||
+        !api_limit_or_reply(rq, EVENTS_LIMIT_DEFAULT, EVENTS_LIMIT_MAX, &limit) || !api_cursor_or_reply(rq, "i", &c))
         return;
     event_row *rows;
     size_t n;
     cl_error e;
-    if (event_list(rq->db, rq->arena, ws, EVENTS_LIMIT, &rows, &n, &e) != CL_OK) {
+    if (event_list(rq->db, rq->arena, ws, c.set ? c.n[0] : 0, limit + 1, &rows, &n, &e) != CL_OK) {
         api_reply_error(rq, &e);
         return;
     }
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, json_pack("{s:I, s:s, s:o, s:o, s:o}", "id", (json_int_t)rows[i].id, "event_type",
-                                             rows[i].type, "workspace_id", opt_str(rows[i].workspace_id), "payload",
-                                             raw(rows[i].payload), "created_at", api_json_time(rows[i].created_at)));
-    api_reply_json(rq, 200, arr);
+    api_reply_rows(rq, rows, n, sizeof(*rows), limit, event_write, event_cursor);
 }

@@ -30,8 +30,7 @@ static bool deny(http_req *rq, cl_err e, const char *msg)
 
 void api_reply_datastore_unavailable(http_req *rq)
 {
-    api_reply_json(rq, 503, json_pack("{s:s, s:s}", "error", "platform datastore unavailable — retry shortly", "code",
-                                      "platform_unavailable"));
+    api_fail_with(rq, CL_UNAVAILABLE, "platform_unavailable", NULL, "platform datastore unavailable — retry shortly");
 }
 
 cl_err api_identify(http_req *rq, const char *bearer, caller *c)

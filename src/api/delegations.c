@@ -8,6 +8,7 @@
 #include "api/a2a.h"
 #include "api/errors.h"
 #include "api/input.h"
+#include "api/paging.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -35,9 +36,10 @@ static bool delegation_input(http_req *rq, const char *id, const char **target, 
     }
     *target = id_lower(arena_strdup(rq->arena, t));
     if (strcmp(*target, id) == 0) {
-        api_reply_json(rq, 400, json_pack("{s:s, s:s, s:s, s:s}", "error", "self-delegation not permitted", "code",
-                                          "invalid_request", "reason", "target_id equals the caller",
-                                          "hint", "do the task yourself, or delegate to a peer or child"));
+        api_fail_with(rq, CL_INVALID, NULL,
+                      json_pack("{s:s, s:s}", "reason", "target_id equals the caller", "hint",
+                                "do the task yourself, or delegate to a peer or child"),
+                      "self-delegation not permitted");
         return false;
     }
     return api_may_talk_or_reply(rq, id, *target);
@@ -155,61 +157,130 @@ void api_delegation_update(http_req *rq)
     api_reply_json(rq, 200, json_pack("{s:s, s:s}", "status", status, "delegation_id", did));
 }
 
+/* Pages of delegations: the reference's 50 newest by default (100 for the admin view), limit + cursor past them. */
+enum { DELEG_LIST_DEFAULT = 50, DELEG_LIST_MAX = 500, DELEG_ADMIN_DEFAULT = 100, PREVIEW_CUT_MAX = 300 };
+
+static const char *deleg_cursor(arena_t *a, const void *row)
+{
+    const deleg_row *d = row;
+    return api_cursor_text(a, "iu", &(api_cursor){.n = {d->created_at}, .id = d->delegation_id});
+}
+
+/* The `limit` and `cursor` of both lists; false after answering 400. */
+static bool deleg_page_or_reply(http_req *rq, int64_t def, int64_t max, int64_t *limit, deleg_key *before,
+                                bool *has_before)
+{
+    api_cursor c;
+    if (!api_limit_or_reply(rq, def, max, limit) || !api_cursor_or_reply(rq, "iu", &c))
+        return false;
+    *before = (deleg_key){c.n[0], c.id};
+    *has_before = c.set;
+    return true;
+}
+
+/* `key`: at most `cap` bytes of s (<= PREVIEW_CUT_MAX) on a code point, with a marker when cut; omitted when NULL. */
+static void kcut(jsonw *w, const char *key, const char *s, long cap)
+{
+    if (s == NULL)
+        return;
+    char buf[PREVIEW_CUT_MAX + 1];
+    utf8_cut cut = utf8_cut_bytes(s, strlen(s), cap, true);
+    memcpy(buf, s, cut.keep);
+    if (cut.marker)
+        memcpy(buf + cut.keep, UTF8_ELLIPSIS, UTF8_ELLIPSIS_LEN);
+    jsonw_key(w, key);
+    jsonw_strn(w, buf, cut.keep + (cut.marker ? UTF8_ELLIPSIS_LEN : 0));
+}
+
+static void ledger_write(jsonw *w, const void *row)
+{
+    const deleg_row *d = row;
+    jsonw_obj_open(w);
+    jsonw_kstr(w, "delegation_id", d->delegation_id);
+    jsonw_kstr(w, "source_id", d->caller_id);
+    jsonw_kstr(w, "target_id", d->callee_id);
+    if (d->task_preview)
+        kcut(w, "summary", d->task_preview, 200);
+    else
+        jsonw_knull(w, "summary");
+    jsonw_kstr(w, "status", d->status);
+    api_jsonw_time(w, "created_at", d->created_at);
+    api_jsonw_time(w, "updated_at", d->updated_at);
+    jsonw_kbool(w, "_ledger", true);
+    kcut(w, "response_preview", d->result_preview, 300);
+    if (d->error_detail)
+        jsonw_kstr(w, "error", d->error_detail);
+    if (d->last_heartbeat)
+        api_jsonw_time(w, "last_heartbeat", d->last_heartbeat);
+    api_jsonw_time(w, "deadline", d->deadline);
+    jsonw_obj_close(w);
+}
+
 void api_delegations_list(http_req *rq)
 {
     const char *id;
-    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id))
+    int64_t limit;
+    deleg_key before;
+    bool has_before;
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id) ||
+        !deleg_page_or_reply(rq, DELEG_LIST_DEFAULT, DELEG_LIST_MAX, &limit, &before, &has_before))
         return;
     deleg_row *rows;
     size_t n;
     cl_error e;
-    if (deleg_list(rq->db, rq->arena, id, &rows, &n, &e) != CL_OK) {
+    if (deleg_list(rq->db, rq->arena, id, has_before ? &before : NULL, limit + 1, &rows, &n, &e) != CL_OK) {
         api_reply_error(rq, &e);
         return;
     }
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        const deleg_row *d = &rows[i];
-        json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:b, s:s*, s:s*, s:o*, s:o}", "delegation_id",
-                           d->delegation_id, "source_id", d->caller_id, "target_id", d->callee_id, "summary",
-                           utf8_cut_copy(rq->arena, d->task_preview, 200, true), "status", d->status, "created_at",
-                           api_json_time(d->created_at), "updated_at", api_json_time(d->updated_at), "_ledger", 1,
-                           "response_preview", utf8_cut_copy(rq->arena, d->result_preview, 300, true), "error",
-                           d->error_detail, "last_heartbeat",
-                           d->last_heartbeat ? api_json_time(d->last_heartbeat) : NULL, "deadline",
-                           api_json_time(d->deadline)));
-    }
-    api_reply_json(rq, 200, arr);
+    api_reply_rows(rq, rows, n, sizeof(*rows), limit, ledger_write, deleg_cursor);
+}
+
+static void admin_write(jsonw *w, const void *row)
+{
+    const deleg_row *d = row;
+    jsonw_obj_open(w);
+    jsonw_kstr(w, "delegation_id", d->delegation_id);
+    jsonw_kstr(w, "caller_id", d->caller_id);
+    jsonw_kstr(w, "callee_id", d->callee_id);
+    jsonw_kstr(w, "task_preview", d->task_preview);
+    jsonw_kstr(w, "status", d->status);
+    api_jsonw_time(w, "deadline", d->deadline);
+    jsonw_kint(w, "retry_count", d->retry_count);
+    api_jsonw_time(w, "created_at", d->created_at);
+    api_jsonw_time(w, "updated_at", d->updated_at);
+    api_jsonw_time(w, "last_heartbeat", d->last_heartbeat);
+    jsonw_kstr(w, "result_preview", d->result_preview);
+    jsonw_kstr(w, "error_detail", d->error_detail);
+    jsonw_obj_close(w);
 }
 
 void api_admin_delegations(http_req *rq)
 {
     const char *status = http_query(rq, "status");
     int64_t limit;
-    if (!api_query_int_or_reply(rq, "limit", 100, 1, DELEG_ADMIN_LIMIT_MAX, &limit))
+    deleg_key before;
+    bool has_before;
+    if (!deleg_page_or_reply(rq, DELEG_ADMIN_DEFAULT, DELEG_ADMIN_LIMIT_MAX, &limit, &before, &has_before))
         return;
     status = status ? status : "in_flight";
     deleg_row *rows;
     size_t n;
     cl_error e;
-    if (deleg_admin_list(rq->db, rq->arena, status, limit, &rows, &n, &e) != CL_OK) {
+    if (deleg_admin_list(rq->db, rq->arena, status, has_before ? &before : NULL, limit + 1, &rows, &n, &e) !=
+        CL_OK) {
         api_reply_error(rq, &e);
         return;
     }
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        const deleg_row *d = &rows[i];
-        json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:o, s:o, s:o, s:s?, s:s?}", "delegation_id",
-                           d->delegation_id, "caller_id", d->caller_id, "callee_id", d->callee_id, "task_preview",
-                           d->task_preview, "status", d->status, "deadline", api_json_time(d->deadline), "retry_count",
-                           (json_int_t)d->retry_count, "created_at", api_json_time(d->created_at), "updated_at",
-                           api_json_time(d->updated_at), "last_heartbeat", api_json_time(d->last_heartbeat),
-                           "result_preview", d->result_preview, "error_detail", d->error_detail));
-    }
-    api_reply_json(rq, 200, json_pack("{s:o, s:I, s:s, s:I}", "delegations", arr, "count", (json_int_t)n, "status",
-                                      status, "limit", (json_int_t)limit));
+    jsonw w;
+    api_list_writer(&w);
+    jsonw_obj_open(&w);
+    jsonw_key(&w, "delegations");
+    size_t shown = api_write_page(rq, &w, rows, n, sizeof(*rows), limit, admin_write, deleg_cursor);
+    jsonw_kint(&w, "count", (int64_t)shown);
+    jsonw_kstr(&w, "status", status);
+    jsonw_kint(&w, "limit", limit);
+    jsonw_obj_close(&w);
+    api_reply_jsonw(rq, 200, &w);
 }
 
 void api_admin_delegation_stats(http_req *rq)

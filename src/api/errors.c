@@ -32,14 +32,41 @@ static const char *valid_text(arena_t *a, const char *msg)
     return out;
 }
 
-void api_reply_error(http_req *rq, const cl_error *e)
+/* {"error": msg, "code": code, ...extra}: the one shape of an error body (takes the reference of extra). */
+static json_t *error_json(const char *msg, const char *code, json_t *extra)
 {
-    int status = cl_err_http_status(e->err);
-    const char *code = e->code ? e->code : cl_err_code(e->err);
-    const char *msg = valid_text(rq->arena, e->msg[0] ? e->msg : cl_strerror(e->err));
+    json_t *v = json_pack("{s:s, s:s}", "error", msg, "code", code);
+    if (extra != NULL) {
+        const char *key;
+        json_t *field;
+        json_object_foreach(extra, key, field) {
+            if (strcmp(key, "error") != 0 && strcmp(key, "code") != 0)
+                json_object_set(v, key, field);
+        }
+        json_decref(extra);
+    }
+    return v;
+}
+
+/* Every error reply of a handler ends here. */
+static void reply_error(http_req *rq, int status, const char *code, const char *msg, json_t *extra)
+{
     if (status >= 500)
         log_warn("request failed", "rid=%s status=%d code=%s", rq->request_id, status, code);
-    api_reply_json(rq, status, json_pack("{s:s, s:s}", "error", msg, "code", code));
+    api_reply_json(rq, status, error_json(valid_text(rq->arena, msg), code, extra));
+}
+
+static void reply_cl_error(http_req *rq, const cl_error *e, json_t *extra)
+{
+    reply_error(rq, cl_err_http_status(e->err), e->code ? e->code : cl_err_code(e->err),
+                e->msg[0] ? e->msg : cl_strerror(e->err), extra);
+}
+
+void api_reply_error(http_req *rq, const cl_error *e) { reply_cl_error(rq, e, NULL); }
+
+void api_relay_error(http_req *rq, int status, const char *message, json_t *extra)
+{
+    reply_error(rq, status, "agent_error", message, extra);
 }
 
 void api_fail(http_req *rq, cl_err code, const char *fmt, ...)
@@ -52,6 +79,17 @@ void api_fail(http_req *rq, cl_err code, const char *fmt, ...)
     api_reply_error(rq, &e);
 }
 
+void api_fail_with(http_req *rq, cl_err err, const char *code, json_t *extra, const char *fmt, ...)
+{
+    cl_error e;
+    va_list ap;
+    va_start(ap, fmt);
+    cl_vfail(&e, err, fmt, ap);
+    va_end(ap);
+    e.code = code;
+    reply_cl_error(rq, &e, extra);
+}
+
 size_t api_error_body(char *out, size_t cap, int status, const char *message)
 {
     const char *code = "error";
@@ -61,7 +99,7 @@ size_t api_error_body(char *out, size_t cap, int status, const char *message)
             break;
         }
     }
-    json_t *v = json_pack("{s:s, s:s}", "error", message, "code", code);
+    json_t *v = error_json(message, code, NULL);
     size_t n = json_dumpb(v, out, cap, JSON_COMPACT);
     json_decref(v);
     return n <= cap ? n : 0;

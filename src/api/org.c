@@ -8,6 +8,7 @@
 #include "api/auth.h"
 #include "api/errors.h"
 #include "api/input.h"
+#include "api/paging.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/time.h"
@@ -23,7 +24,22 @@ void api_org_init(const char *dir)
         templates_dir = dir;
 }
 
-void api_org_templates(http_req *rq) { api_reply_json(rq, 200, org_template_list(rq->arena, templates_dir)); }
+/* GET /org/templates: every template (the reference lists them all) up to a page of 1,000, limit + cursor past it. */
+enum { TEMPLATES_DEFAULT = 1000, TEMPLATES_MAX = 1000 };
+
+void api_org_templates(http_req *rq)
+{
+    int64_t limit;
+    api_cursor c;
+    if (!api_limit_or_reply(rq, TEMPLATES_DEFAULT, TEMPLATES_MAX, &limit) || !api_cursor_or_reply(rq, "x", &c))
+        return;
+    const char *last;
+    bool more;
+    json_t *list = org_template_list(rq->arena, templates_dir, c.id, (size_t)limit, &last, &more);
+    if (more)
+        api_next_page(rq, api_cursor_text(rq->arena, "x", &(api_cursor){.id = last}));
+    api_reply_json(rq, 200, list);
+}
 
 static json_t *items_json(const import_result *r)
 {
@@ -182,10 +198,10 @@ void api_allowlist_put(http_req *rq)
     for (size_t i = 0; i < n; i++) {
         json_t *v = json_array_get(plugins, i);
         if (!json_is_string(v) || !plugin_name_valid(json_string_value(v))) {
-            api_reply_json(rq, 400, json_pack("{s:s, s:s, s:o, s:s}", "error", "invalid plugin name", "code",
-                                              "invalid_request", "plugin_name",
-                                              json_is_string(v) ? json_incref(v) : json_null(), "detail",
-                                              "1-128 characters of A-Z a-z 0-9 . _ @ / -, not starting with '.'"));
+            api_fail_with(rq, CL_INVALID, NULL,
+                          json_pack("{s:o, s:s}", "plugin_name", json_is_string(v) ? json_incref(v) : json_null(),
+                                    "detail", "1-128 characters of A-Z a-z 0-9 . _ @ / -, not starting with '.'"),
+                          "invalid plugin name");
             return;
         }
         names[i] = json_string_value(v);

@@ -8,6 +8,7 @@
 #include "api/auth.h"
 #include "api/errors.h"
 #include "api/input.h"
+#include "api/paging.h"
 #include "base/batch.h"
 #include "base/json.h"
 #include "base/metrics.h"
@@ -329,14 +330,48 @@ void api_registry_update_card(http_req *rq)
     api_reply_json(rq, 200, json_pack("{s:s}", "status", "updated"));
 }
 
-static json_t *peer_json(const ws_row *w)
+/* GET /registry/:id/peers: everything the reference returns for any real family, and limit + cursor past it. */
+enum { PEERS_DEFAULT = 1000, PEERS_MAX = 1000 };
+
+static void peer_write(jsonw *jw, const ws_row *w)
 {
-    json_t *card = w->agent_card ? json_loads(w->agent_card, 0, NULL) : NULL;
-    return json_pack("{s:s, s:s, s:o, s:I, s:s, s:o, s:s, s:o, s:I}", "id", w->id, "name", w->name, "role",
-                     w->role && *w->role ? json_string(w->role) : json_null(), "tier", (json_int_t)w->tier, "status",
-                     w->status, "agent_card", card ? card : json_null(), "url", w->url ? w->url : "", "parent_id",
-                     w->parent_id ? json_string(w->parent_id) : json_null(), "active_tasks",
-                     (json_int_t)w->active_tasks);
+    jsonw_obj_open(jw);
+    jsonw_kstr(jw, "id", w->id);
+    jsonw_kstr(jw, "name", w->name);
+    jsonw_kstr(jw, "role", w->role && *w->role ? w->role : NULL);
+    jsonw_kint(jw, "tier", w->tier);
+    jsonw_kstr(jw, "status", w->status);
+    jsonw_key(jw, "agent_card");
+    if (!jsonw_stored(jw, w->agent_card, false))
+        jsonw_null(jw);
+    jsonw_kstr(jw, "url", w->url ? w->url : "");
+    jsonw_kstr(jw, "parent_id", w->parent_id);
+    jsonw_kint(jw, "active_tasks", w->active_tasks);
+    jsonw_obj_close(jw);
+}
+
+/* A page of peers: rows that pass `q` are written; the cursor is the last row read, written or not, so a filter
+ * that passes nothing still moves the next page on. */
+typedef struct {
+    jsonw w;
+    const char *q, *self_id, *self_parent;
+    api_cursor last;
+    char last_id[ID_UUID_LEN + 1];
+} peers_page;
+
+static bool peer_row(void *arg, const ws_row *r)
+{
+    peers_page *p = arg;
+    if (reg_peer_matches(r, p->q)) {
+        jsonw_mark m = jsonw_save(&p->w);
+        peer_write(&p->w, r);
+        if (!api_row_fits(&p->w, &m))
+            return false;
+    }
+    p->last.n[0] = ws_peer_group(p->self_id, p->self_parent, r);
+    p->last.n[1] = r->created_at;
+    snprintf(p->last_id, sizeof(p->last_id), "%s", r->id);
+    return true;
 }
 
 void api_registry_discover(http_req *rq)
@@ -373,8 +408,7 @@ void api_registry_discover(http_req *rq)
     }
     bool live = strcmp(w.status, "online") == 0 || strcmp(w.status, "degraded") == 0;
     if (w.url == NULL || w.url[0] == '\0' || !live) {
-        api_reply_json(rq, 503, json_pack("{s:s, s:s, s:s}", "error", "workspace not available", "code",
-                                          "unavailable", "status", w.status));
+        api_fail_with(rq, CL_UNAVAILABLE, NULL, json_pack("{s:s?}", "status", w.status), "workspace not available");
         return;
     }
     api_reply_json(rq, 200, json_pack("{s:s, s:s, s:s}", "id", w.id, "url", w.url, "name", w.name));
@@ -383,19 +417,29 @@ void api_registry_discover(http_req *rq)
 void api_registry_peers(http_req *rq)
 {
     const char *id;
-    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id) || !gate(rq, id, false, NULL))
+    int64_t limit;
+    api_cursor c;
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id) || !gate(rq, id, false, NULL) ||
+        !api_limit_or_reply(rq, PEERS_DEFAULT, PEERS_MAX, &limit) || !api_cursor_or_reply(rq, "iiu", &c))
         return;
-    ws_row *rows;
-    size_t n;
+    ws_row self;
     cl_error e;
-    if (reg_peers(rq->db, rq->arena, id, http_query(rq, "q"), &rows, &n, &e) != CL_OK) {
+    if (ws_get(rq->db, rq->arena, id, &self, &e) != CL_OK) {
         api_reply_error(rq, &e);
         return;
     }
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, peer_json(&rows[i]));
-    api_reply_json(rq, 200, arr);
+    peers_page p = {.q = http_query(rq, "q"), .self_id = self.id, .self_parent = self.parent_id, .last.id = p.last_id};
+    api_list_writer(&p.w);
+    jsonw_arr_open(&p.w);
+    ws_key after = {c.n[0], c.n[1], c.id};
+    bool more;
+    if (ws_peers_page(rq->db, rq->arena, self.id, self.parent_id, c.set ? &after : NULL, limit, peer_row, &p, &more,
+                      &e) != CL_OK) {
+        jsonw_free(&p.w);
+        api_reply_error(rq, &e);
+        return;
+    }
+    api_reply_array_page(rq, &p.w, more, p.last_id[0] != '\0', api_cursor_text(rq->arena, "iiu", &p.last));
 }
 
 void api_registry_check_access(http_req *rq)

@@ -28,7 +28,10 @@ static void events_stream_head(http_req *rq)
     http_respond(rq, 200, "text/event-stream", "", 0);
 }
 
-/* A row without a lane runs on the fast pool (HTTP_LANE_FAST is 0). */
+/* A row without a lane runs on the fast pool (HTTP_LANE_FAST is 0). Lists are fast when a page is bounded small
+ * (activity, chat history, events, peers, tokens, a workspace's delegations: at most 1,000 rows read through an
+ * index); slow when a page may be O(n) in user data: the org (20,000 rows), the admin delegation view (a status
+ * filter over the whole ledger), session search (a substring scan), the templates (each one parsed). */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 const http_route api_routes[] = {
     {"GET", "/health", api_health, ACCESS_PUBLIC, HTTP_LANE_LOOP},
@@ -50,7 +53,7 @@ const http_route api_routes[] = {
     {"POST", "/workspaces/:id/notify", api_notify, ACCESS_WORKSPACE},
     {"GET", "/workspaces/:id/chat-history", api_chat_history, ACCESS_WORKSPACE},
     {"POST", "/workspaces/:id/chat-session/new", api_chat_session_new, ACCESS_WORKSPACE},
-    {"GET", "/workspaces/:id/session-search", api_session_search, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/session-search", api_session_search, ACCESS_WORKSPACE, HTTP_LANE_SLOW}, /* LIKE scan */
     {"HEAD", "/workspaces/:id/events/stream", events_stream_head, ACCESS_WORKSPACE}, /* before its GET row */
     {"GET", "/workspaces/:id/events/stream", api_events_stream, ACCESS_WORKSPACE},
     {"GET", "/ws", api_ws, ACCESS_PUBLIC}, /* own auth: events.c (browsers may pass ?token=) */
@@ -88,7 +91,7 @@ const http_route api_routes[] = {
     {"GET", "/registry/:id/peers", api_registry_peers, ACCESS_PUBLIC},
     {"POST", "/registry/check-access", api_registry_check_access, ACCESS_PUBLIC},
 
-    {"GET", "/org/templates", api_org_templates, ACCESS_ADMIN},
+    {"GET", "/org/templates", api_org_templates, ACCESS_ADMIN, HTTP_LANE_SLOW}, /* parses every template */
     {"POST", "/org/import", api_org_import, ACCESS_ADMIN, HTTP_LANE_SLOW},
     {"POST", "/admin/org/platform-agent", api_platform_install, ACCESS_ADMIN, HTTP_LANE_SLOW},
     {"GET", "/orgs/:id/plugins/allowlist", api_allowlist_get, ACCESS_ADMIN},

@@ -6,31 +6,70 @@
 #include "api/auth.h"
 #include "api/errors.h"
 #include "api/input.h"
+#include "api/paging.h"
 #include "base/json.h"
 #include "base/time.h"
 #include "model/token.h"
+
+/* Both token lists page alike: the reference's defaults (50 of a workspace, the 500 newest org tokens), limit +
+ * cursor past them; the workspace list keeps the reference's offset too (not with a cursor). */
+enum { WS_TOKENS_DEFAULT = 50, ORG_TOKENS_DEFAULT = 500 };
+
+static const char *token_cursor(arena_t *a, const void *row)
+{
+    const token_row *t = row;
+    return api_cursor_text(a, "iu", &(api_cursor){.n = {t->created_at}, .id = t->id});
+}
+
+static void ws_token_write(jsonw *w, const void *row)
+{
+    const token_row *t = row;
+    jsonw_obj_open(w);
+    jsonw_kstr(w, "id", t->id);
+    jsonw_kstr(w, "prefix", t->prefix);
+    jsonw_kstr(w, "kind", t->kind);
+    api_jsonw_time(w, "created_at", t->created_at);
+    api_jsonw_time(w, "last_used_at", t->last_used_at);
+    jsonw_obj_close(w);
+}
+
+/* {"tokens": [page], "count": rows in it} */
+static void reply_tokens(http_req *rq, const token_row *rows, size_t n, int64_t limit, api_row_writer write)
+{
+    jsonw w;
+    api_list_writer(&w);
+    jsonw_obj_open(&w);
+    jsonw_key(&w, "tokens");
+    size_t shown = api_write_page(rq, &w, rows, n, sizeof(*rows), limit, write, token_cursor);
+    jsonw_kint(&w, "count", (int64_t)shown);
+    jsonw_obj_close(&w);
+    api_reply_jsonw(rq, 200, &w);
+}
 
 void api_ws_tokens_list(http_req *rq)
 {
     const char *id;
     int64_t limit, offset;
+    api_cursor c;
     if (!api_uuid_param_or_reply(rq, "id", "workspace", &id) ||
-        !api_query_int_or_reply(rq, "limit", 50, 1, TOKEN_LIST_MAX, &limit) ||
-        !api_query_int_or_reply(rq, "offset", 0, 0, INT32_MAX, &offset))
+        !api_limit_or_reply(rq, WS_TOKENS_DEFAULT, TOKEN_LIST_MAX, &limit) ||
+        !api_query_int_or_reply(rq, "offset", 0, 0, INT32_MAX, &offset) ||
+        !api_cursor_or_reply(rq, "iu", &c))
         return;
+    if (c.set && offset > 0) {
+        api_fail(rq, CL_INVALID, "offset and cursor cannot be combined: follow the cursor");
+        return;
+    }
+    token_key before = {c.n[0], c.id};
     token_row *rows;
     size_t n;
     cl_error e;
-    if (token_list_workspace(rq->db, rq->arena, id, limit, offset, &rows, &n, &e) != CL_OK) {
+    if (token_list_workspace(rq->db, rq->arena, id, c.set ? &before : NULL, limit + 1, offset, &rows, &n, &e) !=
+        CL_OK) {
         api_reply_error(rq, &e);
         return;
     }
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, s:o}", "id", rows[i].id, "prefix", rows[i].prefix,
-                                             "kind", rows[i].kind, "created_at", api_json_time(rows[i].created_at),
-                                             "last_used_at", api_json_time(rows[i].last_used_at)));
-    api_reply_json(rq, 200, json_pack("{s:o, s:I}", "tokens", arr, "count", (json_int_t)n));
+    reply_tokens(rq, rows, n, limit, ws_token_write);
 }
 
 static void mint(http_req *rq)
@@ -79,32 +118,41 @@ void api_admin_ws_tokens_revoke_all(http_req *rq)
     api_reply_json(rq, 200, json_pack("{s:s, s:s}", "status", "revoked", "workspace_id", id));
 }
 
+static void org_token_write(jsonw *w, const void *row)
+{
+    const token_row *t = row;
+    jsonw_obj_open(w);
+    jsonw_kstr(w, "id", t->id);
+    jsonw_kstr(w, "prefix", t->prefix);
+    api_jsonw_time(w, "created_at", t->created_at);
+    if (t->name)
+        jsonw_kstr(w, "name", t->name);
+    if (t->org_id)
+        jsonw_kstr(w, "org_id", t->org_id);
+    if (t->created_by)
+        jsonw_kstr(w, "created_by", t->created_by);
+    if (t->last_used_at)
+        api_jsonw_time(w, "last_used_at", t->last_used_at);
+    if (t->expires_at)
+        api_jsonw_time(w, "expires_at", t->expires_at);
+    jsonw_obj_close(w);
+}
+
 void api_org_tokens_list(http_req *rq)
 {
+    int64_t limit;
+    api_cursor c;
+    if (!api_limit_or_reply(rq, ORG_TOKENS_DEFAULT, ORG_TOKEN_LIST_MAX, &limit) || !api_cursor_or_reply(rq, "iu", &c))
+        return;
+    token_key before = {c.n[0], c.id};
     token_row *rows;
     size_t n;
     cl_error e;
-    if (token_list_org(rq->db, rq->arena, &rows, &n, &e) != CL_OK) {
+    if (token_list_org(rq->db, rq->arena, c.set ? &before : NULL, limit + 1, &rows, &n, &e) != CL_OK) {
         api_reply_error(rq, &e);
         return;
     }
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_t *t = json_pack("{s:s, s:s, s:o}", "id", rows[i].id, "prefix", rows[i].prefix, "created_at",
-                              api_json_time(rows[i].created_at));
-        if (rows[i].name)
-            json_object_set_new(t, "name", json_string(rows[i].name));
-        if (rows[i].org_id)
-            json_object_set_new(t, "org_id", json_string(rows[i].org_id));
-        if (rows[i].created_by)
-            json_object_set_new(t, "created_by", json_string(rows[i].created_by));
-        if (rows[i].last_used_at)
-            json_object_set_new(t, "last_used_at", api_json_time(rows[i].last_used_at));
-        if (rows[i].expires_at)
-            json_object_set_new(t, "expires_at", api_json_time(rows[i].expires_at));
-        json_array_append_new(arr, t);
-    }
-    api_reply_json(rq, 200, json_pack("{s:o, s:I}", "tokens", arr, "count", (json_int_t)n));
+    reply_tokens(rq, rows, n, limit, org_token_write);
 }
 
 void api_org_tokens_create(http_req *rq)

@@ -37,7 +37,7 @@ static void on_forwarded(void *arg, void *ctx, const http_call_result *r)
     if (r->outcome == HTTP_CALL_CANCELLED) {
         api_fail(rq, CL_UNAVAILABLE, "colony is shutting down; retry");
     } else if (r->outcome != HTTP_CALL_OK && r->outcome != HTTP_CALL_TOO_LARGE) {
-        api_reply_json(rq, 502, json_pack("{s:s, s:s}", "error", "workspace unreachable", "detail", r->error));
+        api_fail_with(rq, CL_BAD_GATEWAY, NULL, json_pack("{s:s?}", "detail", r->error), "workspace unreachable");
     } else {
         const char *type = r->content_type && r->content_type[0] && !strpbrk(r->content_type, "\r\n")
                                ? arena_strdup(rq->arena, r->content_type)
@@ -66,9 +66,11 @@ static void push_mode(http_req *rq, const ws_row *w)
         return;
     }
     if (minted) { /* the agent learns it at its next register */
-        api_reply_json(rq, 503, json_pack("{s:s, s:s, s:i}", "error", "workspace re-registering — please retry in 30 "
-                                          "seconds", "detail", "the workspace has not picked up its inbound secret "
-                                          "yet; it gets it when it registers", "retry_after_seconds", 30));
+        api_fail_with(rq, CL_UNAVAILABLE, NULL,
+                      json_pack("{s:s, s:i}", "detail",
+                                "the workspace has not picked up its inbound secret yet; it gets it when it registers",
+                                "retry_after_seconds", 30),
+                      "workspace re-registering — please retry in 30 seconds");
         return;
     }
     size_t n = strlen(w->url);
@@ -115,9 +117,10 @@ void api_chat_upload(http_req *rq)
             return;
         }
         if (p->len > file_cap) { /* refused before anything is written */
-            api_reply_json(rq, 413, json_pack("{s:s, s:s, s:s?, s:I, s:I}", "error", "file exceeds per-file cap",
-                                              "code", "too_large", "filename", p->filename, "size",
-                                              (json_int_t)p->len, "max", (json_int_t)file_cap));
+            api_fail_with(rq, CL_TOO_LARGE, NULL,
+                          json_pack("{s:s?, s:I, s:I}", "filename", p->filename, "size", (json_int_t)p->len, "max",
+                                    (json_int_t)file_cap),
+                          "file exceeds per-file cap");
             return;
         }
         char *name = arena_alloc(rq->arena, UPLOAD_NAME_MAX + 1);

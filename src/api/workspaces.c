@@ -2,65 +2,121 @@
  * differs on purpose (README differences 3 and 12) the comment says so. */
 #include "api/workspaces.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "api/auth.h"
 #include "api/errors.h"
 #include "api/input.h"
+#include "api/paging.h"
 #include "base/json.h"
 #include "base/time.h"
 #include "model/token.h"
 #include "model/urlcheck.h"
 #include "model/workspace.h"
 
-static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
+/* GET /workspaces: the whole org for any org up to WS_LIST_DEFAULT rows, as the reference returns it; past that,
+ * and for clients that page, limit + cursor (api/paging.h). */
+enum { WS_LIST_DEFAULT = 20000, WS_LIST_MAX = 20000 };
 
-/* The workspace object of workspaces.md §3.2. `public` drops the fields GET /workspaces/:id hides. */
-static json_t *ws_json(const ws_row *w, bool public_view)
+static void kstr_or_null(jsonw *w, const char *key, const char *s) { jsonw_kstr(w, key, s && *s ? s : NULL); }
+
+/* The workspace object of workspaces.md §3.2. `public_view` drops the fields GET /workspaces/:id hides and adds
+ * the liveness times. */
+static void ws_write(jsonw *jw, const ws_row *w, bool public_view)
 {
-    json_t *card = w->agent_card ? json_loads(w->agent_card, JSON_DECODE_ANY, NULL) : NULL;
-    json_t *compute = w->compute ? json_loads(w->compute, 0, NULL) : NULL;
-    json_t *o = json_pack("{s:s, s:s, s:o, s:I, s:s, s:s, s:o, s:s, s:o, s:I, s:I, s:f, s:I, s:s, s:s, s:s,"
-                          " s:f, s:f, s:b, s:b, s:b, s:o, s:s, s:o, s:o}",
-                          "id", w->id, "name", w->name, "role", str_or_null(w->role), "tier", (json_int_t)w->tier,
-                          "status", w->status, "kind", w->kind ? w->kind : "workspace", "agent_card",
-                          card ? card : json_null(), "url", w->url ? w->url : "", "parent_id",
-                          str_or_null(w->parent_id), "active_tasks", (json_int_t)w->active_tasks,
-                          "max_concurrent_tasks", (json_int_t)(w->max_concurrent_tasks ? w->max_concurrent_tasks : 1),
-                          "last_error_rate", w->last_error_rate, "uptime_seconds", (json_int_t)w->uptime_seconds,
-                          "runtime", w->runtime ? w->runtime : "claude-code", "delivery_mode", w->delivery_mode,
-                          "model", w->model ? w->model : "", "x", w->x, "y", w->y, "collapsed", w->collapsed,
-                          "broadcast_enabled", w->broadcast_enabled, "talk_to_user_enabled",
-                          w->talk_to_user_enabled, "compute", compute ? compute : json_object(), "workspace_access",
-                          w->workspace_access, "created_at", api_json_time(w->created_at), "updated_at",
-                          api_json_time(w->updated_at));
-    if (public_view) {
-        json_object_set_new(o, "last_heartbeat_at", api_json_time(w->last_heartbeat_at));
-        json_object_set_new(o, "last_outbound_at", api_json_time(w->last_outbound_at));
-    } else {
-        json_object_set_new(o, "current_task", json_string(w->current_task ? w->current_task : ""));
-        json_object_set_new(o, "last_sample_error", json_string(w->last_sample_error ? w->last_sample_error : ""));
-        json_object_set_new(o, "workspace_dir", str_or_null(w->workspace_dir));
-        json_object_set_new(o, "budget_limit", w->has_budget_limit ? json_integer(w->budget_limit) : json_null());
-        json_object_set_new(o, "monthly_spend", json_integer(w->monthly_spend));
+    jsonw_obj_open(jw);
+    jsonw_kstr(jw, "id", w->id);
+    jsonw_kstr(jw, "name", w->name);
+    kstr_or_null(jw, "role", w->role);
+    jsonw_kint(jw, "tier", w->tier);
+    jsonw_kstr(jw, "status", w->status);
+    jsonw_kstr(jw, "kind", w->kind ? w->kind : "workspace");
+    jsonw_key(jw, "agent_card");
+    if (!jsonw_stored(jw, w->agent_card, true))
+        jsonw_null(jw);
+    jsonw_kstr(jw, "url", w->url ? w->url : "");
+    kstr_or_null(jw, "parent_id", w->parent_id);
+    jsonw_kint(jw, "active_tasks", w->active_tasks);
+    jsonw_kint(jw, "max_concurrent_tasks", w->max_concurrent_tasks ? w->max_concurrent_tasks : 1);
+    jsonw_key(jw, "last_error_rate");
+    jsonw_real(jw, w->last_error_rate);
+    jsonw_kint(jw, "uptime_seconds", w->uptime_seconds);
+    jsonw_kstr(jw, "runtime", w->runtime ? w->runtime : "claude-code");
+    jsonw_kstr(jw, "delivery_mode", w->delivery_mode);
+    jsonw_kstr(jw, "model", w->model ? w->model : "");
+    jsonw_key(jw, "x");
+    jsonw_real(jw, w->x);
+    jsonw_key(jw, "y");
+    jsonw_real(jw, w->y);
+    jsonw_kbool(jw, "collapsed", w->collapsed);
+    jsonw_kbool(jw, "broadcast_enabled", w->broadcast_enabled);
+    jsonw_kbool(jw, "talk_to_user_enabled", w->talk_to_user_enabled);
+    jsonw_key(jw, "compute");
+    if (!jsonw_stored(jw, w->compute, false)) {
+        jsonw_obj_open(jw);
+        jsonw_obj_close(jw);
     }
-    return o;
+    jsonw_kstr(jw, "workspace_access", w->workspace_access);
+    api_jsonw_time(jw, "created_at", w->created_at);
+    api_jsonw_time(jw, "updated_at", w->updated_at);
+    if (public_view) {
+        api_jsonw_time(jw, "last_heartbeat_at", w->last_heartbeat_at);
+        api_jsonw_time(jw, "last_outbound_at", w->last_outbound_at);
+    } else {
+        jsonw_kstr(jw, "current_task", w->current_task ? w->current_task : "");
+        jsonw_kstr(jw, "last_sample_error", w->last_sample_error ? w->last_sample_error : "");
+        kstr_or_null(jw, "workspace_dir", w->workspace_dir);
+        jsonw_key(jw, "budget_limit");
+        if (w->has_budget_limit)
+            jsonw_int(jw, w->budget_limit);
+        else
+            jsonw_null(jw);
+        jsonw_kint(jw, "monthly_spend", w->monthly_spend);
+    }
+    jsonw_obj_close(jw);
+}
+
+/* A page being written: the rows so far, and the position of the last one (the next page's cursor). */
+typedef struct {
+    jsonw w;
+    size_t rows;
+    api_cursor last;
+    char last_id[ID_UUID_LEN + 1];
+} ws_page;
+
+static bool list_row(void *arg, const ws_row *r)
+{
+    ws_page *p = arg;
+    jsonw_mark m = jsonw_save(&p->w);
+    ws_write(&p->w, r, false);
+    if (!api_row_fits(&p->w, &m))
+        return false;
+    p->rows++;
+    p->last.n[0] = r->created_at;
+    snprintf(p->last_id, sizeof(p->last_id), "%s", r->id);
+    return true;
 }
 
 void api_ws_list(http_req *rq)
 {
-    ws_row *rows;
-    size_t n;
+    int64_t limit;
+    api_cursor c;
+    if (!api_limit_or_reply(rq, WS_LIST_DEFAULT, WS_LIST_MAX, &limit) || !api_cursor_or_reply(rq, "iu", &c))
+        return;
+    ws_page p = {.last.id = p.last_id};
+    api_list_writer(&p.w);
+    jsonw_arr_open(&p.w);
+    ws_key after = {0, c.n[0], c.id};
+    bool more;
     cl_error e;
-    if (ws_list(rq->db, rq->arena, &rows, &n, &e) != CL_OK) {
+    if (ws_list_page(rq->db, rq->arena, c.set ? &after : NULL, limit, list_row, &p, &more, &e) != CL_OK) {
+        jsonw_free(&p.w);
         api_reply_error(rq, &e);
         return;
     }
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, ws_json(&rows[i], false));
-    api_reply_json(rq, 200, arr);
+    api_reply_array_page(rq, &p.w, more, p.rows > 0, api_cursor_text(rq->arena, "iu", &p.last));
 }
 
 /* A public route that shows more to an operator (admin or org token); false, having answered 503, when the database
@@ -84,12 +140,16 @@ void api_ws_get(http_req *rq)
     if (strcmp(w.status, "removed") == 0 && !(incl && strcmp(incl, "true") == 0 && operator_or_reply(rq))) {
         if (rq->responded)
             return;
-        api_reply_json(rq, 410, json_pack("{s:s, s:s, s:s, s:s, s:o}", "error", "workspace removed", "code", "gone",
-                                          "id", w.id, "hint", "pass ?include_removed=true to read it", "removed_at",
-                                          api_json_time(w.removed_at)));
+        api_fail_with(rq, CL_GONE, NULL,
+                      json_pack("{s:s, s:s, s:o}", "id", w.id, "hint", "pass ?include_removed=true to read it",
+                                "removed_at", api_json_time(w.removed_at)),
+                      "workspace removed");
         return;
     }
-    api_reply_json(rq, 200, ws_json(&w, true));
+    jsonw jw;
+    jsonw_init(&jw, API_LIST_BODY_MAX);
+    ws_write(&jw, &w, true);
+    api_reply_jsonw(rq, 200, &jw);
 }
 
 /* Read an optional string field; false (after answering 400) when it is present but not a string. */
@@ -112,7 +172,7 @@ static bool fail_fields(http_req *rq, const cl_error *e)
 
 static void fail_422(http_req *rq, const char *code, const char *msg, const char *runtime)
 {
-    api_reply_json(rq, 422, json_pack("{s:s, s:s, s:s?}", "error", msg, "code", code, "runtime", runtime));
+    api_fail_with(rq, CL_UNPROCESSABLE, code, json_pack("{s:s?}", "runtime", runtime), "%s", msg);
 }
 
 /* Parse and validate POST /workspaces into `s`; false after answering. */
@@ -220,7 +280,7 @@ void api_ws_create(http_req *rq)
     ws_outcome how;
     cl_err r = ws_resolve(rq->db, rq->arena, &s, &w, &how, &e);
     if (r == CL_CONFLICT) {
-        api_reply_json(rq, 409, json_pack("{s:s, s:s, s:s?}", "error", e.msg, "code", "conflict", "id", w.id));
+        api_fail_with(rq, CL_CONFLICT, NULL, json_pack("{s:s?}", "id", w.id), "%s", e.msg);
         return;
     }
     if (r != CL_OK) {
@@ -229,8 +289,7 @@ void api_ws_create(http_req *rq)
     }
     if (how == WS_EXISTING) {
         if (s.id == NULL) { /* same name under the same parent, no client id: not a retry, a clash */
-            api_reply_json(rq, 409, json_pack("{s:s, s:s, s:s}", "error", "workspace name already in use", "code",
-                                              "conflict", "id", w.id));
+            api_fail_with(rq, CL_CONFLICT, NULL, json_pack("{s:s}", "id", w.id), "workspace name already in use");
             return;
         }
         /* difference 12: a retried create converges on the row the first attempt made; no new credential */
@@ -323,7 +382,7 @@ void api_ws_patch(http_req *rq)
     const char *holder;
     cl_err r = ws_update(rq->db, rq->arena, id, &p, &restart, &holder, &e);
     if (r == CL_CONFLICT) {
-        api_reply_json(rq, 409, json_pack("{s:s, s:s, s:s?}", "error", e.msg, "code", "conflict", "id", holder));
+        api_fail_with(rq, CL_CONFLICT, NULL, json_pack("{s:s?}", "id", holder), "%s", e.msg);
         return;
     }
     if (r != CL_OK) {
@@ -347,7 +406,7 @@ void api_ws_delete(http_req *rq)
     cl_error e;
     bool removed = strcmp(w.status, "removed") == 0;
     if (removed && !purge) {
-        api_reply_json(rq, 410, json_pack("{s:s, s:s, s:s}", "error", "workspace removed", "code", "gone", "id", id));
+        api_fail_with(rq, CL_GONE, NULL, json_pack("{s:s}", "id", id), "workspace removed");
         return;
     }
     const char **kids, **names;
@@ -358,24 +417,23 @@ void api_ws_delete(http_req *rq)
     }
     const char *confirm_name = http_header(rq, "x-confirm-name");
     if (confirm_name == NULL || strcmp(confirm_name, w.name) != 0) {
-        api_reply_json(rq, 400, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "error",
-                                          "destructive_action_requires_confirmation", "code",
-                                          "destructive_action_requires_confirmation", "hint",
-                                          "repeat the request with header X-Confirm-Name set to the workspace's name",
-                                          "workspace_name", w.name, "active_tasks", (json_int_t)w.active_tasks,
-                                          "child_count", (json_int_t)nkids, "schedule_count", (json_int_t)0));
+        api_fail_with(rq, CL_INVALID, "destructive_action_requires_confirmation",
+                      json_pack("{s:s, s:s, s:I, s:I, s:I}", "hint",
+                                "repeat the request with header X-Confirm-Name set to the workspace's name",
+                                "workspace_name", w.name, "active_tasks", (json_int_t)w.active_tasks, "child_count",
+                                (json_int_t)nkids, "schedule_count", (json_int_t)0),
+                      "destructive_action_requires_confirmation");
         return;
     }
     if (nkids > 0 && !confirm) {
         json_t *children = json_array();
         for (size_t i = 0; i < nkids; i++)
             json_array_append_new(children, json_pack("{s:s, s:s}", "id", kids[i], "name", names[i]));
-        api_reply_json(rq, 409, json_pack("{s:s, s:s, s:s, s:s, s:o, s:I}", "status", "confirmation_required",
-                                          "code", "confirmation_required", "error",
-                                          "workspace has children; repeat with ?confirm=true to remove them too",
-                                          "message", "workspace has children; repeat with ?confirm=true to remove "
-                                                     "them too",
-                                          "children", children, "children_count", (json_int_t)nkids));
+        static const char why[] = "workspace has children; repeat with ?confirm=true to remove them too";
+        api_fail_with(rq, CL_CONFLICT, "confirmation_required",
+                      json_pack("{s:s, s:s, s:o, s:I}", "status", "confirmation_required", "message", why, "children",
+                                children, "children_count", (json_int_t)nkids),
+                      "%s", why);
         return;
     }
     int64_t cascaded;
@@ -396,8 +454,8 @@ void api_ws_state(http_req *rq)
     cl_error e;
     cl_err r = ws_get(rq->db, rq->arena, id, &w, &e);
     if (r == CL_NOT_FOUND) {
-        api_reply_json(rq, 404, json_pack("{s:s, s:b, s:s, s:s}", "workspace_id", id, "deleted", 1, "error",
-                                          "workspace not found", "code", "not_found"));
+        api_fail_with(rq, CL_NOT_FOUND, NULL, json_pack("{s:s, s:b}", "workspace_id", id, "deleted", 1),
+                      "workspace not found");
         return;
     }
     if (r != CL_OK) {
@@ -405,8 +463,9 @@ void api_ws_state(http_req *rq)
         return;
     }
     if (strcmp(w.status, "removed") == 0) {
-        api_reply_json(rq, 404, json_pack("{s:s, s:s, s:b, s:s, s:s}", "workspace_id", id, "status", "removed",
-                                          "deleted", 1, "error", "workspace removed", "code", "not_found"));
+        api_fail_with(rq, CL_NOT_FOUND, NULL,
+                      json_pack("{s:s, s:s, s:b}", "workspace_id", id, "status", "removed", "deleted", 1),
+                      "workspace removed");
         return;
     }
     api_reply_json(rq, 200, json_pack("{s:s, s:s, s:b, s:b}", "workspace_id", id, "status", w.status, "paused",

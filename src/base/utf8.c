@@ -33,6 +33,11 @@ static size_t seq_len(const unsigned char *s, size_t len)
     return n;
 }
 
+size_t utf8_seq_len(const char *s, size_t len)
+{
+    return seq_len((const unsigned char *)s, len);
+}
+
 bool utf8_valid(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;

@@ -15,6 +15,9 @@ enum { UTF8_ELLIPSIS_LEN = 3 };
 /* Strict validation: no overlong forms, no surrogates, nothing above U+10FFFF. */
 bool utf8_valid(const char *s, size_t len);
 
+/* Length (1-4) of the valid UTF-8 sequence at the start of s[0..len), or 0 when it is invalid. len >= 1. */
+size_t utf8_seq_len(const char *s, size_t len);
+
 /* Largest k <= n that does not split a code point of `s` (which must be valid and at least n bytes long,
  * with s[n] readable when n is not its full length). */
 size_t utf8_floor(const char *s, size_t n);

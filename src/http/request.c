@@ -88,7 +88,7 @@ static void send_now(engine_req *e)
         add(req, "access-control-allow-origin", e->origin);
         add(req, "access-control-allow-credentials", "true");
         add(req, "access-control-expose-headers", "X-Request-Id, Retry-After, X-RateLimit-Limit, "
-                                                  "X-RateLimit-Remaining, X-RateLimit-Reset");
+                                                  "X-RateLimit-Remaining, X-RateLimit-Reset, X-Next-Cursor, Link");
         add(req, "vary", "Origin");
     }
     for (int i = 0; i < e->nheaders; i++)

@@ -717,9 +717,10 @@ static void ws_start(http_req *rq, void *arg)
     if (e->req == NULL || !ws_accept_key(http_header(rq, "sec-websocket-key"), accept)) {
         s->dead = true;
         sub_unref(s);
-        if (e->req != NULL) {
-            static const char bad[] = "{\"error\":\"bad Sec-WebSocket-Key\",\"code\":\"invalid_request\"}";
-            http_respond(rq, 400, "application/json", bad, sizeof(bad) - 1);
+        if (e->req != NULL) { /* error bodies are the api's (server_config.reply_error) */
+            cl_error bad;
+            cl_fail(&bad, CL_INVALID, "bad Sec-WebSocket-Key");
+            e->w->srv->cfg->reply_error(rq, &bad);
         }
         return;
     }

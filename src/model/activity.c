@@ -26,14 +26,16 @@ static const char SQL_INSERT[] =
     " RETURNING seq, id";
 static const char SQL_TOUCH[] = "UPDATE workspaces SET last_activity_at = $2 WHERE id = $1";
 static const char SQL_CURSOR[] = "SELECT seq FROM activity_logs WHERE id = $1 AND workspace_id = $2";
-static const char SQL_LIST[] =
-    "SELECT " ACT_COLUMNS " FROM activity_logs WHERE workspace_id = $1"
-    " AND (CAST($2 AS TEXT) IS NULL OR activity_type = $2)"
-    " AND ($3 = 0 OR ($3 = 1 AND source_id IS NULL) OR ($3 = 2 AND source_id IS NOT NULL))"
-    " AND (CAST($4 AS TEXT) IS NULL OR source_id = $4 OR target_id = $4)"
-    " AND seq > CAST($5 AS BIGINT) AND created_at >= CAST($6 AS BIGINT)"
+/* a keyset page on seq, oldest first after a cursor or newest first before one, each walking the index in order */
+#define SQL_LIST_PAGE                                                                                              \
+    "SELECT " ACT_COLUMNS " FROM activity_logs WHERE workspace_id = $1"                                          \
+    " AND (CAST($2 AS TEXT) IS NULL OR activity_type = $2)"                                                      \
+    " AND ($3 = 0 OR ($3 = 1 AND source_id IS NULL) OR ($3 = 2 AND source_id IS NOT NULL))"                      \
+    " AND (CAST($4 AS TEXT) IS NULL OR source_id = $4 OR target_id = $4)"                                        \
+    " AND seq > CAST($5 AS BIGINT) AND seq < CAST($8 AS BIGINT) AND created_at >= CAST($6 AS BIGINT)"            \
     " AND (CAST($7 AS BIGINT) = 0 OR created_at < CAST($7 AS BIGINT))"
-    " ORDER BY CASE WHEN $8 = 1 THEN seq ELSE -seq END LIMIT $9";
+static const char SQL_LIST_ASC[] = SQL_LIST_PAGE " ORDER BY seq LIMIT $9";
+static const char SQL_LIST_DESC[] = SQL_LIST_PAGE " ORDER BY seq DESC LIMIT $9";
 static const char SQL_NOTIFY_TARGET[] =
     "SELECT name, talk_to_user_enabled FROM workspaces WHERE id = $1 AND status <> 'removed'";
 static const char SQL_CHAT_MARK[] =
@@ -44,7 +46,8 @@ static const char SQL_CHAT_MARK[] =
 static const char SQL_CHAT[] =
     "SELECT " ACT_COLUMNS " FROM activity_logs WHERE workspace_id = $1 AND activity_type = 'a2a_receive'"
     " AND source_id IS NULL AND seq > COALESCE((SELECT chat_session_seq FROM workspaces WHERE id = $1), 0)"
-    " AND (CAST($2 AS BIGINT) = 0 OR created_at < CAST($2 AS BIGINT)) ORDER BY created_at DESC, seq DESC LIMIT $3";
+    " AND (CAST($2 AS BIGINT) = 0 OR created_at < CAST($2 AS BIGINT))"
+    " AND (created_at, seq) < (CAST($4 AS BIGINT), CAST($5 AS BIGINT)) ORDER BY created_at DESC, seq DESC LIMIT $3";
 /* the marker is a prefix without LIKE wildcards, bound as data */
 static const char SQL_TOOL_STEPS[] =
     "SELECT " ACT_COLUMNS " FROM activity_logs WHERE workspace_id = $1 AND activity_type = 'agent_log'"
@@ -53,7 +56,7 @@ static const char SQL_SEARCH[] =
     "SELECT " ACT_COLUMNS " FROM activity_logs WHERE workspace_id = $1 AND (CAST($2 AS TEXT) IS NULL"
     " OR lower(COALESCE(summary, '') || ' ' || activity_type || ' ' || COALESCE(method, '') || ' ' || status || ' '"
     " || COALESCE(request_body, '') || ' ' || COALESCE(response_body, '')) LIKE $2)"
-    " ORDER BY seq DESC LIMIT $3";
+    " AND seq < CAST($4 AS BIGINT) ORDER BY seq DESC LIMIT $3";
 
 static const char *const REPORTABLE[] = {"a2a_send",        "a2a_receive",  "task_update", "agent_log",
                                          "skill_promotion", "memory_write", "error"};
@@ -249,9 +252,14 @@ cl_err activity_list(db_t *db, arena_t *a, const char *workspace_id, const activ
                      size_t *count, cl_error *err)
 {
     db_stmt_t *st;
-    int64_t after = 0;
+    int64_t after = 0, before = INT64_MAX;
+    bool ascending = f->since_id != NULL || (f->has_cursor && f->ascending);
+    if (f->has_cursor && ascending)
+        after = f->cursor_seq;
+    else if (f->has_cursor)
+        before = f->cursor_seq;
     cl_err e = CL_OK;
-    if (f->since_id != NULL) {
+    if (f->since_id != NULL && !f->has_cursor) {
         if ((e = db_query(db, a, &st, err, SQL_CURSOR, "ss", f->since_id, workspace_id)) == CL_OK &&
             (e = db_one(st, err)) == CL_OK)
             after = db_col_int64(st, 0);
@@ -261,8 +269,8 @@ cl_err activity_list(db_t *db, arena_t *a, const char *workspace_id, const activ
         if (e != CL_OK)
             return e;
     }
-    e = db_query(db, a, &st, err, SQL_LIST, "ssisiiiii", workspace_id, f->type, (int64_t)f->source, f->peer_id, after,
-                 f->since_ms, f->before_ms, (int64_t)(f->since_id != NULL), f->limit);
+    e = db_query(db, a, &st, err, ascending ? SQL_LIST_ASC : SQL_LIST_DESC, "ssisiiiii", workspace_id, f->type,
+                 (int64_t)f->source, f->peer_id, after, f->since_ms, f->before_ms, before, f->limit);
     return collect(st, a, e, rows, count, err);
 }
 
@@ -374,11 +382,12 @@ cl_err activity_chat_reset(db_t *db, arena_t *a, const char *workspace_id, int64
     return db_tx_end(db, e, err);
 }
 
-cl_err activity_chat_rows(db_t *db, arena_t *a, const char *workspace_id, int64_t before_ms, int64_t limit,
-                          activity_row **rows, size_t *count, cl_error *err)
+cl_err activity_chat_rows(db_t *db, arena_t *a, const char *workspace_id, int64_t before_ms, const activity_key *before,
+                          int64_t limit, activity_row **rows, size_t *count, cl_error *err)
 {
     db_stmt_t *st;
-    cl_err e = db_query(db, a, &st, err, SQL_CHAT, "sii", workspace_id, before_ms, limit);
+    cl_err e = db_query(db, a, &st, err, SQL_CHAT, "siiii", workspace_id, before_ms, limit,
+                        before ? before->created_at : INT64_MAX, before ? before->seq : INT64_MAX);
     return collect(st, a, e, rows, count, err);
 }
 
@@ -391,8 +400,8 @@ cl_err activity_tool_steps(db_t *db, arena_t *a, const char *workspace_id, const
     return collect(st, a, e, rows, count, err);
 }
 
-cl_err activity_search(db_t *db, arena_t *a, const char *workspace_id, const char *q, int64_t limit,
-                       activity_row **rows, size_t *count, cl_error *err)
+cl_err activity_search(db_t *db, arena_t *a, const char *workspace_id, const char *q, int64_t before_seq,
+                       int64_t limit, activity_row **rows, size_t *count, cl_error *err)
 {
     const char *pattern = NULL;
     if (q && *q) { /* LIKE with the user's text as data: escape nothing clever, fold case, bound length */
@@ -402,6 +411,7 @@ cl_err activity_search(db_t *db, arena_t *a, const char *workspace_id, const cha
         pattern = p;
     }
     db_stmt_t *st;
-    cl_err e = db_query(db, a, &st, err, SQL_SEARCH, "ssi", workspace_id, pattern, limit);
+    cl_err e = db_query(db, a, &st, err, SQL_SEARCH, "ssii", workspace_id, pattern, limit,
+                        before_seq > 0 ? before_seq : INT64_MAX);
     return collect(st, a, e, rows, count, err);
 }

@@ -48,14 +48,18 @@ typedef struct {
     const char *type;        /* exact activity_type, or NULL */
     int source;              /* 0 any, 1 canvas (source NULL), 2 agent (source set) */
     const char *peer_id;     /* source or target, or NULL */
-    const char *since_id;    /* cursor: rows after it, oldest first */
+    const char *since_id;    /* the reference's cursor: rows after it, oldest first */
+    bool has_cursor;         /* a page cursor (instead of since_id): rows after cursor_seq oldest first when
+                                ascending, else before it newest first */
+    bool ascending;
+    int64_t cursor_seq;
     int64_t since_ms;        /* created_at >= (0: none) */
     int64_t before_ms;       /* created_at < (0: none) */
     int64_t limit;
 } activity_filter;
 
-/* Rows of a workspace: newest first, or oldest first after a cursor. CL_GONE when the cursor is not a row of this
- * workspace. */
+/* Rows of a workspace: newest first, or oldest first after since_id (or an ascending cursor), at most f->limit.
+ * CL_GONE when since_id is not a row of this workspace. */
 cl_err activity_list(db_t *db, arena_t *a, const char *workspace_id, const activity_filter *f, activity_row **rows,
                      size_t *count, cl_error *err);
 
@@ -79,15 +83,22 @@ void activity_write_group(db_t *db, arena_t *a, activity_write *items, size_t n)
 
 /* Start a new chat session: history before it is hidden; SESSION_RESET recorded. *at receives the marker. */
 cl_err activity_chat_reset(db_t *db, arena_t *a, const char *workspace_id, int64_t *at, cl_error *err);
-/* Chat rows (a2a_receive from the canvas or notify) since the session marker, newest first, before `before_ms`. */
-cl_err activity_chat_rows(db_t *db, arena_t *a, const char *workspace_id, int64_t before_ms, int64_t limit,
-                          activity_row **rows, size_t *count, cl_error *err);
+/* A position in the chat history, which runs newest first by (created_at, seq) descending. */
+typedef struct {
+    int64_t created_at, seq;
+} activity_key;
+
+/* Chat rows (a2a_receive from the canvas or notify) since the session marker, newest first: created before
+ * `before_ms` (0: any) and before `before` (NULL: from the newest), at most `limit`. */
+cl_err activity_chat_rows(db_t *db, arena_t *a, const char *workspace_id, int64_t before_ms, const activity_key *before,
+                          int64_t limit, activity_row **rows, size_t *count, cl_error *err);
 /* The workspace's tool steps (agent_log rows whose summary starts with `marker`) created in [from_ms, to_ms],
  * oldest first, at most `limit`. */
 cl_err activity_tool_steps(db_t *db, arena_t *a, const char *workspace_id, const char *marker, int64_t from_ms,
                            int64_t to_ms, int64_t limit, activity_row **rows, size_t *count, cl_error *err);
-/* Rows whose summary, type, method, status or bodies contain `q` (case-folded), newest first. */
-cl_err activity_search(db_t *db, arena_t *a, const char *workspace_id, const char *q, int64_t limit,
-                       activity_row **rows, size_t *count, cl_error *err);
+/* Rows whose summary, type, method, status or bodies contain `q` (case-folded), newest first: those with a seq below
+ * `before_seq` (0: from the newest), at most `limit`. */
+cl_err activity_search(db_t *db, arena_t *a, const char *workspace_id, const char *q, int64_t before_seq,
+                       int64_t limit, activity_row **rows, size_t *count, cl_error *err);
 
 #endif

@@ -43,11 +43,15 @@ static const char SQL_INTENT[] =
     " WHERE workspace_id = $1 AND message_id = $2 AND method = 'delegate'";
 static const char SQL_ALIVE[] =
     "UPDATE delegations SET last_heartbeat = $2 WHERE callee_id = $1 AND status IN ('dispatched', 'in_progress')";
+/* newest first, keyset pages on (created_at, delegation_id): idx_delegations_caller_order, _status_order */
 static const char SQL_LIST[] =
-    "SELECT " D_COLUMNS " FROM delegations WHERE caller_id = $1 ORDER BY created_at DESC, delegation_id LIMIT $2";
+    "SELECT " D_COLUMNS " FROM delegations WHERE caller_id = $1"
+    " AND (created_at, delegation_id) < (CAST($2 AS BIGINT), CAST($3 AS TEXT))"
+    " ORDER BY created_at DESC, delegation_id DESC LIMIT $4";
 static const char SQL_ADMIN[] =
-    "SELECT " D_COLUMNS " FROM delegations WHERE status IN ($1, $2, $3) ORDER BY created_at DESC, delegation_id"
-    " LIMIT $4";
+    "SELECT " D_COLUMNS " FROM delegations WHERE status IN ($1, $2, $3)"
+    " AND (created_at, delegation_id) < (CAST($4 AS BIGINT), CAST($5 AS TEXT))"
+    " ORDER BY created_at DESC, delegation_id DESC LIMIT $6";
 static const char SQL_STATS[] = "SELECT status, count(*) FROM delegations GROUP BY status";
 /* Silence is read from the callee's own heartbeat (workspaces.last_heartbeat_at): the hot heartbeat path writes
  * nothing extra, and a delegation is stuck exactly when the agent working on it has gone quiet. */
@@ -245,15 +249,17 @@ cl_err deleg_callee_alive(db_t *db, arena_t *a, const char *callee, cl_error *er
     return db_run(db, a, NULL, err, SQL_ALIVE, "si", callee, time_now_ms());
 }
 
-cl_err deleg_list(db_t *db, arena_t *a, const char *caller, deleg_row **rows, size_t *count, cl_error *err)
+cl_err deleg_list(db_t *db, arena_t *a, const char *caller, const deleg_key *before, int64_t limit, deleg_row **rows,
+                  size_t *count, cl_error *err)
 {
     db_stmt_t *st;
-    cl_err e = db_query(db, a, &st, err, SQL_LIST, "si", caller, (int64_t)DELEG_LIST_MAX);
+    cl_err e = db_query(db, a, &st, err, SQL_LIST, "sisi", caller, before ? before->created_at : INT64_MAX,
+                        before ? before->delegation_id : "", limit);
     return e == CL_OK ? read_rows(st, a, rows, count, err) : e;
 }
 
-cl_err deleg_admin_list(db_t *db, arena_t *a, const char *filter, int64_t limit, deleg_row **rows, size_t *count,
-                        cl_error *err)
+cl_err deleg_admin_list(db_t *db, arena_t *a, const char *filter, const deleg_key *before, int64_t limit,
+                        deleg_row **rows, size_t *count, cl_error *err)
 {
     const char *s[3];
     if (strcmp(filter, "in_flight") == 0) {
@@ -264,7 +270,8 @@ cl_err deleg_admin_list(db_t *db, arena_t *a, const char *filter, int64_t limit,
         return cl_fail(err, CL_INVALID, "status must be one of in_flight, stuck, failed, completed");
     }
     db_stmt_t *st;
-    cl_err e = db_query(db, a, &st, err, SQL_ADMIN, "sssi", s[0], s[1], s[2], limit);
+    cl_err e = db_query(db, a, &st, err, SQL_ADMIN, "sssisi", s[0], s[1], s[2], before ? before->created_at : INT64_MAX,
+                        before ? before->delegation_id : "", limit);
     return e == CL_OK ? read_rows(st, a, rows, count, err) : e;
 }
 

@@ -16,7 +16,6 @@
 enum {
     DELEG_PREVIEW_MAX = 4096,        /* task and result previews kept in the ledger (bytes, UTF-8 safe) */
     DELEG_TASK_MAX = 256 * 1024,     /* a task longer than this is refused */
-    DELEG_LIST_MAX = 50,             /* GET /workspaces/:id/delegations */
     DELEG_ADMIN_LIMIT_MAX = 1000,
     DELEG_DEFAULT_DEADLINE_MS = 6 * 3600 * 1000,
 };
@@ -44,11 +43,19 @@ cl_err deleg_set_status(db_t *db, arena_t *a, const char *delegation_id, const c
 /* The callee holds its open delegations now (their last_heartbeat); later silence is read from its heartbeats. */
 cl_err deleg_callee_alive(db_t *db, arena_t *a, const char *callee, cl_error *err);
 
-/* Newest first, at most DELEG_LIST_MAX, where `caller` is the caller. */
-cl_err deleg_list(db_t *db, arena_t *a, const char *caller, deleg_row **rows, size_t *count, cl_error *err);
-/* Admin view: `filter` is in_flight (queued, dispatched, in_progress), stuck, failed or completed. */
-cl_err deleg_admin_list(db_t *db, arena_t *a, const char *filter, int64_t limit, deleg_row **rows, size_t *count,
-                        cl_error *err);
+/* A position in the lists below: they run newest first, by (created_at, delegation_id) descending. */
+typedef struct {
+    int64_t created_at;
+    const char *delegation_id;
+} deleg_key;
+
+/* The delegations `caller` made, newest first, those before `before` (NULL: from the newest), at most `limit`. */
+cl_err deleg_list(db_t *db, arena_t *a, const char *caller, const deleg_key *before, int64_t limit, deleg_row **rows,
+                  size_t *count, cl_error *err);
+/* Admin view, in the same order: `filter` is in_flight (queued, dispatched, in_progress), stuck, failed or
+ * completed. */
+cl_err deleg_admin_list(db_t *db, arena_t *a, const char *filter, const deleg_key *before, int64_t limit,
+                        deleg_row **rows, size_t *count, cl_error *err);
 /* Rows per status, in the order queued, dispatched, in_progress, completed, failed, stuck. */
 extern const char *const DELEG_STATUSES[6];
 cl_err deleg_stats(db_t *db, arena_t *a, int64_t counts[6], cl_error *err);

@@ -118,14 +118,20 @@ static cl_err collect(db_stmt_t *st, arena_t *a, cl_err e, event_row **rows, siz
     return e;
 }
 
-cl_err event_list(db_t *db, arena_t *a, const char *workspace_id, int64_t limit, event_row **rows, size_t *count,
-                  cl_error *err)
+cl_err event_list(db_t *db, arena_t *a, const char *workspace_id, int64_t before_id, int64_t limit, event_row **rows,
+                  size_t *count, cl_error *err)
 {
     db_stmt_t *st;
-    cl_err e = db_query(db, a, &st, err,
-                        "SELECT id, type, workspace_id, payload, created_at FROM events"
-                        " WHERE CAST($1 AS TEXT) IS NULL OR workspace_id = $1 ORDER BY id DESC LIMIT $2",
-                        "si", workspace_id, limit);
+    int64_t before = before_id > 0 ? before_id : INT64_MAX;
+    cl_err e = workspace_id == NULL /* two statements, so each walks its own index backwards from the cursor */
+                   ? db_query(db, a, &st, err,
+                              "SELECT id, type, workspace_id, payload, created_at FROM events WHERE id < $1"
+                              " ORDER BY id DESC LIMIT $2",
+                              "ii", before, limit)
+                   : db_query(db, a, &st, err,
+                              "SELECT id, type, workspace_id, payload, created_at FROM events"
+                              " WHERE workspace_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+                              "sii", workspace_id, before, limit);
     return collect(st, a, e, rows, count, err);
 }
 

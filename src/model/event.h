@@ -76,9 +76,10 @@ typedef struct {
     const char *type, *workspace_id, *payload;
 } event_row;
 
-/* The newest `limit` events, of one workspace or (workspace_id NULL) of all, newest first. */
-cl_err event_list(db_t *db, arena_t *a, const char *workspace_id, int64_t limit, event_row **rows, size_t *count,
-                  cl_error *err);
+/* Events of one workspace or (workspace_id NULL) of all, newest first: those with an id below `before_id` (0: from
+ * the newest), at most `limit`. */
+cl_err event_list(db_t *db, arena_t *a, const char *workspace_id, int64_t before_id, int64_t limit, event_row **rows,
+                  size_t *count, cl_error *err);
 
 /* The highest event id (0 when none). */
 cl_err event_latest_id(db_t *db, arena_t *a, int64_t *id, cl_error *err);

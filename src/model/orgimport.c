@@ -229,26 +229,33 @@ cl_err org_template_path(arena_t *a, const char *dir, const char *name, const ch
     return cl_fail(err, CL_NOT_FOUND, "org template not found");
 }
 
-json_t *org_template_list(arena_t *a, const char *dir)
+static int by_name(const void *x, const void *y) { return strcmp(*(const char *const *)x, *(const char *const *)y); }
+
+json_t *org_template_list(arena_t *a, const char *dir, const char *after, size_t limit, const char **last, bool *more)
 {
     json_t *out = json_array();
+    *last = NULL, *more = false;
     DIR *d = opendir(dir);
     if (d == NULL)
         return out;
     struct dirent *ent;
     const char **names = NULL;
     size_t n = 0, cap = 0;
-    while ((ent = readdir(d)) != NULL) {
+    while ((ent = readdir(d)) != NULL && n < ORG_TEMPLATES_DIR_MAX) {
+        if (ent->d_name[0] == '.' || (after != NULL && strcmp(ent->d_name, after) <= 0))
+            continue;
         names = arena_grow(a, names, n, &cap, sizeof(char *));
         names[n++] = arena_strdup(a, ent->d_name);
     }
     closedir(d);
-    for (size_t i = 1; i < n; i++) /* stable, sorted output: insertion sort of a handful of names */
-        for (size_t k = i; k > 0 && strcmp(names[k - 1], names[k]) > 0; k--) {
-            const char *t = names[k];
-            names[k] = names[k - 1], names[k - 1] = t;
-        }
+    if (n > 0)
+        qsort(names, n, sizeof(*names), by_name); /* stable, sorted output: the order pages follow */
     for (size_t i = 0; i < n; i++) {
+        if (i == limit) {
+            *more = true;
+            break;
+        }
+        *last = names[i];
         const char *path;
         org_template t;
         cl_error e;

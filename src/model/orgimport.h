@@ -13,6 +13,8 @@
 #include "model/template.h"
 #include "store/db.h"
 
+enum { ORG_TEMPLATES_DIR_MAX = 10000 }; /* directory entries a template listing reads */
+
 typedef struct {
     const char *id, *name, *parent_id;
     int64_t tier;
@@ -40,8 +42,10 @@ void org_import_completed(db_t *db, arena_t *a, const char *name, const char *di
                           const import_result *r, int64_t started, const char *error);
 
 /* The templates of `dir` (sub-directories holding org.yaml or org.yml) as a JSON array of
- * {dir, name, description, workspaces, required_env, recommended_env}; unreadable ones are skipped. */
-json_t *org_template_list(arena_t *a, const char *dir);
+ * {dir, name, description, workspaces, required_env, recommended_env}, by directory name: the `limit` entries after
+ * `after` (NULL: from the first) are read, unreadable ones skipped. *last is the last entry read (the next page
+ * starts after it), *more whether entries remain. At most ORG_TEMPLATES_DIR_MAX entries of a directory count. */
+json_t *org_template_list(arena_t *a, const char *dir, const char *after, size_t limit, const char **last, bool *more);
 /* Resolve template directory `name` inside `dir` to its org.yaml path; CL_INVALID for a name that is not one plain
  * path component, CL_NOT_FOUND when there is no such template. */
 cl_err org_template_path(arena_t *a, const char *dir, const char *name, const char **path, cl_error *err);

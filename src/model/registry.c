@@ -458,33 +458,9 @@ cl_err reg_can_communicate(db_t *db, arena_t *a, const char *caller_id, const ch
     return CL_OK;
 }
 
-cl_err reg_peers(db_t *db, arena_t *a, const char *id, const char *q, ws_row **rows, size_t *count, cl_error *err)
+bool reg_peer_matches(const ws_row *w, const char *q)
 {
-    ws_row self;
-    cl_err e = ws_get(db, a, id, &self, err);
-    if (e != CL_OK)
-        return e;
-    ws_row *all;
-    size_t n;
-    if ((e = ws_list(db, a, &all, &n, err)) != CL_OK)
-        return e;
-    ws_row *out = arena_calloc(a, n + 1, sizeof(*out));
-    size_t k = 0;
-    for (int pass = 0; pass < 3; pass++) {
-        for (size_t i = 0; i < n; i++) {
-            const ws_row *w = &all[i];
-            bool take = pass == 0   ? self.parent_id && w->parent_id && !strcmp(w->parent_id, self.parent_id) &&
-                                        strcmp(w->id, id) != 0
-                        : pass == 1 ? w->parent_id && !strcmp(w->parent_id, id)
-                                    : self.parent_id && !strcmp(w->id, self.parent_id);
-            if (take && q && *q && !strcasestr(w->name, q) && !(w->role && strcasestr(w->role, q)))
-                take = false;
-            if (take)
-                out[k++] = *w;
-        }
-    }
-    *rows = out, *count = k;
-    return CL_OK;
+    return q == NULL || *q == '\0' || strcasestr(w->name, q) != NULL || (w->role && strcasestr(w->role, q) != NULL);
 }
 
 cl_err reg_reachable(db_t *db, arena_t *a, const char *id, const char ***ids, size_t *count, cl_error *err)

@@ -68,7 +68,8 @@ cl_err reg_can_communicate(db_t *db, arena_t *a, const char *caller, const char 
  * siblings (live or not; the set filters events). */
 cl_err reg_reachable(db_t *db, arena_t *a, const char *id, const char ***ids, size_t *count, cl_error *err);
 
-/* Siblings, then children, then the parent, all live; `q` (may be NULL) filters on name or role, case-folded. */
-cl_err reg_peers(db_t *db, arena_t *a, const char *id, const char *q, ws_row **rows, size_t *count, cl_error *err);
+/* Whether a peer (ws_peers_page) passes the `q` filter of GET /registry/:id/peers: a case-folded substring of its
+ * name or role; NULL or empty passes all. */
+bool reg_peer_matches(const ws_row *w, const char *q);
 
 #endif

@@ -16,9 +16,11 @@ static const char SQL_WS_COUNT[] =
     "SELECT count(*) FROM workspace_auth_tokens WHERE workspace_id = $1 AND revoked_at IS NULL";
 static const char SQL_WS_INSERT[] = "INSERT INTO workspace_auth_tokens (id, workspace_id, token_hash, prefix, kind,"
                                     " created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+/* both lists: newest first, keyset pages on (created_at, id) */
 static const char SQL_WS_LIST[] =
     "SELECT id, prefix, kind, created_at, last_used_at FROM workspace_auth_tokens"
-    " WHERE workspace_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id LIMIT $2 OFFSET $3";
+    " WHERE workspace_id = $1 AND revoked_at IS NULL AND (created_at, id) < (CAST($2 AS BIGINT), CAST($3 AS TEXT))"
+    " ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5";
 static const char SQL_WS_REVOKE[] = "UPDATE workspace_auth_tokens SET revoked_at = $3"
                                     " WHERE id = $1 AND workspace_id = $2 AND revoked_at IS NULL";
 static const char SQL_WS_REVOKE_ALL[] =
@@ -31,8 +33,10 @@ static const char SQL_WS_TOUCH[] = "UPDATE workspace_auth_tokens SET last_used_a
                                    " WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)";
 static const char SQL_ORG_INSERT[] = "INSERT INTO org_api_tokens (id, token_hash, prefix, name, created_by,"
                                      " created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS BIGINT))";
-static const char SQL_ORG_LIST[] = "SELECT id, prefix, name, org_id, created_by, created_at, last_used_at, expires_at"
-                                   " FROM org_api_tokens WHERE revoked_at IS NULL ORDER BY created_at DESC, id LIMIT 500";
+static const char SQL_ORG_LIST[] =
+    "SELECT id, prefix, name, org_id, created_by, created_at, last_used_at, expires_at FROM org_api_tokens"
+    " WHERE revoked_at IS NULL AND (created_at, id) < (CAST($1 AS BIGINT), CAST($2 AS TEXT))"
+    " ORDER BY created_at DESC, id DESC LIMIT $3";
 static const char SQL_ORG_REVOKE[] = "UPDATE org_api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
 static const char SQL_ORG_FIND[] = "SELECT id, prefix, token_hash, expires_at, org_id, last_used_at FROM org_api_tokens"
                                    " WHERE token_hash = $1 AND revoked_at IS NULL";
@@ -103,14 +107,15 @@ cl_err token_mint_workspace(db_t *db, arena_t *a, const char *workspace_id, cons
     return db_tx_end(db, e, err);
 }
 
-cl_err token_list_workspace(db_t *db, arena_t *a, const char *workspace_id, int64_t limit, int64_t offset,
-                            token_row **rows, size_t *count, cl_error *err)
+cl_err token_list_workspace(db_t *db, arena_t *a, const char *workspace_id, const token_key *before, int64_t limit,
+                            int64_t offset, token_row **rows, size_t *count, cl_error *err)
 {
     db_stmt_t *st;
     token_row *out = arena_calloc(a, (size_t)limit + 1, sizeof(*out));
     size_t n = 0;
     bool row = true;
-    cl_err e = db_query(db, a, &st, err, SQL_WS_LIST, "sii", workspace_id, limit, offset);
+    cl_err e = db_query(db, a, &st, err, SQL_WS_LIST, "sisii", workspace_id, before ? before->created_at : INT64_MAX,
+                        before ? before->id : "", limit, offset);
     while (e == CL_OK && (e = db_step(st, &row, err)) == CL_OK && row && n < (size_t)limit) {
         token_row *r = &out[n++];
         r->id = db_col_dup(st, a, 0);
@@ -157,14 +162,16 @@ cl_err token_mint_org(db_t *db, arena_t *a, const char *name, const char *create
                   row->created_at, expires_at);
 }
 
-cl_err token_list_org(db_t *db, arena_t *a, token_row **rows, size_t *count, cl_error *err)
+cl_err token_list_org(db_t *db, arena_t *a, const token_key *before, int64_t limit, token_row **rows, size_t *count,
+                      cl_error *err)
 {
     db_stmt_t *st;
-    token_row *out = arena_calloc(a, ORG_TOKEN_LIST_MAX, sizeof(*out));
+    token_row *out = arena_calloc(a, (size_t)limit + 1, sizeof(*out));
     size_t n = 0;
     bool row = true;
-    cl_err e = db_query(db, a, &st, err, SQL_ORG_LIST, "");
-    while (e == CL_OK && (e = db_step(st, &row, err)) == CL_OK && row && n < ORG_TOKEN_LIST_MAX) {
+    cl_err e = db_query(db, a, &st, err, SQL_ORG_LIST, "isi", before ? before->created_at : INT64_MAX,
+                        before ? before->id : "", limit);
+    while (e == CL_OK && (e = db_step(st, &row, err)) == CL_OK && row && n < (size_t)limit) {
         token_row *r = &out[n++];
         r->id = db_col_dup(st, a, 0);
         r->prefix = db_col_dup(st, a, 1);

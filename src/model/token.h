@@ -46,9 +46,16 @@ const char *token_from_header(arena_t *a, const char *header);
  * Holds the tree lock shared (WS_TREE_LOCK), so no token outlives a removal that commits concurrently. */
 cl_err token_mint_workspace(db_t *db, arena_t *a, const char *workspace_id, const char *kind,
                             char plain[ID_TOKEN_LEN + 1], token_row *row, cl_error *err);
-/* Live tokens of a workspace, newest first. */
-cl_err token_list_workspace(db_t *db, arena_t *a, const char *workspace_id, int64_t limit, int64_t offset,
-                            token_row **rows, size_t *count, cl_error *err);
+/* A position in the token lists: they run newest first, by (created_at, id) descending. */
+typedef struct {
+    int64_t created_at;
+    const char *id;
+} token_key;
+
+/* Live tokens of a workspace, newest first: those before `before` (NULL: from the newest), skipping `offset` (the
+ * reference's paging; tokens per workspace are few), at most `limit`. */
+cl_err token_list_workspace(db_t *db, arena_t *a, const char *workspace_id, const token_key *before, int64_t limit,
+                            int64_t offset, token_row **rows, size_t *count, cl_error *err);
 /* Revoke one (CL_NOT_FOUND when it is not a live token of that workspace) or all of a workspace's tokens. */
 cl_err token_revoke_workspace(db_t *db, arena_t *a, const char *workspace_id, const char *token_id, cl_error *err);
 cl_err token_revoke_all(db_t *db, arena_t *a, const char *workspace_id, cl_error *err);
@@ -64,7 +71,9 @@ cl_err token_has_live(db_t *db, arena_t *a, const char *workspace_id, const char
 /* Org tokens. expires_at 0 = never; a past expiry is CL_INVALID. */
 cl_err token_mint_org(db_t *db, arena_t *a, const char *name, const char *created_by, int64_t expires_at,
                       char plain[ID_TOKEN_LEN + 1], token_row *row, cl_error *err);
-cl_err token_list_org(db_t *db, arena_t *a, token_row **rows, size_t *count, cl_error *err);
+/* Live org tokens, in the same order and the same way. */
+cl_err token_list_org(db_t *db, arena_t *a, const token_key *before, int64_t limit, token_row **rows, size_t *count,
+                      cl_error *err);
 cl_err token_revoke_org(db_t *db, arena_t *a, const char *id, cl_error *err);
 
 /* Who is this bearer? Checks, in order, the admin token (constant time against its hash), a live unexpired org

@@ -27,7 +27,17 @@ static const char *const STATUSES[] = {"provisioning", "online", "offline",    "
 #define WS_FROM " FROM workspaces w LEFT JOIN canvas_layouts l ON l.workspace_id = w.id"
 
 static const char SQL_GET[] = "SELECT " WS_COLUMNS WS_FROM " WHERE w.id = $1";
-static const char SQL_LIST[] = "SELECT " WS_COLUMNS WS_FROM " WHERE w.status <> 'removed' ORDER BY w.created_at, w.id";
+/* a keyset page over idx_workspaces_live_order: (created_at, id) is unique and never changes */
+static const char SQL_PAGE[] = "SELECT " WS_COLUMNS WS_FROM " WHERE w.status <> 'removed'"
+                               " AND (w.created_at, w.id) > (CAST($1 AS BIGINT), CAST($2 AS TEXT))"
+                               " ORDER BY w.created_at, w.id LIMIT $3";
+/* peers of $1 (parent $2): live siblings (group 0), children (1), then the parent (2), each in creation order */
+#define PEER_GROUP "CASE WHEN w.id = $2 THEN 2 WHEN w.parent_id = $1 THEN 1 ELSE 0 END"
+static const char SQL_PEERS[] =
+    "SELECT " WS_COLUMNS WS_FROM " WHERE w.status <> 'removed'"
+    " AND ((w.parent_id = $2 AND w.id <> $1) OR w.parent_id = $1 OR w.id = $2)"
+    " AND (" PEER_GROUP ", w.created_at, w.id) > (CAST($3 AS BIGINT), CAST($4 AS BIGINT), CAST($5 AS TEXT))"
+    " ORDER BY " PEER_GROUP ", w.created_at, w.id LIMIT $6";
 
 static const char SQL_INSERT[] =
     "INSERT INTO workspaces (id, name, role, kind, parent_id, status, tier, runtime, model, template, url,"
@@ -123,26 +133,29 @@ cl_err ws_validate_dir(const char *dir, cl_error *err)
 
 static int64_t opt_int(db_stmt_t *st, int col) { return db_col_is_null(st, col) ? 0 : db_col_int64(st, col); }
 
+/* Text column `col`: copied into `a`, or borrowed from the statement (valid until its next step) when a is NULL. */
+static const char *text(db_stmt_t *st, arena_t *a, int col) { return a ? db_col_dup(st, a, col) : db_col_text(st, col); }
+
 static void read_row(db_stmt_t *st, arena_t *a, ws_row *r)
 {
     memset(r, 0, sizeof(*r));
-    r->id = db_col_dup(st, a, 0);
-    r->name = db_col_dup(st, a, 1);
-    r->role = db_col_dup(st, a, 2);
-    r->kind = db_col_dup(st, a, 3);
-    r->parent_id = db_col_dup(st, a, 4);
-    r->status = db_col_dup(st, a, 5);
-    r->runtime = db_col_dup(st, a, 6);
-    r->model = db_col_dup(st, a, 7);
-    r->template_name = db_col_dup(st, a, 8);
-    r->url = db_col_dup(st, a, 9);
-    r->delivery_mode = db_col_dup(st, a, 10);
-    r->agent_card = db_col_dup(st, a, 11);
-    r->current_task = db_col_dup(st, a, 12);
-    r->last_sample_error = db_col_dup(st, a, 13);
-    r->workspace_dir = db_col_dup(st, a, 14);
-    r->workspace_access = db_col_dup(st, a, 15);
-    r->compute = db_col_dup(st, a, 16);
+    r->id = text(st, a, 0);
+    r->name = text(st, a, 1);
+    r->role = text(st, a, 2);
+    r->kind = text(st, a, 3);
+    r->parent_id = text(st, a, 4);
+    r->status = text(st, a, 5);
+    r->runtime = text(st, a, 6);
+    r->model = text(st, a, 7);
+    r->template_name = text(st, a, 8);
+    r->url = text(st, a, 9);
+    r->delivery_mode = text(st, a, 10);
+    r->agent_card = text(st, a, 11);
+    r->current_task = text(st, a, 12);
+    r->last_sample_error = text(st, a, 13);
+    r->workspace_dir = text(st, a, 14);
+    r->workspace_access = text(st, a, 15);
+    r->compute = text(st, a, 16);
     r->tier = db_col_int64(st, 17);
     r->active_tasks = db_col_int64(st, 18);
     r->max_concurrent_tasks = db_col_int64(st, 19);
@@ -175,21 +188,46 @@ cl_err ws_get(db_t *db, arena_t *a, const char *id, ws_row *out, cl_error *err)
     return e;
 }
 
-cl_err ws_list(db_t *db, arena_t *a, ws_row **rows, size_t *count, cl_error *err)
+/* Hand up to `limit` rows of `st` to fn, reading one more to tell whether there is more. */
+static cl_err page(db_stmt_t *st, cl_err e, int64_t limit, ws_row_fn fn, void *arg, bool *more, cl_error *err)
 {
-    db_stmt_t *st;
-    size_t n = 0, cap = 0;
-    ws_row *out = NULL;
-    cl_err e = db_query(db, a, &st, err, SQL_LIST, "");
     bool row = true;
-    while (e == CL_OK && (e = db_step(st, &row, err)) == CL_OK && row) {
-        out = arena_grow(a, out, n, &cap, sizeof(*out));
-        read_row(st, a, &out[n++]);
+    *more = false;
+    for (int64_t n = 0; e == CL_OK && (e = db_step(st, &row, err)) == CL_OK && row; n++) {
+        ws_row r;
+        read_row(st, NULL, &r);
+        if (n == limit || !fn(arg, &r)) {
+            *more = true;
+            break;
+        }
     }
     db_finish(st);
-    *rows = out;
-    *count = n;
     return e;
+}
+
+cl_err ws_list_page(db_t *db, arena_t *a, const ws_key *after, int64_t limit, ws_row_fn fn, void *arg, bool *more,
+                    cl_error *err)
+{
+    db_stmt_t *st;
+    cl_err e = db_query(db, a, &st, err, SQL_PAGE, "isi", after ? after->created_at : INT64_MIN, after ? after->id : "",
+                        limit + 1);
+    return page(st, e, limit, fn, arg, more, err);
+}
+
+int ws_peer_group(const char *self_id, const char *self_parent, const ws_row *row)
+{
+    if (self_parent != NULL && strcmp(row->id, self_parent) == 0)
+        return 2;
+    return row->parent_id != NULL && strcmp(row->parent_id, self_id) == 0 ? 1 : 0;
+}
+
+cl_err ws_peers_page(db_t *db, arena_t *a, const char *self_id, const char *self_parent, const ws_key *after,
+                     int64_t limit, ws_row_fn fn, void *arg, bool *more, cl_error *err)
+{
+    db_stmt_t *st;
+    cl_err e = db_query(db, a, &st, err, SQL_PEERS, "ssiisi", self_id, self_parent, after ? after->group : INT64_MIN,
+                        after ? after->created_at : INT64_MIN, after ? after->id : "", limit + 1);
+    return page(st, e, limit, fn, arg, more, err);
 }
 
 cl_err ws_platform_id(db_t *db, arena_t *a, const char **id, cl_error *err)

@@ -77,8 +77,25 @@ cl_err ws_platform_id(db_t *db, arena_t *a, const char **id, cl_error *err);
 
 /* Read one row (removed ones too); CL_NOT_FOUND when there is none. */
 cl_err ws_get(db_t *db, arena_t *a, const char *id, ws_row *out, cl_error *err);
-/* All live rows in creation order; *rows is arena-owned. */
-cl_err ws_list(db_t *db, arena_t *a, ws_row **rows, size_t *count, cl_error *err);
+/* A position in the order of a list: group (peers only; 0 otherwise), creation time, then id. */
+typedef struct {
+    int64_t group, created_at;
+    const char *id;
+} ws_key;
+
+/* Takes one row of a list; its strings are borrowed and valid only until it returns. False stops the list. */
+typedef bool (*ws_row_fn)(void *arg, const ws_row *row);
+
+/* Live rows in creation order (created_at, then id), those after `after` (NULL: from the first), at most `limit`,
+ * each handed to fn. *more tells whether rows remain after the last one fn accepted (fn stopping counts). */
+cl_err ws_list_page(db_t *db, arena_t *a, const ws_key *after, int64_t limit, ws_row_fn fn, void *arg, bool *more,
+                    cl_error *err);
+/* The peers of a workspace (runtime.md §3.4) as ws_list_page hands rows: its live siblings (group 0), then its live
+ * children (1), then its live parent (2, none for a root), each group in creation order. */
+cl_err ws_peers_page(db_t *db, arena_t *a, const char *self_id, const char *self_parent, const ws_key *after,
+                     int64_t limit, ws_row_fn fn, void *arg, bool *more, cl_error *err);
+/* The group of one of those rows. */
+int ws_peer_group(const char *self_id, const char *self_parent, const ws_row *row);
 
 /* A partial update: each `has_*` says whether that field is set. */
 typedef struct {

@@ -179,7 +179,7 @@ def test_busy_target_queues_once_and_delivers_once(server, agent):
     r = server.get(f"/workspaces/{child['id']}/a2a/queue/{qid}", headers=bearer(other["auth_token"]))
     assert r.status_code == 403 and r.json()["error"] == "access denied"
     r = server.get(f"/workspaces/{child['id']}/a2a/queue/{uuid.uuid4()}", headers=ADMIN)
-    assert r.status_code == 404 and r.json()["error"] == "queue item not found" and r.json()["retryable"] is True
+    assert r.status_code == 404 and r.json() == {"error": "queue item not found", "code": "not_found", "retryable": True}
     assert server.get(f"/workspaces/{child['id']}/a2a/queue/{qid}").status_code == 401
 
 
@@ -198,18 +198,22 @@ def test_unreachable_and_failing_agents(server, agent):
     register(server, dead, "http://127.0.0.1:9")
     r = send(server, boss, dead, msg("x"))
     assert r.status_code == 502 and r.json()["error"] == "failed to reach workspace agent"
+    assert r.json()["code"] == "bad_gateway" and isinstance(r.json()["detail"], str)
     rows = activity(server, dead, type="a2a_receive")
     assert any(a["status"] == "error" and a["summary"].startswith("A2A request to ") for a in rows)
     nourl = ws(server, parent=boss)
     r = send(server, boss, nourl, msg("x"))
-    assert r.status_code == 503 and r.json()["error"] == "workspace has no URL"
+    assert r.status_code == 503 and r.json() == {"error": "workspace has no URL", "code": "unavailable",
+                                                 "status": "awaiting_agent"}
     _, child = pair(server, agent)
     agent.mode = "error"
     r = send(server, None, child, msg("x"), headers=ADMIN)
-    assert r.status_code == 500 and r.json() == {"error": "boom"}
+    # an agent's own failure is passed on with its status, marked as the agent's
+    assert r.status_code == 500 and r.json() == {"error": "boom", "code": "agent_error"}
     agent.mode = "empty"
     r = send(server, None, child, msg("x"), headers=ADMIN)
-    assert r.status_code == 200 and r.json() == {"error": "agent returned empty response body"}
+    assert r.status_code == 200 and r.json() == {"error": "agent returned empty response body",
+                                                 "code": "agent_error"}
 
 
 def test_queue_expiry_and_drop_stale(server, agent):

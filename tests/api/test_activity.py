@@ -110,7 +110,8 @@ def test_notify_errors(server, ws):
     assert r.status_code == 400 and r.json()["error"] == "attachment[0]: uri and name are required"
     server.db.execute(f"UPDATE workspaces SET talk_to_user_enabled = 0 WHERE id = '{ws['id']}'")
     r = server.post(f"/workspaces/{ws['id']}/notify", headers=h, json={"message": "m"})
-    assert r.status_code == 403 and r.json()["error"] == "talk_to_user_disabled"
+    assert r.status_code == 403 and r.json() == {"error": "talk_to_user_disabled", "code": "forbidden",
+                                                 "hint": "an admin can enable it with PATCH /workspaces/:id/abilities"}
     assert server.db.query(f"SELECT count(*) FROM activity_logs WHERE workspace_id = '{ws['id']}'") == [["0"]]
     missing = str(uuid.uuid4())
     assert server.post(f"/workspaces/{missing}/notify", headers=ADMIN, json={"message": "m"}).status_code == 404
@@ -253,11 +254,14 @@ def test_chat_history_rebuilds_the_conversation_oldest_first(server, ws):
     older = chat(server, ws, before_ts=iso(t[3]))
     assert older["reached_end"] is True
     assert [m["content"] for m in older["messages"]] == ["first", "plain answer", "line1\nline2\nline3"]
-    # garbage and non-positive limits are the default; bad times and ids are 400
-    assert chat(server, ws, limit="abc") == full and chat(server, ws, limit=0) == full
-    assert chat(server, ws, limit="3abc") == full and chat(server, ws, limit=-3) == full
-    assert chat(server, ws, limit=100000)["reached_end"] is True
+    # garbage and out-of-range limits are a 400 like every list's (the reference quietly took its default), and
+    # so are bad times and ids
     h = bearer(ws["auth_token"])
+    for bad in ("abc", 0, "3abc", -3, 1001, 100000):
+        r = server.get(f"/workspaces/{ws['id']}/chat-history", headers=h, params={"limit": bad})
+        assert r.status_code == 400 and r.json() == {"error": "limit must be an integer from 1 to 1000",
+                                                     "code": "invalid_request"}, (bad, r.text)
+    assert chat(server, ws, limit=1000) == full
     r = server.get(f"/workspaces/{ws['id']}/chat-history?before_ts=yesterday", headers=h)
     assert r.status_code == 400 and r.json()["error"] == \
         "before_ts must be an RFC3339 timestamp (e.g. 2026-05-01T00:00:00Z)"

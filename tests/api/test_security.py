@@ -230,7 +230,8 @@ def test_a_stored_private_url_is_never_dialled(strict, agent, spelling):
     body = {"jsonrpc": "2.0", "id": 1, "method": "message/send",
             "params": {"message": {"role": "user", "parts": [{"kind": "text", "text": "GET /admin"}]}}}
     r = strict.post(f"/workspaces/{ws['id']}/a2a", headers=ADMIN, json=body)
-    assert r.status_code == 502 and r.json() == {"error": "workspace URL is not publicly routable"}, r.text
+    assert r.status_code == 502 and r.json() == {"error": "workspace URL is not publicly routable",
+                                                 "code": "bad_gateway"}, r.text
     assert agent.seen == []
     assert metric(strict, "colony_outbound_refused_total", 'stage="url"') + \
         metric(strict, "colony_outbound_refused_total", 'stage="dial"') == refused + 1

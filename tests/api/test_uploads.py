@@ -149,10 +149,14 @@ def test_push_mode_workspaces_get_the_body_as_it_came(server, agent):
     # a workspace that has never picked up a secret is told to come back
     server.db.execute(f"UPDATE workspaces SET platform_inbound_secret = NULL WHERE id = '{w['id']}'")
     r = upload(server, w, [("files", ("a", b"a", "text/plain"))])
-    assert r.status_code == 503 and r.json()["retry_after_seconds"] == 30
+    assert r.status_code == 503 and r.json() == {
+        "error": "workspace re-registering — please retry in 30 seconds", "code": "unavailable",
+        "detail": "the workspace has not picked up its inbound secret yet; it gets it when it registers",
+        "retry_after_seconds": 30}
     server.db.execute(f"UPDATE workspaces SET url = 'http://127.0.0.1:9' WHERE id = '{w['id']}'")
     r = upload(server, w, [("files", ("a", b"a", "text/plain"))])
     assert r.status_code == 502 and r.json()["error"] == "workspace unreachable"
+    assert r.json()["code"] == "bad_gateway" and set(r.json()) == {"error", "code", "detail"}
 
 
 def test_the_sweeper_deletes_exactly_the_eligible_rows(start_colony):

@@ -133,7 +133,16 @@ static void test_time(void **state)
     assert_string_equal(buf, "2026-11-25T02:44:52.123Z");
     time_format_rfc3339(-1, buf);
     assert_string_equal(buf, "1969-12-31T23:59:59.999Z");
+    time_format_rfc3339(253402300799999, buf); /* the last instant formatted by hand, and the first that is not */
+    assert_string_equal(buf, "9999-12-31T23:59:59.999Z");
+    time_format_rfc3339(253402300800000, buf);
+    assert_string_equal(buf, "10000-01-01T00:00:00.000Z");
     int64_t ms;
+    for (int64_t t = -62135596800000; t < 253402300800000; t += 7919LL * 86400 * 1000 + 3600007) {
+        time_format_rfc3339(t, buf); /* what is written reads back as the same instant */
+        assert_true(time_parse_rfc3339(buf, strlen(buf), &ms));
+        assert_int_equal(ms, t);
+    }
     assert_true(time_parse_rfc3339("2026-11-25T02:44:52.123Z", 24, &ms));
     assert_int_equal(ms, 1795574692123);
     assert_true(time_parse_rfc3339("2026-11-25T03:44:52.123456+01:00", 32, &ms));
