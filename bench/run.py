@@ -50,7 +50,7 @@ START_TIMEOUT_S = 30
 ADMIN = "bench-" + uuid.uuid4().hex
 OLD_LIST_MS = 330      # GET /workspaces on 10,000 rows before issue #14
 
-TMP = pathlib.Path(tempfile.mkdtemp(prefix="colony-bench-"))
+TMP = None             # this run's scratch directory (databases, logs, wrk scripts), removed at the end
 LIVE = []              # every process started and not yet stopped: stopped on any exit
 
 
@@ -242,6 +242,7 @@ def heartbeat_requests(agents, with_token=True):
 ROWS = []      # (row, measured, target, met: True/False/None)
 DETAILS = []   # lines
 FAILURES = []  # (step, reason)
+RETRIED = []   # lines: a step that failed once and passed when run again
 
 
 def row(name, measured, target="", met=None):
@@ -417,7 +418,7 @@ def step_fanout():
                 p.kill()
                 p.wait()
         if p.returncode != 0:
-            raise RuntimeError(f"{err.strip()} {c.log_tail()}")
+            raise RuntimeError(f"ws_subscribers exited {p.returncode}: {' / '.join(err.strip().splitlines())} {c.log_tail()}")
     lat = [float(m) for m in re.findall(r"^latency_ms \d+ ([\d.]+)$", out, re.M)]
     if len(lat) != FANOUT_EVENTS:
         raise RuntimeError(f"{len(lat)} of {FANOUT_EVENTS} events measured: {err.strip()}")
@@ -511,6 +512,27 @@ def steps(cluster):
     ]
 
 
+def run_step(name, fn, attempts=2):
+    """Run one step; a failure is retried once on fresh servers (and said in the details, with its reason), a
+    second failure is reported and the run goes on."""
+    for attempt in range(1, attempts + 1):
+        print(f"bench: {name}" + (f" (attempt {attempt})" if attempt > 1 else ""), flush=True)
+        rows, details = len(ROWS), len(DETAILS)
+        try:
+            fn()
+            return
+        except Exception as e:  # noqa: BLE001  (one step's failure is reported; the rest still runs)
+            traceback.print_exc()
+            why = f"{type(e).__name__}: {e}"
+            del ROWS[rows:], DETAILS[details:]
+            if attempt == attempts:
+                FAILURES.append((name, why))
+            else:
+                RETRIED.append(f"{name}: the first attempt failed and was run again: {why}")
+        finally:
+            stop_everything()
+
+
 def raise_nofile():
     """10,000 subscribers need as many descriptors in colony and in the client (both inherit this)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -571,7 +593,8 @@ def write_results(started, elapsed):
         "- memory: VmRSS of colony (fresh SQLite database) once it settles, idle and then holding "
         f"{IDLE_SUBSCRIBERS:,} /ws subscribers (bench/ws_subscribers.c hold) that have all been upgraded.",
         "- limit_server: see the comment at the top of bench/limit_server.c for what it does and does not do.",
-        *([""] + ["## Failures", ""] + [f"- {s}: {r}" for s, r in FAILURES] if FAILURES else []), ""])
+        *([""] + ["## Steps that failed once", ""] + [f"- {' / '.join(r.splitlines())}" for r in RETRIED] if RETRIED else []),
+        *([""] + ["## Failures", ""] + [f"- {s}: {' / '.join(r.splitlines())}" for s, r in FAILURES] if FAILURES else []), ""])
     print("\n" + text)
     if ONLY:  # a partial run (development) leaves the committed results alone
         print("bench: BENCH_ONLY set, bench/RESULTS.md not written")
@@ -580,6 +603,7 @@ def write_results(started, elapsed):
 
 
 def main():
+    global TMP
     for tool in ("colony", "limit_server", "echo_agent", "ws_subscribers"):
         if not (BUILD / tool).exists():
             raise SystemExit(f"bench: {BUILD / tool} is missing (make bench builds it)")
@@ -588,6 +612,7 @@ def main():
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: sys.exit(130))
     raise_nofile()
+    TMP = pathlib.Path(tempfile.mkdtemp(prefix="colony-bench-"))
     started = (time.time(), " ".join(open("/proc/loadavg").read().split()[:3]))
     t0 = time.monotonic()
     cluster = None
@@ -603,14 +628,7 @@ def main():
             if name.endswith("-pg") and cluster is None:
                 FAILURES.append((name, "no PostgreSQL cluster"))
                 continue
-            print(f"bench: {name}", flush=True)
-            try:
-                fn()
-            except Exception as e:  # noqa: BLE001  (one step's failure is reported; the rest still runs)
-                traceback.print_exc()
-                FAILURES.append((name, f"{type(e).__name__}: {e}"))
-            finally:
-                stop_everything()
+            run_step(name, fn)
     finally:
         stop_everything()
         if cluster is not None:

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -39,6 +40,7 @@ typedef struct {
 
 static int port;
 static const char *token;
+static const char *last_error = ""; /* why the last read failed */
 
 static double now_ms(void)
 {
@@ -96,6 +98,7 @@ static bool fill(sub *s)
         }
         if (r < 0 && (errno == EAGAIN || errno == EINTR))
             return true;
+        last_error = r == 0 ? "end of stream" : strerror(errno);
         return false;
     }
 }
@@ -186,7 +189,7 @@ static sub *open_all(int ep, int count)
             for (int i = 0; i < n; i++) {
                 sub *s = evs[i].data.ptr;
                 if (!fill(s) && !s->open)
-                    die("connection closed during the upgrade (subscriber %td)", s - subs);
+                    die("connection closed during the upgrade (subscriber %td): %s", s - subs, last_error);
                 if (!s->open) {
                     handshake(s);
                     pending -= s->open;
@@ -244,7 +247,7 @@ static void fanout(int ep, sub *subs, int count, int events, const char *workspa
                 bool alive = fill(s);
                 frames(s, marker, k, &done);
                 if (!alive)
-                    die("a subscriber's connection closed (subscriber %td)", s - subs);
+                    die("a subscriber's connection closed (subscriber %td): %s", s - subs, last_error);
             }
         }
         t_last = now_ms();
@@ -272,6 +275,7 @@ int main(int argc, char **argv)
     setrlimit(RLIMIT_NOFILE, &rl);
     if (count < 1 || (rlim_t)count + 16 > rl.rlim_cur)
         die("COUNT %d is past the open-file limit", count);
+    signal(SIGPIPE, SIG_IGN); /* a connection colony closed is a message, not a silent death */
     int ep = epoll_create1(EPOLL_CLOEXEC);
     double t0 = now_ms();
     sub *subs = open_all(ep, count);
