@@ -99,6 +99,14 @@ class Proc:
                 return int(line.split()[1])
         raise RuntimeError(f"{self.name} has no VmRSS")
 
+    def died(self):
+        """Why the process ended by itself, or None while it runs."""
+        rc = self.p.poll()
+        if rc is None:
+            return None
+        how = f"killed by signal {-rc} ({signal.Signals(-rc).name})" if rc < 0 else f"exited with {rc}"
+        return f"{self.name} {how} during the step; {self.log_tail()}"
+
     def stop(self):
         if self in LIVE:
             LIVE.remove(self)
@@ -114,8 +122,13 @@ class Proc:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, kind, exc, tb):
+        died = self.died()
         self.stop()
+        if died and exc is None:
+            raise RuntimeError(died)
+        if died:  # the step failed because the server died: say so first
+            raise RuntimeError(f"{died}; the step saw {type(exc).__name__}: {exc}") from exc
 
 
 def poll_until(fn, what, timeout=START_TIMEOUT_S):
@@ -182,6 +195,7 @@ def wrk(url, requests, connections=CONNECTIONS):
         f"[{lua_str(k)}] = {lua_str(v)}" for k, v in h.items()), lua_str(b) if b is not None else "nil")
         for m, p, h, b in requests)
     script = TMP / f"wrk-{uuid.uuid4().hex[:8]}.lua"
+    threads = min(THREADS, connections)
     script.write_text(f"""
 local reqs = {{
 {rows}
@@ -190,7 +204,7 @@ local n = 0
 function setup(thread) thread:set("tid", n); n = n + 1 end
 local mine, i = {{}}, 0
 function init(args)
-  for k = tid + 1, #reqs, {THREADS} do
+  for k = tid + 1, #reqs, {threads} do
     local r = reqs[k]
     mine[#mine + 1] = wrk.format(r[1], r[2], r[3], r[4])
   end
@@ -201,7 +215,7 @@ request = function()
   return mine[i]
 end
 """)
-    argv = ["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{SECONDS:g}s", "--latency", "--timeout", "30s", "-s", str(script), url]
+    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{SECONDS:g}s", "--latency", "--timeout", "30s", "-s", str(script), url]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=SECONDS + 60).stdout
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     total = re.search(r"(\d+) requests in", out)
@@ -209,8 +223,10 @@ end
         raise RuntimeError(f"wrk {url}: {bad.group(1) + ' non-2xx answers' if bad else 'no answers'}: {out[-600:]}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = {k: to_ms(v) for k, v in re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M)}
-    errors = re.search(r"Socket errors: (.*)", out)
-    return rps, lat.get("50"), lat.get("99"), f"socket errors: {errors.group(1)}" if errors else ""
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if errors and sum(map(int, errors.groups())) > int(total.group(1)) // 100:  # connections dropped under load
+        raise RuntimeError(f"wrk {url}: {errors.group(0)} in {total.group(1)} requests")
+    return rps, lat.get("50"), lat.get("99"), errors.group(0) if errors else ""
 
 
 def to_ms(v):
