@@ -9,7 +9,7 @@ a step failed.
 
 usage: bench/run.py BUILD_DIR   (BUILD_DIR holds colony, limit_server, echo_agent, ws_subscribers)
 env:   BENCH_SECONDS  seconds per wrk run (default 5)
-       BENCH_ONLY     comma-separated step names to run (default: all; see STEPS)
+       BENCH_ONLY     comma-separated step names to run (default: all; see steps()); RESULTS.md is then left alone
 """
 import asyncio
 import concurrent.futures
@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import traceback
+import urllib.error
 import urllib.request
 import uuid
 
@@ -42,7 +43,7 @@ ONLY = {s for s in os.environ.get("BENCH_ONLY", "").split(",") if s}
 THREADS = 2            # I/O threads of every server, and wrk threads
 CONNECTIONS = 64       # wrk connections of the throughput rows
 AGENTS = 256           # workspaces heartbeating / logging activity (disjoint halves per wrk thread)
-LIMIT_WRITERS = 1     # the limit server's writer threads: 2-4 were no faster on either database, and had worse p99
+LIMIT_WRITERS = 1      # the limit server's writer threads: 2-4 were no faster on either database, and had worse p99
 FANOUT_SUBSCRIBERS, FANOUT_EVENTS = 2000, 100
 IDLE_SUBSCRIBERS = 10000
 PROBE_CONNECTIONS, PROBE_PACE_S = 8, 0.005
@@ -72,8 +73,8 @@ class Proc:
     def __init__(self, name, argv, port, env=None, health=None):
         self.name, self.port = name, port
         self.log = TMP / f"{name}-{port}.log"
-        self.p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=open(self.log, "w"), env=clean_env(env),
-                                  text=True)
+        with open(self.log, "w") as log:
+            self.p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, env=clean_env(env), text=True)
         LIVE.append(self)
         deadline = time.monotonic() + START_TIMEOUT_S
         line = ""
@@ -125,6 +126,8 @@ class Proc:
     def __exit__(self, kind, exc, tb):
         died = self.died()
         self.stop()
+        if died is None and self.p.returncode not in (0, -signal.SIGTERM):  # crashed while stopping
+            died = f"{self.name} ended with {self.p.returncode} when asked to stop; {self.log_tail()}"
         if died and exc is None:
             raise RuntimeError(died)
         if died:  # the step failed because the server died: say so first
@@ -189,7 +192,7 @@ def lua_str(s):
 
 def wrk(url, requests, connections=CONNECTIONS):
     """wrk against url cycling through `requests` [(method, path, headers, body)]; each wrk thread takes its own
-    share (request k goes to thread k mod THREADS), so no two threads send the same workspace's requests.
+    share (request k goes to thread k mod the thread count), so no two threads send the same workspace's requests.
     Returns (req/s, p50 ms, p99 ms, note)."""
     rows = ",\n".join("{%s, %s, {%s}, %s}" % (lua_str(m), lua_str(p), ", ".join(
         f"[{lua_str(k)}] = {lua_str(v)}" for k, v in h.items()), lua_str(b) if b is not None else "nil")
@@ -215,7 +218,8 @@ request = function()
   return mine[i]
 end
 """)
-    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{SECONDS:g}s", "--latency", "--timeout", "30s", "-s", str(script), url]
+    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{SECONDS:g}s", "--latency", "--timeout", "30s", "-s",
+            str(script), url]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=SECONDS + 60).stdout
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     total = re.search(r"(\d+) requests in", out)
@@ -246,7 +250,7 @@ def register_agents(url, count=AGENTS):
         return list(ex.map(one, range(count)))
 
 
-def heartbeat_requests(agents, with_token=True):
+def heartbeat_requests(agents):
     return [("POST", "/registry/heartbeat",
              {"Content-Type": "application/json", "Authorization": f"Bearer {tok}"},
              json.dumps({"workspace_id": wid, "active_tasks": 1, "uptime_seconds": 10}, separators=(",", ":")))
@@ -269,6 +273,10 @@ def row(name, measured, target="", met=None):
 
 def fmt_rate(rps, p50, p99):
     return f"{rps:,.0f} req/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms"
+
+
+def one_line(text):
+    return " / ".join(line.strip() for line in text.strip().splitlines() if line.strip())
 
 
 def percentile(values, p):
@@ -352,7 +360,7 @@ def list_row(c):
     rps, _, _, note8 = wrk(c.url, req, connections=8)     # throughput: 8 at a time
     faster = OLD_LIST_MS / p50
     row("GET /workspaces, 10,000 rows in the database", f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, {rps:,.1f} req/s "
-        f"({faster:.1f}× faster than {OLD_LIST_MS} ms)", f"≥ 10× faster than {OLD_LIST_MS} ms (p50 ≤ "
+        f"(speed-up {faster:.1f}× over the old {OLD_LIST_MS} ms)", f"≥ 10× faster than {OLD_LIST_MS} ms (p50 ≤ "
         f"{OLD_LIST_MS / 10:.0f} ms)", faster >= 10)
     DETAILS.append(f"list: GET /workspaces with its default query answers {len(items):,} workspaces in "
                    f"{len(raw):,} bytes; latency with one connection, req/s with 8. {note1} {note8}".strip())
@@ -419,7 +427,6 @@ def step_buildinfo(label, new_db):
 def subscribers(port, count, *mode):
     p = subprocess.Popen([str(BUILD / "ws_subscribers"), str(port), ADMIN, str(count), *mode], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    p.name = "ws_subscribers"
     return p
 
 
@@ -434,17 +441,17 @@ def step_fanout():
                 p.kill()
                 p.wait()
         if p.returncode != 0:
-            raise RuntimeError(f"ws_subscribers exited {p.returncode}: {' / '.join(err.strip().splitlines())} {c.log_tail()}")
+            raise RuntimeError(f"ws_subscribers exited {p.returncode}: {one_line(err)} {c.log_tail()}")
     lat = [float(m) for m in re.findall(r"^latency_ms \d+ ([\d.]+)$", out, re.M)]
     if len(lat) != FANOUT_EVENTS:
-        raise RuntimeError(f"{len(lat)} of {FANOUT_EVENTS} events measured: {err.strip()}")
+        raise RuntimeError(f"{len(lat)} of {FANOUT_EVENTS} events measured: {one_line(err)}")
     p50, p99 = percentile(lat, 50), percentile(lat, 99)
     row(f"fan-out of one event to {FANOUT_SUBSCRIBERS:,} WebSocket subscribers", f"p50 {p50:.1f} ms, p99 {p99:.1f} "
         "ms", "p99 < 50 ms", p99 < 50)
     DETAILS.append(f"fan-out: {FANOUT_EVENTS} notifies one after the other (after 3 not counted), each timed from "
                    f"writing POST /workspaces/:id/notify until the last of {FANOUT_SUBSCRIBERS:,} /ws subscribers "
                    f"(admin token, bench/ws_subscribers.c, epoll) has read its frame; max {max(lat):.1f} ms. "
-                   f"{err.strip()}")
+                   f"{one_line(err)}")
 
 
 def settled_rss(proc):
@@ -467,7 +474,8 @@ def step_memory():
             line = ""
             while not line.startswith("ready"):
                 if time.monotonic() > deadline or p.poll() is not None:
-                    raise RuntimeError(f"subscribers not ready: {line!r} {p.stderr.read() if p.poll() is not None else ''}")
+                    why = p.stderr.read() if p.poll() is not None else ""
+                    raise RuntimeError(f"subscribers not ready: {line!r} {one_line(why)}")
                 if select.select([p.stdout], [], [], 1)[0]:
                     line = p.stdout.readline()
             held = settled_rss(c)
@@ -597,7 +605,7 @@ def write_results(started, elapsed):
     for name, measured, target, met in ROWS:
         table.append(f"| {name} | {measured} | {target} | {'' if met is None else 'yes' if met else '**no**'} |")
     for step, reason in FAILURES:
-        table.append(f"| {step} | **failed**: {reason.splitlines()[0][:300]} | | **no** |")
+        table.append(f"| {step} | **failed**: {one_line(reason)[:300]} | | **no** |")
     text = "\n".join([
         "# Benchmark results", "",
         "Written by `make bench` (`bench/run.py`); do not edit by hand. Ratios compare two servers measured in the "
@@ -609,8 +617,8 @@ def write_results(started, elapsed):
         "- memory: VmRSS of colony (fresh SQLite database) once it settles, idle and then holding "
         f"{IDLE_SUBSCRIBERS:,} /ws subscribers (bench/ws_subscribers.c hold) that have all been upgraded.",
         "- limit_server: see the comment at the top of bench/limit_server.c for what it does and does not do.",
-        *([""] + ["## Steps that failed once", ""] + [f"- {' / '.join(r.splitlines())}" for r in RETRIED] if RETRIED else []),
-        *([""] + ["## Failures", ""] + [f"- {s}: {' / '.join(r.splitlines())}" for s, r in FAILURES] if FAILURES else []), ""])
+        *([""] + ["## Steps that failed once", ""] + [f"- {one_line(r)}" for r in RETRIED] if RETRIED else []),
+        *([""] + ["## Failures", ""] + [f"- {s}: {one_line(r)}" for s, r in FAILURES] if FAILURES else []), ""])
     print("\n" + text)
     if ONLY:  # a partial run (development) leaves the committed results alone
         print("bench: BENCH_ONLY set, bench/RESULTS.md not written")
