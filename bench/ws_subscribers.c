@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { WAVE = 256, WARMUP = 3, EVENT_TIMEOUT_S = 10, OPEN_TIMEOUT_S = 60, READ_CHUNK = 64 << 10 };
+enum { WAVE = 256, WARMUP = 3, EVENT_TIMEOUT_S = 10, OPEN_TIMEOUT_S = 60, READ_MIN = 512 };
 
 typedef struct {
     int fd;
@@ -87,8 +87,8 @@ static void write_all(int fd, const char *p, size_t n)
 static bool fill(sub *s)
 {
     for (;;) {
-        if (s->cap - s->len < READ_CHUNK / 4) {
-            s->cap = s->cap ? 2 * s->cap : 4096;
+        if (s->cap - s->len < READ_MIN) {
+            s->cap = s->cap ? 2 * s->cap : 2 * READ_MIN;
             s->buf = realloc(s->buf, s->cap);
         }
         ssize_t r = read(s->fd, s->buf + s->len, s->cap - s->len);
@@ -282,12 +282,18 @@ int main(int argc, char **argv)
     fprintf(stderr, "ws_subscribers: %d open in %.0f ms\n", count, now_ms() - t0);
     if (strcmp(argv[4], "fanout") == 0) {
         fanout(ep, subs, count, atoi(argv[5]), argv[6]);
-        return 0;
+    } else {
+        printf("ready %d\n", count);
+        fflush(stdout);
+        char c;
+        while (read(0, &c, 1) > 0) {
+        }
     }
-    printf("ready %d\n", count);
-    fflush(stdout);
-    char c;
-    while (read(0, &c, 1) > 0) {
+    for (int i = 0; i < count; i++) {
+        close(subs[i].fd);
+        free(subs[i].buf);
     }
+    free(subs);
+    close(ep);
     return 0;
 }
