@@ -30,10 +30,10 @@ test: deps $(BUILD_TEST)/build.ninja
 	@cmake --build $(BUILD_TEST)
 	@scripts/test.sh $(BUILD_TEST)
 
+# Every benchmark row in one run (a few minutes on 2 cores); rewrites bench/RESULTS.md. BENCH_SECONDS per wrk run.
 bench: build
-	@cmake --build $(BUILD_RELEASE) --target limit_server
+	@cmake --build $(BUILD_RELEASE) --target bench_tools
 	@/usr/bin/python3 bench/run.py $(BUILD_RELEASE)
-	@bash bench/import.sh $(BUILD_RELEASE)/colony
 
 fuzz: deps
 	@CC=clang-14 cmake -S . -B $(BUILD_FUZZ) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DCOLONY_FUZZ=ON -DCOLONY_TESTS=OFF >/dev/null
