@@ -107,7 +107,7 @@ static cl_err org_exists(db_t *db, arena_t *a, const char *org_id, cl_error *err
 cl_err allowlist_get(db_t *db, arena_t *a, const char *org_id, allowlist_entry **out, size_t *count, cl_error *err)
 {
     cl_err e = org_exists(db, a, org_id, err);
-    db_stmt_t *st;
+    db_stmt_t *st = NULL;
     size_t n = 0, cap = 0;
     allowlist_entry *rows = NULL;
     if (e == CL_OK)

@@ -270,7 +270,12 @@ def test_peers_page_in_family_order_and_the_filter_never_stalls(server):
     h = bearer(me["auth_token"])
     path = f"/registry/{me['id']}/peers"
     whole = server.get(path, headers=h).json()
-    assert [p["id"] for p in whole] == [s["id"] for s in sibs] + [k["id"] for k in kids] + [boss["id"]]
+
+    def by_creation(ws):  # the keyset order inside a group: (created_at, id); two creates may share a millisecond
+        ids = "', '".join(w["id"] for w in ws)
+        return [r[0] for r in server.db.query(f"SELECT id FROM workspaces WHERE id IN ('{ids}') ORDER BY created_at, id")]
+
+    assert [p["id"] for p in whole] == by_creation(sibs) + by_creation(kids) + [boss["id"]]
     assert set(whole[0]) == {"id", "name", "role", "tier", "status", "agent_card", "url", "parent_id", "active_tasks"}
     assert flat(pages(server, path, h, limit=2)) == whole
     # a filter that matches only the last row still reaches it: pages of non-matching rows move the cursor on
