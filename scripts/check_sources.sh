@@ -16,6 +16,8 @@ for dir in base store; do
   hits=$(grep -rnE '#include "(api|http|model|jobs|bus)/' "src/$dir")
   [ -n "$hits" ] && report "src/$dir reaches up a layer" "$hits"
 done
+hits=$(grep -rnE '#include "(api|model|store|jobs)/' src/http)
+[ -n "$hits" ] && report "src/http knows the database or the domain (it gets a per-thread context instead)" "$hits"
 hits=$(grep -rnE '#include "(api|http|jobs)/' src/model)
 [ -n "$hits" ] && report "src/model knows HTTP" "$hits"
 hits=$(grep -rnE '#include "store/' src/api)
