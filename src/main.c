@@ -85,6 +85,7 @@ static void reset_ctx(void *db) { db_reset(db); }
 
 static int cmd_serve(const config_t *c)
 {
+    db_set_background_checkpoints(true); /* the prober thread checkpoints SQLite's log (jobs/health.h) */
     db_t *db = open_migrated(c);
     if (db == NULL)
         return 1;

@@ -131,9 +131,11 @@ static bool body_text(http_req *rq, json_t *body, const char *key, const char **
     return true;
 }
 
-/* Group commit of reports and notifies (base/batch.h): the first writer with no flush running writes everything
- * that waits in one transaction, its events included, and answers each request. */
-enum { ACTIVITY_GROUP_MAX = 256 };
+/* Group commit of reports and notifies (base/batch.h). They run on the I/O thread (a small body is parsed there;
+ * a big one on a worker) and join the node's group; a worker checks each one's token and writes the group in one
+ * transaction, its events included, then answers each request. So every request in flight can join a group, not
+ * only as many as there are workers. */
+enum { ACTIVITY_GROUP_MAX = 256, ACTIVITY_LOOP_BODY_MAX = 16 * 1024 };
 
 typedef struct {
     http_req *rq; /* held until answered */
@@ -162,21 +164,45 @@ static void flush_activity(void *db, void **group, size_t n)
 {
     arena_t *a = arena_new();
     activity_write *items = arena_calloc(a, n, sizeof(*items));
-    for (size_t i = 0; i < n; i++)
-        items[i] = ((activity_waiting *)group[i])->w;
-    activity_write_group(db, a, items, n);
-    db_reset(db); /* nothing stays open on this connection once the requests may be freed elsewhere */
+    size_t *at = arena_calloc(a, n, sizeof(*at)), k = 0;
     for (size_t i = 0; i < n; i++) {
         activity_waiting *aw = group[i];
-        aw->w = items[i];
+        if (db == NULL) { /* the server stopped before a worker could write them */
+            api_fail(aw->rq, CL_UNAVAILABLE, "server is shutting down; retry");
+            continue;
+        }
+        aw->rq->db = db;
+        if (!api_authorize(aw->rq, ACCESS_WORKSPACE)) /* answered: 401, or 503 when the database cannot say */
+            continue;
+        at[k] = i;
+        items[k++] = aw->w;
+    }
+    if (k > 0)
+        activity_write_group(db, a, items, k);
+    if (db != NULL)
+        db_reset(db); /* nothing stays open on this connection once the requests may be freed elsewhere */
+    for (size_t j = 0; j < k; j++) {
+        activity_waiting *aw = group[at[j]];
+        aw->w = items[j];
         if (aw->w.result == CL_OK && !aw->w.notify) /* the id lives in the group's arena: copy it to the request's */
             aw->w.row.id = arena_strdup(aw->rq->arena, aw->w.row.id);
         answer(aw);
+    }
+    for (size_t i = 0; i < n; i++) {
+        activity_waiting *aw = group[i];
         http_req_drop(aw->rq);
         free(aw);
     }
     arena_free(a);
 }
+
+static void drain_activity(void *ctx, void *arg)
+{
+    (void)arg;
+    batch_drain(activity_batch, ctx);
+}
+
+static void schedule_drain(void *rq) { http_run_pooled(rq, drain_activity, NULL); }
 
 /* Hand `w` to the batch; the request is answered when its group is written. */
 static void write_later(http_req *rq, const activity_write *w)
@@ -185,7 +211,42 @@ static void write_later(http_req *rq, const activity_write *w)
     aw->rq = http_req_hold(rq);
     aw->w = *w;
     http_defer(rq);
-    batch_add(activity_batch, rq->db, aw);
+    if (rq->db != NULL) /* a worker (a big body): it may flush right here */
+        batch_add(activity_batch, rq->db, aw);
+    else
+        batch_add_elsewhere(activity_batch, aw, schedule_drain, rq);
+}
+
+/* A handler whose big body is parsed on a worker instead of the I/O thread. */
+typedef struct {
+    http_req *rq;
+    void (*fn)(http_req *rq);
+} parse_task;
+
+static void parse_on_worker(void *ctx, void *arg)
+{
+    parse_task *t = arg;
+    http_req *rq = t->rq;
+    if (ctx == NULL) {
+        api_fail(rq, CL_UNAVAILABLE, "server is shutting down; retry");
+    } else {
+        rq->db = ctx;
+        t->fn(rq);
+    }
+    free(t);
+    http_req_drop(rq);
+}
+
+static void here_or_on_worker(http_req *rq, void (*fn)(http_req *rq))
+{
+    if (rq->body_len <= ACTIVITY_LOOP_BODY_MAX) {
+        fn(rq);
+        return;
+    }
+    parse_task *t = xcalloc(1, sizeof(*t));
+    *t = (parse_task){http_req_hold(rq), fn};
+    http_defer(rq);
+    http_run_pooled(rq, parse_on_worker, t);
 }
 
 void api_activity_init(void) { activity_batch = batch_new(ACTIVITY_GROUP_MAX, flush_activity); }
@@ -196,7 +257,7 @@ void api_activity_fini(void)
     activity_batch = NULL;
 }
 
-void api_activity_report(http_req *rq)
+static void report(http_req *rq)
 {
     const char *id;
     json_t *body;
@@ -238,7 +299,9 @@ void api_activity_report(http_req *rq)
     write_later(rq, &(activity_write){.row = r});
 }
 
-void api_notify(http_req *rq)
+void api_activity_report(http_req *rq) { here_or_on_worker(rq, report); }
+
+static void notify(http_req *rq)
 {
     const char *id;
     json_t *body;
@@ -283,6 +346,8 @@ void api_notify(http_req *rq)
     }
     write_later(rq, &(activity_write){.notify = true, .workspace_id = id, .message = message, .attachments = att_text});
 }
+
+void api_notify(http_req *rq) { here_or_on_worker(rq, notify); }
 
 /* The bubbles of rows[0..n) (newest first) as {"messages": [...], "reached_end": …}; false when they do not fit
  * in a page (the writer is then reset). */

@@ -44,7 +44,11 @@ cl_err api_identify(http_req *rq, const char *bearer, caller *c)
 
 bool api_guard(http_req *rq)
 {
-    int access = rq->route->access;
+    return rq->route->access == ACCESS_WORKSPACE_BY_HANDLER || api_authorize(rq, rq->route->access);
+}
+
+bool api_authorize(http_req *rq, int access)
+{
     if (access == ACCESS_PUBLIC)
         return true;
     const char *bearer = token_from_header(rq->arena, http_header(rq, "authorization"));

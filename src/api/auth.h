@@ -14,6 +14,8 @@ enum {
     ACCESS_ADMIN,     /* ADMIN_TOKEN or an org token */
     ACCESS_WORKSPACE, /* those, or a token of the workspace named by :id */
     ACCESS_CANVAS,    /* ADMIN_TOKEN, an org token, or any live workspace token */
+    ACCESS_WORKSPACE_BY_HANDLER, /* ACCESS_WORKSPACE, checked by the handler with api_authorize where it has a
+                                    database connection (a loop-lane route that hands its writes to a group) */
 };
 
 /* Remember the break-glass admin token (NULL or "" = none); only its SHA-256 is kept. */
@@ -21,6 +23,8 @@ void api_auth_init(const char *admin_token);
 
 /* The route guard (server_config.guard). */
 bool api_guard(http_req *rq);
+/* The guard's decision for `access`, with rq->db; false after answering 401/403/503. */
+bool api_authorize(http_req *rq, int access);
 
 /* 503 {"error":"platform datastore unavailable — retry shortly","code":"platform_unavailable"}: an auth
  * decision the database could not make. */

@@ -209,7 +209,7 @@ void api_registry_register(http_req *rq)
 /* Group commit of heartbeats: a proven heartbeat (its workspace's own token) joins the node's batch; the thread
  * that finds no flush running writes every waiting heartbeat in one transaction and answers them all (base/batch.h).
  * The rest (admin/org tokens, bootstrap, unknown or removed ids) take the general path. */
-enum { HB_GROUP_MAX = 256 };
+enum { HB_GROUP_MAX = 256, HB_BODY_MAX = 16 * 1024 };
 
 typedef struct {
     http_req *rq; /* held until answered */
@@ -233,6 +233,15 @@ static void heartbeat_general(http_req *rq, reg_heartbeat *h)
 
 static void flush_heartbeats(void *db, void **group, size_t n)
 {
+    if (db == NULL) { /* the server stopped before a worker could write them */
+        for (size_t i = 0; i < n; i++) {
+            hb_waiting *wt = group[i];
+            api_fail(wt->rq, CL_UNAVAILABLE, "server is shutting down; retry");
+            http_req_drop(wt->rq);
+            free(wt);
+        }
+        return;
+    }
     arena_t *a = arena_new();
     reg_hb_item *items = arena_calloc(a, n, sizeof(*items));
     for (size_t i = 0; i < n; i++)
@@ -273,9 +282,40 @@ void api_registry_fini(void)
     bootstrap_limit = NULL;
 }
 
+/* A worker writes what the loops queued. */
+static void drain_heartbeats(void *ctx, void *arg)
+{
+    (void)arg;
+    batch_drain(hb_batch, ctx);
+}
+
+static void schedule_drain(void *rq) { http_run_pooled(rq, drain_heartbeats, NULL); }
+
+/* The general path (no token of its own: bootstrap, operators) needs the database: on a worker. */
+static void heartbeat_on_worker(void *ctx, void *arg)
+{
+    hb_waiting *wt = arg;
+    http_req *rq = wt->rq;
+    if (ctx == NULL) {
+        api_fail(rq, CL_UNAVAILABLE, "server is shutting down; retry");
+    } else {
+        rq->db = ctx;
+        heartbeat_general(rq, &wt->item.h);
+        db_reset(ctx);
+    }
+    free(wt);
+    http_req_drop(rq);
+}
+
+/* The hot path runs on the I/O thread: the body is small and parsed here (no database), and a proven heartbeat
+ * only joins the batch, which a worker writes, one group at a time: one hand-off per group, not per request. */
 void api_registry_heartbeat(http_req *rq)
 {
     json_t *body;
+    if (rq->body_len > HB_BODY_MAX) { /* parsing happens on the loop: keep it short */
+        api_fail(rq, CL_TOO_LARGE, "heartbeat body larger than %d bytes", HB_BODY_MAX);
+        return;
+    }
     if (!api_json_object_or_reply(rq, &body))
         return;
     reg_heartbeat h = {0};
@@ -300,15 +340,14 @@ void api_registry_heartbeat(http_req *rq)
     }
     h.has_current_task = has_task;
     const char *bearer = token_from_header(rq->arena, http_header(rq, "authorization"));
-    if (bearer == NULL || strlen(bearer) > TOKEN_TEXT_MAX) {
-        heartbeat_general(rq, &h);
-        return;
-    }
     hb_waiting *wt = xcalloc(1, sizeof(*wt));
     wt->rq = http_req_hold(rq);
     wt->item = (reg_hb_item){h, bearer, false, NULL};
     http_defer(rq);
-    batch_add(hb_batch, rq->db, wt);
+    if (bearer == NULL || strlen(bearer) > TOKEN_TEXT_MAX)
+        http_run_pooled(rq, heartbeat_on_worker, wt);
+    else
+        batch_add_elsewhere(hb_batch, wt, schedule_drain, rq);
 }
 
 void api_registry_update_card(http_req *rq)

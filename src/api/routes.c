@@ -49,8 +49,8 @@ const http_route api_routes[] = {
     {"GET", "/workspaces/:id/state", api_ws_state, ACCESS_WORKSPACE},
 
     {"GET", "/workspaces/:id/activity", api_activity_list, ACCESS_WORKSPACE},
-    {"POST", "/workspaces/:id/activity", api_activity_report, ACCESS_WORKSPACE},
-    {"POST", "/workspaces/:id/notify", api_notify, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/activity", api_activity_report, ACCESS_WORKSPACE_BY_HANDLER, HTTP_LANE_LOOP},
+    {"POST", "/workspaces/:id/notify", api_notify, ACCESS_WORKSPACE_BY_HANDLER, HTTP_LANE_LOOP},
     {"GET", "/workspaces/:id/chat-history", api_chat_history, ACCESS_WORKSPACE},
     {"POST", "/workspaces/:id/chat-session/new", api_chat_session_new, ACCESS_WORKSPACE},
     {"GET", "/workspaces/:id/session-search", api_session_search, ACCESS_WORKSPACE, HTTP_LANE_SLOW}, /* LIKE scan */
@@ -85,7 +85,7 @@ const http_route api_routes[] = {
     {"DELETE", "/org/tokens/:id", api_org_tokens_revoke, ACCESS_ADMIN},
 
     {"POST", "/registry/register", api_registry_register, ACCESS_PUBLIC}, /* own gate: registry.c */
-    {"POST", "/registry/heartbeat", api_registry_heartbeat, ACCESS_PUBLIC},
+    {"POST", "/registry/heartbeat", api_registry_heartbeat, ACCESS_PUBLIC, HTTP_LANE_LOOP}, /* parses, then batches */
     {"POST", "/registry/update-card", api_registry_update_card, ACCESS_PUBLIC},
     {"GET", "/registry/discover/:id", api_registry_discover, ACCESS_PUBLIC},
     {"GET", "/registry/:id/peers", api_registry_peers, ACCESS_PUBLIC},

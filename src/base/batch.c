@@ -35,19 +35,23 @@ void batch_free(batch_t *b)
     free(b);
 }
 
-void batch_add(batch_t *b, void *ctx, void *item)
+/* Append under the lock; true when the caller must start a flush (none was running). */
+static bool append(batch_t *b, void *item)
 {
-    pthread_mutex_lock(&b->mu);
     if (b->n == b->cap) {
         b->cap = b->cap ? 2 * b->cap : 64;
         b->items = xrealloc(b->items, b->cap * sizeof(void *));
     }
     b->items[b->n++] = item;
-    if (b->flushing) { /* the flusher takes it in its next round */
-        pthread_mutex_unlock(&b->mu);
-        return;
-    }
+    if (b->flushing) /* the flusher takes it in its next round */
+        return false;
     b->flushing = true;
+    return true;
+}
+
+/* Called with the lock held and `flushing` set; returns with the lock held and `flushing` clear. */
+static void flush_all(batch_t *b, void *ctx)
+{
     void **group = xmalloc(b->max * sizeof(void *));
     while (b->n > 0) {
         size_t k = b->n < b->max ? b->n : b->max;
@@ -59,6 +63,29 @@ void batch_add(batch_t *b, void *ctx, void *item)
         pthread_mutex_lock(&b->mu);
     }
     b->flushing = false;
-    pthread_mutex_unlock(&b->mu);
     free(group);
+}
+
+void batch_add(batch_t *b, void *ctx, void *item)
+{
+    pthread_mutex_lock(&b->mu);
+    if (append(b, item))
+        flush_all(b, ctx);
+    pthread_mutex_unlock(&b->mu);
+}
+
+void batch_add_elsewhere(batch_t *b, void *item, void (*schedule)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&b->mu);
+    bool start = append(b, item);
+    pthread_mutex_unlock(&b->mu);
+    if (start)
+        schedule(arg);
+}
+
+void batch_drain(batch_t *b, void *ctx)
+{
+    pthread_mutex_lock(&b->mu);
+    flush_all(b, ctx);
+    pthread_mutex_unlock(&b->mu);
 }

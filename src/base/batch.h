@@ -17,5 +17,10 @@ batch_t *batch_new(size_t max_items, batch_flush_fn flush);
 void batch_free(batch_t *b);
 /* Queue `item`; when no flush is running, flush with `ctx` until the queue is empty. */
 void batch_add(batch_t *b, void *ctx, void *item);
+/* Queue `item` from a thread without a context: when no flush is running, schedule(arg) is called (outside the
+ * lock) and must arrange for batch_drain(b, ctx) to run on a thread with one. */
+void batch_add_elsewhere(batch_t *b, void *item, void (*schedule)(void *arg), void *arg);
+/* Flush with `ctx` until the queue is empty (the scheduled half of batch_add_elsewhere). */
+void batch_drain(batch_t *b, void *ctx);
 
 #endif

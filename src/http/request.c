@@ -176,3 +176,30 @@ void http_on_loop(http_req *rq, void (*fn)(http_req *rq, void *arg), void *arg)
     *t = (on_loop_task){http_req_hold(rq), fn, arg};
     engine_post(e->w, run_on_loop, t);
 }
+
+typedef struct {
+    pool_job job;
+    void (*fn)(void *ctx, void *arg);
+    void *arg;
+} pooled_task;
+
+static void run_task(void *ctx, pool_job *job)
+{
+    pooled_task *t = H2O_STRUCT_FROM_MEMBER(pooled_task, job, job);
+    t->fn(ctx, t->arg);
+    free(t);
+}
+
+static void cancel_task(pool_job *job)
+{
+    pooled_task *t = H2O_STRUCT_FROM_MEMBER(pooled_task, job, job);
+    t->fn(NULL, t->arg);
+    free(t);
+}
+
+void http_run_pooled(http_req *rq, void (*fn)(void *ctx, void *arg), void *arg)
+{
+    pooled_task *t = xcalloc(1, sizeof(*t));
+    *t = (pooled_task){{NULL, run_task, cancel_task}, fn, arg};
+    pool_submit(((engine_req *)rq)->w->srv->pool, POOL_FAST, &t->job);
+}

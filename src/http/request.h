@@ -95,6 +95,10 @@ void http_on_loop(http_req *rq, void (*fn)(http_req *rq, void *arg), void *arg);
 /* The address the client connected from (the socket's peer, never a forwarded-for header); false when unknown. */
 bool http_peer_address(http_req *rq, netaddr *out);
 
+/* Run fn(ctx, arg) on a worker of the fast lane, with that worker's context (from a loop-lane handler, say).
+ * When the server stops first, fn runs with ctx NULL (it must then only release what it holds). Any thread. */
+void http_run_pooled(http_req *rq, void (*fn)(void *ctx, void *arg), void *arg);
+
 /* Add a response header; name and value are copied. Up to HTTP_MAX_RESP_HEADERS per request. */
 void http_add_header(http_req *rq, const char *name, const char *value);
 /* Send the whole response: `body` must live as long as the request (static or arena-owned). Once per request;

@@ -27,8 +27,12 @@ static void probe(health_t *h)
         node_note_db_down();
         return;
     }
-    if (node_check_db(h->db, &e) != CL_OK) /* a broken connection is reset by the driver on the next try */
+    if (node_check_db(h->db, &e) != CL_OK) { /* a broken connection is reset by the driver on the next try */
         log_warn("database check failed", "error=\"%s\"", db_last_error(h->db));
+        return;
+    }
+    if (db_checkpoint(h->db, &e) != CL_OK) /* SQLite's log, copied back off the writers' path */
+        log_warn("checkpoint failed", "error=\"%s\"", db_last_error(h->db));
 }
 
 static void *run(void *arg)

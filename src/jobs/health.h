@@ -1,6 +1,7 @@
 /* health.h - the database prober behind /health: a thread with its own connection checks the database every
  * second (node_check_db), so that /health answers at once from the last outcome (node_db_healthy) even while the
- * database hangs, instead of hanging with it. */
+ * database hangs, instead of hanging with it. On SQLite it also checkpoints the write-ahead log each second
+ * (db_checkpoint), so that no request's commit pays for it. */
 #ifndef COLONY_JOBS_HEALTH_H
 #define COLONY_JOBS_HEALTH_H
 

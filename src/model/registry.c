@@ -3,6 +3,7 @@
 #include "model/registry.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -215,7 +216,7 @@ static cl_err after_write(db_t *db, arena_t *a, const reg_heartbeat *h, const ch
     return db_tx_end(db, evaluate(db, a, h, status, err), err);
 }
 
-enum { HB_COLUMNS = 9 };
+enum { HB_COLUMNS = 9, HB_SHAPES = 16 /* group sizes 1, 2, 4, … */ };
 
 /* Group writers take turns (a PostgreSQL transaction advisory lock; SQLite's write lock already serialises them):
  * a single UPDATE … FROM locks its rows in plan order, so two concurrent groups could otherwise deadlock. */
@@ -224,7 +225,7 @@ static const int64_t HB_GROUP_LOCK = 0x636f6c6e6862; /* "colnhb" */
 /* One statement for a whole group: UPDATE … FROM (VALUES (…), …) AS v, portable because both databases name the
  * columns of an unaliased VALUES list column1, column2, …. Groups are padded to a power of two (padding rows are
  * NULL and match nothing), so at most nine statement shapes ever reach the statement cache. */
-static const char *group_sql(arena_t *a, size_t rows)
+static char *build_group_sql(size_t rows)
 {
     buf_t b;
     buf_init(&b, 1 << 20);
@@ -245,9 +246,24 @@ static const char *group_sql(arena_t *a, size_t rows)
                  " AND t.token_hash = v.column9 AND t.revoked_at IS NULL)"
                  " RETURNING workspaces.id, workspaces.status, workspaces.current_task, workspaces.active_tasks,"
                  " CASE WHEN workspaces.previous_task <> workspaces.current_task THEN 1 ELSE 0 END");
-    char *sql = arena_strndup(a, b.data, b.len);
-    buf_free(&b);
-    return sql;
+    return buf_steal(&b, NULL);
+}
+
+/* The statement for a group of `rows` (a power of two), built once per shape and kept for the process. */
+static const char *group_sql(size_t rows)
+{
+    static _Atomic(char *) shapes[HB_SHAPES];
+    size_t k = 0;
+    while ((size_t)1 << k < rows)
+        k++;
+    char *sql = atomic_load(&shapes[k]);
+    if (sql != NULL)
+        return sql;
+    char *mine = build_group_sql(rows), *none = NULL;
+    if (atomic_compare_exchange_strong(&shapes[k], &none, mine))
+        return mine;
+    free(mine); /* another thread built it first */
+    return none;
 }
 
 static int by_workspace(const void *x, const void *y)
@@ -265,7 +281,7 @@ static cl_err write_group(db_t *db, arena_t *a, reg_hb_item **order, size_t n, t
     while (rows < n)
         rows <<= 1;
     db_stmt_t *st;
-    cl_err e = db_prepare(db, a, group_sql(a, rows), &st, err);
+    cl_err e = db_prepare(db, a, group_sql(rows), &st, err);
     if (e != CL_OK)
         return e;
     int64_t now = time_now_ms();

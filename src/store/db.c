@@ -11,6 +11,9 @@
 #include "store/db_internal.h"
 
 void db_set_timeout(long ms) { db__pg_set_timeout(ms); }
+void db_set_background_checkpoints(bool on) { db__sqlite_background_checkpoints(on); }
+
+cl_err db_checkpoint(db_t *db, cl_error *err) { return db->ops->checkpoint ? db->ops->checkpoint(db, err) : CL_OK; }
 
 bool db_url_is_postgres(const char *url)
 {

@@ -32,6 +32,14 @@ enum {
  * once before connections are opened). SQLite waits for its file lock up to DB_BUSY_TIMEOUT_MS. */
 void db_set_timeout(long ms);
 
+/* SQLite: connections opened from now on do not copy the write-ahead log back into the database themselves (a
+ * writer that crosses the threshold would do it inside its commit, with an fsync, while every other writer waits);
+ * a background thread calls db_checkpoint instead. Process-wide, set once at start-up. */
+void db_set_background_checkpoints(bool on);
+/* Copy what the write-ahead log holds back into the database without waiting for anyone (SQLite's PASSIVE
+ * checkpoint); nothing to do on PostgreSQL. */
+cl_err db_checkpoint(db_t *db, cl_error *err);
+
 /* Open a connection to `url`: "postgres://…"/"postgresql://…" (libpq), else a SQLite file path (an optional
  * "sqlite:" prefix is stripped). *out is the caller's, closed with db_close. */
 cl_err db_open(const char *url, db_t **out, cl_error *err);

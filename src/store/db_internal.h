@@ -24,6 +24,7 @@ typedef struct {
     cl_err (*notify)(db_t *db, const char *channel, const char *payload, cl_error *err);
     cl_err (*listen)(db_t *db, const char *channel, cl_error *err);
     cl_err (*wait_notify)(db_t *db, int timeout_ms, char *payload, size_t cap, bool *got, cl_error *err);
+    cl_err (*checkpoint)(db_t *db, cl_error *err); /* NULL: nothing to do */
     const char *begin_sql;
 } db_ops;
 
@@ -65,6 +66,9 @@ struct db_stmt {
 
 extern const db_ops db_sqlite_ops;
 extern const db_ops db_pg_ops;
+
+/* SQLite connections opened from now on leave WAL checkpoints to db_checkpoint. */
+void db__sqlite_background_checkpoints(bool on);
 
 /* The PostgreSQL driver's bound on one round trip (db_set_timeout). */
 void db__pg_set_timeout(long ms);

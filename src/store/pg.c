@@ -514,5 +514,6 @@ const db_ops db_pg_ops = {
     .notify = pg_notify,
     .listen = pg_listen,
     .wait_notify = pg_wait_notify,
+    .checkpoint = NULL, /* the server checkpoints itself */
     .begin_sql = "BEGIN",
 };

@@ -62,6 +62,18 @@ static cl_err sq_exec_script(db_t *db, const char *sql, cl_error *err)
     return rc == SQLITE_OK ? CL_OK : fail(db, err, s->h, sqlite3_extended_errcode(s->h), "exec", sql);
 }
 
+static bool background_checkpoints; /* set once at start-up */
+
+void db__sqlite_background_checkpoints(bool on) { background_checkpoints = on; }
+
+static cl_err sq_checkpoint(db_t *db, cl_error *err)
+{
+    sq_db *s = (sq_db *)db;
+    int rc = sqlite3_wal_checkpoint_v2(s->h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return rc == SQLITE_OK || rc == SQLITE_BUSY ? CL_OK
+                                                : fail(db, err, s->h, sqlite3_extended_errcode(s->h), "checkpoint", "");
+}
+
 static cl_err sq_open(const char *path, db_t **out, cl_error *err)
 {
     sqlite3 *h = NULL;
@@ -92,6 +104,8 @@ static cl_err sq_open(const char *path, db_t **out, cl_error *err)
         sq_close(&s->base);
         return CL_UNAVAILABLE;
     }
+    if (background_checkpoints)
+        sqlite3_wal_autocheckpoint(h, 0); /* a thread of its own copies the WAL back (db_checkpoint), not a writer */
     *out = &s->base;
     return CL_OK;
 }
@@ -293,5 +307,6 @@ const db_ops db_sqlite_ops = {
     .notify = sq_notify,
     .listen = sq_listen,
     .wait_notify = sq_wait_notify,
+    .checkpoint = sq_checkpoint,
     .begin_sql = "BEGIN IMMEDIATE",
 };
