@@ -53,7 +53,6 @@ static void raise_to(int64_t id)
     }
 }
 
-void hub_seed(int64_t id) { raise_to(id); }
 int64_t hub_latest(void) { return atomic_load(&latest); }
 
 void hub_publish(int64_t id)

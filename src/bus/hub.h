@@ -1,6 +1,6 @@
 /* hub.h - cross-thread event fan-out. Events live in the `events` table; the hub carries only the newest
- * committed event id and wakes every registered listener (one per I/O thread) without blocking the publisher: a
- * listener already woken and not yet run is not woken twice. Listeners then read the rows themselves. */
+ * committed event id and wakes every registered listener (the node's event feed, http/feed.c) without blocking the
+ * publisher. Listeners then read the rows themselves. */
 #ifndef COLONY_BUS_HUB_H
 #define COLONY_BUS_HUB_H
 
@@ -16,7 +16,5 @@ void hub_unlisten(hub_listener *l);
 void hub_publish(int64_t id);
 /* The highest id published so far in this process (0 before any). */
 int64_t hub_latest(void);
-/* Raise the mark without waking (start-up, so that new subscribers do not replay history). */
-void hub_seed(int64_t id);
 
 #endif
