@@ -12,7 +12,10 @@
 #include "base/metrics.h"
 #include "base/netaddr.h"
 #include "base/time.h"
-#include "http/engine.h"
+#define H2O_USE_LIBUV 0
+#include <h2o.h>
+
+#include "base/pool.h"
 
 enum { CLIENT_MAX_RESPONSE_DEFAULT = 64 << 20 };
 
@@ -408,7 +411,7 @@ static http_client *client_new(h2o_loop_t *loop, h2o_multithread_queue_t *queue,
     return cl;
 }
 
-http_client *engine_client_attach(h2o_loop_t *loop, h2o_multithread_queue_t *queue, pool_t *pool)
+http_client *http_client_attach(struct st_h2o_evloop_t *loop, struct st_h2o_multithread_queue_t *queue, pool_t *pool)
 {
     return client_new(loop, queue, pool);
 }
@@ -427,7 +430,7 @@ static void cancel_all(http_client *cl)
     }
 }
 
-void engine_client_detach(http_client *cl)
+void http_client_detach(http_client *cl)
 {
     cancel_all(cl);
     h2o_multithread_unregister_receiver(cl->queue, &cl->getaddr_rx);
@@ -439,9 +442,7 @@ void engine_client_detach(http_client *cl)
         free(cl);
 }
 
-void engine_client_cancel(http_client *cl) { cancel_all(cl); }
-
-http_client *http_req_client(http_req *rq) { return ((engine_req *)rq)->w->client; }
+void http_client_cancel(http_client *cl) { cancel_all(cl); }
 
 http_client *http_client_new(void)
 {
@@ -462,7 +463,7 @@ void http_client_free(http_client *cl)
         return;
     h2o_multithread_queue_t *q = cl->queue;
     h2o_loop_t *loop = cl->loop;
-    engine_client_detach(cl);
+    http_client_detach(cl);
     h2o_multithread_destroy_queue(q);
     h2o_evloop_destroy(loop);
     free(q); /* h2o 2.2's destroy closes the queue but never frees it */

@@ -63,8 +63,19 @@ typedef struct {
  * thread), so do everything the callback relies on before calling. Any thread for a worker's client. */
 void http_client_post(http_client *cl, const http_call *c, http_call_cb cb, void *arg);
 
-/* The client of the worker serving rq (its loop is the request's loop). */
+/* The client of the I/O thread serving rq (defined by the engine, request.c). */
 http_client *http_req_client(http_req *rq);
+
+/* A client on an existing h2o loop (the engine gives each I/O thread one), whose callbacks run on `pool`; made,
+ * cancelled (every call in flight and later ones end with HTTP_CALL_CANCELLED) and detached on that loop's
+ * thread. */
+struct st_h2o_evloop_t;
+struct st_h2o_multithread_queue_t;
+struct pool;
+http_client *http_client_attach(struct st_h2o_evloop_t *loop, struct st_h2o_multithread_queue_t *queue,
+                                struct pool *pool);
+void http_client_cancel(http_client *cl);
+void http_client_detach(http_client *cl);
 /* Limits used by the workers' clients; set once before the server starts. */
 void http_client_set_defaults(const http_client_limits *l);
 

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 
 #include "base/pool.h"
+#include "http/client.h"
 #include "http/request.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -105,12 +106,6 @@ void stream_worker_stop(worker_t *w);
 void stream_worker_dispose(worker_t *w);
 void stream_worker_wake(void *w);
 
-/* The outbound client of a worker's loop (http/client.c): attached with the worker (its callbacks run on `pool`),
- * detached (cancelling calls in flight) before the loop goes away. */
-struct http_client *engine_client_attach(h2o_loop_t *loop, h2o_multithread_queue_t *queue, pool_t *pool);
-void engine_client_detach(struct http_client *cl);
-/* Cancel the calls in flight and every later one (the loop is draining); the client stays until detached. */
-void engine_client_cancel(struct http_client *cl);
 
 /* Record the end of a request: access log, metrics, connection state. (loop) */
 void engine_finish(engine_req *e, int status, size_t bytes_out);

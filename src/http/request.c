@@ -203,3 +203,5 @@ void http_run_pooled(http_req *rq, void (*fn)(void *ctx, void *arg), void *arg)
     *t = (pooled_task){{NULL, run_task, cancel_task}, fn, arg};
     pool_submit(((engine_req *)rq)->w->srv->pool, POOL_FAST, &t->job);
 }
+
+http_client *http_req_client(http_req *rq) { return ((engine_req *)rq)->w->client; }

@@ -481,7 +481,7 @@ static void setup_worker(worker_t *w)
     w->listener->data = w;
     h2o_socket_read_start(w->listener, on_accept);
     stream_worker_init(w);
-    w->client = engine_client_attach(w->loop, w->ctx.queue, s->pool);
+    w->client = http_client_attach(w->loop, w->ctx.queue, s->pool);
 }
 
 static void dispose_worker(worker_t *w)
@@ -490,7 +490,7 @@ static void dispose_worker(worker_t *w)
     if (w->listener != NULL)
         h2o_socket_close(w->listener);
     stream_worker_dispose(w);
-    engine_client_detach(w->client);
+    http_client_detach(w->client);
     /* h2o's HTTP/2 half arms a one-second GOAWAY timer on shutdown even with no HTTP/2 connection */
     if (h2o_timeout_is_linked(&w->ctx.http2._graceful_shutdown_timeout))
         h2o_timeout_unlink(&w->ctx.http2._graceful_shutdown_timeout);
@@ -522,7 +522,7 @@ static void *worker_main(void *arg)
         if (!w->stopping)
             begin_stop(w);
         if (drain(w)) {
-            engine_client_cancel(w->client);
+            http_client_cancel(w->client);
             atomic_store(&w->drained, true);
             continue;
         }
@@ -530,7 +530,7 @@ static void *worker_main(void *arg)
             hard_stop = time_mono_ms() + 1000; /* cut connections get one more second to unwind */
         if (hard_stop != 0 && time_mono_ms() > hard_stop) {
             log_warn("connections still open after the shutdown timeout", "worker=%d", w->index);
-            engine_client_cancel(w->client);
+            http_client_cancel(w->client);
             atomic_store(&w->drained, true);
         }
     }
