@@ -187,6 +187,19 @@ static cl_err read_pg(db_t *db, arena_t *a, int64_t after, int64_t limit, event_
     return e;
 }
 
+/* An xid drawn now (the statement is its own transaction): every transaction that took its xid before this call has
+ * a smaller one. A snapshot's xmax cannot serve: it is one past the newest *completed* xid, so a transaction that
+ * took a newer xid and still runs is neither below xmax nor in the snapshot's running list. */
+static cl_err fresh_xid(db_t *db, arena_t *a, int64_t *xid, cl_error *err)
+{
+    db_stmt_t *st;
+    cl_err e = db_query(db, a, &st, err, "SELECT CAST(pg_current_xact_id() AS TEXT)", "");
+    if (e == CL_OK && (e = db_one(st, err)) == CL_OK)
+        *xid = strtoll(db_col_text(st, 0), NULL, 10);
+    db_finish(st);
+    return e;
+}
+
 cl_err event_read_settled(db_t *db, arena_t *a, int64_t after, int64_t limit, event_horizon *h, event_row **rows,
                           size_t *count, bool *settling, cl_error *err)
 {
@@ -199,16 +212,27 @@ cl_err event_read_settled(db_t *db, arena_t *a, int64_t after, int64_t limit, ev
     *count = 0;
     if (e != CL_OK)
         return e;
-    /* ids up to `final` are committed or will never be: everything running when they were seen has ended */
-    int64_t final = h->pending && xmin >= h->seen_xmax ? h->seen_upto : after;
+    /* ids up to `final` are committed or will never be: every transaction that held an xid when they were seen has
+     * ended (its xid is below the bound drawn then, and this snapshot runs nothing below the bound) */
+    bool settled = h->pending && xmin >= h->seen_xmax;
+    int64_t final = settled ? h->seen_upto : after;
+    if (settled)
+        h->pending = false;
     int64_t expected = after + 1;
     size_t ok = 0;
     while (ok < n && ((*rows)[ok].id == expected || (*rows)[ok].id - 1 <= final))
         expected = (*rows)[ok++].id + 1;
-    if (ok < n) { /* a gap: remember what this snapshot saw, so that a later one can settle it */
-        h->pending = true;
-        h->seen_upto = (*rows)[n - 1].id;
-        h->seen_xmax = xmax;
+    if (ok < n) {
+        /* a gap. A bound is taken once per gap and kept until it settles: replacing it on every read would let
+         * overlapping transactions (each one shorter than the gap's wait) hold the feed back forever */
+        if (!h->pending) {
+            int64_t bound;
+            if ((e = fresh_xid(db, a, &bound, err)) != CL_OK)
+                return e;
+            h->pending = true;
+            h->seen_upto = (*rows)[n - 1].id;
+            h->seen_xmax = bound;
+        }
         *settling = true;
     } else {
         h->pending = false;
@@ -228,8 +252,8 @@ cl_err event_read_start(db_t *db, arena_t *a, int64_t wait_ms, int64_t *start, c
     for (;;) {
         if ((e = read_pg(db, a, *start, 1, &rows, &n, &xmin, &xmax, err)) != CL_OK)
             return e;
-        if (seen_xmax < 0)
-            seen_xmax = xmax; /* what was running when *start was read */
+        if (seen_xmax < 0 && (e = fresh_xid(db, a, &seen_xmax, err)) != CL_OK) /* after *start was read */
+            return e;
         if (xmin >= seen_xmax || time_mono_ms() > deadline)
             return CL_OK;
         struct timespec ts = {0, 20 * 1000 * 1000};

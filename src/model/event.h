@@ -95,7 +95,7 @@ cl_err event_list_range(db_t *db, arena_t *a, int64_t after, int64_t upto, int64
  * transaction that rolls back sends no notification). On SQLite ids commit in order and nothing is held back. */
 typedef struct {
     bool pending;
-    int64_t seen_upto, seen_xmax; /* the newest id seen past a gap, and the snapshot's xmax then */
+    int64_t seen_upto, seen_xmax; /* the newest id seen past a gap, and an xid drawn right after it was seen */
 } event_horizon;
 cl_err event_read_settled(db_t *db, arena_t *a, int64_t after, int64_t limit, event_horizon *h, event_row **rows,
                           size_t *count, bool *settling, cl_error *err);
