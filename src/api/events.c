@@ -71,12 +71,19 @@ static cl_err check_keys(void *ctx, arena_t *a, const char *const *keys, size_t 
     return CL_OK;
 }
 
+static cl_err refilter(void *ctx, arena_t *a, const char *workspace_id, const char ***ids, size_t *count,
+                       cl_error *err)
+{
+    return reg_reachable(ctx, a, workspace_id, ids, count, err);
+}
+
 void api_events_init(bool open_on_loopback, stream_config *c)
 {
     dev_open = open_on_loopback;
     c->read = read_events;
     c->start = start_events;
     c->check = check_keys;
+    c->refilter = refilter;
 }
 
 /* The credential a stream is opened with (stream_filter.key). */
@@ -92,6 +99,14 @@ static const char *stream_key(http_req *rq, const caller *c)
     default:
         return arena_sprintf(rq->arena, "anon:%s", rq->peer);
     }
+}
+
+/* What the per-credential stream cap counts: an agent's streams by workspace (it can mint more tokens), the
+ * others by credential. */
+static const char *stream_group(http_req *rq, const caller *c)
+{
+    return c->kind == CALLER_WORKSPACE ? arena_sprintf(rq->arena, "workspace:%s", c->workspace_id)
+                                       : stream_key(rq, c);
 }
 
 /* A cursor from `since` (or the SSE Last-Event-ID): -1 = from now; false after answering 400. */
@@ -139,12 +154,14 @@ void api_ws(http_req *rq)
                 return;
             }
             f.all = false;
+            f.follow = c.workspace_id; /* and keeps following the tree (refilter) */
         }
     } else if (!(dev_open && rq->peer_loopback)) {
         api_fail(rq, CL_UNAUTHORIZED, "missing auth token (Authorization: Bearer, or ?token=)");
         return;
     }
     f.key = stream_key(rq, &c);
+    f.group = stream_group(rq, &c);
     if (!stream_ws_subscribe(rq, since, &f))
         api_fail(rq, CL_INVALID, "websocket upgrade required");
 }
@@ -157,6 +174,6 @@ void api_events_stream(http_req *rq)
     if (!api_workspace_or_reply(rq, &id, &w) || !cursor(rq, "last-event-id", &since))
         return;
     const char *const ids[] = {id};
-    stream_filter f = {false, ids, 1, stream_key(rq, api_caller(rq))};
+    stream_filter f = {false, ids, 1, stream_key(rq, api_caller(rq)), stream_group(rq, api_caller(rq)), NULL};
     stream_sse_subscribe(rq, since, &f);
 }

@@ -194,10 +194,14 @@ void pool_submit(pool_t *p, pool_lane lane_id, pool_job *job)
 
 void pool_stop(pool_t *p)
 {
-    if (p == NULL)
-        return;
-    stop_and_join(p);
-    free_pool(p);
+    if (p != NULL)
+        stop_and_join(p);
+}
+
+void pool_free(pool_t *p)
+{
+    if (p != NULL)
+        free_pool(p);
 }
 
 size_t pool_queued(pool_t *p, pool_lane lane_id)

@@ -39,8 +39,10 @@ typedef struct {
 pool_t *pool_start(const pool_config *c, cl_error *err);
 /* Queue `job` (borrowed until it runs or is cancelled). Thread-safe. After pool_stop began, cancels it at once. */
 void pool_submit(pool_t *p, pool_lane lane, pool_job *job);
-/* Stop taking jobs: cancel what is queued, wait for the running ones, close the contexts, join, free. */
+/* Stop taking jobs: cancel what is queued (and, from now on, what is submitted), wait for the running ones, close
+ * the contexts, join. The pool stays valid for pool_submit (which cancels at once) until pool_free. */
 void pool_stop(pool_t *p);
+void pool_free(pool_t *p);
 /* Jobs waiting in a lane now (for metrics). */
 size_t pool_queued(pool_t *p, pool_lane lane);
 

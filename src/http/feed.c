@@ -223,6 +223,11 @@ static bool read_new(feed_t *f, void *ctx, bool *appended)
             settling = true;
             n = 0;
         }
+        bool moved = false;
+        for (size_t i = 0; i < n; i++)
+            moved |= stream_moves_filters(evs[i].type, evs[i].workspace_id);
+        if (moved) /* before these events are written anywhere */
+            stream_refilter(ctx);
         for (size_t i = 0; i < n; i++)
             feed_append(f, feed_event_new(&evs[i]));
         *appended |= n > 0;
@@ -259,6 +264,7 @@ static void *feed_main(void *arg)
     if (ctx == NULL)
         return NULL;
     int64_t next_check = time_mono_ms() + FEED_REVALIDATE_MS;
+    unsigned rounds = 0;
     bool settling = true; /* read once at start: what committed while we started */
     for (;;) {
         pthread_mutex_lock(&f->mu);
@@ -287,7 +293,12 @@ static void *feed_main(void *arg)
         if (appended)
             f->cfg.wake(f->cfg.wake_arg, -1);
         if (time_mono_ms() >= next_check) {
-            if (stream_revalidate(ctx))
+            bool changed = stream_revalidate(ctx);
+            if (++rounds % FEED_REFILTER_ROUNDS == 0) {
+                changed |= stream_refilter(ctx);
+                stream_refilter_done();
+            }
+            if (changed)
                 f->cfg.wake(f->cfg.wake_arg, -1);
             if (f->cfg.ctx_reset)
                 f->cfg.ctx_reset(ctx);

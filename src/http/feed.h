@@ -25,6 +25,7 @@ enum {
     FEED_READ_BATCH = 500,         /* events read per query */
     FEED_SETTLE_MS = 50,           /* re-read this often while the horizon waits on older transactions */
     FEED_REVALIDATE_MS = 1000,     /* how often live subscribers' credentials are checked again */
+    FEED_REFILTER_ROUNDS = 5,      /* and, every this many checks, the filters that follow the tree */
     FEED_SCAN_MAX = 4096,          /* ring entries one collect looks at (a narrow filter skips many) */
 };
 
@@ -89,5 +90,12 @@ void feed_stop(feed_t *f);
 /* stream.c: check the credentials of this node's live subscribers again, with the feed thread's context; true when
  * some lost their validity (the I/O threads then close their streams). */
 bool stream_revalidate(void *ctx);
+/* stream.c: recompute the filters of streams that follow the tree; true when one changed. */
+bool stream_refilter(void *ctx);
+/* stream.c: may this event change what followers see (the tree moved, or a workspace no follower knows appeared)?
+ * Then the feed refilters before it wakes the loops, so the event's neighbours reach the agents it concerns. */
+bool stream_moves_filters(const char *type, const char *workspace_id);
+/* stream.c: a timed refresh ran; workspaces that asked before may ask again. */
+void stream_refilter_done(void);
 
 #endif

@@ -641,6 +641,7 @@ int server_run(const server_config *cfg, cl_error *err)
     }
     if (s.feed == NULL) {
         pool_stop(s.pool);
+        pool_free(s.pool);
         close(s.listen_fd);
         free_server(&s);
         return 1;
@@ -677,10 +678,11 @@ int server_run(const server_config *cfg, cl_error *err)
         feed_free(s.feed);
     s.feed = NULL;
     pool_stop(s.pool); /* what is still queued is answered 503 by the loops, which still run */
-    s.pool = NULL;
     atomic_store(&s.exit, true);
     for (int i = 0; i < cfg->threads; i++)
         pthread_join(s.workers[i].tid, NULL);
+    pool_free(s.pool); /* only now: a loop may still have handed it a job (which a stopped pool cancels) */
+    s.pool = NULL;
     close(s.listen_fd);
     free_server(&s);
     log_info("stopped", "clean=true");

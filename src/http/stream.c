@@ -37,15 +37,78 @@ const stream_config *stream_config_get(void) { return &cfg; }
 
 /* ---- credentials: caps per key and in total, and revocation ------------------------------------------------ */
 
+/* A subscriber's filter: immutable, reference-counted. Streams that follow the tree (an agent's: the workspaces
+ * it may talk to) share their credential's filter, which the feed thread replaces when the tree changes; a fixed
+ * filter (SSE of one workspace) is the stream's own. */
+typedef struct {
+    atomic_int refs;
+    feed_filter f;
+} filter_set;
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static filter_set *filter_new(bool all, const char *const *ids, size_t count)
+{
+    filter_set *fs = xcalloc(1, sizeof(*fs));
+    atomic_init(&fs->refs, 1);
+    fs->f.all = all;
+    if (!all) {
+        fs->f.nids = count < STREAM_MAX_FILTER_IDS ? count : STREAM_MAX_FILTER_IDS;
+        fs->f.ids = xcalloc(fs->f.nids ? fs->f.nids : 1, sizeof(char *));
+        for (size_t i = 0; i < fs->f.nids; i++)
+            fs->f.ids[i] = xstrdup(ids[i]);
+        qsort(fs->f.ids, fs->f.nids, sizeof(char *), cmp_str);
+    }
+    return fs;
+}
+
+static filter_set *filter_ref(filter_set *fs)
+{
+    atomic_fetch_add(&fs->refs, 1);
+    return fs;
+}
+
+static void filter_unref(filter_set *fs)
+{
+    if (fs == NULL || atomic_fetch_sub(&fs->refs, 1) != 1)
+        return;
+    for (size_t i = 0; i < fs->f.nids; i++)
+        free(fs->f.ids[i]);
+    free(fs->f.ids);
+    free(fs);
+}
+
+static bool filter_equal(const feed_filter *x, const feed_filter *y)
+{
+    if (x->all != y->all || x->nids != y->nids)
+        return false;
+    for (size_t i = 0; i < x->nids; i++)
+        if (strcmp(x->ids[i], y->ids[i]) != 0)
+            return false;
+    return true;
+}
+
+/* A cap group: the streams of one workspace (whatever tokens it mints), or of one credential. */
+typedef struct cap_group {
+    struct cap_group *next;
+    int count;
+    char name[];
+} cap_group;
+
 typedef struct stream_key {
     struct stream_key *next;
     int count;
     atomic_bool revoked;
+    atomic_uint gen;    /* bumped when `filter` is replaced */
+    filter_set *filter; /* shared by streams that follow the tree (under keys_mu); NULL when none does */
+    char *follow;       /* what the filter follows (stream_config.refilter), or NULL */
+    cap_group *group;
     char key[];
 } stream_key;
 
 static pthread_mutex_t keys_mu = PTHREAD_MUTEX_INITIALIZER;
 static stream_key *keys[KEY_BUCKETS];
+static cap_group *groups[KEY_BUCKETS];
 static int streams_open;
 
 static unsigned key_hash(const char *s)
@@ -56,33 +119,68 @@ static unsigned key_hash(const char *s)
     return h % KEY_BUCKETS;
 }
 
-/* The key's entry with one more stream, or NULL (and *why) when a cap refuses it. */
-static stream_key *key_acquire(const char *key, const char **why)
+static stream_key *find_key(const char *key)
 {
-    pthread_mutex_lock(&keys_mu);
-    stream_key **slot = &keys[key_hash(key)], *k = *slot;
+    stream_key *k = keys[key_hash(key)];
     while (k != NULL && strcmp(k->key, key) != 0)
         k = k->next;
+    return k;
+}
+
+static cap_group *find_group(const char *name)
+{
+    cap_group *g = groups[key_hash(name)];
+    while (g != NULL && strcmp(g->name, name) != 0)
+        g = g->next;
+    return g;
+}
+
+/* The credential's entry with one more stream, or NULL (and *why) when a cap refuses it. */
+static stream_key *key_acquire(const stream_filter *f, const char **why)
+{
+    const char *key = f->key ? f->key : "-", *group = f->group ? f->group : key;
+    pthread_mutex_lock(&keys_mu);
+    stream_key *k = find_key(key);
+    cap_group *g = find_group(group);
     if (streams_open >= cfg.max_streams) {
         *why = "too many event streams on this server";
-        k = NULL;
         metric_inc(METRIC_STREAMS_REFUSED_TOTAL);
-    } else if (k != NULL && k->count >= cfg.max_per_key) {
-        *why = "too many event streams for this credential";
-        k = NULL;
-        metric_inc(METRIC_STREAMS_REFUSED_KEY);
-    } else {
-        if (k == NULL) {
-            size_t n = strlen(key);
-            k = xcalloc(1, sizeof(*k) + n + 1);
-            memcpy(k->key, key, n + 1);
-            atomic_init(&k->revoked, false);
-            k->next = *slot;
-            *slot = k;
-        }
-        k->count++;
-        streams_open++;
+        pthread_mutex_unlock(&keys_mu);
+        return NULL;
     }
+    if (g != NULL && g->count >= cfg.max_per_key) {
+        *why = "too many event streams for this credential";
+        metric_inc(METRIC_STREAMS_REFUSED_KEY);
+        pthread_mutex_unlock(&keys_mu);
+        return NULL;
+    }
+    if (g == NULL) {
+        size_t n = strlen(group);
+        g = xcalloc(1, sizeof(*g) + n + 1);
+        memcpy(g->name, group, n + 1);
+        g->next = groups[key_hash(group)];
+        groups[key_hash(group)] = g;
+    }
+    if (k == NULL) {
+        size_t n = strlen(key);
+        k = xcalloc(1, sizeof(*k) + n + 1);
+        memcpy(k->key, key, n + 1);
+        atomic_init(&k->revoked, false);
+        atomic_init(&k->gen, 0);
+        k->group = g;
+        k->next = keys[key_hash(key)];
+        keys[key_hash(key)] = k;
+    }
+    if (f->follow != NULL) { /* the newcomer's filter was just computed: the freshest there is */
+        filter_unref(k->filter);
+        k->filter = filter_new(f->all, f->workspace_ids, f->count);
+        if (k->follow == NULL)
+            k->follow = xstrdup(f->follow);
+        atomic_fetch_add(&k->gen, 1);
+    }
+    k->count++;
+    g->count++;
+    streams_open++;
     pthread_mutex_unlock(&keys_mu);
     return k;
 }
@@ -91,14 +189,108 @@ static void key_release(stream_key *k)
 {
     pthread_mutex_lock(&keys_mu);
     streams_open--;
+    cap_group *g = k->group;
+    if (--g->count == 0) {
+        cap_group **p = &groups[key_hash(g->name)];
+        while (*p != g)
+            p = &(*p)->next;
+        *p = g->next;
+        free(g);
+    }
     if (--k->count == 0) {
         stream_key **p = &keys[key_hash(k->key)];
         while (*p != k)
             p = &(*p)->next;
         *p = k->next;
+        filter_unref(k->filter);
+        free(k->follow);
         free(k);
     }
     pthread_mutex_unlock(&keys_mu);
+}
+
+/* Workspaces that already asked for a refresh and are in no follower's filter (outside every streaming agent's
+ * family): they do not ask again until the next timed refresh. Feed thread only. */
+enum { UNKNOWN_MAX = 4096 };
+static char *unknown[UNKNOWN_MAX];
+static size_t nunknown;
+
+static void forget_unknown(void)
+{
+    for (size_t i = 0; i < nunknown; i++)
+        free(unknown[i]);
+    nunknown = 0;
+}
+
+void stream_refilter_done(void) { forget_unknown(); }
+
+bool stream_moves_filters(const char *type, const char *workspace_id)
+{
+    if (strcmp(type, "AGENT_MOVED") == 0 || strcmp(type, "WORKSPACE_REMOVED") == 0)
+        return true;
+    if (workspace_id == NULL)
+        return false;
+    bool followers = false, known = false;
+    pthread_mutex_lock(&keys_mu);
+    for (int b = 0; b < KEY_BUCKETS && !known; b++)
+        for (stream_key *k = keys[b]; k != NULL && !known; k = k->next)
+            if (k->follow != NULL && k->filter != NULL) {
+                followers = true;
+                known = feed_filter_admits(&k->filter->f, workspace_id);
+            }
+    pthread_mutex_unlock(&keys_mu);
+    if (!followers || known)
+        return false;
+    for (size_t i = 0; i < nunknown; i++)
+        if (strcmp(unknown[i], workspace_id) == 0)
+            return false;
+    if (nunknown == UNKNOWN_MAX)
+        forget_unknown();
+    unknown[nunknown++] = xstrdup(workspace_id); /* a new workspace, perhaps in some agent's family: look once */
+    return true;
+}
+
+bool stream_refilter(void *ctx)
+{
+    if (cfg.refilter == NULL)
+        return false;
+    arena_t *a = arena_new();
+    const char **names = NULL, **follows = NULL;
+    size_t n = 0, cap = 0, fcap = 0;
+    pthread_mutex_lock(&keys_mu);
+    for (int b = 0; b < KEY_BUCKETS; b++)
+        for (stream_key *k = keys[b]; k != NULL; k = k->next)
+            if (k->follow != NULL && !atomic_load(&k->revoked)) {
+                names = arena_grow(a, names, n, &cap, sizeof(*names));
+                follows = arena_grow(a, follows, n, &fcap, sizeof(*follows));
+                names[n] = arena_strdup(a, k->key);
+                follows[n++] = arena_strdup(a, k->follow);
+            }
+    pthread_mutex_unlock(&keys_mu);
+    bool any = false;
+    for (size_t i = 0; i < n; i++) {
+        const char **ids;
+        size_t count;
+        cl_error e;
+        if (cfg.refilter(ctx, a, follows[i], &ids, &count, &e) != CL_OK) {
+            log_warn("cannot refresh an event subscriber's filter; keeping it", "error=\"%s\"", e.msg);
+            break;
+        }
+        filter_set *fresh = filter_new(false, ids, count);
+        pthread_mutex_lock(&keys_mu);
+        stream_key *k = find_key(names[i]);
+        if (k != NULL && k->filter != NULL && !filter_equal(&k->filter->f, &fresh->f)) {
+            filter_unref(k->filter);
+            k->filter = fresh;
+            fresh = NULL;
+            atomic_fetch_add(&k->gen, 1);
+            any = true;
+        }
+        pthread_mutex_unlock(&keys_mu);
+        filter_unref(fresh);
+    }
+    arena_free(a);
+    return any;
 }
 
 bool stream_revalidate(void *ctx)
@@ -154,7 +346,8 @@ typedef struct stream_sub {
     int refs;         /* the list's, and one per page being read (loop only) */
     bool linked, dead;
     stream_key *key;
-    feed_filter filter;
+    filter_set *fs;   /* what this subscriber sees (the key's, when it follows the tree) */
+    unsigned fs_gen;  /* the key's generation of `fs` */
     int64_t cursor;   /* the last event id taken into `pending` (or passed by the filter) */
     int64_t sent;     /* the last event id handed to the socket: a resume from here neither skips nor repeats */
     /* what waits to be written, oldest first (references), and what is being written */
@@ -184,8 +377,6 @@ typedef struct stream_sub {
 
 #define SUB(l) ((stream_sub *)(l))
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 static stream_sub *new_sub(sub_kind kind, int64_t since, const stream_filter *f, stream_key *k)
 {
     stream_sub *s = xcalloc(1, sizeof(*s));
@@ -193,15 +384,27 @@ static stream_sub *new_sub(sub_kind kind, int64_t since, const stream_filter *f,
     s->refs = 1;
     s->key = k;
     s->cursor = s->sent = since; /* -1: from the feed's head, settled on the loop */
-    s->filter.all = f->all;
-    if (!f->all) {
-        s->filter.nids = f->count < STREAM_MAX_FILTER_IDS ? f->count : STREAM_MAX_FILTER_IDS;
-        s->filter.ids = xcalloc(s->filter.nids ? s->filter.nids : 1, sizeof(char *));
-        for (size_t i = 0; i < s->filter.nids; i++)
-            s->filter.ids[i] = xstrdup(f->workspace_ids[i]);
-        qsort(s->filter.ids, s->filter.nids, sizeof(char *), cmp_str);
+    if (f->follow != NULL) {
+        pthread_mutex_lock(&keys_mu);
+        s->fs = filter_ref(k->filter);
+        s->fs_gen = atomic_load(&k->gen);
+        pthread_mutex_unlock(&keys_mu);
+    } else {
+        s->fs = filter_new(f->all, f->workspace_ids, f->count);
     }
     return s;
+}
+
+/* The credential's filter changed (the tree moved): take the new one. */
+static void refresh_filter(stream_sub *s)
+{
+    pthread_mutex_lock(&keys_mu);
+    if (s->key->filter != NULL && s->key->filter != s->fs) {
+        filter_unref(s->fs);
+        s->fs = filter_ref(s->key->filter);
+    }
+    s->fs_gen = atomic_load(&s->key->gen);
+    pthread_mutex_unlock(&keys_mu);
 }
 
 static void release_events(feed_event **evs, size_t *n)
@@ -217,9 +420,7 @@ static void sub_unref(stream_sub *s)
         return;
     release_events(s->pending, &s->npending);
     release_events(s->inflight, &s->ninflight);
-    for (size_t i = 0; i < s->filter.nids; i++)
-        free(s->filter.ids[i]);
-    free(s->filter.ids);
+    filter_unref(s->fs);
     key_release(s->key);
     free(s);
 }
@@ -357,6 +558,8 @@ static void close_sub(stream_sub *s, uint16_t code, const char *why, bool resume
     else
         snprintf(s->close_reason, sizeof(s->close_reason), "%s", why);
     release_events(s->pending, &s->npending);
+    if (s->kind == SUB_WS && s->sock == NULL)
+        return; /* the 101 is still on its way: the close follows it (on_ws_upgraded pumps) */
     if (!s->writing)
         send_close(s);
     else if (s->kind == SUB_WS && !h2o_timeout_is_linked(&s->linger)) { /* a client that never reads again */
@@ -430,7 +633,7 @@ static void page_arrived(void *arg)
         release_events(p->evs, &p->n);
     } else {
         for (size_t i = 0; i < p->n; i++) {
-            if (feed_filter_admits(&s->filter, p->evs[i]->workspace_id))
+            if (feed_filter_admits(&s->fs->f, p->evs[i]->workspace_id))
                 s->pending[s->npending++] = p->evs[i];
             else
                 feed_event_unref(p->evs[i]);
@@ -501,6 +704,8 @@ static void pump_one(stream_sub *s)
             send_close(s);
         return;
     }
+    if (atomic_load(&s->key->gen) != s->fs_gen)
+        refresh_filter(s);
     if (atomic_load(&s->key->revoked)) {
         close_sub(s, STREAM_WS_CLOSE_REVOKED, "credential revoked or workspace removed", false);
         metric_inc(METRIC_STREAMS_REVOKED);
@@ -523,7 +728,7 @@ static void pump_one(stream_sub *s)
     if (s->npending == 0 && s->cursor < head && !s->paging) {
         int64_t next, base;
         size_t n = 0;
-        if (feed_collect(f, s->cursor, &s->filter, s->kind == SUB_SSE, SUB_BATCH, cfg.max_queued, s->pending, &n,
+        if (feed_collect(f, s->cursor, &s->fs->f, s->kind == SUB_SSE, SUB_BATCH, cfg.max_queued, s->pending, &n,
                          &next, &base)) {
             s->npending = n;
             s->cursor = s->pending_last = next;
@@ -683,7 +888,7 @@ static bool header_has_token(const char *v, const char *token)
 static stream_key *admit(http_req *rq, const stream_filter *f)
 {
     const char *why = NULL;
-    stream_key *k = key_acquire(f->key ? f->key : "-", &why);
+    stream_key *k = key_acquire(f, &why);
     if (k == NULL) {
         cl_error e;
         cl_fail(&e, CL_RATE_LIMITED, "%s", why);
@@ -709,11 +914,29 @@ static void on_ws_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
         pump_one(s);
 }
 
+/* A stream that arrives on a loop that is already draining is refused: it would only hold the drain open. */
+static bool refuse_if_stopping(http_req *rq, stream_sub *s)
+{
+    engine_req *e = (engine_req *)rq;
+    if (!e->w->stopping)
+        return false;
+    s->dead = true;
+    sub_unref(s);
+    if (e->req != NULL) {
+        cl_error err;
+        cl_fail(&err, CL_UNAVAILABLE, "server is shutting down; retry");
+        e->w->srv->cfg->reply_error(rq, &err);
+    }
+    return true;
+}
+
 static void ws_start(http_req *rq, void *arg)
 {
     stream_sub *s = arg;
     engine_req *e = (engine_req *)rq;
     char accept[WS_ACCEPT_LEN + 1];
+    if (refuse_if_stopping(rq, s))
+        return;
     if (e->req == NULL || !ws_accept_key(http_header(rq, "sec-websocket-key"), accept)) {
         s->dead = true;
         sub_unref(s);
@@ -755,6 +978,8 @@ static void sse_start(http_req *rq, void *arg)
 {
     stream_sub *s = arg;
     engine_req *e = (engine_req *)rq;
+    if (refuse_if_stopping(rq, s))
+        return;
     if (e->req == NULL) {
         s->dead = true;
         sub_unref(s);

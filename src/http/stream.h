@@ -9,7 +9,8 @@
  * `max_lag` events wait for it, or for longer than `stall_ms`, is closed with a reason naming the id to resume
  * from (the last event it was sent, so a resume neither skips nor repeats). Streams are capped per credential and
  * in total, and a stream whose credential stops being valid (token revoked, workspace removed) is closed within
- * about a second. */
+ * about a second. An agent's filter (the workspaces it may talk to) is shared by its credential's streams and
+ * follows the tree: the feed recomputes it every few seconds. */
 #ifndef COLONY_HTTP_STREAM_H
 #define COLONY_HTTP_STREAM_H
 
@@ -46,6 +47,8 @@ typedef struct {
                    bool *settling, cl_error *err);
     cl_err (*start)(void *ctx, arena_t *a, int64_t *after, cl_error *err);
     cl_err (*check)(void *ctx, arena_t *a, const char *const *keys, size_t n, bool *valid, cl_error *err);
+    /* refilter: the workspaces a stream that follows `follow` may see now (its filter is refreshed with them). */
+    cl_err (*refilter)(void *ctx, arena_t *a, const char *follow, const char ***ids, size_t *count, cl_error *err);
     int64_t max_lag;    /* events a blocked subscriber may have waiting before it is closed */
     int64_t stall_ms;   /* how long a subscriber may not read while events wait before it is closed */
     size_t max_queued;  /* bytes of one write to one subscriber (at least one event) */
@@ -63,8 +66,10 @@ typedef struct {
     bool all;
     const char *const *workspace_ids; /* copied */
     size_t count;
-    const char *key; /* the credential ("org:<token id>", "ws:<token id>", "admin", "anon:<address>"): caps and
-                        revalidation go by it */
+    const char *key;    /* the credential ("org:<token id>", "ws:<token id>", "admin", "anon:<address>"): it is
+                           revalidated by it */
+    const char *group;  /* what the per-credential cap counts (a workspace, whatever tokens it mints); NULL: key */
+    const char *follow; /* the filter follows the tree from here (the source's refilter); NULL: fixed */
 } stream_filter;
 
 /* Upgrade `rq` to a WebSocket that receives events after `since` (-1: from now) as text frames

@@ -224,6 +224,8 @@ static cl_err pg_exec_script(db_t *db, const char *sql, cl_error *err)
     cl_err e = CL_OK;
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
         e = fail_res(db, err, res, p->h, "exec", sql);
+    else if (strcmp(sql, "COMMIT") == 0 && strcmp(PQcmdStatus(res), "ROLLBACK") == 0) /* it had failed already */
+        e = db__fail(db, err, CL_UNAVAILABLE, "postgres", "commit", "the transaction was rolled back", sql);
     PQclear(res);
     return e;
 }

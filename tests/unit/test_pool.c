@@ -68,6 +68,7 @@ static void test_every_job_runs_once_with_its_threads_context(void **state)
     for (int i = 0; i < 200; i++)
         assert_ptr_equal(jobs[i].ctx_seen, &ctx_value);
     pool_stop(p);
+    pool_free(p);
     assert_int_equal(atomic_load(&ran), 200);
     assert_int_equal(atomic_load(&cancelled), 0);
     assert_int_equal(atomic_load(&resets), 200); /* the context is put back in shape after every job */
@@ -97,6 +98,7 @@ static void test_a_busy_slow_lane_never_delays_the_fast_one(void **state)
     assert_int_equal(atomic_load(&slow_ran), 0);
     pthread_mutex_unlock(&gate); /* stopping cancels what is still queued and waits for what runs */
     pool_stop(p);
+    pool_free(p);
     assert_int_equal(atomic_load(&slow_ran) + atomic_load(&cancelled), 3);
 }
 

@@ -1,4 +1,4 @@
-"""Review: the stream caps and the memory budget, attacked by one agent (a workspace token)."""
+"""Event streams and the credentials behind them: one workspace cannot multiply its stream allowance by minting tokens, and an agent's stream follows the tree (new family members in, old ones out)."""
 import uuid
 
 import requests
@@ -74,5 +74,34 @@ def test_an_agent_sees_a_child_created_after_it_subscribed(server):
             if f["workspace_id"] == parent["id"] and f["event"] == "AGENT_MESSAGE":
                 break
         assert (child["id"], "AGENT_MESSAGE") in got, got
+    finally:
+        ws.close()
+
+
+def test_an_agent_moved_away_stops_seeing_its_old_family(server):
+    """Least privilege across a re-parenting: once an agent is moved under another parent, its stream no longer
+    admits its former siblings' events (and admits its new ones)."""
+    def create(**kw):
+        r = server.post("/workspaces", headers=ADMIN, json={"name": "m-" + uuid.uuid4().hex[:8], "model": "m", **kw})
+        assert r.status_code == 201, r.text
+        return r.json()
+    old, new = create(), create()
+    agent, old_sib = create(parent_id=old["id"]), create(parent_id=old["id"])
+    new_sib = create(parent_id=new["id"])
+    ws = ws_open(server, agent["auth_token"])
+    try:
+        r = server.patch(f"/workspaces/{agent['id']}", headers=ADMIN, json={"parent_id": new["id"]})
+        assert r.status_code == 200, r.text
+        for target, text in ((old_sib, "old family"), (new_sib, "new family"), (agent, "marker")):
+            server.post(f"/workspaces/{target['id']}/notify", headers=ADMIN, json={"message": text})
+        import json as _json
+        got = []
+        while True:
+            f = _json.loads(ws.recv())
+            if f["event"] == "AGENT_MESSAGE":
+                got.append(f["payload"]["message"])
+            if f["workspace_id"] == agent["id"] and f["event"] == "AGENT_MESSAGE":
+                break
+        assert got == ["new family", "marker"], got
     finally:
         ws.close()
