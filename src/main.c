@@ -106,7 +106,9 @@ static int cmd_serve(const config_t *c)
     api_uploads_init((size_t)c->upload_max_file, (size_t)c->max_body);
     api_a2a_init((size_t)c->a2a_max_response, c->a2a_queue_ttl_s * 1000);
     api_registry_init(c->bootstrap_rate_limit);
-    api_activity_init();
+    /* SQLite has one writer: one group at a time; PostgreSQL writes in parallel and a group costs round trips, so
+     * as many groups as there are fast workers */
+    api_activity_init(db_url_is_postgres(c->db) ? (int)c->db_workers : 1);
     if (c->allow_private_agent_urls)
         log_warn("--allow-private-agent-urls is on: agents on loopback and private addresses are reachable", NULL);
     http_client_set_defaults(&(http_client_limits){c->a2a_connect_timeout_ms, c->a2a_idle_timeout_s * 1000});

@@ -249,7 +249,7 @@ static void here_or_on_worker(http_req *rq, void (*fn)(http_req *rq))
     http_run_pooled(rq, parse_on_worker, t);
 }
 
-void api_activity_init(void) { activity_batch = batch_new(ACTIVITY_GROUP_MAX, flush_activity); }
+void api_activity_init(int flushers) { activity_batch = batch_new(ACTIVITY_GROUP_MAX, flush_activity, flushers); }
 
 void api_activity_fini(void)
 {

@@ -4,8 +4,9 @@
 
 #include "http/request.h"
 
-/* The group commit of reports and notifies: set up before serving, released after. */
-void api_activity_init(void);
+/* The group commit of reports and notifies: set up before serving (with how many groups may be written at once),
+ * released after. */
+void api_activity_init(int flushers);
 void api_activity_fini(void);
 
 void api_activity_list(http_req *rq);

@@ -271,7 +271,7 @@ void api_registry_init(long bootstrap_per_minute)
 {
     ratelimit_free(bootstrap_limit);
     bootstrap_limit = ratelimit_new(BOOTSTRAP_LIMIT_SLOTS, bootstrap_per_minute);
-    hb_batch = batch_new(HB_GROUP_MAX, flush_heartbeats);
+    hb_batch = batch_new(HB_GROUP_MAX, flush_heartbeats, 1); /* groups take turns anyway (their lock) */
 }
 
 void api_registry_fini(void)

@@ -14,15 +14,16 @@ struct batch {
     size_t max;
     void **items; /* waiting */
     size_t n, cap;
-    bool flushing;
+    int flushing, max_flushing; /* flushes running, and how many may */
 };
 
-batch_t *batch_new(size_t max_items, batch_flush_fn flush)
+batch_t *batch_new(size_t max_items, batch_flush_fn flush, int flushers)
 {
     batch_t *b = xcalloc(1, sizeof(*b));
     pthread_mutex_init(&b->mu, NULL);
     b->flush = flush;
     b->max = max_items ? max_items : 1;
+    b->max_flushing = flushers > 0 ? flushers : 1;
     return b;
 }
 
@@ -35,7 +36,7 @@ void batch_free(batch_t *b)
     free(b);
 }
 
-/* Append under the lock; true when the caller must start a flush (none was running). */
+/* Append under the lock; true when the caller must start a flush (fewer run than may). */
 static bool append(batch_t *b, void *item)
 {
     if (b->n == b->cap) {
@@ -43,13 +44,13 @@ static bool append(batch_t *b, void *item)
         b->items = xrealloc(b->items, b->cap * sizeof(void *));
     }
     b->items[b->n++] = item;
-    if (b->flushing) /* the flusher takes it in its next round */
+    if (b->flushing == b->max_flushing) /* a flusher takes it in its next round */
         return false;
-    b->flushing = true;
+    b->flushing++;
     return true;
 }
 
-/* Called with the lock held and `flushing` set; returns with the lock held and `flushing` clear. */
+/* Called with the lock held, counted in `flushing`; returns with the lock held, no longer counted. */
 static void flush_all(batch_t *b, void *ctx)
 {
     void **group = xmalloc(b->max * sizeof(void *));
@@ -62,7 +63,7 @@ static void flush_all(batch_t *b, void *ctx)
         b->flush(ctx, group, k);
         pthread_mutex_lock(&b->mu);
     }
-    b->flushing = false;
+    b->flushing--;
     free(group);
 }
 

@@ -2,6 +2,7 @@
 #include "model/activity.h"
 
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -338,12 +339,28 @@ static void write_one(db_t *db, arena_t *a, activity_write *w)
                           : activity_report(db, a, &w->row, &w->err);
 }
 
+static const char *write_target(const activity_write *w) { return w->notify ? w->workspace_id : w->row.workspace_id; }
+
+/* By workspace, then by arrival (the items array order), so one workspace's rows keep the order they came in. */
+static int by_target(const void *x, const void *y)
+{
+    const activity_write *a = *(activity_write *const *)x, *b = *(activity_write *const *)y;
+    int c = strcmp(write_target(a), write_target(b));
+    return c ? c : (a > b) - (a < b);
+}
+
 void activity_write_group(db_t *db, arena_t *a, activity_write *items, size_t n)
 {
+    /* rows are touched in workspace order: two groups written at once (PostgreSQL) never wait on each other in a
+     * cycle */
+    activity_write **order = arena_alloc(a, (n ? n : 1) * sizeof(*order));
+    for (size_t i = 0; i < n; i++)
+        order[i] = &items[i];
+    qsort(order, n, sizeof(*order), by_target);
     cl_error err;
     cl_err e = db_tx_begin(db, &err);
     for (size_t i = 0; e == CL_OK && i < n; i++) {
-        activity_write *w = &items[i];
+        activity_write *w = order[i];
         bool refused = false;
         if (w->notify)
             w->result = notify_row(db, a, w->workspace_id, w->message, w->attachments, &refused, &w->err);

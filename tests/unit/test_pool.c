@@ -155,7 +155,7 @@ static void test_the_first_writer_flushes_and_later_ones_ride_along(void **state
 {
     (void)state;
     memset(&flog, 0, sizeof(flog));
-    flog.b = batch_new(4, flush);
+    flog.b = batch_new(4, flush, 1);
     flog.reentrant_adds = 5;
     batch_add(flog.b, &flog, malloc(1)); /* flushes itself, then the five added during the flushes */
     assert_int_equal(flog.items, 6);
