@@ -67,7 +67,10 @@ int bare_serve(const char *name, int port, int threads, const bare_config *c)
     config.http1.upgrade_to_http2 = 0;
     h2o_hostconf_t *host = h2o_config_register_host(&config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
-    h2o_create_handler(path, sizeof(h2o_handler_t))->on_req = c->on_req;
+    if (c->register_path != NULL)
+        c->register_path(path);
+    else
+        h2o_create_handler(path, sizeof(h2o_handler_t))->on_req = c->on_req;
     bare_thread *ts = calloc((size_t)threads, sizeof(*ts));
     for (int i = 0; i < threads; i++) {
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), on = 1;

@@ -10,6 +10,8 @@ typedef struct {
     /* runs on each loop's thread before it serves (may be NULL) */
     void (*thread_init)(int index, h2o_context_t *ctx);
     int (*on_req)(h2o_handler_t *self, h2o_req_t *req);
+    /* instead of on_req: registers h2o's own handler on the one path (e.g. its reverse proxy) */
+    void (*register_path)(h2o_pathconf_t *path);
 } bare_config;
 
 /* The index of the loop that owns ctx (0 .. THREADS-1). */

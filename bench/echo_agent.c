@@ -24,6 +24,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: echo_agent PORT THREADS\n");
         return 2;
     }
-    bare_config c = {NULL, on_req};
+    bare_config c = {.on_req = on_req};
     return bare_serve("echo_agent", atoi(argv[1]), atoi(argv[2]), &c);
 }

@@ -286,6 +286,6 @@ int main(int argc, char **argv)
         pthread_t tid;
         pthread_create(&tid, NULL, write_loop, w);
     }
-    bare_config c = {thread_init, on_req};
+    bare_config c = {.thread_init = thread_init, .on_req = on_req};
     return bare_serve("limit_server", atoi(argv[1]), atoi(argv[2]), &c);
 }

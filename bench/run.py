@@ -2,12 +2,12 @@
 """`make bench`: every row of issue #14's benchmark in one run, written to bench/RESULTS.md with the git sha it
 measured and the machine it ran on. Figures that depend on the machine are ratios against a reference measured in
 the same run with the same load generator (wrk): colony's heartbeat against bench/limit_server.c on the same
-database, colony relaying A2A against calling bench/echo_agent.c directly, the activity insert against the
-heartbeat. Each step starts its own servers (readiness by polling, never a fixed sleep) and stops them; a step that
+database, colony relaying A2A against calling bench/echo_agent.c directly (and h2o's own reverse proxy in front of
+it, the ceiling of any relay on the engine), the activity insert against the heartbeat. Each step starts its own servers (readiness by polling, never a fixed sleep) and stops them; a step that
 fails is reported in RESULTS.md with its reason and the others still run. Never fails on speed; exits 1 only when
 a step failed.
 
-usage: bench/run.py BUILD_DIR   (BUILD_DIR holds colony, limit_server, echo_agent, ws_subscribers)
+usage: bench/run.py BUILD_DIR   (BUILD_DIR holds colony, limit_server, echo_agent, proxy_limit, ws_subscribers)
 env:   BENCH_SECONDS  seconds per wrk run (default 5)
        BENCH_ONLY     comma-separated step names to run (default: all; see steps()); RESULTS.md is then left alone
 """
@@ -499,8 +499,10 @@ def step_memory():
 
 
 def step_a2a():
-    agent_port = free_port()
+    agent_port, proxy_port = free_port(), free_port()
     with Proc("echo_agent", [str(BUILD / "echo_agent"), str(agent_port), str(THREADS)], agent_port) as agent, \
+            Proc("proxy_limit", [str(BUILD / "proxy_limit"), str(proxy_port), str(THREADS), str(agent_port)],
+                 proxy_port) as proxy, \
             colony(str(TMP / f"a2a-{uuid.uuid4().hex[:6]}.db")) as c:
         ws = http("POST", c.url + "/workspaces", {"name": "echo", "model": "m", "delivery_mode": "push"})
         http("POST", c.url + "/registry/register", {"id": ws["id"], "url": f"http://127.0.0.1:{agent.port}",
@@ -509,16 +511,23 @@ def step_a2a():
         body = json.dumps({"jsonrpc": "2.0", "id": "1", "method": "message/send", "params": {"message": {
             "role": "user", "parts": [{"kind": "text", "text": "ping"}]}}})
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {ADMIN}"}
-        reply = http("POST", f"{c.url}/workspaces/{ws['id']}/a2a", body.encode())
-        if (reply.get("result") or {}).get("messageId") != "echo-reply":  # relayed, not queued or refused
-            raise RuntimeError(f"colony did not relay the echo agent's answer: {json.dumps(reply)[:300]}")
+        for url in (f"{c.url}/workspaces/{ws['id']}/a2a", f"http://127.0.0.1:{proxy.port}/"):
+            reply = http("POST", url, body.encode())
+            if (reply.get("result") or {}).get("messageId") != "echo-reply":  # relayed, not queued or refused
+                raise RuntimeError(f"{url} did not relay the echo agent's answer: {json.dumps(reply)[:300]}")
         relay = wrk(c.url, [("POST", f"/workspaces/{ws['id']}/a2a", headers, body)])
+        proxied = wrk(f"http://127.0.0.1:{proxy.port}", [("POST", "/", headers, body)])
         direct = wrk(f"http://127.0.0.1:{agent.port}", [("POST", "/", headers, body)])
     ratio = relay[0] / direct[0]
     row("A2A relay / direct (message/send to a local echo agent)", f"{ratio:.2f}× ({relay[0]:,.0f} vs "
         f"{direct[0]:,.0f} req/s; p99 {relay[2]:.2f} vs {direct[2]:.2f} ms)", "≥ 0.7×", ratio >= 0.7)
+    row("h2o reverse proxy / direct (the ceiling of any relay on this engine and machine)",
+        f"{proxied[0] / direct[0]:.2f}× ({proxied[0]:,.0f} req/s; p99 {proxied[2]:.2f} ms); colony relay / proxy "
+        f"{relay[0] / proxied[0]:.2f}×", "", None)
     DETAILS.append(f"A2A: colony POST /workspaces/:id/a2a (admin caller, push target) {fmt_rate(*relay[:3])}; "
-                   f"bench/echo_agent.c called directly {fmt_rate(*direct[:3])}. {relay[3]} {direct[3]}".strip())
+                   f"bench/proxy_limit.c (h2o's reverse proxy, keep-alive to the agent) {fmt_rate(*proxied[:3])}; "
+                   f"bench/echo_agent.c called directly {fmt_rate(*direct[:3])}. {relay[3]} {proxied[3]} "
+                   f"{direct[3]}".strip())
 
 
 # ---- the run --------------------------------------------------------------------------------------------------
@@ -634,7 +643,7 @@ def write_results(started, elapsed):
 
 def main():
     global TMP
-    for tool in ("colony", "limit_server", "echo_agent", "ws_subscribers"):
+    for tool in ("colony", "limit_server", "echo_agent", "proxy_limit", "ws_subscribers"):
         if not (BUILD / tool).exists():
             raise SystemExit(f"bench: {BUILD / tool} is missing (make bench builds it)")
     if shutil.which("wrk") is None:
