@@ -148,7 +148,10 @@ static int cmd_serve(const config_t *c)
                           c->upload_ack_retention_s * 1000,
                           c->delegation_sweep_interval_ms,
                           c->delegation_stuck_after_s * 1000,
-                          c->a2a_idle_timeout_s * 1000 + c->a2a_connect_timeout_ms};
+                          c->a2a_idle_timeout_s * 1000 + c->a2a_connect_timeout_ms,
+                          c->request_nudge_disabled ? 0 : c->request_nudge_interval_ms,
+                          c->request_nudge_after_s * 1000,
+                          c->request_nudge_repeat_s * 1000};
     sweepers_t *jobs = sweepers_start(&jc, &err);
     if (jobs == NULL)
         log_error("background sweepers did not start", "error=\"%s\"", err.msg);
