@@ -99,6 +99,23 @@ static const opt OPTS[] = {
      OFF(delegation_stuck_after_s), 1, 30 * 86400},
     {"--access-log", "COLONY_ACCESS_LOG", "true", "one log line per request (true/false)", OPT_BOOL, OFF(access_log),
      0, 0},
+    {"--request-nudge-interval-ms", "REQUEST_NUDGE_SWEEPER_INTERVAL_MS", "300000",
+     "how often idle agents are nudged about inbox requests waiting for them", OPT_LONG,
+     OFF(request_nudge_interval_ms), 50, 86400000},
+    {"--request-nudge-disabled", "REQUEST_NUDGE_SWEEPER_DISABLED", "false", "never nudge agents about their inbox",
+     OPT_BOOL, OFF(request_nudge_disabled), 0, 0},
+    {"--request-nudge-after", "REQUEST_NUDGE_AFTER_S", "600",
+     "seconds an inbox request waits before its recipient agent is nudged", OPT_LONG, OFF(request_nudge_after_s), 0,
+     30 * 86400},
+    {"--request-nudge-repeat", "REQUEST_NUDGE_REPEAT_S", "3600",
+     "seconds before the same inbox request is counted in a nudge again", OPT_LONG, OFF(request_nudge_repeat_s), 1,
+     30 * 86400},
+    {"--approval-gate", "MOLECULE_PLATFORM_APPROVAL_GATE", "false",
+     "hold admin operations (org token mint) for an approval by another credential", OPT_BOOL, OFF(approval_gate), 0,
+     0},
+    {"--platform-workspace-id", "MOLECULE_PLATFORM_WORKSPACE_ID", "",
+     "workspace that anchors the approvals of admin-token callers (default: the platform root)", OPT_STR,
+     OFF(platform_workspace_id), 0, 0},
 };
 
 #define NOPTS (sizeof(OPTS) / sizeof(OPTS[0]))

@@ -46,6 +46,12 @@ typedef struct {
     long a2a_dispatch_interval_ms;
     long delegation_sweep_interval_ms;
     long delegation_stuck_after_s;
+    long request_nudge_interval_ms;
+    bool request_nudge_disabled;
+    long request_nudge_after_s;
+    long request_nudge_repeat_s;
+    bool approval_gate;
+    char *platform_workspace_id;
 } config_t;
 
 /* Fill `c` from defaults, the environment and argv[from..argc). On a bad or unknown flag, print one line to

@@ -15,6 +15,7 @@
 #include "api/registry.h"
 #include "api/uploads.h"
 #include "api/routes.h"
+#include "api/tokens.h"
 #include "base/id.h"
 #include "base/log.h"
 #include "base/netaddr.h"
@@ -85,6 +86,10 @@ static void reset_ctx(void *db) { db_reset(db); }
 
 static int cmd_serve(const config_t *c)
 {
+    if (c->platform_workspace_id[0] && !id_is_uuid(c->platform_workspace_id, strlen(c->platform_workspace_id))) {
+        fprintf(stderr, "colony: --platform-workspace-id must be a workspace id (a UUID)\n");
+        return 2;
+    }
     db_set_background_checkpoints(true); /* the prober thread checkpoints SQLite's log (jobs/health.h) */
     db_t *db = open_migrated(c);
     if (db == NULL)
@@ -106,6 +111,7 @@ static int cmd_serve(const config_t *c)
     api_uploads_init((size_t)c->upload_max_file, (size_t)c->max_body);
     api_a2a_init((size_t)c->a2a_max_response, c->a2a_queue_ttl_s * 1000);
     api_registry_init(c->bootstrap_rate_limit);
+    api_tokens_init(c->approval_gate, id_lower(c->platform_workspace_id));
     /* SQLite has one writer: one group at a time; PostgreSQL writes in parallel and a group costs round trips, so
      * as many groups as there are fast workers */
     api_activity_init(db_url_is_postgres(c->db) ? (int)c->db_workers : 1);
@@ -142,7 +148,10 @@ static int cmd_serve(const config_t *c)
                           c->upload_ack_retention_s * 1000,
                           c->delegation_sweep_interval_ms,
                           c->delegation_stuck_after_s * 1000,
-                          c->a2a_idle_timeout_s * 1000 + c->a2a_connect_timeout_ms};
+                          c->a2a_idle_timeout_s * 1000 + c->a2a_connect_timeout_ms,
+                          c->request_nudge_disabled ? 0 : c->request_nudge_interval_ms,
+                          c->request_nudge_after_s * 1000,
+                          c->request_nudge_repeat_s * 1000};
     sweepers_t *jobs = sweepers_start(&jc, &err);
     if (jobs == NULL)
         log_error("background sweepers did not start", "error=\"%s\"", err.msg);

@@ -82,3 +82,18 @@ bool api_authorize(http_req *rq, int access)
         return deny(rq, CL_FORBIDDEN, "forbidden");
     }
 }
+
+const char *api_caller_actor(http_req *rq)
+{
+    const caller *c = api_caller(rq);
+    switch (c->kind) {
+    case CALLER_WORKSPACE:
+        return arena_sprintf(rq->arena, "workspace:%s", c->workspace_id);
+    case CALLER_ORG:
+        return arena_sprintf(rq->arena, "org-token:%s", c->token_id);
+    case CALLER_ADMIN:
+        return "admin-token";
+    default:
+        return "anonymous";
+    }
+}

@@ -35,5 +35,8 @@ cl_err api_identify(http_req *rq, const char *bearer, caller *c);
 
 /* The authenticated caller of this request (CALLER_NONE on public routes). */
 const caller *api_caller(const http_req *rq);
+/* The caller as a credential that records can name (arena-owned): "workspace:<id>", "org-token:<token id>",
+ * "admin-token" (or "anonymous"). Who asked for an approval, who decided it. */
+const char *api_caller_actor(http_req *rq);
 
 #endif

@@ -71,3 +71,21 @@ bool api_may_talk_or_reply(http_req *rq, const char *caller, const char *target)
         api_fail(rq, CL_FORBIDDEN, "access denied: workspaces cannot communicate per hierarchy rules");
     return ok;
 }
+
+const char *api_item_id(http_req *rq, const char *name)
+{
+    const char *v = http_param_get(rq, name);
+    return v && id_is_uuid(v, strlen(v)) ? id_lower(arena_strdup(rq->arena, v)) : "";
+}
+
+bool api_body_str_or_reply(http_req *rq, const json_t *body, const char *key, bool required, const char *bad,
+                           const char **out)
+{
+    const json_t *v = json_object_get(body, key);
+    *out = json_string_value(v);
+    if ((v != NULL && !json_is_null(v) && *out == NULL) || (required && (*out == NULL || (*out)[0] == '\0'))) {
+        api_fail(rq, CL_INVALID, "%s", bad);
+        return false;
+    }
+    return true;
+}

@@ -27,4 +27,12 @@ bool api_may_talk_or_reply(http_req *rq, const char *caller, const char *target)
 /* Query parameter `name` as an integer in [min, max] (absent: `def`); otherwise 400 naming it. */
 bool api_query_int_or_reply(http_req *rq, const char *name, int64_t def, int64_t min, int64_t max, int64_t *out);
 
+/* Path parameter `name` as the id of an item: the UUID lower-cased (arena-owned), or "" — which names no item, so
+ * the model answers it as an unknown id (404), at the point of its checks where the reference would. */
+const char *api_item_id(http_req *rq, const char *name);
+/* Field `key` of a JSON body as a string (NULL when absent or null); a value of another type, or (when `required`)
+ * an absent or empty one, answers 400 `bad` (the reference's "invalid request body"). */
+bool api_body_str_or_reply(http_req *rq, const json_t *body, const char *key, bool required, const char *bad,
+                           const char **out);
+
 #endif

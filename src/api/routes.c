@@ -4,6 +4,7 @@
 
 #include "api/a2a.h"
 #include "api/activity.h"
+#include "api/approvals.h"
 #include "api/auth.h"
 #include "api/canvas.h"
 #include "api/delegations.h"
@@ -12,8 +13,10 @@
 #include "api/input.h"
 #include "api/org.h"
 #include "api/registry.h"
+#include "api/requests.h"
 #include "api/tokens.h"
 #include "api/uploads.h"
+#include "api/usertasks.h"
 #include "api/workspaces.h"
 
 /* HEAD answers like GET without a body (the router maps it onto the GET row); an event stream has no end to
@@ -96,6 +99,31 @@ const http_route api_routes[] = {
     {"POST", "/admin/org/platform-agent", api_platform_install, ACCESS_ADMIN, HTTP_LANE_SLOW},
     {"GET", "/orgs/:id/plugins/allowlist", api_allowlist_get, ACCESS_ADMIN},
     {"PUT", "/orgs/:id/plugins/allowlist", api_allowlist_put, ACCESS_ADMIN},
+
+    /* humans in the loop (inbox.md): literal segments (inbox, pending) before the :requestId they would match */
+    {"POST", "/workspaces/:id/approvals", api_approvals_create, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/approvals", api_approvals_list, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/approvals/:approvalId/decide", api_approval_decide, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/approvals/:approvalId/withdraw", api_approval_withdraw, ACCESS_WORKSPACE},
+    {"GET", "/approvals/pending", api_approvals_pending, ACCESS_ADMIN},
+    {"POST", "/workspaces/:id/user-tasks", api_user_tasks_create, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/user-tasks", api_user_tasks_list, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/user-tasks/:taskId/resolve", api_user_task_resolve, ACCESS_WORKSPACE},
+    {"PATCH", "/workspaces/:id/user-tasks/:taskId", api_user_task_patch, ACCESS_WORKSPACE},
+    {"DELETE", "/workspaces/:id/user-tasks/:taskId", api_user_task_delete, ACCESS_WORKSPACE},
+    {"GET", "/user-tasks/pending", api_user_tasks_pending, ACCESS_ADMIN},
+    {"POST", "/workspaces/:id/requests", api_requests_create, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/requests", api_requests_outgoing, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/requests/inbox", api_requests_inbox, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/requests/:requestId", api_request_get, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/requests/:requestId/respond", api_request_respond, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/requests/:requestId/messages", api_request_message, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/requests/:requestId/cancel", api_request_cancel, ACCESS_WORKSPACE},
+    {"GET", "/requests/pending", api_requests_pending, ACCESS_ADMIN},
+    {"GET", "/requests/:requestId", api_request_get, ACCESS_ADMIN},
+    {"POST", "/requests/:requestId/respond", api_request_respond, ACCESS_ADMIN},
+    {"POST", "/requests/:requestId/messages", api_request_message, ACCESS_ADMIN},
+    {"POST", "/requests/:requestId/cancel", api_request_cancel, ACCESS_ADMIN},
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -8,8 +8,19 @@
 #include "api/input.h"
 #include "api/paging.h"
 #include "base/json.h"
+#include "base/metrics.h"
 #include "base/time.h"
+#include "model/approval.h"
 #include "model/token.h"
+
+static bool gate_on;
+static const char *gate_anchor;
+
+void api_tokens_init(bool gate, const char *anchor)
+{
+    gate_on = gate;
+    gate_anchor = anchor && anchor[0] ? anchor : NULL;
+}
 
 /* Both token lists page alike: the reference's defaults (50 of a workspace, the 500 newest org tokens), limit +
  * cursor past them; the workspace list keeps the reference's offset too (not with a cursor). */
@@ -155,6 +166,20 @@ void api_org_tokens_list(http_req *rq)
     reply_tokens(rq, rows, n, limit, org_token_write);
 }
 
+/* An org token mint, run alone or inside the approval gate's transaction. */
+struct mint {
+    const char *name, *by;
+    int64_t expires_at;
+    char plain[ID_TOKEN_LEN + 1];
+    token_row row;
+};
+
+static cl_err mint_in_gate(db_t *db, arena_t *a, void *arg, cl_error *err)
+{
+    struct mint *m = arg;
+    return token_mint_org(db, a, m->name, m->by, m->expires_at, m->plain, &m->row, err);
+}
+
 void api_org_tokens_create(http_req *rq)
 {
     json_t *body;
@@ -177,15 +202,42 @@ void api_org_tokens_create(http_req *rq)
         api_fail(rq, CL_INVALID, "expires_at must be an RFC 3339 time");
         return;
     }
+    if (exp_ms && exp_ms <= time_now_ms()) { /* refused before it can be held for an approval */
+        api_fail(rq, CL_INVALID, "expires_at must be in the future");
+        return;
+    }
     const caller *c = api_caller(rq);
-    const char *by = c->kind == CALLER_ORG ? arena_sprintf(rq->arena, "org-token:%s", c->prefix) : "admin-token";
-    char plain[ID_TOKEN_LEN + 1];
-    token_row row;
-    if (token_mint_org(rq->db, rq->arena, name, by, exp_ms, plain, &row, &e) != CL_OK) {
+    struct mint m = {.name = name, .expires_at = exp_ms,
+                     .by = c->kind == CALLER_ORG ? arena_sprintf(rq->arena, "org-token:%s", c->prefix) : "admin-token"};
+    cl_err r;
+    const char *pending = NULL;
+    if (gate_on && (c->kind == CALLER_ADMIN || c->kind == CALLER_ORG)) {
+        /* the operation the approval allows: who mints what; it is repeated identically once approved */
+        json_t *context = json_own(rq->arena, json_pack("{s:s, s:s}", "actor", m.by, "name", name ? name : ""));
+        if (exp_ms)
+            json_object_set_new(context, "expires_at", json_integer(exp_ms));
+        approval_gate g = {c->kind == CALLER_ORG ? c->org_id : NULL, "org_token_mint",
+                           arena_sprintf(rq->arena, "mint org token %s", name ? name : ""), api_caller_actor(rq),
+                           context};
+        if (g.anchor == NULL)
+            g.anchor = gate_anchor;
+        r = approval_gated(rq->db, rq->arena, &g, mint_in_gate, &m, &pending, &e);
+        if (r == CL_OK && pending) {
+            metric_inc(METRIC_APPROVAL_GATE_PENDING);
+            api_reply_json(rq, 202, json_pack("{s:s, s:s, s:s, s:s}", "status", "pending_approval", "approval_id",
+                                              pending, "action", g.action, "reason", g.reason));
+            return;
+        }
+        if (r == CL_OK)
+            metric_inc(METRIC_APPROVAL_GATE_CONSUMED);
+    } else {
+        r = mint_in_gate(rq->db, rq->arena, &m, &e);
+    }
+    if (r != CL_OK) {
         api_reply_error(rq, &e);
         return;
     }
-    json_t *out = json_pack("{s:s, s:s, s:s, s:s}", "id", row.id, "prefix", row.prefix, "auth_token", plain,
+    json_t *out = json_pack("{s:s, s:s, s:s, s:s}", "id", m.row.id, "prefix", m.row.prefix, "auth_token", m.plain,
                             "warning", "store this token now: it is not shown again");
     if (name)
         json_object_set_new(out, "name", json_string(name));

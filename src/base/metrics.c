@@ -2,6 +2,7 @@
 #include "base/metrics.h"
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 
 static const struct {
@@ -17,12 +18,24 @@ static _Atomic int64_t values[METRIC__COUNT];
 void metric_add(metric_id id, int64_t delta) { atomic_fetch_add_explicit(&values[id], delta, memory_order_relaxed); }
 int64_t metric_get(metric_id id) { return atomic_load_explicit(&values[id], memory_order_relaxed); }
 
+/* Has a row before `i` the family of row `i`? (Then that family was rendered whole already.) */
+static bool seen_before(int i)
+{
+    for (int j = 0; j < i; j++)
+        if (strcmp(DEFS[j].name, DEFS[i].name) == 0)
+            return true;
+    return false;
+}
+
 void metrics_render(buf_t *out)
 {
     for (int i = 0; i < METRIC__COUNT; i++) {
-        if (i == 0 || strcmp(DEFS[i].name, DEFS[i - 1].name) != 0)
-            buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", DEFS[i].name, DEFS[i].help, DEFS[i].name, DEFS[i].type);
-        buf_printf(out, "%s%s%s%s %lld\n", DEFS[i].name, DEFS[i].labels[0] ? "{" : "", DEFS[i].labels,
-                   DEFS[i].labels[0] ? "}" : "", (long long)metric_get((metric_id)i));
+        if (seen_before(i))
+            continue;
+        buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", DEFS[i].name, DEFS[i].help, DEFS[i].name, DEFS[i].type);
+        for (int j = i; j < METRIC__COUNT; j++)
+            if (strcmp(DEFS[j].name, DEFS[i].name) == 0)
+                buf_printf(out, "%s%s%s%s %lld\n", DEFS[j].name, DEFS[j].labels[0] ? "{" : "", DEFS[j].labels,
+                           DEFS[j].labels[0] ? "}" : "", (long long)metric_get((metric_id)j));
     }
 }

@@ -1,5 +1,7 @@
 /* metrics.h - process-wide counters and gauges (atomics), declared in one table and rendered in the Prometheus
- * text format. Families with labels list one row per label set; HELP/TYPE are printed once per family. */
+ * text format. Families with labels list one row per label set; HELP/TYPE are printed once per family, from its
+ * first row, and a family's rows are rendered together wherever they stand in the table (so a new label set can be
+ * appended at the end). */
 #ifndef COLONY_BASE_METRICS_H
 #define COLONY_BASE_METRICS_H
 
@@ -80,7 +82,16 @@
     XX(REGISTRY_REFUSED_RATE, "counter", "colony_registry_refused_total", "reason=\"rate_limited\"", "")            \
     XX(HTTP_FRAMING_REFUSED, "counter", "colony_http_framing_refused_total", "",                                   \
        "Requests refused for ambiguous framing (conflicting Content-Length, or Content-Length with "             \
-       "Transfer-Encoding); their connection is closed.")
+       "Transfer-Encoding); their connection is closed.")                                                         \
+    XX(SWEEPS_REQUEST_NUDGES, "counter", "colony_sweeper_runs_total", "job=\"request_nudges\"", "")                  \
+    XX(SWEEP_ERRORS_REQUEST_NUDGES, "counter", "colony_sweeper_errors_total", "job=\"request_nudges\"", "")          \
+    XX(REQUEST_NUDGES, "counter", "colony_request_nudges_total", "",                                               \
+       "Idle agents nudged about the inbox requests waiting for them (one notification turn each).")              \
+    XX(REQUEST_NUDGED_ITEMS, "counter", "colony_request_nudged_items_total", "",                                   \
+       "Inbox requests counted in those nudges.")                                                                 \
+    XX(APPROVAL_GATE_PENDING, "counter", "colony_approval_gate_total", "outcome=\"pending_approval\"",             \
+       "Admin operations that met the approval gate: held for an approval, or let through by consuming one.")    \
+    XX(APPROVAL_GATE_CONSUMED, "counter", "colony_approval_gate_total", "outcome=\"approved\"", "")
 
 typedef enum {
 #define XX(id, type, name, labels, help) METRIC_##id,

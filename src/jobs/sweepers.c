@@ -15,6 +15,7 @@
 #include "model/a2a.h"
 #include "model/delegation.h"
 #include "model/liveness.h"
+#include "model/request.h"
 #include "model/upload.h"
 #include "store/db.h"
 
@@ -78,7 +79,30 @@ static void sweep_delegations(db_t *db, const sweepers_config *cfg)
     arena_free(a);
 }
 
-static void run_once(db_t **db, const sweepers_config *cfg, int64_t *next_upload_sweep, int64_t *next_deleg_sweep)
+/* Idle agents with inbox requests waiting get one nudge each (request.h). */
+static void sweep_nudges(db_t *db, const sweepers_config *cfg)
+{
+    arena_t *a = arena_new();
+    int64_t agents = 0, items = 0;
+    cl_error e;
+    metric_inc(METRIC_SWEEPS_REQUEST_NUDGES);
+    if (request_nudge_sweep(db, a, cfg->nudge_after_ms, cfg->nudge_repeat_ms, &agents, &items, &e) != CL_OK) {
+        metric_inc(METRIC_SWEEP_ERRORS_REQUEST_NUDGES);
+        log_warn("request nudge sweep failed", "error=\"%s\"", e.msg);
+    }
+    metric_add(METRIC_REQUEST_NUDGES, agents);
+    metric_add(METRIC_REQUEST_NUDGED_ITEMS, items);
+    if (agents)
+        log_info("request nudge sweep", "agents=%lld requests=%lld", (long long)agents, (long long)items);
+    arena_free(a);
+}
+
+/* When each slower sweeper is due next (monotonic ms; 0: at once). */
+typedef struct {
+    int64_t upload, deleg, nudge;
+} sweep_times;
+
+static void run_once(db_t **db, const sweepers_config *cfg, sweep_times *next)
 {
     cl_error e;
     if (*db == NULL && db_open(cfg->db_url, db, &e) != CL_OK) {
@@ -102,14 +126,18 @@ static void run_once(db_t **db, const sweepers_config *cfg, int64_t *next_upload
     if (flipped || reset)
         log_info("liveness sweep", "offline=%lld phantom_busy_reset=%lld", (long long)flipped, (long long)reset);
     arena_free(a);
-    if (time_mono_ms() >= *next_upload_sweep) { /* its own, slower cadence; also once at start */
+    if (time_mono_ms() >= next->upload) { /* its own, slower cadence; also once at start */
         sweep_uploads(*db, cfg);
-        *next_upload_sweep = time_mono_ms() + cfg->upload_interval_ms;
+        next->upload = time_mono_ms() + cfg->upload_interval_ms;
     }
     sweep_queue(*db, cfg);
-    if (time_mono_ms() >= *next_deleg_sweep) {
+    if (time_mono_ms() >= next->deleg) {
         sweep_delegations(*db, cfg);
-        *next_deleg_sweep = time_mono_ms() + cfg->delegation_interval_ms;
+        next->deleg = time_mono_ms() + cfg->delegation_interval_ms;
+    }
+    if (cfg->nudge_interval_ms > 0 && time_mono_ms() >= next->nudge) {
+        sweep_nudges(*db, cfg);
+        next->nudge = time_mono_ms() + cfg->nudge_interval_ms;
     }
 }
 
@@ -117,11 +145,11 @@ static void *loop(void *arg)
 {
     sweepers_t *s = arg;
     db_t *db = NULL;
-    int64_t next_upload_sweep = 0, next_deleg_sweep = 0;
+    sweep_times next = {0, 0, 0};
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
         pthread_mutex_unlock(&s->mu);
-        run_once(&db, &s->cfg, &next_upload_sweep, &next_deleg_sweep);
+        run_once(&db, &s->cfg, &next);
         pthread_mutex_lock(&s->mu);
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);

@@ -18,6 +18,9 @@ typedef struct {
     int64_t delegation_interval_ms;  /* delegations: how often to check deadlines and silence */
     int64_t delegation_stuck_ms;     /* delegations: callee silence that makes an in-progress row stuck */
     int64_t a2a_orphan_ms;           /* busy queue: a delivery dispatched longer than this was interrupted */
+    int64_t nudge_interval_ms;       /* inbox nudges: how often (0: never) */
+    int64_t nudge_after_ms;          /* inbox nudges: how long a request waits before its agent is nudged */
+    int64_t nudge_repeat_ms;         /* inbox nudges: how long before the same request counts again */
 } sweepers_config;
 
 /* Start the thread (its connection is opened there). NULL with err set when the thread cannot start. */

@@ -1,5 +1,6 @@
-/* event.h - the typed event names (one table, shared/api/vectors.md §3.3) and the durable event log: every event
- * is written to `events` (monotonic id) before anyone is told of it. */
+/* event.h - the typed event names (one table: the 36 of shared/api/vectors.md §3.3, then the approval outcomes of
+ * inbox.md §7) and the durable event log: every event is written to `events` (monotonic id) before anyone is told
+ * of it. */
 #ifndef COLONY_MODEL_EVENT_H
 #define COLONY_MODEL_EVENT_H
 
@@ -45,7 +46,11 @@
     XX(WORKSPACE_PAUSED)                                                                                           \
     XX(WORKSPACE_PROVISIONING)                                                                                     \
     XX(WORKSPACE_PROVISION_FAILED)                                                                                 \
-    XX(WORKSPACE_REMOVED)
+    XX(WORKSPACE_REMOVED)                                                                                          \
+    /* emitted by the reference outside its list of 36 (inbox.md §7): an approval decided or withdrawn */         \
+    XX(APPROVAL_APPROVED)                                                                                          \
+    XX(APPROVAL_DENIED)                                                                                            \
+    XX(APPROVAL_WITHDRAWN)
 
 /* What one live event may carry: a payload over EVENT_PAYLOAD_MAX bytes is recorded with its strings cut to
  * EVENT_STRING_MAX (the rows behind it keep everything), so one subscriber can never pin megabytes. */

@@ -8,6 +8,7 @@
 #include "base/json.h"
 #include "base/time.h"
 #include "model/event.h"
+#include "model/inbox.h"
 
 enum { RESOLVE_ATTEMPTS = 3, CASCADE_MAX_DEPTH = 10000 };
 
@@ -563,7 +564,8 @@ static cl_err cascade(db_t *db, arena_t *a, const char *id, bool purge, int64_t 
     /* removed first, so that a register or heartbeat racing this delete cannot bring a row back */
     if ((e = each(db, a, SQL_MARK_REMOVED, ids, n, now, err)) != CL_OK ||
         (e = each(db, a, SQL_DROP_LAYOUT, ids, n, now, err)) != CL_OK ||
-        (e = each(db, a, purge ? SQL_DELETE_TOKENS : SQL_REVOKE_TOKENS, ids, n, now, err)) != CL_OK)
+        (e = each(db, a, purge ? SQL_DELETE_TOKENS : SQL_REVOKE_TOKENS, ids, n, now, err)) != CL_OK ||
+        (e = inbox_on_removed(db, a, ids, n, purge, err)) != CL_OK) /* settle (or delete) their pending asks */
         return e;
     if (purge && ((e = each(db, a, SQL_ORPHAN_CHILDREN, ids, n, now, err)) != CL_OK ||
                   (e = each(db, a, SQL_DELETE_ROW, ids, n, now, err)) != CL_OK))

@@ -117,8 +117,8 @@ cl_err ws_children(db_t *db, arena_t *a, const char *id, const char ***ids, cons
                    cl_error *err);
 
 /* Soft cascade delete in one transaction: the row and every live descendant become `removed` (first, so a late
- * register cannot resurrect them), their canvas layouts go, their tokens are revoked, and each gets a
- * WORKSPACE_REMOVED event. With `purge`, the rows and what hangs off them are deleted instead. *cascaded receives
+ * register cannot resurrect them), their canvas layouts go, their tokens are revoked, their pending approvals, user
+ * tasks and requests are settled (inbox.h), and each gets a WORKSPACE_REMOVED event. With `purge`, the rows and what hangs off them are deleted instead. *cascaded receives
  * the number of descendants (excluding the row itself). */
 /* The workspace's platform_inbound_secret, minted when it has none (*minted says so). CL_NOT_FOUND for a missing
  * or removed workspace. One statement: two nodes minting at once agree on one secret. */

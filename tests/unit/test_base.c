@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "base/id.h"
 #include "base/json.h"
+#include "base/metrics.h"
 #include "base/time.h"
 
 static int cleanups;
@@ -185,12 +186,45 @@ static void test_ids(void **state)
     assert_false(id_equal(h1, h2, ID_SHA256_LEN));
 }
 
+/* Prometheus text wants each family once, its samples together under its HELP/TYPE, even when rows of one family
+ * stand apart in the table (a label set appended at its end, as the request-nudge sweeper's runs). */
+static void test_metric_families_render_whole(void **state)
+{
+    (void)state;
+    buf_t out;
+    buf_init(&out, 1 << 20);
+    metrics_render(&out);
+    assert_non_null(strstr(out.data, "colony_sweeper_runs_total{job=\"delegations\"} 0\n"
+                                     "colony_sweeper_runs_total{job=\"request_nudges\"} 0\n"));
+    char family[128] = "", seen[8192] = " ";
+    int samples = 0;
+    for (char *line = out.data, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        *next++ = '\0';
+        char name[128];
+        if (strncmp(line, "# HELP ", 7) == 0) {
+            sscanf(line + 7, "%127s", family);
+            char key[132];
+            snprintf(key, sizeof(key), " %s ", family);
+            assert_null(strstr(seen, key)); /* HELP once per family */
+            strncat(seen, key + 1, sizeof(seen) - strlen(seen) - 1);
+        } else if (line[0] != '#') {
+            sscanf(line, "%127[^{ ]", name);
+            assert_string_equal(name, family); /* every sample under its own family */
+            samples++;
+        }
+    }
+    assert_int_equal(samples, METRIC__COUNT);
+    buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_arena), cmocka_unit_test(test_buf_respects_its_maximum),
         cmocka_unit_test(test_error_table), cmocka_unit_test(test_json_rules),
         cmocka_unit_test(test_time), cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_metric_families_render_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,5 @@
-/* test_model.c - pure model rules: the 36 event names (vectors.md §3.3), agent URL checks (§3.6), workspace field
- * rules (§3.7) and the bearer header parse. */
+/* test_model.c - pure model rules: the 36 event names (vectors.md §3.3) and the 3 approval outcomes (inbox.md §7),
+ * agent URL checks (§3.6), workspace field rules (§3.7) and the bearer header parse. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +13,7 @@
 #include "model/urlcheck.h"
 #include "model/workspace.h"
 
-static void test_event_names_are_the_36_of_the_contract(void **state)
+static void test_event_names_are_the_39_of_the_contract(void **state)
 {
     (void)state;
     static const char *const expected[] = {
@@ -23,10 +23,12 @@ static void test_event_names_are_the_36_of_the_contract(void **state)
         "DELEGATION_STATUS", "EXTERNAL_CREDENTIALS_ROTATED", "REQUEST_CREATED", "REQUEST_MESSAGE",
         "REQUEST_RESPONDED", "SESSION_RESET", "TASK_UPDATED", "USER_MESSAGE", "USER_TASK_REQUESTED",
         "USER_TASK_RESOLVED", "WORKSPACE_AWAITING_AGENT", "WORKSPACE_DEGRADED", "WORKSPACE_HEARTBEAT",
-        "WORKSPACE_HIBERNATED", "WORKSPACE_OFFLINE", "WORKSPACE_ONLINE", "WORKSPACE_PAUSED", "WORKSPACE_PROVISIONING",
-        "WORKSPACE_PROVISION_FAILED", "WORKSPACE_REMOVED"};
-    assert_int_equal(EV__COUNT, 36);
-    assert_int_equal(sizeof(expected) / sizeof(expected[0]), 36);
+        "WORKSPACE_HIBERNATED", "WORKSPACE_OFFLINE", "WORKSPACE_ONLINE", "WORKSPACE_PAUSED",
+        "WORKSPACE_PROVISIONING", "WORKSPACE_PROVISION_FAILED", "WORKSPACE_REMOVED",
+        /* not in the reference's list, but emitted by its decide and withdraw */
+        "APPROVAL_APPROVED", "APPROVAL_DENIED", "APPROVAL_WITHDRAWN"};
+    assert_int_equal(EV__COUNT, 39);
+    assert_int_equal(sizeof(expected) / sizeof(expected[0]), 39);
     for (int i = 0; i < EV__COUNT; i++) {
         const char *n = event_name((event_type)i);
         assert_string_equal(n, expected[i]);
@@ -123,7 +125,7 @@ static void test_bearer_parse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_event_names_are_the_36_of_the_contract),
+        cmocka_unit_test(test_event_names_are_the_39_of_the_contract),
         cmocka_unit_test(test_agent_urls),
         cmocka_unit_test(test_workspace_field_rules),
         cmocka_unit_test(test_bearer_parse),
