@@ -43,6 +43,8 @@ struct worker {
     bool stopping;
     atomic_bool drained; /* no connection left (or the shutdown timeout passed) */
     int64_t deadline_ms;
+    h2o_timeout_t drain_every; /* the drain's pace, once stopping (a loop timer, like all its socket work) */
+    h2o_timeout_entry_t drain_tick;
     /* work other threads hand to this loop (responses, hand-overs): see engine_post */
     h2o_multithread_receiver_t tasks;
     /* live event subscribers of this thread (http/stream.c) */
@@ -63,7 +65,7 @@ struct server {
     worker_t *workers;
     pool_t *pool;
     struct feed *feed; /* this node's tail of the event log (http/feed.c) */
-    atomic_bool stop, exit;
+    atomic_bool exit; /* the loops leave their run (after the drain and the pool's stop) */
     pthread_mutex_t ready_mu; /* loops count themselves in once set up */
     pthread_cond_t ready_cv;
     int ready;

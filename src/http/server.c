@@ -25,7 +25,8 @@
 #include "http/http_metrics.h"
 
 enum {
-    LOOP_TICK_MS = 50,       /* how often a loop looks at the stop flag */
+    LOOP_TICK_MS = 50,       /* how often a loop looks at the exit flag, and a draining one at its connections */
+    HARD_STOP_MS = 1000,     /* connections cut at the deadline get this long to unwind */
     ACCEPT_BATCH = 32,       /* connections accepted per wake-up */
     LISTEN_BACKLOG = 4096,
     ERROR_BODY_MAX = 512,
@@ -455,6 +456,39 @@ static bool drain(worker_t *w)
     return w->conns.next == &w->conns;
 }
 
+/* One step of the drain; the next one follows LOOP_TICK_MS later until no connection is left, or until the cut
+ * connections have had HARD_STOP_MS past the deadline to unwind. */
+static void drain_step(worker_t *w)
+{
+    bool done = drain(w);
+    if (!done && time_mono_ms() > w->deadline_ms + HARD_STOP_MS) {
+        log_warn("connections still open after the shutdown timeout", "worker=%d", w->index);
+        done = true;
+    }
+    if (!done) {
+        h2o_timeout_link(w->loop, &w->drain_every, &w->drain_tick);
+        return;
+    }
+    http_client_cancel(w->client);
+    atomic_store(&w->drained, true);
+}
+
+static void on_drain_tick(h2o_timeout_entry_t *entry)
+{
+    drain_step(H2O_STRUCT_FROM_MEMBER(worker_t, drain_tick, entry));
+}
+
+/* The stop, a task on the loop (engine_post) so that its writes and closes happen inside h2o's callbacks: a close
+ * frame written between two h2o_evloop_run calls, where the stop once ran, could leave h2o polling the socket for
+ * a write already finished, and the next EPOLLOUT failed h2o's assertion in write_pending (ARCHITECTURE.md,
+ * Threads). */
+static void stop_on_loop(void *arg)
+{
+    worker_t *w = arg;
+    begin_stop(w);
+    drain_step(w);
+}
+
 /* h2o keeps up to 16 freed socket buffers per thread for reuse; they die with the thread unless handed back. */
 static void release_socket_buffers(void)
 {
@@ -482,6 +516,8 @@ static void setup_worker(worker_t *w)
     h2o_socket_read_start(w->listener, on_accept);
     stream_worker_init(w);
     w->client = http_client_attach(w->loop, w->ctx.queue, s->pool);
+    h2o_timeout_init(w->loop, &w->drain_every, LOOP_TICK_MS);
+    w->drain_tick.cb = on_drain_tick;
 }
 
 static void dispose_worker(worker_t *w)
@@ -491,6 +527,9 @@ static void dispose_worker(worker_t *w)
         h2o_socket_close(w->listener);
     stream_worker_dispose(w);
     http_client_detach(w->client);
+    if (h2o_timeout_is_linked(&w->drain_tick))
+        h2o_timeout_unlink(&w->drain_tick);
+    h2o_timeout_dispose(w->loop, &w->drain_every);
     /* h2o's HTTP/2 half arms a one-second GOAWAY timer on shutdown even with no HTTP/2 connection */
     if (h2o_timeout_is_linked(&w->ctx.http2._graceful_shutdown_timeout))
         h2o_timeout_unlink(&w->ctx.http2._graceful_shutdown_timeout);
@@ -503,37 +542,19 @@ static void dispose_worker(worker_t *w)
 }
 
 /* A loop turns until the server asks it to exit: after it has drained, it still runs the answers the pool posts
- * while the pool stops. */
+ * while the pool stops. Nothing here touches h2o between two runs: the stop comes as a task (stop_on_loop). */
 static void *worker_main(void *arg)
 {
     worker_t *w = arg;
     struct server *s = w->srv;
-    int64_t hard_stop = 0;
     current_worker = w;
     setup_worker(w);
     pthread_mutex_lock(&s->ready_mu);
     s->ready++;
     pthread_cond_signal(&s->ready_cv);
     pthread_mutex_unlock(&s->ready_mu);
-    while (!atomic_load(&s->exit)) {
+    while (!atomic_load(&s->exit))
         h2o_evloop_run(w->loop, LOOP_TICK_MS);
-        if (!atomic_load(&s->stop) || atomic_load(&w->drained))
-            continue;
-        if (!w->stopping)
-            begin_stop(w);
-        if (drain(w)) {
-            http_client_cancel(w->client);
-            atomic_store(&w->drained, true);
-            continue;
-        }
-        if (hard_stop == 0 && time_mono_ms() > w->deadline_ms)
-            hard_stop = time_mono_ms() + 1000; /* cut connections get one more second to unwind */
-        if (hard_stop != 0 && time_mono_ms() > hard_stop) {
-            log_warn("connections still open after the shutdown timeout", "worker=%d", w->index);
-            http_client_cancel(w->client);
-            atomic_store(&w->drained, true);
-        }
-    }
     dispose_worker(w);
     current_worker = NULL;
     return NULL;
@@ -587,7 +608,6 @@ int server_run(const server_config *cfg, cl_error *err)
 {
     struct server s = {.cfg = cfg, .listen_fd = -1, .ready_mu = PTHREAD_MUTEX_INITIALIZER,
                        .ready_cv = PTHREAD_COND_INITIALIZER};
-    atomic_init(&s.stop, false);
     atomic_init(&s.exit, false);
     parse_origins(&s, cfg->cors_origins);
     if ((s.router = router_new(cfg->routes, cfg->nroutes)) == NULL) {
@@ -664,7 +684,8 @@ int server_run(const server_config *cfg, cl_error *err)
     sigwait(&sigs, &sig);
     log_info("stopping", "signal=%s in_flight=%lld", sig == SIGINT ? "SIGINT" : "SIGTERM",
              (long long)metric_get(METRIC_HTTP_INFLIGHT));
-    atomic_store(&s.stop, true);
+    for (int i = 0; i < cfg->threads; i++)
+        engine_post(&s.workers[i], stop_on_loop, &s.workers[i]);
     for (bool all = false; !all;) { /* the pool keeps serving what is in flight while the loops drain */
         all = true;
         for (int i = 0; i < cfg->threads; i++)

@@ -285,6 +285,15 @@ def server(backend, request, tmp_path_factory):
     assert c.stop() == 0, c.read_log()[-3000:]
 
 
+def metric(c, name, labels=""):
+    """The value of one sample of /metrics (0 when absent)."""
+    want = name + ("{" + labels + "}" if labels else "")
+    for line in c.get("/metrics").text.splitlines():
+        if line.startswith(want + " "):
+            return int(float(line.split()[-1]))
+    return 0
+
+
 def wait_for(fn, timeout=15):
     """Poll fn until it returns something truthy (returned), or fail after `timeout` seconds."""
     end = time.time() + timeout

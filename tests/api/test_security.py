@@ -7,7 +7,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import ADMIN, free_port, module_colony, wait_for
+from conftest import ADMIN, free_port, metric, module_colony, wait_for
 
 CARD = {"name": "agent", "skills": []}
 
@@ -25,15 +25,6 @@ def create(c, **kw):
 def register(c, wid, url="http://8.8.8.8:9000", headers=None, **kw):
     return c.post("/registry/register", headers=headers or {},
                   json={"id": wid, "agent_card": CARD, "url": url, **kw})
-
-
-def metric(c, name, labels=""):
-    """The value of one sample of /metrics (0 when absent)."""
-    want = name + ("{" + labels + "}" if labels else "")
-    for line in c.get("/metrics").text.splitlines():
-        if line.startswith(want + " "):
-            return int(float(line.split()[-1]))
-    return 0
 
 
 def events(c, wid):
