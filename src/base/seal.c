@@ -12,6 +12,8 @@ _Static_assert(SEAL_KEY_LEN == crypto_aead_xchacha20poly1305_ietf_KEYBYTES, "AEA
 _Static_assert(SEAL_NONCE_LEN == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, "AEAD nonce size");
 _Static_assert(SEAL_TAG_LEN == crypto_aead_xchacha20poly1305_ietf_ABYTES, "AEAD tag size");
 _Static_assert(SEAL_KEY_LEN == crypto_kdf_KEYBYTES, "KDF key size");
+_Static_assert(SEAL_KEY_LEN >= crypto_kdf_BYTES_MIN && SEAL_KEY_LEN <= crypto_kdf_BYTES_MAX, "KDF subkey size");
+_Static_assert(SEAL_KEY_ID_LEN / 2 <= crypto_kdf_BYTES_MIN, "key id size");
 
 /* Subkey ids under one KDF context: each use of the master key gets its own key. */
 static const char KDF_CONTEXT[crypto_kdf_CONTEXTBYTES] = {'c', 'o', 'l', 'o', 'n', 'y', 's', 'k'};
@@ -19,11 +21,11 @@ enum { SUBKEY_ENC = 1, SUBKEY_MAC = 2, SUBKEY_ID = 3 };
 
 void seal_key_from_bytes(const uint8_t master[SEAL_KEY_LEN], seal_key *out)
 {
-    uint8_t id[SEAL_KEY_ID_LEN / 2];
+    uint8_t id[crypto_kdf_BYTES_MIN]; /* the KDF's shortest output; the id shows half of it */
     crypto_kdf_derive_from_key(out->enc, sizeof(out->enc), SUBKEY_ENC, KDF_CONTEXT, master);
     crypto_kdf_derive_from_key(out->mac, sizeof(out->mac), SUBKEY_MAC, KDF_CONTEXT, master);
     crypto_kdf_derive_from_key(id, sizeof(id), SUBKEY_ID, KDF_CONTEXT, master);
-    sodium_bin2hex(out->id, sizeof(out->id), id, sizeof(id));
+    sodium_bin2hex(out->id, sizeof(out->id), id, SEAL_KEY_ID_LEN / 2);
 }
 
 static bool decode(const char *t, size_t n, uint8_t key[SEAL_KEY_LEN])
