@@ -17,6 +17,7 @@
 #include "api/routes.h"
 #include "api/tokens.h"
 #include "base/id.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/netaddr.h"
 #include "base/seal.h"
@@ -272,7 +273,10 @@ static int cmd_import(const config_t *c, const char *file)
     if (rc == CL_OK)
         rc = org_import(db, a, &t, false, &r, &e);
     org_import_completed(db, a, rc == CL_OK ? t.name : file, file, "merge", &r, t0, rc == CL_OK ? NULL : e.msg);
-    if (rc != CL_OK) {
+    if (rc == CL_PRECONDITION_FAILED) {
+        const json_t *missing = r.env.missing_env ? r.env.missing_env : r.env.missing_workspace_env;
+        fprintf(stderr, "colony: import of %s failed: %s: %s\n", file, e.msg, json_dump_arena(a, missing, NULL));
+    } else if (rc != CL_OK) {
         fprintf(stderr, "colony: import of %s failed: %s\n", file, e.msg);
     } else {
         printf("%s: %zu created, %zu skipped\n", t.name, r.created, r.skipped);
