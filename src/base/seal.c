@@ -49,7 +49,10 @@ static bool decode(const char *t, size_t n, uint8_t key[SEAL_KEY_LEN])
     return false;
 }
 
-static bool space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+static bool space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 cl_err seal_key_parse(const char *text, size_t len, seal_key *out, cl_error *err)
 {
@@ -59,8 +62,9 @@ cl_err seal_key_parse(const char *text, size_t len, seal_key *out, cl_error *err
         len--;
     uint8_t master[SEAL_KEY_LEN];
     if (!decode(text, len, master))
-        return cl_fail(err, CL_INVALID, "a secrets key is 32 random bytes, written as 64 hex digits or in base64 "
-                                        "(e.g. `head -c 32 /dev/urandom | base64`)");
+        return cl_fail(err, CL_INVALID,
+                       "a secrets key is 32 random bytes, written as 64 hex digits or in base64 "
+                       "(e.g. `head -c 32 /dev/urandom | base64`)");
     seal_key_from_bytes(master, out);
     sodium_memzero(master, sizeof(master));
     return CL_OK;
@@ -85,8 +89,9 @@ cl_err seal_key_read_file(const char *path, seal_key *out, bool *shared, cl_erro
     cl_err e = seal_key_parse(buf, (size_t)n, out, err);
     sodium_memzero(buf, sizeof(buf));
     if (e != CL_OK)
-        cl_fail(err, e, "the secrets key file %s does not hold a key: it must be 32 random bytes, as 64 hex digits or "
-                        "in base64",
+        cl_fail(err, e,
+                "the secrets key file %s does not hold a key: it must be 32 random bytes, as 64 hex digits or "
+                "in base64",
                 path);
     return e;
 }
@@ -99,7 +104,10 @@ void seal_key_generate(char out[SEAL_KEY_TEXT_LEN + 1])
     sodium_memzero(master, sizeof(master));
 }
 
-void seal_key_wipe(seal_key *k) { sodium_memzero(k, sizeof(*k)); }
+void seal_key_wipe(seal_key *k)
+{
+    sodium_memzero(k, sizeof(*k));
+}
 
 void seal(const seal_key *k, const void *ad, size_t adlen, const void *plain, size_t n, uint8_t *out)
 {

@@ -16,7 +16,8 @@
 #include "base/seal.h"
 
 static const char HEX_A[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-static const char AD[] = "workspace\0" "6f1c1d1e-0000-4000-8000-000000000001\0OPENAI_API_KEY";
+static const char AD[] = "workspace\0"
+                         "6f1c1d1e-0000-4000-8000-000000000001\0OPENAI_API_KEY";
 
 static seal_key key_of(const char *text)
 {
@@ -83,8 +84,10 @@ static void test_other_associated_data_fails(void **state)
     uint8_t s[5 + SEAL_OVERHEAD], out[5];
     seal(&k, AD, sizeof(AD), "value", 5, s);
     /* the same value moved to another workspace, another name, or another kind of place */
-    static const char other_ws[] = "workspace\0" "6f1c1d1e-0000-4000-8000-000000000002\0OPENAI_API_KEY";
-    static const char other_name[] = "workspace\0" "6f1c1d1e-0000-4000-8000-000000000001\0OPENAI_API_KEX";
+    static const char other_ws[] = "workspace\0"
+                                   "6f1c1d1e-0000-4000-8000-000000000002\0OPENAI_API_KEY";
+    static const char other_name[] = "workspace\0"
+                                     "6f1c1d1e-0000-4000-8000-000000000001\0OPENAI_API_KEX";
     static const char global[] = "global\0\0OPENAI_API_KEY";
     assert_false(seal_open(&k, other_ws, sizeof(other_ws), s, sizeof(s), out));
     assert_false(seal_open(&k, other_name, sizeof(other_name), s, sizeof(s), out));
@@ -128,7 +131,8 @@ static void test_key_text_spellings(void **state)
     seal_key hex = key_of(HEX_A);
     static const char *const same[] = {
         "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
-        "  AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F\r\n"};
+        "  AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n",
+        "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F\r\n"};
     for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
         seal_key k = key_of(same[i]);
         assert_string_equal(k.id, hex.id);
