@@ -359,7 +359,9 @@ static cl_err inbound_read(db_t *db, arena_t *a, const char *workspace_id, const
         s.bytes = db_col_blob(st, a, 0, &s.len);
         char *plain;
         size_t n;
-        if (s.bytes != NULL && !vault_open(a, VAULT_INBOUND, workspace_id, NULL, &s, &plain, &n)) {
+        if (s.bytes != NULL && !vault_ready()) {
+            e = vault_require(err); /* no key at all: say that, not that the value is damaged */
+        } else if (s.bytes != NULL && !vault_open(a, VAULT_INBOUND, workspace_id, NULL, &s, &plain, &n)) {
             metric_inc(METRIC_SECRETS_UNREADABLE);
             log_error("secret failed to decrypt",
                       "scope=inbound workspace=%s key=platform_inbound_secret key_id=%s "

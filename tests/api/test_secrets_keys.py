@@ -80,6 +80,14 @@ def test_without_a_key_nothing_is_stored(start_colony, tmp_path):
     c2 = start_colony(db=c.db, env=NO_KEY)
     r = values(c2, w)
     assert r.status_code == 503 and r.json() == MISSING
+    # the same for an inbound secret sealed by a node that had the key
+    w2 = new_ws(c2)
+    assert "platform_inbound_secret" not in register(c2, w2).json()
+    c2.db.execute(f"UPDATE workspaces SET inbound_secret_sealed = (SELECT encrypted_value FROM workspace_secrets "
+                  f"LIMIT 1), inbound_secret_key_id = '{key_id(SECRETS_KEY)}' WHERE id = '{w2['id']}'")
+    r = requests.post(f"{c2.url}/workspaces/{w2['id']}/chat/uploads", headers=bearer(w2["auth_token"]),
+                      files=[("files", ("a", b"a", "text/plain"))], timeout=30)
+    assert r.status_code == 503 and r.json() == MISSING
     assert c2.get(f"/workspaces/{w['id']}/secrets", headers=ADMIN).json()[0]["key"] == "K"
     assert c2.delete(f"/workspaces/{w['id']}/secrets/K", headers=ADMIN).status_code == 200  # deleting needs no key
 
