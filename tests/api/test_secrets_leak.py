@@ -44,6 +44,14 @@ def test_a_value_shows_nowhere_but_in_its_values(server, backend):
         r = server.request(method, path, headers=ADMIN, json=body)
         assert r.status_code == 400
         bodies.append(r.text)
+    # malformed bodies: the JSON parser's message would quote a short token of them (a password-sized value)
+    short = "pw" + uuid.uuid4().hex[:8]
+    for raw in ('{"key": "K", "value": "' + short, '{"key": "K", "value": "' + short + '" "x"}',
+                '{"key": "K", "value": "' + short + '", "value": "x"}', short, '{"secrets": {"K": ' + short + '}}'):
+        for path in (f"/workspaces/{w['id']}/secrets", "/settings/secrets", "/workspaces"):
+            r = server.post(path, headers={**ADMIN, "Content-Type": "application/json"}, data=raw)
+            assert r.status_code == 400 and r.json()["code"] == "invalid_json"
+            assert short not in r.text and r.json()["error"].startswith("invalid JSON at line 1 column ")
     bad_env = write_template("leakbad-" + uuid.uuid4().hex[:6], "name: L\ndefaults: {model: m}\nworkspaces:\n"
                              "  - name: N\n", {".env": f"A='{marker}\n"})
     bodies.append(server.post("/org/import", headers=ADMIN, json={"dir": bad_env}).text)
