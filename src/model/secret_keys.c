@@ -115,7 +115,7 @@ static cl_err rotate_page(db_t *db, arena_t *a, const kind *k, const char **last
 
 static cl_err rotate_all(db_t *db, arena_t *a, secret_rotation *out, cl_error *err)
 {
-    db_stmt_t *st;
+    db_stmt_t *st = NULL;
     cl_err e = db_tx_lock(db, SECRET_LOCK, err);
     if (e == CL_OK && (e = db_query(db, a, &st, err, SQL_CURRENT, "s", vault_key_id())) == CL_OK &&
         (e = db_one(st, err)) == CL_OK)
