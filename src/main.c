@@ -13,6 +13,7 @@
 #include "model/event.h"
 #include "api/org.h"
 #include "api/registry.h"
+#include "api/secrets.h"
 #include "api/uploads.h"
 #include "api/routes.h"
 #include "api/tokens.h"
@@ -188,6 +189,7 @@ static int cmd_serve(const config_t *c)
     api_a2a_init((size_t)c->a2a_max_response, c->a2a_queue_ttl_s * 1000);
     api_registry_init(c->bootstrap_rate_limit);
     api_tokens_init(c->approval_gate, id_lower(c->platform_workspace_id));
+    api_secrets_init(c->approval_gate);
     /* SQLite has one writer: one group at a time; PostgreSQL writes in parallel and a group costs round trips, so
      * as many groups as there are fast workers */
     api_activity_init(db_url_is_postgres(c->db) ? (int)c->db_workers : 1);

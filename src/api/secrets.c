@@ -9,8 +9,15 @@
 #include "api/input.h"
 #include "api/paging.h"
 #include "base/json.h"
+#include "base/metrics.h"
+#include "model/approval.h"
 #include "model/secret.h"
 #include "model/token.h"
+#include "model/vault.h"
+
+static bool gate_on;
+
+void api_secrets_init(bool gate) { gate_on = gate; }
 
 secret_actor api_secret_actor(http_req *rq)
 {
@@ -147,15 +154,62 @@ static bool not_concierge_self_write_or_reply(http_req *rq, const ws_row *w, con
     return false;
 }
 
+/* One secret write, run alone or inside the approval gate's transaction. */
+struct write {
+    const char *workspace_id;
+    const secret_pair *pair;
+    secret_actor by;
+};
+
+static cl_err write_in_gate(db_t *db, arena_t *a, void *arg, cl_error *err)
+{
+    struct write *w = arg;
+    return secret_put(db, a, w->workspace_id, w->pair, 1, &w->by, err);
+}
+
+/* §3.4 guard 3: an operator's write of a workspace secret waits for another credential's approval (the workspace's
+ * own agent writes without one). The approval allows exactly this write by this credential: the key, and the value
+ * by its keyed fingerprint (the value itself never reaches the approval, which operators list). *held after
+ * answering 202. */
+static cl_err gated_write(http_req *rq, struct write *w, bool *held, cl_error *e)
+{
+    char fingerprint[SEAL_FINGERPRINT_LEN + 1];
+    cl_err r = vault_require(e); /* no key: refuse now rather than hold a write that cannot happen */
+    if (r != CL_OK)
+        return r;
+    vault_fingerprint(w->pair->value, w->pair->len, fingerprint);
+    const char *actor = api_caller_actor(rq); /* who asks is part of it: an asker never approves its own write */
+    json_t *context = json_own(rq->arena, json_pack("{s:s, s:s, s:s, s:s}", "workspace_id", w->workspace_id, "key",
+                                                    w->pair->name, "value_hash", fingerprint, "actor", actor));
+    approval_gate g = {w->workspace_id, "secret_write", arena_sprintf(rq->arena, "write secret %s", w->pair->name),
+                       actor, context};
+    const char *pending = NULL;
+    if ((r = approval_gated(rq->db, rq->arena, &g, write_in_gate, w, &pending, e)) != CL_OK)
+        return r;
+    *held = pending != NULL;
+    metric_inc(pending ? METRIC_APPROVAL_GATE_PENDING : METRIC_APPROVAL_GATE_CONSUMED);
+    if (pending)
+        api_reply_json(rq, 202, json_pack("{s:s, s:s, s:s, s:s}", "status", "pending_approval", "approval_id",
+                                          pending, "action", g.action, "reason", g.reason));
+    return CL_OK;
+}
+
 /* Store one secret and answer as the reference does (a global's answer names its scope). */
 static void save(http_req *rq, const char *workspace_id, const secret_pair *p)
 {
-    secret_actor by = api_secret_actor(rq);
+    struct write w = {workspace_id, p, api_secret_actor(rq)};
+    caller_kind kind = api_caller(rq)->kind;
+    bool held = false;
     cl_error e;
-    if (secret_put(rq->db, rq->arena, workspace_id, p, 1, &by, &e) != CL_OK) {
+    cl_err r = workspace_id && gate_on && (kind == CALLER_ADMIN || kind == CALLER_ORG)
+                   ? gated_write(rq, &w, &held, &e)
+                   : write_in_gate(rq->db, rq->arena, &w, &e);
+    if (r != CL_OK) {
         api_reply_error(rq, &e);
         return;
     }
+    if (held)
+        return;
     json_t *out = json_pack("{s:s, s:s}", "status", "saved", "key", p->name);
     if (workspace_id == NULL)
         json_object_set_new(out, "scope", json_string("global"));

@@ -3,8 +3,14 @@
 #ifndef COLONY_API_SECRETS_H
 #define COLONY_API_SECRETS_H
 
+#include <stdbool.h>
+
 #include "http/request.h"
 #include "model/secret.h"
+
+/* The approval gate of workspace secret writes (inbox.md §3, `secret_write`): with `gate` on, a write by the admin
+ * token or an org token is held for an approval anchored on the workspace. */
+void api_secrets_init(bool gate);
 
 /* The caller of this request as the audit records of its secret writes name it. */
 secret_actor api_secret_actor(http_req *rq);

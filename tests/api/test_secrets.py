@@ -423,6 +423,42 @@ def test_the_admin_token_does_not_write_the_platform_agent_own_secrets(start_col
     assert put(c, new_ws(c)["id"], "MODEL", "x").status_code == 200  # any other workspace
 
 
+def test_operator_writes_wait_for_an_approval_with_the_gate_on(start_colony, new_db):
+    db = new_db()
+    first = start_colony(db=db)
+    w = new_ws(first)
+    approver = first.post("/org/tokens", headers=ADMIN, json={"name": "approver"}).json()["auth_token"]
+    first.stop()
+    c = start_colony(db=db, args=("--approval-gate", "true"))
+    value = "gated-" + uuid.uuid4().hex
+    r = put(c, w["id"], "GATED", value)
+    assert r.status_code == 202, r.text
+    aid = r.json()["approval_id"]
+    assert r.json() == {"status": "pending_approval", "approval_id": aid, "action": "secret_write",
+                        "reason": "write secret GATED"}
+    assert put(c, w["id"], "GATED", value).json()["approval_id"] == aid  # the same write asks once
+    assert put(c, w["id"], "GATED", "other").json()["approval_id"] != aid  # another value is another write
+    assert put(c, w["id"], "GATED", value, headers=bearer(approver)).json()["approval_id"] != aid  # another asker
+    assert c.get(f"/workspaces/{w['id']}/secrets", headers=ADMIN).json() == []
+    # what operators see of it names the write, never the value
+    for path in ("/approvals/pending", f"/workspaces/{w['id']}/approvals", f"/events/{w['id']}"):
+        assert value not in c.get(path, headers=ADMIN).text
+    assert not [r for r in c.db.query("SELECT context, reason FROM approval_requests") if value in "|".join(r)]
+    decide = lambda h: c.post(f"/workspaces/{w['id']}/approvals/{aid}/decide", headers=h,
+                              json={"decision": "approved"})
+    assert decide(bearer(w["auth_token"])).status_code == 403  # not the workspace it writes to
+    assert decide(ADMIN).status_code == 403  # not the credential that asked
+    assert decide(bearer(approver)).status_code == 200
+    r = put(c, w["id"], "GATED", value)
+    assert r.status_code == 200 and r.json() == {"status": "saved", "key": "GATED"}
+    assert values(c, w).json() == {"GATED": value}
+    assert put(c, w["id"], "GATED", value).status_code == 202  # an approval is used once
+    # the workspace's own agent writes its secrets without one; globals are not gated (as the reference)
+    assert put(c, w["id"], "SELF", "x", headers=bearer(w["auth_token"])).status_code == 200
+    assert put_global(c, "NOT_GATED", "x").status_code == 200
+    assert 'colony_approval_gate_total{outcome="approved"} 1' in c.get("/metrics").text
+
+
 # ---- tamper detection ---------------------------------------------------------------------------------------
 
 def test_an_altered_or_moved_value_is_never_served(server):
