@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # `make run`: colony on SQLite (./colony.db, or $DATABASE_URL), printing its URL. Without ADMIN_TOKEN in the
-# environment a fresh one is generated for this run and printed once. Ctrl-C stops colony.
+# environment a fresh one is generated for this run and printed once. Without a secrets key (COLONY_SECRETS_KEY or
+# COLONY_SECRETS_KEY_FILE) the first run makes one in ./colony.secrets.key, readable by its owner only, and later
+# runs use it. Ctrl-C stops colony.
 set -euo pipefail
 BIN=${1:-build/release/colony}
 if [ -z "${ADMIN_TOKEN:-}" ]; then
   ADMIN_TOKEN=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
   export ADMIN_TOKEN
   echo "admin token for this run: $ADMIN_TOKEN   (export ADMIN_TOKEN to choose your own)"
+fi
+if [ -z "${COLONY_SECRETS_KEY:-}" ] && [ -z "${COLONY_SECRETS_KEY_FILE:-}" ]; then
+  COLONY_SECRETS_KEY_FILE=./colony.secrets.key
+  if [ ! -e "$COLONY_SECRETS_KEY_FILE" ]; then # noclobber: two first runs at once never overwrite each other's key
+    (umask 077 && set -o noclobber && head -c 32 /dev/urandom | base64 > "$COLONY_SECRETS_KEY_FILE") 2>/dev/null || true
+    echo "secrets key generated in $COLONY_SECRETS_KEY_FILE (keep it with the database: the secrets cannot be read without it)"
+  fi
+  export COLONY_SECRETS_KEY_FILE
 fi
 # local development: agents on this machine (loopback, private ranges) are reachable; never metadata addresses
 export ALLOW_PRIVATE_AGENT_URLS=${ALLOW_PRIVATE_AGENT_URLS:-true}

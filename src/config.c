@@ -116,6 +116,13 @@ static const opt OPTS[] = {
     {"--platform-workspace-id", "MOLECULE_PLATFORM_WORKSPACE_ID", "",
      "workspace that anchors the approvals of admin-token callers (default: the platform root)", OPT_STR,
      OFF(platform_workspace_id), 0, 0},
+    {"--secrets-key-file", "COLONY_SECRETS_KEY_FILE", "",
+     "file holding the secrets key (32 random bytes, hex or base64; or the key itself in COLONY_SECRETS_KEY)",
+     OPT_STR, OFF(secrets_key_file), 0, 0},
+    {"--secrets-old-key-file", "COLONY_SECRETS_OLD_KEY_FILE", "",
+     "file holding the previous secrets key: values sealed under it still open, and `colony secrets rotate-key` "
+     "re-seals them under the current one (or the key itself in COLONY_SECRETS_OLD_KEY)",
+     OPT_STR, OFF(secrets_old_key_file), 0, 0},
 };
 
 #define NOPTS (sizeof(OPTS) / sizeof(OPTS[0]))

@@ -52,6 +52,8 @@ typedef struct {
     long request_nudge_repeat_s;
     bool approval_gate;
     char *platform_workspace_id;
+    char *secrets_key_file;
+    char *secrets_old_key_file;
 } config_t;
 
 /* Fill `c` from defaults, the environment and argv[from..argc). On a bad or unknown flag, print one line to

@@ -13,12 +13,15 @@
 #include "model/event.h"
 #include "api/org.h"
 #include "api/registry.h"
+#include "api/secrets.h"
 #include "api/uploads.h"
 #include "api/routes.h"
 #include "api/tokens.h"
 #include "base/id.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/netaddr.h"
+#include "base/seal.h"
 #include "config.h"
 #include "http/server.h"
 #include "http/client.h"
@@ -27,6 +30,8 @@
 #include "jobs/sweepers.h"
 #include "model/node.h"
 #include "model/orgimport.h"
+#include "model/secret_keys.h"
+#include "model/vault.h"
 #include "store/migrate.h"
 #include "version.h"
 
@@ -38,11 +43,82 @@ static void usage(FILE *out)
                  "  serve      run the HTTP server (migrates the database first)\n"
                  "  migrate    apply pending database migrations and exit\n"
                  "  import F   import the org template file F (YAML) into the database, then exit\n"
+                 "  secrets rotate-key\n"
+                 "             re-seal every stored secret under the current secrets key, opening each with the\n"
+                 "             old one (--secrets-old-key-file or COLONY_SECRETS_OLD_KEY), in one transaction\n"
                  "  version    print the version and exit\n"
                  "  help       print this text\n\n"
                  "options (every one can also be set from its environment variable):\n",
             COLONY_VERSION);
     config_usage(out);
+}
+
+/* One secrets key: its text from the environment variable `env` (never a flag, so it stays out of `ps`) or from
+ * `file`. *have is false when neither is set; false (after printing why) when the key is unusable. */
+static bool load_key(const char *env, const char *file, const char *flag, seal_key *k, bool *have)
+{
+    const char *text = getenv(env);
+    bool from_env = text != NULL && text[0] != '\0', from_file = file != NULL && file[0] != '\0';
+    cl_error err;
+    *have = from_env || from_file;
+    if (from_env && from_file) {
+        fprintf(stderr, "colony: set %s or %s, not both\n", env, flag);
+        return false;
+    }
+    bool shared = false;
+    cl_err e = from_env ? seal_key_parse(text, strlen(text), k, &err)
+                        : from_file ? seal_key_read_file(file, k, &shared, &err) : CL_OK;
+    if (e != CL_OK) {
+        fprintf(stderr, "colony: %s%s%s\n", from_env ? env : "", from_env ? ": " : "", err.msg);
+        return false;
+    }
+    if (shared)
+        log_warn("the secrets key file can be read by other users; chmod 600 it", "file=\"%s\"", file);
+    return true;
+}
+
+static bool have_old_key;
+
+/* Install the secrets keys in the vault (model/vault.h); false (after printing why) on a bad configuration. */
+static bool load_keys(const config_t *c)
+{
+    seal_key cur, old;
+    bool have_cur, have_old;
+    if (!load_key("COLONY_SECRETS_KEY", c->secrets_key_file, "--secrets-key-file", &cur, &have_cur) ||
+        !load_key("COLONY_SECRETS_OLD_KEY", c->secrets_old_key_file, "--secrets-old-key-file", &old, &have_old))
+        return false;
+    if (have_old && (!have_cur || strcmp(old.id, cur.id) == 0)) {
+        fprintf(stderr, "colony: an old secrets key needs a different current one (COLONY_SECRETS_KEY or "
+                        "--secrets-key-file)\n");
+        return false;
+    }
+    vault_set_keys(have_cur ? &cur : NULL, have_old ? &old : NULL);
+    have_old_key = have_old;
+    seal_key_wipe(&cur);
+    seal_key_wipe(&old);
+    if (have_cur)
+        log_info("secrets key loaded", "key_id=%s old_key_id=%s", vault_key_id(), have_old ? old.id : "-");
+    return true;
+}
+
+/* With a key: seal what an older colony stored in plaintext, and say what this node cannot read. Without one: say
+ * that no secret can be stored. A failure is logged; the node still serves. */
+static void secrets_at_start(db_t *db)
+{
+    arena_t *a = arena_new();
+    cl_error err;
+    int64_t sealed = 0, unreadable = 0, plaintext = 0;
+    if (vault_ready() && secret_seal_plaintext(db, a, &sealed, &err) != CL_OK)
+        log_error("cannot seal the inbound secrets stored in plaintext", "error=\"%s\"", err.msg);
+    else if (sealed > 0)
+        log_info("sealed the inbound secrets an older colony stored in plaintext", "count=%lld", (long long)sealed);
+    if (secret_key_census(db, a, &unreadable, &plaintext, &err) != CL_OK)
+        log_warn("cannot count the stored secrets", "error=\"%s\"", err.msg);
+    if (!vault_ready())
+        log_warn("no secrets key (COLONY_SECRETS_KEY or --secrets-key-file): secrets cannot be stored, and inbound "
+                 "secrets are not minted",
+                 "plaintext_inbound_secrets=%lld", (long long)plaintext);
+    arena_free(a);
 }
 
 /* Open the database and bring its schema up to date; NULL (after printing why) on failure. */
@@ -64,6 +140,7 @@ static db_t *open_migrated(const config_t *c)
     }
     log_info("schema up to date", "driver=%s applied=%zu embedded=%zu", db_kind(db) == DB_POSTGRES ? "postgres" : "sqlite",
              applied, db_migrations_count);
+    secrets_at_start(db);
     return db;
 }
 
@@ -112,6 +189,7 @@ static int cmd_serve(const config_t *c)
     api_a2a_init((size_t)c->a2a_max_response, c->a2a_queue_ttl_s * 1000);
     api_registry_init(c->bootstrap_rate_limit);
     api_tokens_init(c->approval_gate, id_lower(c->platform_workspace_id));
+    api_secrets_init(c->approval_gate);
     /* SQLite has one writer: one group at a time; PostgreSQL writes in parallel and a group costs round trips, so
      * as many groups as there are fast workers */
     api_activity_init(db_url_is_postgres(c->db) ? (int)c->db_workers : 1);
@@ -197,7 +275,10 @@ static int cmd_import(const config_t *c, const char *file)
     if (rc == CL_OK)
         rc = org_import(db, a, &t, false, &r, &e);
     org_import_completed(db, a, rc == CL_OK ? t.name : file, file, "merge", &r, t0, rc == CL_OK ? NULL : e.msg);
-    if (rc != CL_OK) {
+    if (rc == CL_PRECONDITION_FAILED) {
+        const json_t *missing = r.env.missing_env ? r.env.missing_env : r.env.missing_workspace_env;
+        fprintf(stderr, "colony: import of %s failed: %s: %s\n", file, e.msg, json_dump_arena(a, missing, NULL));
+    } else if (rc != CL_OK) {
         fprintf(stderr, "colony: import of %s failed: %s\n", file, e.msg);
     } else {
         printf("%s: %zu created, %zu skipped\n", t.name, r.created, r.skipped);
@@ -205,6 +286,33 @@ static int cmd_import(const config_t *c, const char *file)
             printf("%*s%s %s (%s)\n", 2 * (r.items[i].depth + 1), "", r.items[i].skipped ? "skipped" : "created",
                    r.items[i].name, r.items[i].id);
     }
+    arena_free(a);
+    db_close(db);
+    return rc == CL_OK ? 0 : 1;
+}
+
+/* `colony secrets rotate-key`: every stored value re-sealed under the current key, in one transaction. */
+static int cmd_rotate_key(const config_t *c)
+{
+    if (!vault_ready() || !have_old_key) {
+        fprintf(stderr, "colony: rotate-key needs the new key (COLONY_SECRETS_KEY or --secrets-key-file) and the old "
+                        "one (COLONY_SECRETS_OLD_KEY or --secrets-old-key-file)\n");
+        return 2;
+    }
+    db_t *db = open_migrated(c);
+    if (db == NULL)
+        return 1;
+    arena_t *a = arena_new();
+    secret_rotation r;
+    cl_error e;
+    cl_err rc = secret_rotate(db, a, &r, &e);
+    if (rc != CL_OK)
+        fprintf(stderr, "colony: rotate-key failed: %s\n", e.msg);
+    else
+        printf("re-sealed under key %s: %lld workspace secrets, %lld global secrets, %lld inbound secrets (%lld were "
+               "under it already)\n",
+               vault_key_id(), (long long)r.workspace, (long long)r.global, (long long)r.inbound,
+               (long long)r.current);
     arena_free(a);
     db_close(db);
     return rc == CL_OK ? 0 : 1;
@@ -221,17 +329,21 @@ int main(int argc, char **argv)
         printf("colony %s (%s)\n", COLONY_VERSION, COLONY_GIT_SHA);
         return 0;
     }
-    bool import = strcmp(cmd, "import") == 0;
+    bool import = strcmp(cmd, "import") == 0, secrets = strcmp(cmd, "secrets") == 0;
     if (import && (argc < 3 || argv[2][0] == '-')) {
         fprintf(stderr, "colony: usage: colony import FILE [options]\n");
         return 2;
     }
-    if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && !import) {
+    if (secrets && (argc < 3 || strcmp(argv[2], "rotate-key") != 0)) {
+        fprintf(stderr, "colony: usage: colony secrets rotate-key [options]\n");
+        return 2;
+    }
+    if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && !import && !secrets) {
         fprintf(stderr, "colony: unknown command \"%s\" (see colony --help)\n", cmd);
         return 2;
     }
     config_t c;
-    if (!config_load(&c, argc, argv, import ? 3 : 2)) {
+    if (!config_load(&c, argc, argv, import || secrets ? 3 : 2)) {
         config_free(&c);
         return 2;
     }
@@ -250,8 +362,14 @@ int main(int argc, char **argv)
         return 1;
     }
     netaddr_set_allow_private(c.allow_private_agent_urls); /* import checks template URLs too */
+    if (!load_keys(&c)) {
+        config_free(&c);
+        return 2;
+    }
     int rc;
-    if (import) {
+    if (secrets) {
+        rc = cmd_rotate_key(&c);
+    } else if (import) {
         rc = cmd_import(&c, argv[2]);
     } else if (strcmp(cmd, "migrate") == 0) {
         db_t *db = open_migrated(&c);
@@ -260,6 +378,7 @@ int main(int argc, char **argv)
     } else {
         rc = cmd_serve(&c);
     }
+    vault_set_keys(NULL, NULL); /* wipes them */
     config_free(&c);
     return rc;
 }

@@ -55,6 +55,24 @@ static json_t *items_json(const import_result *r)
     return arr;
 }
 
+/* The fields of a 412 (workspaces.md §4.3): what is missing, and what to do about it. */
+static json_t *env_report(const orgenv_report *r, const char *template_name)
+{
+    json_t *out = json_pack("{s:s}", "template", template_name);
+    if (r->missing_env != NULL) {
+        json_object_set(out, "missing_env", r->missing_env);
+        json_object_set(out, "required_env", r->required_env);
+        json_object_set_new(out, "suggestion", json_string("set the missing names as global secrets (PUT "
+                                                           "/settings/secrets) and import again"));
+    } else {
+        json_object_set(out, "missing_workspace_env", r->missing_workspace_env);
+        json_object_set_new(out, "suggestion",
+                            json_string("set the missing names as global secrets (PUT /settings/secrets), or in the "
+                                        "template's .env or the workspace's <files_dir>/.env, and import again"));
+    }
+    return out;
+}
+
 void api_org_import(http_req *rq)
 {
     json_t *body;
@@ -95,6 +113,10 @@ void api_org_import(http_req *rq)
         rc = org_import(rq->db, rq->arena, &t, strcmp(mode, "reconcile") == 0, &r, &e);
     org_import_completed(rq->db, rq->arena, rc == CL_OK ? t.name : label, dir, mode, &r, t0,
                          rc == CL_OK ? NULL : e.msg);
+    if (rc == CL_PRECONDITION_FAILED) {
+        api_fail_with(rq, rc, NULL, env_report(&r.env, t.name), "%s", e.msg);
+        return;
+    }
     if (rc != CL_OK) {
         if (rc == CL_INVALID && dir != NULL && strstr(e.msg, "line ") == e.msg) {
             char detail[CL_ERROR_MSG_MAX];

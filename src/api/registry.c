@@ -15,6 +15,7 @@
 #include "base/ratelimit.h"
 #include "base/time.h"
 #include "model/registry.h"
+#include "model/secret.h"
 #include "model/token.h"
 #include "model/urlcheck.h"
 
@@ -201,7 +202,7 @@ void api_registry_register(http_req *rq)
     }
     const char *secret;
     bool minted;
-    if (ws_inbound_secret(rq->db, rq->arena, r.id, &secret, &minted, &e) == CL_OK)
+    if (secret_inbound(rq->db, rq->arena, r.id, &secret, &minted, &e) == CL_OK)
         json_object_set_new(out, "platform_inbound_secret", json_string(secret));
     api_reply_json(rq, 200, out);
 }

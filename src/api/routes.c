@@ -14,6 +14,7 @@
 #include "api/org.h"
 #include "api/registry.h"
 #include "api/requests.h"
+#include "api/secrets.h"
 #include "api/tokens.h"
 #include "api/uploads.h"
 #include "api/usertasks.h"
@@ -124,6 +125,19 @@ const http_route api_routes[] = {
     {"POST", "/requests/:requestId/respond", api_request_respond, ACCESS_ADMIN},
     {"POST", "/requests/:requestId/messages", api_request_message, ACCESS_ADMIN},
     {"POST", "/requests/:requestId/cancel", api_request_cancel, ACCESS_ADMIN},
+
+    {"GET", "/workspaces/:id/secrets", api_secrets_list, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/secrets/values", api_secrets_values, ACCESS_WORKSPACE}, /* + own-agent re-check */
+    {"POST", "/workspaces/:id/secrets", api_secrets_put, ACCESS_WORKSPACE},
+    {"PUT", "/workspaces/:id/secrets", api_secrets_put, ACCESS_WORKSPACE},
+    {"DELETE", "/workspaces/:id/secrets/:key", api_secrets_delete, ACCESS_WORKSPACE},
+    {"GET", "/settings/secrets", api_global_secrets_list, ACCESS_ADMIN},
+    {"PUT", "/settings/secrets", api_global_secrets_put, ACCESS_ADMIN},
+    {"POST", "/settings/secrets", api_global_secrets_put, ACCESS_ADMIN},
+    {"DELETE", "/settings/secrets/:key", api_global_secrets_delete, ACCESS_ADMIN},
+    {"GET", "/admin/secrets", api_global_secrets_list, ACCESS_ADMIN},
+    {"POST", "/admin/secrets", api_global_secrets_put, ACCESS_ADMIN},
+    {"DELETE", "/admin/secrets/:key", api_global_secrets_delete, ACCESS_ADMIN},
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

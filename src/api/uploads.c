@@ -11,6 +11,7 @@
 #include "base/json.h"
 #include "http/client.h"
 #include "http/multipart.h"
+#include "model/secret.h"
 #include "model/upload.h"
 #include "model/urlcheck.h"
 #include "model/workspace.h"
@@ -61,7 +62,7 @@ static void push_mode(http_req *rq, const ws_row *w)
     }
     const char *secret;
     bool minted;
-    if (ws_inbound_secret(rq->db, rq->arena, w->id, &secret, &minted, &e) != CL_OK) {
+    if (secret_inbound(rq->db, rq->arena, w->id, &secret, &minted, &e) != CL_OK) {
         api_reply_error(rq, &e);
         return;
     }

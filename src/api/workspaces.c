@@ -10,6 +10,7 @@
 #include "api/errors.h"
 #include "api/input.h"
 #include "api/paging.h"
+#include "api/secrets.h"
 #include "base/json.h"
 #include "base/time.h"
 #include "model/token.h"
@@ -175,6 +176,37 @@ static void fail_422(http_req *rq, const char *code, const char *msg, const char
     api_fail_with(rq, CL_UNPROCESSABLE, code, json_pack("{s:s?}", "runtime", runtime), "%s", msg);
 }
 
+/* `secrets` {NAME: value}: stored sealed with the row it creates (never on a retry that finds the row). */
+static bool secrets_or_reply(http_req *rq, json_t *map, ws_spec *s)
+{
+    if (map == NULL || json_is_null(map))
+        return true;
+    size_t n = json_is_object(map) ? json_object_size(map) : 0;
+    secret_pair *pairs = arena_calloc(rq->arena, n + 1, sizeof(*pairs));
+    bool ok = json_is_object(map) && n <= SECRET_MAX_PER_SCOPE;
+    const char *key;
+    json_t *v;
+    size_t i = 0;
+    json_object_foreach(map, key, v) {
+        if (!ok || !json_is_string(v) || !secret_name_valid(key, strlen(key)) || json_string_length(v) == 0 ||
+            json_string_length(v) > SECRET_VALUE_MAX) {
+            ok = false;
+            break;
+        }
+        pairs[i++] = (secret_pair){key, json_string_value(v), json_string_length(v)};
+    }
+    if (!ok) { /* neither name nor value is echoed */
+        api_fail(rq, CL_INVALID, "invalid workspace payload: secrets must map at most %d names (A-Z, 0-9 and _, "
+                                 "starting with a letter) to values of 1 to %d bytes",
+                 SECRET_MAX_PER_SCOPE, SECRET_VALUE_MAX);
+        return false;
+    }
+    secret_actor *by = arena_alloc(rq->arena, sizeof(*by));
+    *by = api_secret_actor(rq);
+    s->secrets = pairs, s->nsecrets = i, s->secrets_by = by;
+    return true;
+}
+
 /* Parse and validate POST /workspaces into `s`; false after answering. */
 static bool parse_create(http_req *rq, json_t *body, ws_spec *s, bool *external)
 {
@@ -262,7 +294,7 @@ static bool parse_create(http_req *rq, json_t *body, ws_spec *s, bool *external)
                         json_opt_number(canvas, "y", &s->y, &present, &e) == CL_OK;
     }
     s->status = "awaiting_agent"; /* colony runs no containers: a workspace waits for its runtime to register */
-    return true;
+    return secrets_or_reply(rq, json_object_get(body, "secrets"), s);
 }
 
 void api_ws_create(http_req *rq)

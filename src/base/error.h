@@ -23,7 +23,8 @@
     XX(INTERNAL, 500, "internal", "internal error")                                                               \
     XX(BAD_GATEWAY, 502, "bad_gateway", "upstream error")                                                         \
     XX(UNAVAILABLE, 503, "unavailable", "service unavailable")                                                    \
-    XX(TIMEOUT, 504, "timeout", "upstream timeout")
+    XX(TIMEOUT, 504, "timeout", "upstream timeout")                                                               \
+    XX(PRECONDITION_FAILED, 412, "precondition_failed", "precondition failed")
 
 typedef enum {
 #define XX(name, status, code, msg) CL_##name,

@@ -49,9 +49,13 @@ cl_err json_parse(arena_t *a, const char *body, size_t len, json_t **out, cl_err
                             JSON_MAX_DEPTH);
     json_error_t je;
     json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
-    if (v == NULL)
+    if (v == NULL) {
+        char *near = strstr(je.text, " near '"); /* jansson quotes the body there: it may hold a secret or a token */
+        if (near != NULL)
+            *near = '\0';
         return cl_fail_code(err, CL_INVALID_JSON, "invalid_json", "invalid JSON at line %d column %d: %s", je.line,
                             je.column, je.text);
+    }
     *out = json_own(a, v);
     return CL_OK;
 }

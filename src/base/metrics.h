@@ -91,7 +91,10 @@
        "Inbox requests counted in those nudges.")                                                                 \
     XX(APPROVAL_GATE_PENDING, "counter", "colony_approval_gate_total", "outcome=\"pending_approval\"",             \
        "Admin operations that met the approval gate: held for an approval, or let through by consuming one.")    \
-    XX(APPROVAL_GATE_CONSUMED, "counter", "colony_approval_gate_total", "outcome=\"approved\"", "")
+    XX(APPROVAL_GATE_CONSUMED, "counter", "colony_approval_gate_total", "outcome=\"approved\"", "")               \
+    XX(SECRETS_UNREADABLE, "counter", "colony_secrets_decrypt_failures_total", "",                                 \
+       "Stored secrets that did not open (altered, moved to another row, or sealed under a key this node lacks); " \
+       "each is refused, never served, and logged by name.")
 
 typedef enum {
 #define XX(id, type, name, labels, help) METRIC_##id,

@@ -9,6 +9,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "model/secret.h"
 #include "model/workspace.h"
 
 static const char SQL_EVENT[] = "INSERT INTO structure_events (id, event_type, payload, created_at)"
@@ -50,6 +51,8 @@ typedef struct {
     import_result *r;
     size_t cap;
 } import_ctx;
+
+static const secret_actor IMPORT_ACTOR = {"import", NULL};
 
 /* ---- canvas layout (workspaces.md §4.3): the reference's grid, so a fresh org is not a pile of cards at 0,0 ---- */
 
@@ -109,6 +112,9 @@ static cl_err create_tree(import_ctx *c, const tpl_node *n, const layout *l, con
         .x = x,
         .y = y,
         .status = "awaiting_agent",
+        .secrets = n->env,
+        .nsecrets = n->nenv,
+        .secrets_by = &IMPORT_ACTOR,
     };
     ws_row row;
     ws_outcome how;
@@ -186,6 +192,17 @@ static cl_err reconcile(import_ctx *c, cl_error *err)
     return CL_OK;
 }
 
+/* required_env against the global secrets as this transaction sees them. */
+static cl_err check_env(db_t *db, arena_t *a, const org_template *t, orgenv_report *report, cl_error *err)
+{
+    const char **names;
+    size_t n;
+    cl_err e = secret_global_names(db, a, &names, &n, err);
+    if (e != CL_OK)
+        return cl_fail(err, e, "could not verify required environment variables; try again");
+    return orgenv_check(a, t, names, n, report, err);
+}
+
 cl_err org_import(db_t *db, arena_t *a, const org_template *t, bool do_reconcile, import_result *out, cl_error *err)
 {
     memset(out, 0, sizeof(*out));
@@ -197,6 +214,8 @@ cl_err org_import(db_t *db, arena_t *a, const org_template *t, bool do_reconcile
      * import also removes (taken first, never upgraded, so two reconciling imports cannot deadlock) */
     e = do_reconcile ? db_tx_lock(db, WS_TREE_LOCK, err) : db_tx_lock_shared(db, WS_TREE_LOCK, err);
     const char *platform = NULL; /* roots join the platform root when there is one, as API creates do */
+    if (e == CL_OK && t->any_required)
+        e = check_env(db, a, t, &out->env, err);
     if (e == CL_OK && (e = ws_platform_id(db, a, &platform, err)) == CL_OK)
         e = create_roots(&c, t, platform, err);
     if (e == CL_OK && do_reconcile)

@@ -10,6 +10,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "model/orgenv.h"
 #include "model/template.h"
 #include "store/db.h"
 
@@ -26,9 +27,12 @@ typedef struct {
     import_item *items; /* pre-order, as created/skipped */
     size_t count, created, skipped;
     int64_t removed; /* reconcile: workspaces removed, descendants included */
+    orgenv_report env; /* what required_env misses, when the import failed for it */
 } import_result;
 
-/* Import `t`. All or nothing: on failure nothing of this import stays. */
+/* Import `t`. All or nothing: on failure nothing of this import stays. The required_env checks run first, inside
+ * the import's transaction (CL_PRECONDITION_FAILED with out->env); a created node stores its .env values as its
+ * secrets (model/secret.h: without a secrets key that fails the import rather than skip them). */
 cl_err org_import(db_t *db, arena_t *a, const org_template *t, bool reconcile, import_result *out, cl_error *err);
 
 /* Append an org-level telemetry row to structure_events; never fails the caller (a failure is logged). */

@@ -7,6 +7,7 @@
 
 #include "base/json.h"
 #include "base/yaml.h"
+#include "model/envfile.h"
 #include "model/urlcheck.h"
 #include "model/workspace.h"
 
@@ -82,7 +83,83 @@ typedef struct {
     const json_t *defaults;
     org_template *t;
     size_t names_cap;
+    const secret_pair *org_env; /* the template directory's .env (file imports) */
+    size_t norg_env;
 } walk_ctx;
+
+static int by_str(const void *x, const void *y) { return strcmp(*(const char *const *)x, *(const char *const *)y); }
+
+/* A required_env list: names and {any_of: [names]} (an empty any_of is an error); invalid names are dropped, and an
+ * entry left with none. */
+static cl_err env_reqs(arena_t *a, const json_t *list, const char *path, tpl_env_req **out, size_t *n, cl_error *err)
+{
+    size_t cnt = json_array_size(list), k = 0;
+    tpl_env_req *reqs = arena_calloc(a, cnt + 1, sizeof(*reqs));
+    for (size_t i = 0; i < cnt; i++) {
+        const json_t *v = json_array_get(list, i), *any = json_object_get(v, "any_of");
+        if (json_is_string(v)) {
+            if (secret_name_valid(json_string_value(v), json_string_length(v))) {
+                reqs[k].names = arena_calloc(a, 1, sizeof(char *));
+                reqs[k].names[0] = json_string_value(v);
+                reqs[k++].n = 1;
+            }
+            continue;
+        }
+        if (!json_is_object(v) || json_object_size(v) != 1 || !json_is_array(any))
+            return cl_fail(err, CL_INVALID, "%s[%zu] must be a name or {any_of: [names]}", path, i);
+        if (json_array_size(any) == 0)
+            return cl_fail(err, CL_INVALID, "%s[%zu].any_of must name at least one variable", path, i);
+        const char **names = arena_calloc(a, json_array_size(any), sizeof(char *));
+        size_t m = 0;
+        for (size_t j = 0; j < json_array_size(any); j++) {
+            const json_t *x = json_array_get(any, j);
+            if (!json_is_string(x))
+                return cl_fail(err, CL_INVALID, "%s[%zu].any_of must be a list of names", path, i);
+            if (secret_name_valid(json_string_value(x), json_string_length(x)))
+                names[m++] = json_string_value(x);
+        }
+        if (m > 1)
+            qsort(names, m, sizeof(*names), by_str);
+        size_t d = 0; /* distinct */
+        for (size_t j = 0; j < m; j++)
+            if (d == 0 || strcmp(names[d - 1], names[j]) != 0)
+                names[d++] = names[j];
+        if (d > 0)
+            reqs[k++] = (tpl_env_req){names, d};
+    }
+    *out = reqs, *n = k;
+    return CL_OK;
+}
+
+/* Relative, and never climbing out of the template directory. */
+static bool files_dir_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > TPL_FILES_DIR_MAX || s[0] == '/' || strchr(s, '\\') != NULL)
+        return false;
+    for (const char *p = s; *p != '\0';) {
+        size_t k = strcspn(p, "/");
+        if (k == 2 && p[0] == '.' && p[1] == '.')
+            return false;
+        p += k + (p[k] == '/');
+    }
+    return true;
+}
+
+/* The env a created node stores (file imports): the org's .env overlaid by its <files_dir>/.env. */
+static cl_err node_env(walk_ctx *w, tpl_node *out, const char *path, cl_error *err)
+{
+    out->env = w->org_env, out->nenv = w->norg_env;
+    if (w->t->dir == NULL || out->files_dir == NULL)
+        return CL_OK;
+    secret_pair *own;
+    size_t nown;
+    cl_error fe;
+    if (envfile_load(w->a, arena_sprintf(w->a, "%s/%s/.env", w->t->dir, out->files_dir), &own, &nown, &fe) != CL_OK)
+        return cl_fail(err, CL_INVALID, "%s: %s", path, fe.msg);
+    out->env = envfile_merge(w->a, w->org_env, w->norg_env, own, nown, &out->nenv);
+    return CL_OK;
+}
 
 static cl_err node(walk_ctx *w, const json_t *j, const char *path, int depth, bool spawn, tpl_node *out,
                    cl_error *err);
@@ -170,6 +247,17 @@ static cl_err node(walk_ctx *w, const json_t *j, const char *path, int depth, bo
     out->max_concurrent_tasks = json_is_integer(mct) && json_integer_value(mct) > 0 ? json_integer_value(mct) : 1;
     if (out->max_concurrent_tasks > INT32_MAX) /* an INTEGER column: refuse here, not with the import's commit */
         return cl_fail(err, CL_INVALID, "%s: max_concurrent_tasks must be at most %d", path, INT32_MAX);
+    out->files_dir = str(j, "files_dir");
+    if (out->files_dir && !files_dir_valid(out->files_dir))
+        return cl_fail(err, CL_INVALID, "%s: files_dir must be a relative path inside the template directory", path);
+    if ((e = env_reqs(w->a, json_object_get(j, "required_env"), arena_sprintf(w->a, "%s.required_env", path),
+                      &out->required, &out->nrequired, err)) != CL_OK)
+        return e;
+    if (spawn) {
+        w->t->any_required |= out->nrequired > 0;
+        if ((e = node_env(w, out, path, err)) != CL_OK)
+            return e;
+    }
     const json_t *canvas = json_object_get(j, "canvas");
     if (json_is_object(canvas)) {
         const json_t *x = json_object_get(canvas, "x"), *y = json_object_get(canvas, "y");
@@ -188,9 +276,11 @@ static cl_err node(walk_ctx *w, const json_t *j, const char *path, int depth, bo
                     &out->nchildren, err);
 }
 
-cl_err tpl_from_json(arena_t *a, const json_t *doc, org_template *out, cl_error *err)
+/* tpl_from_json, with the template's directory for file imports (NULL: an inline template, no files read). */
+static cl_err from_json(arena_t *a, const json_t *doc, const char *dir, org_template *out, cl_error *err)
 {
     memset(out, 0, sizeof(*out));
+    out->dir = dir;
     if (!json_is_object(doc))
         return cl_fail(err, CL_INVALID, "an org template must be a mapping");
     cl_err e = check_keys(doc, TOP_KEYS, sizeof(TOP_KEYS) / sizeof(TOP_KEYS[0]), "the template", err);
@@ -203,13 +293,25 @@ cl_err tpl_from_json(arena_t *a, const json_t *doc, org_template *out, cl_error 
     out->description = str(doc, "description") ? str(doc, "description") : "";
     out->required_env = json_object_get(doc, "required_env");
     out->recommended_env = json_object_get(doc, "recommended_env");
+    if ((e = env_reqs(a, out->required_env, "required_env", &out->required, &out->nrequired, err)) != CL_OK)
+        return e;
+    out->any_required = out->nrequired > 0;
     const json_t *roots = json_object_get(doc, "workspaces");
     if (!json_is_array(roots) || json_array_size(roots) == 0)
         return cl_fail(err, CL_INVALID, "the template has no workspaces");
-    walk_ctx w = {a, json_is_object(defaults) ? defaults : json_object(), out, 0};
+    walk_ctx w = {a, json_is_object(defaults) ? defaults : json_object(), out, 0, NULL, 0};
     if (!json_is_object(defaults))
         json_own(a, (json_t *)w.defaults);
+    secret_pair *org_env = NULL;
+    if (dir != NULL && (e = envfile_load(a, arena_sprintf(a, "%s/.env", dir), &org_env, &w.norg_env, err)) != CL_OK)
+        return e;
+    w.org_env = org_env;
     return siblings(&w, roots, "workspaces", 0, true, &out->roots, &out->nroots, err);
+}
+
+cl_err tpl_from_json(arena_t *a, const json_t *doc, org_template *out, cl_error *err)
+{
+    return from_json(a, doc, NULL, out, err);
 }
 
 cl_err tpl_load_file(arena_t *a, const char *path, org_template *out, cl_error *err)
@@ -224,5 +326,7 @@ cl_err tpl_load_file(arena_t *a, const char *path, org_template *out, cl_error *
         return cl_fail(err, CL_TOO_LARGE, "%s is larger than %d bytes", path, TPL_FILE_MAX);
     json_t *doc;
     cl_err e = yaml_parse(a, buf, n, &doc, err);
-    return e == CL_OK ? tpl_from_json(a, doc, out, err) : e;
+    const char *slash = strrchr(path, '/');
+    const char *dir = slash == NULL ? "." : slash == path ? "/" : arena_strndup(a, path, (size_t)(slash - path));
+    return e == CL_OK ? from_json(a, doc, dir, out, err) : e;
 }

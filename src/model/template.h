@@ -10,11 +10,24 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "model/secret.h"
 
-enum { TPL_MAX_NODES = 20000, TPL_MAX_DEPTH = 32, TPL_FILE_MAX = 4 << 20 };
+enum { TPL_MAX_NODES = 20000, TPL_MAX_DEPTH = 32, TPL_FILE_MAX = 4 << 20, TPL_FILES_DIR_MAX = 1024 };
+
+/* One required_env entry (workspaces.md §4.2): a name (n == 1), or any one of several (sorted, distinct). Entries
+ * that name nothing valid are dropped, as the reference drops invalid names. */
+typedef struct {
+    const char **names;
+    size_t n;
+} tpl_env_req;
 
 typedef struct tpl_node {
     const char *name, *role, *runtime, *model, *template_name, *workspace_dir, *workspace_access, *url;
+    const char *files_dir;     /* inside the template's directory, or NULL */
+    tpl_env_req *required;     /* the node's required_env */
+    size_t nrequired;
+    const secret_pair *env;    /* file imports: the org's .env overlaid by <files_dir>/.env, stored as the created */
+    size_t nenv;               /* workspace's secrets */
     int64_t tier, max_concurrent_tasks;
     bool external, has_canvas;
     double x, y;
@@ -30,11 +43,17 @@ typedef struct {
     size_t declared; /* every node in the file, spawning or not */
     const char **all_names; /* every node name in the file (reconcile scope), `declared` of them */
     json_t *required_env, *recommended_env; /* borrowed from the document, or NULL */
+    tpl_env_req *required;                  /* the template's own required_env, parsed */
+    size_t nrequired;
+    bool any_required;                      /* the template or a spawning node requires something */
+    const char *dir;                        /* file imports: the template's directory (its .env files); else NULL */
 } org_template;
 
 /* Validate `doc` (a parsed YAML/JSON document owned by `a`) into `out`. CL_INVALID naming the path on refusal. */
 cl_err tpl_from_json(arena_t *a, const json_t *doc, org_template *out, cl_error *err);
-/* Read and validate a YAML file (bounded by TPL_FILE_MAX). CL_NOT_FOUND when it cannot be opened. */
+/* Read and validate a YAML file (bounded by TPL_FILE_MAX), with the `.env` files next to it: the template
+ * directory's own, and each spawning node's <files_dir>/.env (model/envfile.h). CL_NOT_FOUND when it cannot be
+ * opened. */
 cl_err tpl_load_file(arena_t *a, const char *path, org_template *out, cl_error *err);
 
 #endif

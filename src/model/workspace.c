@@ -319,6 +319,8 @@ static cl_err try_insert(db_t *db, arena_t *a, const ws_spec *s, const char *id,
                                           runtime));
         e = event_record(db, a, created_event(status), id, json_dump_arena(a, p, NULL), NULL, err);
     }
+    if (e == CL_OK && row && s->nsecrets > 0)
+        e = secret_put(db, a, id, s->secrets, s->nsecrets, s->secrets_by, err);
     if (e == CL_OK && row)
         e = db_tx_commit(db, err);
     else
@@ -585,25 +587,4 @@ cl_err ws_delete(db_t *db, arena_t *a, const char *id, bool purge, int64_t *casc
     if (e != CL_OK)
         return e;
     return db_tx_end(db, cascade(db, a, id, purge, cascaded, err), err);
-}
-
-static const char SQL_INBOUND_SECRET[] =
-    "UPDATE workspaces SET platform_inbound_secret = COALESCE(platform_inbound_secret, $2)"
-    " WHERE id = $1 AND status <> 'removed' RETURNING platform_inbound_secret";
-
-cl_err ws_inbound_secret(db_t *db, arena_t *a, const char *id, const char **secret, bool *minted, cl_error *err)
-{
-    char fresh[ID_TOKEN_LEN + 1];
-    id_token(fresh);
-    db_stmt_t *st;
-    cl_err e = db_query(db, a, &st, err, SQL_INBOUND_SECRET, "ss", id, fresh);
-    if (e == CL_OK && (e = db_one(st, err)) == CL_OK) {
-        *secret = db_col_dup(st, a, 0);
-        *minted = strcmp(*secret, fresh) == 0;
-        db_exec(st, err);
-    }
-    db_finish(st);
-    if (e == CL_NOT_FOUND)
-        cl_fail(err, CL_NOT_FOUND, "workspace not found");
-    return e;
 }

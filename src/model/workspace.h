@@ -9,6 +9,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "model/secret.h"
 #include "store/db.h"
 
 enum {
@@ -52,6 +53,9 @@ typedef struct {
     bool default_parent; /* parent_id NULL: the live platform root is the parent when there is one, read inside the
                             insert's transaction under the tree lock, so a concurrent install cannot miss it */
     double x, y;
+    const secret_pair *secrets; /* stored, sealed, in the insert's transaction when the row is created (never on */
+    size_t nsecrets;            /* an existing one); a failure undoes the insert */
+    const secret_actor *secrets_by;
 } ws_spec;
 
 typedef enum { WS_CREATED, WS_EXISTING } ws_outcome;
@@ -120,10 +124,6 @@ cl_err ws_children(db_t *db, arena_t *a, const char *id, const char ***ids, cons
  * register cannot resurrect them), their canvas layouts go, their tokens are revoked, their pending approvals, user
  * tasks and requests are settled (inbox.h), and each gets a WORKSPACE_REMOVED event. With `purge`, the rows and what hangs off them are deleted instead. *cascaded receives
  * the number of descendants (excluding the row itself). */
-/* The workspace's platform_inbound_secret, minted when it has none (*minted says so). CL_NOT_FOUND for a missing
- * or removed workspace. One statement: two nodes minting at once agree on one secret. */
-cl_err ws_inbound_secret(db_t *db, arena_t *a, const char *id, const char **secret, bool *minted, cl_error *err);
-
 cl_err ws_delete(db_t *db, arena_t *a, const char *id, bool purge, int64_t *cascaded, cl_error *err);
 
 #endif

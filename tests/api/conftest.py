@@ -27,6 +27,8 @@ LSAN_SUPP = ROOT / "tests" / "lsan.supp"
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 ADMIN_TOKEN = "test-admin-" + uuid.uuid4().hex
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+# every colony of the suite seals secrets under this key unless a test gives another (or none: "")
+SECRETS_KEY = "c2VjcmV0cyBrZXkgb2YgdGhlIGNvbG9ueSB0ZXN0cyE="
 
 
 # the fan-out tests hold thousands of sockets in this process and in colony (which inherits the limit)
@@ -46,7 +48,8 @@ def sanitizer_env(extra=None):
     env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1:exitcode=98"
     env["LSAN_OPTIONS"] = f"suppressions={LSAN_SUPP}:print_suppressions=0"
     for k in ("DATABASE_URL", "COLONY_LISTEN", "PORT", "ADMIN_TOKEN", "ALLOW_PRIVATE_AGENT_URLS",
-              "COLONY_BOOTSTRAP_RATE_LIMIT"):
+              "COLONY_BOOTSTRAP_RATE_LIMIT", "COLONY_SECRETS_KEY", "COLONY_SECRETS_KEY_FILE", "COLONY_SECRETS_OLD_KEY",
+              "COLONY_SECRETS_OLD_KEY_FILE"):
         env.pop(k, None)
     env.update(extra or {})
     return env
@@ -192,7 +195,7 @@ class Colony:
         # the harness's agents (agent_stub.py) listen on 127.0.0.1, and many tests bootstrap ids from one address:
         # both development allowances are on unless a test turns them off (test_security.py does)
         env = {"ADMIN_TOKEN": ADMIN_TOKEN, "ALLOW_PRIVATE_AGENT_URLS": "true", "COLONY_BOOTSTRAP_RATE_LIMIT": "1000000",
-               **(env or {})}
+               "COLONY_SECRETS_KEY": SECRETS_KEY, **(env or {})}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = pathlib.Path(log_dir or tempfile.mkdtemp(prefix="colony-log-")) / f"colony-{self.port}.log"

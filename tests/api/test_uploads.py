@@ -147,7 +147,8 @@ def test_push_mode_workspaces_get_the_body_as_it_came(server, agent):
                         json={"id": w["id"], "agent_card": {}, "url": agent.url}).json()
     assert again["platform_inbound_secret"] == secret
     # a workspace that has never picked up a secret is told to come back
-    server.db.execute(f"UPDATE workspaces SET platform_inbound_secret = NULL WHERE id = '{w['id']}'")
+    server.db.execute(f"UPDATE workspaces SET inbound_secret_sealed = NULL, inbound_secret_key_id = NULL "
+                      f"WHERE id = '{w['id']}'")
     r = upload(server, w, [("files", ("a", b"a", "text/plain"))])
     assert r.status_code == 503 and r.json() == {
         "error": "workspace re-registering — please retry in 30 seconds", "code": "unavailable",
