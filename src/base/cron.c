@@ -284,9 +284,9 @@ static bool civil_next(const cron_expr *e, int64_t t, int64_t hi, int64_t *out)
 }
 
 /* The search walks the zone's spans of constant offset: inside one, local time is the instant plus the offset,
- * so the first match is a civil search mapped back. Between two spans lies a gap (the offset grows: wall times
- * that do not exist) or an overlap (it shrinks: wall times that occur twice); an expression with a fixed hour
- * takes a matching time in a gap at the gap's end and skips the second pass of an overlap. */
+ * so the first match is a civil search mapped back. Where a span begins, the offset changed: it grew (a gap: the
+ * wall times in between do not exist) or shrank (an overlap: they occur twice). An expression with a fixed hour
+ * runs a matching time of a gap at the span's first instant, and skips the second pass of an overlap. */
 bool cron_next(const cron_expr *e, const tz_zone *zone, int64_t after, int64_t *next)
 {
     const tz_zone *z = e->zone ? e->zone : zone ? zone : tz_utc();
@@ -299,22 +299,21 @@ bool cron_next(const cron_expr *e, const tz_zone *zone, int64_t after, int64_t *
         int64_t lo = t + s.offset;
         if (!e->hour_star && s.from != INT64_MIN) {
             tz_span prev = tz_span_at(z, s.from - 1);
+            if (t == s.from && prev.offset < s.offset &&
+                civil_next(e, s.from + prev.offset, s.from + s.offset, &w)) {
+                *next = s.from;
+                return true;
+            }
             if (prev.offset > s.offset && s.from + prev.offset > lo)
                 lo = s.from + prev.offset;
         }
         bool last = s.until == INT64_MAX || s.until > limit;
-        int64_t end = last ? limit + 1 : s.until;
-        if (civil_next(e, lo, end + s.offset, &w)) {
+        if (civil_next(e, lo, (last ? limit + 1 : s.until) + s.offset, &w)) {
             *next = w - s.offset;
             return true;
         }
         if (last)
             return false;
-        tz_span nx = tz_span_at(z, s.until);
-        if (!e->hour_star && nx.offset > s.offset && civil_next(e, s.until + s.offset, s.until + nx.offset, &w)) {
-            *next = s.until;
-            return true;
-        }
         t = s.until;
     }
     return false;

@@ -406,6 +406,9 @@ static void test_search_agrees_with_walk(void **state)
                     if (!cron_next(&e, z, t, &next) || next != u)
                         fail_msg("%s in %s after %s: walk says %s, search %s", exprs[ei], zones[zi].zone,
                                  iso(t, a), iso(u, b), iso(next, c));
+                    if (!cron_next(&e, z, u - 1, &next) || next != u) /* and from just before it */
+                        fail_msg("%s in %s after %s: search finds %s", exprs[ei], zones[zi].zone, iso(u - 1, a),
+                                 iso(next, c));
                     t = u;
                     checked++;
                 }
