@@ -16,6 +16,7 @@
 #include "api/requests.h"
 #include "api/secrets.h"
 #include "api/schedules.h"
+#include "api/schedules_admin.h"
 #include "api/tokens.h"
 #include "api/uploads.h"
 #include "api/usertasks.h"
@@ -147,6 +148,9 @@ const http_route api_routes[] = {
     {"DELETE", "/workspaces/:id/schedules/:scheduleId", api_schedules_delete, ACCESS_WORKSPACE},
     {"POST", "/workspaces/:id/schedules/:scheduleId/run", api_schedules_run, ACCESS_WORKSPACE},
     {"GET", "/workspaces/:id/schedules/:scheduleId/history", api_schedules_history, ACCESS_WORKSPACE},
+    {"GET", "/admin/schedules/health", api_admin_schedules_health, ACCESS_ADMIN, HTTP_LANE_SLOW}, /* every schedule */
+    {"GET", "/admin/schedules/orphans", api_admin_schedules_orphans, ACCESS_ADMIN, HTTP_LANE_SLOW},
+    {"POST", "/admin/schedules/reap-orphans", api_admin_schedules_reap, ACCESS_ADMIN, HTTP_LANE_SLOW},
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -24,6 +24,8 @@ void sched_configure(int64_t max, bool seconds)
 
 bool sched_seconds_allowed(void) { return allow_seconds; }
 
+int64_t sched_max_per_workspace(void) { return max_per_workspace; }
+
 #define S_COLUMNS                                                                                                  \
     "id, workspace_id, name, cron_expr, timezone, prompt, enabled, last_run_at, next_run_at, run_count,"          \
     " last_status, last_error, source, created_at, updated_at"

@@ -41,6 +41,7 @@ enum {
  * seconds field (stored ones are always read with it allowed). */
 void sched_configure(int64_t max_per_workspace, bool seconds);
 bool sched_seconds_allowed(void);
+int64_t sched_max_per_workspace(void);
 
 /* One schedule. Times are ms since the epoch, 0 for NULL. Strings are arena-owned. */
 typedef struct {

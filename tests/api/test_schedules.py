@@ -707,3 +707,79 @@ def test_two_nodes_fire_each_occurrence_exactly_once(backend, new_db, start_colo
     print(f"\ntwo nodes: {total} runs, fired per node {fired}, claims lost per node {lost}")
     assert sum(fired) == total, fired  # every claim of either node was one recorded run
     assert sum(lost) > 0, lost  # the nodes did race for the same occurrences (else this proved nothing)
+
+
+# ---- the operators' views ------------------------------------------------------------------------------------------
+
+def test_admin_health_orphans_and_the_repair(server):
+    tag = uuid.uuid4().hex[:6]
+
+    def make(name, role=None, parent=None):
+        body = {"name": f"{tag}-{name}", "model": "m", "delivery_mode": "poll"}
+        if role:
+            body["role"] = role
+        if parent:
+            body["parent_id"] = parent["id"]
+        r = server.post("/workspaces", headers=ADMIN, json=body)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    lead = make("a-lead")
+    old, clash = make("b-old", "dev", lead), make("c-clash", "dev", lead)
+    nightly = create(server, old, name="nightly", cron_expr="0 3 * * *")
+    create(server, clash, name="both", cron_expr="0 4 * * *")
+    off = create(server, lead, name="off", cron_expr="0 5 * * *", enabled=False)
+    late = create(server, lead, name="late", cron_expr="0 6 * * *")
+    server.db.execute(f"UPDATE workspace_schedules SET last_run_at = {int(time.time() * 1000) - 3 * 86400000}"
+                      f" WHERE id = '{late['id']}'")
+    health = [h for h in server.get("/admin/schedules/health", headers=ADMIN).json()
+              if h["workspace_name"].startswith(tag)]
+    assert [(h["workspace_name"], h["schedule_name"], h["status"], h["stale_threshold_seconds"]) for h in health] == [
+        (f"{tag}-a-lead", "late", "stale", 2 * 86400), (f"{tag}-a-lead", "off", "disabled", 2 * 86400),
+        (f"{tag}-b-old", "nightly", "never_run", 2 * 86400), (f"{tag}-c-clash", "both", "never_run", 2 * 86400)]
+    assert set(health[0]) == {"workspace_id", "workspace_name", "schedule_id", "schedule_name", "cron_expr",
+                              "last_run_at", "expected_next_run", "status", "stale_threshold_seconds"}
+    assert (health[1]["schedule_id"], health[1]["expected_next_run"]) == (off["id"], off["next_run_at"])
+    everything, pages, params = server.get("/admin/schedules/health", headers=ADMIN).json(), [], {"limit": 2}
+    while True:  # the pages, by cursor, are the whole list
+        r = server.get("/admin/schedules/health", headers=ADMIN, params=params)
+        pages += r.json()
+        if "X-Next-Cursor" not in r.headers:
+            break
+        params["cursor"] = r.headers["X-Next-Cursor"]
+    assert [p["schedule_id"] for p in pages] == [h["schedule_id"] for h in everything]
+    params = {"limit": 1}
+    while (r := server.get("/admin/schedules/health", headers=ADMIN, params=params)).json()[0]["schedule_id"] != \
+            late["id"]:
+        params["cursor"] = r.headers["X-Next-Cursor"]
+    doomed = create(server, lead, name="mid", cron_expr="0 7 * * *")  # a cursor past a row that then goes
+    params = {"limit": 1, "cursor": r.headers["X-Next-Cursor"]}
+    r = server.get("/admin/schedules/health", headers=ADMIN, params=params)
+    assert r.json()[0]["schedule_id"] == doomed["id"]
+    assert server.delete(f"/workspaces/{lead['id']}/schedules/{doomed['id']}", headers=ADMIN).status_code == 200
+    r = server.get("/admin/schedules/health", headers=ADMIN, params={"limit": 1, "cursor": r.headers["X-Next-Cursor"]})
+    assert r.json() == {"error": "the schedule this page starts after was deleted; start again", "code": "gone"}
+    # the old workspace goes; a successor with its role takes its place under the same parent
+    assert server.delete(f"/workspaces/{old['id']}", headers={**ADMIN, "X-Confirm-Name": f"{tag}-b-old"}
+                         ).status_code == 200
+    gone2 = make("d-gone", "dev", lead)
+    clashing = create(server, gone2, name="both", cron_expr="0 4 * * *")
+    assert server.delete(f"/workspaces/{gone2['id']}", headers={**ADMIN, "X-Confirm-Name": f"{tag}-d-gone"}
+                         ).status_code == 200
+    server.db.execute(f"UPDATE workspace_schedules SET enabled = 1 WHERE id = '{clashing['id']}'")
+    successor = make("e-new", "dev", lead)
+    orphans = [o for o in server.get("/admin/schedules/orphans", headers=ADMIN).json()
+               if o["schedule_id"] in (nightly["id"], clashing["id"])]
+    assert orphans == [
+        {"workspace_id": gone2["id"], "workspace_status": "removed", "schedule_id": clashing["id"],
+         "schedule_name": "both", "source": "runtime", "enabled": True, "cron_expr": "0 4 * * *"},
+        {"workspace_id": old["id"], "workspace_status": "removed", "schedule_id": nightly["id"],
+         "schedule_name": "nightly", "source": "runtime", "enabled": False, "cron_expr": "0 3 * * *"}]
+    create(server, successor, name="both", cron_expr="0 4 * * *")  # the successor has "both" already
+    r = server.post("/admin/schedules/reap-orphans", headers=ADMIN)
+    assert r.json() == {"repointed": 1, "disabled": 1}
+    assert [(s["id"], s["enabled"]) for s in listed(server, successor, headers=ADMIN) if s["name"] == "nightly"] == [
+        (nightly["id"], False)]
+    assert one(server, gone2, clashing["id"])["enabled"] is False
+    assert server.post("/admin/schedules/reap-orphans", headers=ADMIN).json() == {"repointed": 0, "disabled": 0}
+    assert server.get("/admin/schedules/health", headers=bearer(lead["auth_token"])).status_code == 403
