@@ -72,6 +72,17 @@ static bool name_ok_or_reply(http_req *rq, const char *name, size_t len)
 
 /* ---- list -------------------------------------------------------------------------------------------------- */
 
+/* What a schedule's runs look like, in the order both views write it. */
+static void state_write(jsonw *w, const sched_row *s)
+{
+    jsonw_kbool(w, "enabled", s->enabled);
+    api_jsonw_time(w, "last_run_at", s->last_run_at);
+    api_jsonw_time(w, "next_run_at", s->next_run_at);
+    jsonw_kint(w, "run_count", s->run_count);
+    jsonw_kstr(w, "last_status", s->last_status);
+    jsonw_kstr(w, "last_error", s->last_error);
+}
+
 static void row_write(jsonw *w, const void *row)
 {
     const sched_row *s = row;
@@ -82,12 +93,7 @@ static void row_write(jsonw *w, const void *row)
     jsonw_kstr(w, "cron_expr", s->cron_expr);
     jsonw_kstr(w, "timezone", s->timezone);
     jsonw_kstr(w, "prompt", s->prompt);
-    jsonw_kbool(w, "enabled", s->enabled);
-    api_jsonw_time(w, "last_run_at", s->last_run_at);
-    api_jsonw_time(w, "next_run_at", s->next_run_at);
-    jsonw_kint(w, "run_count", s->run_count);
-    jsonw_kstr(w, "last_status", s->last_status);
-    jsonw_kstr(w, "last_error", s->last_error);
+    state_write(w, s);
     jsonw_kstr(w, "source", s->source);
     api_jsonw_time(w, "created_at", s->created_at);
     api_jsonw_time(w, "updated_at", s->updated_at);
@@ -281,12 +287,7 @@ static void health_write(jsonw *w, const void *row)
     jsonw_obj_open(w);
     jsonw_kstr(w, "id", s->id);
     jsonw_kstr(w, "name", s->name);
-    jsonw_kbool(w, "enabled", s->enabled);
-    api_jsonw_time(w, "last_run_at", s->last_run_at);
-    api_jsonw_time(w, "next_run_at", s->next_run_at);
-    jsonw_kint(w, "run_count", s->run_count);
-    jsonw_kstr(w, "last_status", s->last_status);
-    jsonw_kstr(w, "last_error", s->last_error);
+    state_write(w, s);
     jsonw_obj_close(w);
 }
 

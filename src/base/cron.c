@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/time.h"
+
 enum { F_SECOND, F_MINUTE, F_HOUR, F_DOM, F_MONTH, F_DOW, F_COUNT };
 
 static const struct {
@@ -235,7 +237,7 @@ static int next_bit(uint64_t bits, int from, int max)
     return -1;
 }
 
-static bool day_matches(const cron_expr *e, int64_t days, unsigned dom)
+static bool day_matches(const cron_expr *e, int64_t days, int dom)
 {
     int64_t wd = ((days % 7) + 7 + 4) % 7; /* 1970-01-01 was a Thursday */
     bool d = e->dom >> dom & 1, w = e->dow >> wd & 1;
@@ -248,12 +250,12 @@ static bool civil_next(const cron_expr *e, int64_t t, int64_t hi, int64_t *out)
 {
     while (t < hi) {
         int64_t days = floor_div(t, 86400), sod = t - days * 86400, y;
-        unsigned mo, d;
-        tz_civil_from_days(days, &y, &mo, &d);
+        int mo, d;
+        time_civil_from_days(days, &y, &mo, &d);
         if (!(e->month >> mo & 1)) {
-            int nm = next_bit(e->month, (int)mo + 1, 12);
-            t = nm > 0 ? tz_days_from_civil(y, (unsigned)nm, 1) * 86400
-                       : tz_days_from_civil(y + 1, (unsigned)next_bit(e->month, 1, 12), 1) * 86400;
+            int nm = next_bit(e->month, mo + 1, 12);
+            t = nm > 0 ? time_days_from_civil(y, nm, 1) * 86400
+                       : time_days_from_civil(y + 1, next_bit(e->month, 1, 12), 1) * 86400;
             continue;
         }
         if (!day_matches(e, days, d)) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/arena.h"
+#include "base/time.h"
 
 /* RFC 8536: offsets should lie in -24:59:59..+25:59:59; rule times in -167..167 hours; TZif times in ±2^59. */
 enum { OFFSET_MIN = -89999, OFFSET_MAX = 93599, RULE_HOURS_MAX = 167, OFFSET_HOURS_MAX = 24 };
@@ -18,37 +19,13 @@ enum { OFFSET_MIN = -89999, OFFSET_MAX = 93599, RULE_HOURS_MAX = 167, OFFSET_HOU
 
 /* ---- the civil calendar ------------------------------------------------------------------------------------ */
 
-/* Howard Hinnant's algorithms: exact for any year an int64 of days can hold. */
-int64_t tz_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-void tz_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
 
 static bool leap_year(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
-static unsigned days_in_month(int64_t y, unsigned m)
+static int days_in_month(int64_t y, int m)
 {
-    static const unsigned dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     return m == 2 && leap_year(y) ? 29 : dim[m - 1];
 }
 
@@ -229,10 +206,10 @@ static int64_t rule_yday(const rule_date *d, int64_t y)
         return d->day - 1 + (leap_year(y) && d->day >= 60);
     if (d->kind == 'D')
         return d->day;
-    int64_t jan1 = tz_days_from_civil(y, 1, 1), first = tz_days_from_civil(y, (unsigned)d->month, 1);
+    int64_t jan1 = time_days_from_civil(y, 1, 1), first = time_days_from_civil(y, d->month, 1);
     int64_t wd_first = ((first % 7) + 7 + 4) % 7; /* 1970-01-01 was a Thursday */
     int64_t day = (d->day - wd_first + 7) % 7 + (int64_t)(d->week - 1) * 7;
-    while (day >= days_in_month(y, (unsigned)d->month)) /* week 5 is the last such weekday */
+    while (day >= days_in_month(y, d->month)) /* week 5 is the last such weekday */
         day -= 7;
     return first - jan1 + day;
 }
@@ -249,12 +226,12 @@ static tz_span rule_span(const tz_rule *r, int64_t t)
     if (!r->has_dst)
         return (tz_span){INT64_MIN, INT64_MAX, r->std_off};
     int64_t y;
-    unsigned m, d;
-    tz_civil_from_days(floor_div(t, 86400), &y, &m, &d);
+    int m, d;
+    time_civil_from_days(floor_div(t, 86400), &y, &m, &d);
     rule_change ch[10];
     size_t n = 0;
     for (int64_t yy = y - 2; yy <= y + 2; yy++) {
-        int64_t jan1 = tz_days_from_civil(yy, 1, 1) * 86400;
+        int64_t jan1 = time_days_from_civil(yy, 1, 1) * 86400;
         ch[n++] = (rule_change){jan1 + rule_yday(&r->start, yy) * 86400 + r->start.time - r->std_off, true};
         ch[n++] = (rule_change){jan1 + rule_yday(&r->end, yy) * 86400 + r->end.time - r->dst_off, false};
     }

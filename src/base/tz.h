@@ -56,8 +56,4 @@ cl_err tz_get(const char *name, size_t len, const tz_zone **out, size_t *bad_at,
 /* Where zone files are read from: $TZDIR when set at start, else /usr/share/zoneinfo. Call before any tz_get. */
 void tz_set_dir(const char *dir);
 
-/* Civil calendar helpers (proleptic Gregorian, UTC): days since 1970-01-01 of a date, and back. */
-int64_t tz_days_from_civil(int64_t y, unsigned m, unsigned d);
-void tz_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
-
 #endif

@@ -376,9 +376,9 @@ cl_err sched_due(db_t *db, arena_t *a, int64_t now_ms, int64_t limit, const char
 static const char *message_id(arena_t *a, const char *schedule_id, int64_t at_ms)
 {
     int64_t s = floor_div(at_ms, 1000), days = floor_div(s, 86400), sod = s - days * 86400, y;
-    unsigned m, d;
-    tz_civil_from_days(days, &y, &m, &d);
-    return arena_sprintf(a, "cron-%s-%04lld%02u%02uT%02lld%02lld%02lldZ", schedule_id, (long long)y, m, d,
+    int m, d;
+    time_civil_from_days(days, &y, &m, &d);
+    return arena_sprintf(a, "cron-%s-%04lld%02d%02dT%02lld%02lld%02lldZ", schedule_id, (long long)y, m, d,
                          (long long)(sod / 3600), (long long)(sod / 60 % 60), (long long)(sod % 60));
 }
 

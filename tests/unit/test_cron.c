@@ -353,8 +353,8 @@ static void test_latest_coalesces(void **state)
 static bool matches_local(const cron_expr *e, int64_t local)
 {
     int64_t days = local / 86400 - (local % 86400 < 0), sod = local - days * 86400, y;
-    unsigned m, d;
-    tz_civil_from_days(days, &y, &m, &d);
+    int m, d;
+    time_civil_from_days(days, &y, &m, &d);
     int64_t wd = ((days % 7) + 7 + 4) % 7;
     bool dm = e->dom >> d & 1, wm = e->dow >> wd & 1;
     bool day = e->dom_star || e->dow_star ? dm && wm : dm || wm;
