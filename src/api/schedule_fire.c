@@ -83,14 +83,11 @@ void api_schedule_fire(db_t *db, http_client *cl, const sched_fire *f, void (*fi
         *strings[i] = arena_strdup(a, *strings[i] ? *strings[i] : "");
     c->finished = finished;
     c->finished_arg = arg;
-    /* the reference's body; a copy buffered for a busy agent expires when the next occurrence is due */
+    /* the reference's body */
     json_t *msg = json_own(a, json_pack("{s:s, s:s, s:s, s:{s:{s:s, s:s, s:[{s:s, s:s}]}}}", "jsonrpc", "2.0", "id",
                                         c->f.message_id, "method", "message/send", "params", "message", "role", "user",
                                         "messageId", c->f.message_id, "parts", "kind", "text", "text",
                                         c->f.prompt));
-    int64_t ttl = f->next_run_at > 0 ? (f->next_run_at - time_now_ms() + 999) / 1000 : 0;
-    if (f->next_run_at > 0)
-        json_object_set_new(json_object_get(msg, "params"), "expires_in_seconds", json_integer(ttl < 1 ? 1 : ttl));
     size_t len;
     const char *text = json_dump_arena(a, msg, &len);
     a2a_msg *m = arena_calloc(a, 1, sizeof(*m));
@@ -101,5 +98,8 @@ void api_schedule_fire(db_t *db, http_client *cl, const sched_fire *f, void (*fi
         a2a_job_drop(j);
         return;
     }
+    /* a copy buffered for a busy agent expires when the next occurrence is due (the queue's default without one) */
+    int64_t ttl = (f->next_run_at - time_now_ms() + 999) / 1000;
+    m->expires_in_s = f->next_run_at == 0 ? 0 : ttl < 1 ? 1 : ttl;
     a2a_send_background(j, cl, db, c->f.workspace_id, m, on_sent, c);
 }
