@@ -603,6 +603,12 @@ def test_templates_declare_schedules_and_import_creates_them_once(server):
     assert again.status_code == 201 and again.json()["created"] == 0
     assert sorted(listed(server, {"id": ids[root]}, headers=ADMIN), key=lambda s: s["name"], reverse=True) == lead
     assert listed(server, {"id": ids["dev"]}, headers=ADMIN) == dev
+    # a reconciling import (which holds the tree exclusively) creates them the same way
+    other = {"name": root + "-r", "defaults": {"model": "m"},
+             "workspaces": [{"name": root + "-r", "schedules": [{"name": "r", "cron_expr": "0 9 * * *", "prompt": "p"}]}]}
+    r = server.post("/org/import", headers=ADMIN, json={"template": other, "mode": "reconcile"})
+    assert r.status_code == 201, r.text
+    assert [s["name"] for s in listed(server, {"id": r.json()["workspaces"][0]["id"]}, headers=ADMIN)] == ["r"]
 
 
 @pytest.mark.parametrize("schedule,message", [
