@@ -7,6 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libh2o-evloop-dev libwslay-dev libssl-dev libjansson-dev libyaml-dev libsqlite3-dev sqlite3
   libpq-dev libsodium-dev
+  tzdata
   libcmocka-dev clang-14 libclang-rt-14-dev
   postgresql-15 postgresql-client-15
   python3 python3-pytest python3-requests python3-websocket python3-yaml

@@ -123,6 +123,14 @@ static const opt OPTS[] = {
      "file holding the previous secrets key: values sealed under it still open, and `colony secrets rotate-key` "
      "re-seals them under the current one (or the key itself in COLONY_SECRETS_OLD_KEY)",
      OPT_STR, OFF(secrets_old_key_file), 0, 0},
+    {"--schedule-interval-ms", "COLONY_SCHEDULE_INTERVAL_MS", "1000",
+     "longest the scheduler sleeps between looks for due schedules (it wakes for the next known run sooner)",
+     OPT_LONG, OFF(schedule_interval_ms), 20, 60000},
+    {"--schedule-max-per-workspace", "COLONY_SCHEDULE_MAX_PER_WORKSPACE", "100", "schedules one workspace may have",
+     OPT_LONG, OFF(schedule_max_per_workspace), 1, 10000},
+    {"--schedule-seconds", "COLONY_SCHEDULE_SECONDS", "false",
+     "accept cron expressions with a leading seconds field (six fields; the reference takes five)", OPT_BOOL,
+     OFF(schedule_seconds), 0, 0},
 };
 
 #define NOPTS (sizeof(OPTS) / sizeof(OPTS[0]))

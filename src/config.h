@@ -54,6 +54,9 @@ typedef struct {
     char *platform_workspace_id;
     char *secrets_key_file;
     char *secrets_old_key_file;
+    long schedule_interval_ms;
+    long schedule_max_per_workspace;
+    bool schedule_seconds;
 } config_t;
 
 /* Fill `c` from defaults, the environment and argv[from..argc). On a bad or unknown flag, print one line to

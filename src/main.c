@@ -17,21 +17,25 @@
 #include "api/uploads.h"
 #include "api/routes.h"
 #include "api/tokens.h"
+#include "api/schedule_fire.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/netaddr.h"
 #include "base/seal.h"
+#include "base/tz.h"
 #include "config.h"
 #include "http/server.h"
 #include "http/client.h"
 #include "jobs/dispatch.h"
 #include "jobs/health.h"
+#include "jobs/scheduler.h"
 #include "jobs/sweepers.h"
 #include "model/node.h"
 #include "model/orgimport.h"
 #include "model/secret_keys.h"
 #include "model/vault.h"
+#include "model/schedule.h"
 #include "store/migrate.h"
 #include "version.h"
 
@@ -237,6 +241,10 @@ static int cmd_serve(const config_t *c)
     dispatcher_t *dispatcher = dispatch_start(&dc, &err);
     if (dispatcher == NULL)
         log_error("the busy-queue dispatcher did not start", "error=\"%s\"", err.msg);
+    scheduler_config schc = {c->db, c->schedule_interval_ms, 256, api_schedule_fire};
+    scheduler_t *scheduler = scheduler_start(&schc, &err);
+    if (scheduler == NULL)
+        log_error("the scheduler did not start", "error=\"%s\"", err.msg);
     health_t *health = health_start(c->db, &err);
     if (health == NULL)
         log_error("the database prober did not start", "error=\"%s\"", err.msg);
@@ -248,6 +256,7 @@ static int cmd_serve(const config_t *c)
     health_stop(health);
     api_registry_fini();
     api_activity_fini();
+    scheduler_stop(scheduler);
     dispatch_stop(dispatcher);
     sweepers_stop(jobs);
     if (rc != 0) {
@@ -366,6 +375,8 @@ int main(int argc, char **argv)
         config_free(&c);
         return 2;
     }
+    tz_set_dir(getenv("TZDIR"));                           /* zone files, read by colony itself (base/tz.h) */
+    sched_configure(c.schedule_max_per_workspace, c.schedule_seconds); /* imports create schedules too */
     int rc;
     if (secrets) {
         rc = cmd_rotate_key(&c);

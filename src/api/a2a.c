@@ -38,6 +38,10 @@ struct a2a_job {
     const a2a_msg *m;
     const char *caller, *delegation_id;
     bool from_canvas;
+    db_t *own_db;      /* a background sender's connection (its client's callbacks have no worker context) */
+    a2a_done_fn done;  /* told the outcome, when set */
+    void *done_arg;
+    a2a_done outcome;
 };
 
 static void job_free(a2a_job *j)
@@ -52,7 +56,16 @@ a2a_job *a2a_job_new(void)
 {
     a2a_job *j = xcalloc(1, sizeof(*j));
     j->arena = arena_new();
+    j->outcome = (a2a_done){.kind = A2A_DONE_FAILED, .duration_ms = -1};
     return j;
+}
+
+/* Tell the sender, if it asked, then free the job. */
+static void job_finish(a2a_job *j, db_t *db)
+{
+    if (j->done != NULL)
+        j->done(j->done_arg, db, &j->outcome);
+    job_free(j);
 }
 
 /* The job answers rq when its outcome is known. */
@@ -89,6 +102,9 @@ static bool busy_reply(int status) { return status == 429 || status == 503; }
 /* The target is busy: queue the message (once per messageId) and say so. */
 static void job_enqueue(a2a_job *j, db_t *db, const char *why)
 {
+    j->outcome.error = "workspace agent busy — retry after a short backoff";
+    j->outcome.busy = true;
+    j->outcome.active_tasks = j->t.active_tasks;
     const char *id = NULL;
     int64_t depth = 0;
     bool existing;
@@ -105,6 +121,8 @@ static void job_enqueue(a2a_job *j, db_t *db, const char *why)
     }
     if (!existing)
         metric_inc(METRIC_A2A_QUEUED);
+    j->outcome = (a2a_done){.kind = A2A_DONE_QUEUED, .busy = true, .queue_id = id, .queue_depth = depth,
+                            .active_tasks = j->t.active_tasks, .duration_ms = j->outcome.duration_ms};
     log_info("a2a queued", "target=%s queue_id=%s depth=%lld reason=\"%s\"", j->t.id, id, (long long)depth, why);
     job_reply(j, 202, json_pack("{s:b, s:s, s:I, s:s}", "queued", 1, "queue_id", id, "queue_depth", (json_int_t)depth,
                                 "message", "workspace agent busy — request queued, will dispatch when capacity available"));
@@ -131,13 +149,15 @@ static void job_log(a2a_job *j, db_t *db, const a2a_outcome *o)
 static void on_delivered(void *arg, void *ctx, const http_call_result *r)
 {
     a2a_job *j = arg;
-    db_t *db = ctx;
+    db_t *db = ctx ? ctx : j->own_db;
     if (db == NULL) { /* the server is stopping: nothing is recorded; the sender retries */
         job_fail(j, CL_UNAVAILABLE, NULL, "colony is shutting down; retry");
         job_free(j);
         return;
     }
     a2a_outcome o = {.duration_ms = r->duration_ms, .status = r->status, .from_canvas = j->from_canvas};
+    j->outcome = (a2a_done){.kind = A2A_DONE_FAILED, .status = r->status, .error = r->error,
+                            .duration_ms = r->duration_ms};
     bool busy = r->outcome == HTTP_CALL_TIMEOUT || r->outcome == HTTP_CALL_CLOSED ||
                 (r->outcome == HTTP_CALL_OK && busy_reply(r->status));
     if (busy) {
@@ -147,6 +167,9 @@ static void on_delivered(void *arg, void *ctx, const http_call_result *r)
         metric_inc(METRIC_A2A_DELIVERED);
         o.ok = true;
         o.response_body = arena_strndup(j->arena, r->body, r->body_len);
+        j->outcome.kind = A2A_DONE_REPLIED;
+        j->outcome.body = o.response_body;
+        j->outcome.body_len = r->body_len;
         job_log(j, db, &o);
         const char *text = a2a_reply_text(j->arena, r->body, r->body_len);
         job_delegation(j, db, "completed", NULL, text ? text : o.response_body);
@@ -164,6 +187,9 @@ static void on_delivered(void *arg, void *ctx, const http_call_result *r)
                                           : upstream ? upstream : http_reason(r->status);
         o.error = msg;
         o.ok = r->status < 300;
+        j->outcome.kind = o.ok ? A2A_DONE_REPLIED : A2A_DONE_FAILED; /* an empty 2xx is an answer, with nothing */
+        j->outcome.body = "";
+        j->outcome.error = msg;
         job_log(j, db, &o);
         job_delegation(j, db, "failed", msg, NULL);
         if (j->rq != NULL)
@@ -173,6 +199,12 @@ static void on_delivered(void *arg, void *ctx, const http_call_result *r)
         o.error = r->error;
         job_log(j, db, &o);
         job_delegation(j, db, "failed", r->error, NULL);
+        j->outcome.error = r->outcome == HTTP_CALL_TOO_LARGE      ? "agent response too large"
+                           : r->outcome == HTTP_CALL_REFUSED    ? "workspace URL is not publicly routable"
+                           : r->outcome == HTTP_CALL_CANCELLED ? "colony is shutting down; retry"
+                                                                : arena_sprintf(j->arena, "failed to reach workspace "
+                                                                                          "agent: %s",
+                                                                                r->error ? r->error : "no answer");
         if (r->outcome == HTTP_CALL_TOO_LARGE)
             job_fail(j, CL_BAD_GATEWAY,
                      json_pack("{s:b, s:b, s:I}", "delivery_confirmed", 1, "truncated", 1, "max_bytes",
@@ -185,7 +217,7 @@ static void on_delivered(void *arg, void *ctx, const http_call_result *r)
         else
             job_fail(j, CL_BAD_GATEWAY, json_pack("{s:s?}", "detail", r->error), "failed to reach workspace agent");
     }
-    job_free(j);
+    job_finish(j, db);
 }
 
 void a2a_job_start(a2a_job *j, http_client *cl, db_t *db, const a2a_target *t, const char *sender, const a2a_msg *m,
@@ -203,54 +235,70 @@ void a2a_job_start(a2a_job *j, http_client *cl, db_t *db, const a2a_target *t, c
     http_client_post(cl, &c, on_delivered, j);
 }
 
-/* ---- POST /workspaces/:id/a2a ------------------------------------------------------------------------------- */
+/* ---- messages no request waits for ------------------------------------------------------------------------- */
 
-static const char *const RESERVED_CALLERS[] = {"webhook:", "system:", "test:", "channel:"};
-
-/* Who sends: a workspace (its own token, optionally named by X-Workspace-ID), or a user/operator (admin or org
- * token: *caller NULL, *canvas true). Answers 401/403/400 itself. */
-static bool caller_or_reply(http_req *rq, const char **sender, bool *canvas)
+/* A background sender's outcome that needs no agent: told at once. */
+static void send_settled(a2a_job *j, db_t *db, a2a_done_kind kind, const char *error)
 {
-    *sender = NULL;
-    *canvas = false;
-    const char *hdr = http_header(rq, "x-workspace-id");
-    if (hdr != NULL && hdr[0] == '\0')
-        hdr = NULL;
-    for (size_t i = 0; hdr && i < sizeof(RESERVED_CALLERS) / sizeof(RESERVED_CALLERS[0]); i++) {
-        if (strncasecmp(hdr, RESERVED_CALLERS[i], strlen(RESERVED_CALLERS[i])) == 0) {
-            api_fail(rq, CL_FORBIDDEN, "invalid caller ID");
-            return false;
-        }
-    }
-    if (hdr && !id_is_uuid(hdr, strlen(hdr))) {
-        api_fail(rq, CL_INVALID, "X-Workspace-ID must be a workspace UUID");
-        return false;
-    }
-    const char *bearer = token_from_header(rq->arena, http_header(rq, "authorization"));
-    if (bearer == NULL) {
-        api_fail(rq, CL_UNAUTHORIZED, "missing caller auth token");
-        return false;
-    }
-    caller c;
-    if (api_identify(rq, bearer, &c) != CL_OK)
-        return false;
-    if (c.kind == CALLER_ADMIN || c.kind == CALLER_ORG) {
-        *canvas = true;
-        return true;
-    }
-    if (c.kind != CALLER_WORKSPACE || (hdr && strcasecmp(hdr, c.workspace_id) != 0)) {
-        api_fail(rq, CL_UNAUTHORIZED, "invalid caller auth token");
-        return false;
-    }
-    *sender = c.workspace_id;
-    return true;
+    j->outcome.kind = kind;
+    j->outcome.error = error;
+    job_finish(j, db);
 }
+
+void a2a_send_background(a2a_job *j, http_client *cl, db_t *db, const char *target_id, const a2a_msg *m,
+                         a2a_done_fn done, void *arg)
+{
+    j->done = done;
+    j->done_arg = arg;
+    j->own_db = db;
+    j->m = m;
+    cl_error e;
+    const char *prior = NULL;
+    cl_err r = a2a_target_get(db, j->arena, target_id, &j->t, &e);
+    if (r == CL_OK && m->message_id && (r = a2a_prior_reply(db, j->arena, j->t.id, NULL, m->message_id, &prior, &e)) ==
+                                           CL_NOT_FOUND)
+        r = CL_OK;
+    if (r != CL_OK) {
+        send_settled(j, db, A2A_DONE_FAILED, arena_strdup(j->arena, e.msg));
+        return;
+    }
+    if (prior != NULL) { /* this very message was answered: that answer, never a second delivery */
+        metric_inc(METRIC_A2A_DEDUPED);
+        j->outcome.status = 200;
+        j->outcome.body = prior;
+        j->outcome.body_len = strlen(prior);
+        send_settled(j, db, A2A_DONE_REPLIED, NULL);
+        return;
+    }
+    bool poll = strcmp(j->t.delivery_mode, "poll") == 0;
+    if (!poll && j->t.url && j->t.url[0] && j->t.active_tasks >= j->t.max_concurrent_tasks) {
+        metric_inc(METRIC_A2A_BUSY);
+        job_enqueue(j, db, "busy: active tasks at the workspace's maximum");
+        job_finish(j, db);
+        return;
+    }
+    if ((r = a2a_log_ingest(db, j->arena, &j->t, NULL, m, poll ? "queued for poll" : "ingest", &e)) != CL_OK) {
+        send_settled(j, db, A2A_DONE_FAILED, arena_strdup(j->arena, e.msg));
+    } else if (poll) {
+        metric_inc(METRIC_A2A_POLL);
+        send_settled(j, db, A2A_DONE_STORED, NULL);
+    } else if (j->t.url == NULL || j->t.url[0] == '\0') {
+        send_settled(j, db, A2A_DONE_FAILED, "workspace has no URL");
+    } else if (url_check_agent(j->t.url, &e) != CL_OK) {
+        send_settled(j, db, A2A_DONE_FAILED, "workspace URL is not publicly routable");
+    } else {
+        a2a_target t = j->t;
+        a2a_job_start(j, cl, db, &t, NULL, m, true, NULL);
+    }
+}
+
+/* ---- POST /workspaces/:id/a2a ------------------------------------------------------------------------------- */
 
 void api_a2a(http_req *rq)
 {
     const char *target_id, *sender;
     bool canvas;
-    if (!api_uuid_param_or_reply(rq, "id", "workspace", &target_id) || !caller_or_reply(rq, &sender, &canvas))
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", &target_id) || !api_sender_or_reply(rq, &sender, &canvas))
         return;
     if (sender != NULL && strcasecmp(sender, target_id) != 0 && !api_may_talk_or_reply(rq, sender, target_id))
         return;

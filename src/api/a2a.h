@@ -31,6 +31,39 @@ void a2a_job_start(a2a_job *j, http_client *cl, db_t *db, const a2a_target *t, c
 /* Release a job that was never started. */
 void a2a_job_drop(a2a_job *j);
 
+/* How a message that no request waits for went, for whoever sent it. */
+typedef enum {
+    A2A_DONE_REPLIED, /* a push agent answered 2xx (the body may be empty), or the message was answered before */
+    A2A_DONE_STORED,  /* a poll-mode agent will find it in its inbox */
+    A2A_DONE_QUEUED,  /* the agent was busy: it waits in the busy queue */
+    A2A_DONE_FAILED,  /* refused or failed: `error` says why, as the proxy says it to a sender */
+} a2a_done_kind;
+
+typedef struct {
+    a2a_done_kind kind;
+    int status;        /* the agent's HTTP status (0: none) */
+    const char *body;  /* its reply (valid during the callback), NULL when none */
+    size_t body_len;
+    const char *error;
+    bool busy;            /* the agent was busy: QUEUED, or FAILED when the queue would not take it */
+    const char *queue_id; /* QUEUED */
+    int64_t queue_depth, active_tasks;
+    int64_t duration_ms;  /* a push's, else -1 */
+} a2a_done;
+
+/* Called once with the outcome and a connection to record it with (the thread's own, see below). */
+typedef void (*a2a_done_fn)(void *arg, db_t *db, const a2a_done *d);
+
+/* Send `m` (built in the job's arena) from no workspace (as the canvas does: a schedule's prompt) to workspace
+ * `target_id`, from a background thread whose connection is `db` and whose own client is `cl`, the way POST
+ * /workspaces/:id/a2a delivers: an answer already stored for its messageId is the answer (never a second delivery);
+ * a poll-mode target gets it in its inbox; a push-mode target whose active tasks are at its maximum gets it in the
+ * busy queue at once (runtime.md §4, "never fired into a busy agent"); otherwise the job pushes it, and a target
+ * that turns out busy gets it queued. A queued message lives `m->expires_in_s` (else the default TTL). `done` is
+ * told exactly once: before this returns, or later on the thread that runs `cl`. The job is consumed. */
+void a2a_send_background(a2a_job *j, http_client *cl, db_t *db, const char *target_id, const a2a_msg *m,
+                         a2a_done_fn done, void *arg);
+
 /* How long replies may be and how long a queued message lives by default (main.c, from the config). */
 void api_a2a_init(size_t max_response, int64_t queue_ttl_ms);
 

@@ -7,6 +7,7 @@
 
 #include "api/errors.h"
 #include "base/id.h"
+#include "model/token.h"
 
 static uint8_t admin_hash[ID_SHA256_LEN];
 static bool have_admin;
@@ -96,4 +97,43 @@ const char *api_caller_actor(http_req *rq)
     default:
         return "anonymous";
     }
+}
+
+static const char *const RESERVED_CALLERS[] = {"webhook:", "system:", "test:", "channel:"};
+
+bool api_sender_or_reply(http_req *rq, const char **sender, bool *operator)
+{
+    *sender = NULL;
+    *operator = false;
+    const char *hdr = http_header(rq, "x-workspace-id");
+    if (hdr != NULL && hdr[0] == '\0')
+        hdr = NULL;
+    for (size_t i = 0; hdr && i < sizeof(RESERVED_CALLERS) / sizeof(RESERVED_CALLERS[0]); i++) {
+        if (strncasecmp(hdr, RESERVED_CALLERS[i], strlen(RESERVED_CALLERS[i])) == 0) {
+            api_fail(rq, CL_FORBIDDEN, "invalid caller ID");
+            return false;
+        }
+    }
+    if (hdr && !id_is_uuid(hdr, strlen(hdr))) {
+        api_fail(rq, CL_INVALID, "X-Workspace-ID must be a workspace UUID");
+        return false;
+    }
+    const char *bearer = token_from_header(rq->arena, http_header(rq, "authorization"));
+    if (bearer == NULL) {
+        api_fail(rq, CL_UNAUTHORIZED, "missing caller auth token");
+        return false;
+    }
+    caller c;
+    if (api_identify(rq, bearer, &c) != CL_OK)
+        return false;
+    if (c.kind == CALLER_ADMIN || c.kind == CALLER_ORG) {
+        *operator = true;
+        return true;
+    }
+    if (c.kind != CALLER_WORKSPACE || (hdr && strcasecmp(hdr, c.workspace_id) != 0)) {
+        api_fail(rq, CL_UNAUTHORIZED, "invalid caller auth token");
+        return false;
+    }
+    *sender = c.workspace_id;
+    return true;
 }

@@ -33,6 +33,12 @@ void api_reply_datastore_unavailable(http_req *rq);
 /* Resolve `bearer` into *c; CL_OK (c->kind may be CALLER_NONE), or non-OK after answering 503. */
 cl_err api_identify(http_req *rq, const char *bearer, caller *c);
 
+/* Who sends a peer request (the A2A proxy, a peer's schedule health): a workspace presenting its own token
+ * (X-Workspace-ID optional, and then it must name that workspace; reserved caller prefixes such as "system:" are
+ * refused) - *sender its id; or an operator (admin or org token) - *sender NULL, *operator true. Answers 401, 403
+ * or 400 itself. */
+bool api_sender_or_reply(http_req *rq, const char **sender, bool *operator);
+
 /* The authenticated caller of this request (CALLER_NONE on public routes). */
 const caller *api_caller(const http_req *rq);
 /* The caller as a credential that records can name (arena-owned): "workspace:<id>", "org-token:<token id>",

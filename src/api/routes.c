@@ -15,6 +15,8 @@
 #include "api/registry.h"
 #include "api/requests.h"
 #include "api/secrets.h"
+#include "api/schedules.h"
+#include "api/schedules_admin.h"
 #include "api/tokens.h"
 #include "api/uploads.h"
 #include "api/usertasks.h"
@@ -138,6 +140,17 @@ const http_route api_routes[] = {
     {"GET", "/admin/secrets", api_global_secrets_list, ACCESS_ADMIN},
     {"POST", "/admin/secrets", api_global_secrets_put, ACCESS_ADMIN},
     {"DELETE", "/admin/secrets/:key", api_global_secrets_delete, ACCESS_ADMIN},
+
+    {"GET", "/workspaces/:id/schedules", api_schedules_list, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/schedules", api_schedules_create, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/schedules/health", api_schedules_health, ACCESS_PUBLIC}, /* own auth: a peer's token */
+    {"PATCH", "/workspaces/:id/schedules/:scheduleId", api_schedules_patch, ACCESS_WORKSPACE},
+    {"DELETE", "/workspaces/:id/schedules/:scheduleId", api_schedules_delete, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/schedules/:scheduleId/run", api_schedules_run, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/schedules/:scheduleId/history", api_schedules_history, ACCESS_WORKSPACE},
+    {"GET", "/admin/schedules/health", api_admin_schedules_health, ACCESS_ADMIN, HTTP_LANE_SLOW}, /* every schedule */
+    {"GET", "/admin/schedules/orphans", api_admin_schedules_orphans, ACCESS_ADMIN, HTTP_LANE_SLOW},
+    {"POST", "/admin/schedules/reap-orphans", api_admin_schedules_reap, ACCESS_ADMIN, HTTP_LANE_SLOW},
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

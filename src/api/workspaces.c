@@ -13,6 +13,7 @@
 #include "api/secrets.h"
 #include "base/json.h"
 #include "base/time.h"
+#include "model/schedule.h"
 #include "model/token.h"
 #include "model/urlcheck.h"
 #include "model/workspace.h"
@@ -448,12 +449,18 @@ void api_ws_delete(http_req *rq)
         return;
     }
     const char *confirm_name = http_header(rq, "x-confirm-name");
+    int64_t nsched = 0;
+    if ((confirm_name == NULL || strcmp(confirm_name, w.name) != 0) &&
+        sched_count_enabled(rq->db, rq->arena, id, &nsched, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
     if (confirm_name == NULL || strcmp(confirm_name, w.name) != 0) {
         api_fail_with(rq, CL_INVALID, "destructive_action_requires_confirmation",
                       json_pack("{s:s, s:s, s:I, s:I, s:I}", "hint",
                                 "repeat the request with header X-Confirm-Name set to the workspace's name",
                                 "workspace_name", w.name, "active_tasks", (json_int_t)w.active_tasks, "child_count",
-                                (json_int_t)nkids, "schedule_count", (json_int_t)0),
+                                (json_int_t)nkids, "schedule_count", (json_int_t)nsched),
                       "destructive_action_requires_confirmation");
         return;
     }

@@ -94,7 +94,18 @@
     XX(APPROVAL_GATE_CONSUMED, "counter", "colony_approval_gate_total", "outcome=\"approved\"", "")               \
     XX(SECRETS_UNREADABLE, "counter", "colony_secrets_decrypt_failures_total", "",                                 \
        "Stored secrets that did not open (altered, moved to another row, or sealed under a key this node lacks); " \
-       "each is refused, never served, and logged by name.")
+       "each is refused, never served, and logged by name.")                                                       \
+    XX(SCHED_FIRED, "counter", "colony_schedule_occurrences_total", "outcome=\"fired\"",                            \
+       "Schedule occurrences on this node: fired (claimed and handed to the A2A path), failed (the run ended in "  \
+       "an error), skipped (missed while no node ran it and coalesced into a later one, busy and not queued, or "  \
+       "an expression that no longer reads).")                                                                    \
+    XX(SCHED_FAILED, "counter", "colony_schedule_occurrences_total", "outcome=\"failed\"", "")                      \
+    XX(SCHED_SKIPPED, "counter", "colony_schedule_occurrences_total", "outcome=\"skipped\"", "")                    \
+    XX(SCHED_CLAIMS_LOST, "counter", "colony_schedule_claims_lost_total", "",                                      \
+       "Due occurrences this node found already claimed by another node (each occurrence fires once).")          \
+    XX(SCHED_TICKS, "counter", "colony_scheduler_ticks_total", "", "Looks of the scheduler for due schedules.")   \
+    XX(SCHED_ERRORS, "counter", "colony_scheduler_errors_total", "",                                              \
+       "Scheduler database errors (retried on the next look).")
 
 typedef enum {
 #define XX(id, type, name, labels, help) METRIC_##id,

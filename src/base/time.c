@@ -25,8 +25,7 @@ int64_t time_mono_ms(void)
     return time_mono_ns() / 1000000;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-static int64_t days_from_civil(int64_t y, int m, int d)
+int64_t time_days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -36,7 +35,7 @@ static int64_t days_from_civil(int64_t y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+void time_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -57,7 +56,7 @@ void time_format_rfc3339(int64_t ms, char out[TIME_RFC3339_MAX])
     int64_t rem = secs - days * 86400;
     int64_t y;
     int m, d;
-    civil_from_days(days, &y, &m, &d);
+    time_civil_from_days(days, &y, &m, &d);
     if (y < 0 || y > 9999) {
         snprintf(out, TIME_RFC3339_MAX, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long)y, m, d,
                  (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), msec);
@@ -136,7 +135,7 @@ bool time_parse_rfc3339(const char *s, size_t len, int64_t *ms)
         return false;
     if (sec == 60)
         sec = 59; /* a leap second maps onto the last ordinary one */
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - (int64_t)offset_min * 60;
+    int64_t secs = time_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - (int64_t)offset_min * 60;
     *ms = secs * 1000 + frac_ms;
     return true;
 }

@@ -13,6 +13,10 @@ int64_t time_now_ms(void);
 int64_t time_mono_ms(void);
 int64_t time_mono_ns(void);
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (exact for any year an int64 of days can hold), and back. */
+int64_t time_days_from_civil(int64_t y, int m, int d);
+void time_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+
 /* Format `ms` since the epoch as UTC "YYYY-MM-DDTHH:MM:SS.mmmZ" into out (TIME_RFC3339_MAX bytes). */
 void time_format_rfc3339(int64_t ms, char out[TIME_RFC3339_MAX]);
 /* Parse an RFC 3339 date-time ("T" or " " separator, optional fraction, "Z" or ±hh:mm) into ms since the epoch.

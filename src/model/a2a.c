@@ -170,7 +170,8 @@ static cl_err one_text(db_t *db, arena_t *a, const char *sql, const char *types,
 
 
 static const char SQL_TARGET[] =
-    "SELECT id, name, url, status, delivery_mode FROM workspaces WHERE id = $1 AND status <> 'removed'";
+    "SELECT id, name, url, status, delivery_mode, active_tasks, max_concurrent_tasks FROM workspaces"
+    " WHERE id = $1 AND status <> 'removed'";
 static const char SQL_OUTBOUND[] = "UPDATE workspaces SET last_outbound_at = $2 WHERE id = $1";
 
 cl_err a2a_target_get(db_t *db, arena_t *a, const char *id, a2a_target *out, cl_error *err)
@@ -179,7 +180,7 @@ cl_err a2a_target_get(db_t *db, arena_t *a, const char *id, a2a_target *out, cl_
     cl_err e = db_query(db, a, &st, err, SQL_TARGET, "s", id);
     if (e == CL_OK && (e = db_one(st, err)) == CL_OK) {
         *out = (a2a_target){db_col_dup(st, a, 0), db_col_dup(st, a, 1), db_col_dup(st, a, 2), db_col_dup(st, a, 3),
-                            db_col_dup(st, a, 4)};
+                            db_col_dup(st, a, 4), db_col_int64(st, 5), db_col_int64(st, 6)};
     }
     db_finish(st);
     if (e == CL_NOT_FOUND)

@@ -44,6 +44,7 @@ const char *a2a_reply_text(arena_t *a, const char *body, size_t len);
 /* What the proxy needs of a target. */
 typedef struct {
     const char *id, *name, *url, *status, *delivery_mode;
+    int64_t active_tasks, max_concurrent_tasks; /* as last heartbeaten */
 } a2a_target;
 
 /* CL_NOT_FOUND for a missing or removed workspace. */

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/time.h"
 #include "model/secret.h"
+#include "model/schedule.h"
 #include "model/workspace.h"
 
 static const char SQL_EVENT[] = "INSERT INTO structure_events (id, event_type, payload, created_at)"
@@ -123,6 +124,18 @@ static cl_err create_tree(import_ctx *c, const tpl_node *n, const layout *l, con
                        * is read from garbles it) */
         const char *why = arena_strdup(c->a, err->msg);
         return cl_fail(err, e, "%s \"%s\": %s", depth == 0 ? "root" : "workspace", n->name, why);
+    }
+    for (size_t i = 0; how == WS_CREATED && i < n->nschedules; i++) { /* a node that existed keeps its own */
+        const tpl_schedule *ts = &n->schedules[i];
+        sched_spec spec = {ts->name, ts->cron_expr, ts->timezone, ts->prompt, "template", ts->enabled};
+        sched_row made;
+        sched_bad bad;
+        const char *conflict;
+        bool kept;
+        if ((e = sched_create(c->db, c->a, row.id, &spec, &made, &conflict, &kept, &bad, err)) != CL_OK) {
+            const char *why = arena_strdup(c->a, err->msg);
+            return cl_fail(err, e, "workspace \"%s\", schedule \"%s\": %s", n->name, ts->name, why);
+        }
     }
     import_result *r = c->r;
     r->items = arena_grow(c->a, r->items, r->count, &c->cap, sizeof(import_item));

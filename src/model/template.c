@@ -2,12 +2,18 @@
 #include "model/template.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/json.h"
+#include "base/time.h"
+#include "base/utf8.h"
 #include "base/yaml.h"
 #include "model/envfile.h"
+#include "model/schedule.h"
 #include "model/urlcheck.h"
 #include "model/workspace.h"
 
@@ -161,6 +167,109 @@ static cl_err node_env(walk_ctx *w, tpl_node *out, const char *path, cl_error *e
     return CL_OK;
 }
 
+/* ---- schedules --------------------------------------------------------------------------------------------- */
+
+static const key_rule SCHEDULE_KEYS[] = {{"name", T_STR},        {"cron_expr", T_STR}, {"timezone", T_STR},
+                                         {"prompt", T_STR},      {"prompt_file", T_STR}, {"enabled", T_BOOL}};
+
+/* The prompt in `<dir>/<files_dir>/<file>`: a file inside the template's directory (symlinks resolved), valid
+ * UTF-8, at most SCHED_PROMPT_MAX bytes. */
+static cl_err prompt_file(walk_ctx *w, const char *files_dir, const char *file, const char *path, const char **out,
+                          cl_error *err)
+{
+    if (w->t->dir == NULL)
+        return cl_fail(err, CL_INVALID, "%s: prompt_file needs a template directory (import by dir)", path);
+    if (!files_dir_valid(file))
+        return cl_fail(err, CL_INVALID, "%s: prompt_file must be a path inside the template directory", path);
+    char root[PATH_MAX], real[PATH_MAX];
+    const char *full = arena_sprintf(w->a, "%s/%s%s%s", w->t->dir, files_dir ? files_dir : "", files_dir ? "/" : "",
+                                     file);
+    if (realpath(w->t->dir, root) == NULL || realpath(full, real) == NULL)
+        return cl_fail(err, CL_INVALID, "%s: cannot read prompt_file %s", path, file);
+    size_t rn = strlen(root);
+    if (strncmp(real, root, rn) != 0 || real[rn] != '/')
+        return cl_fail(err, CL_INVALID, "%s: prompt_file must be a path inside the template directory", path);
+    FILE *f = fopen(real, "rb");
+    struct stat sb;
+    if (f == NULL || fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        if (f)
+            fclose(f);
+        return cl_fail(err, CL_INVALID, "%s: cannot read prompt_file %s", path, file);
+    }
+    char *buf = arena_alloc(w->a, SCHED_PROMPT_MAX + 2);
+    size_t n = fread(buf, 1, SCHED_PROMPT_MAX + 1, f);
+    fclose(f);
+    if (n > SCHED_PROMPT_MAX)
+        return cl_fail(err, CL_INVALID, "%s: prompt_file is larger than %d bytes", path, SCHED_PROMPT_MAX);
+    if (!utf8_valid(buf, n) || memchr(buf, '\0', n) != NULL)
+        return cl_fail(err, CL_INVALID, "%s: prompt_file is not UTF-8 text", path);
+    buf[n] = '\0';
+    *out = buf;
+    return CL_OK;
+}
+
+static cl_err schedule(walk_ctx *w, const json_t *j, const char *files_dir, const char *path, tpl_schedule *out,
+                       cl_error *err)
+{
+    if (!json_is_object(j))
+        return cl_fail(err, CL_INVALID, "%s must be a mapping", path);
+    cl_err e = check_keys(j, SCHEDULE_KEYS, sizeof(SCHEDULE_KEYS) / sizeof(SCHEDULE_KEYS[0]), path, err);
+    if (e != CL_OK)
+        return e;
+    out->name = str(j, "name");
+    out->cron_expr = str(j, "cron_expr");
+    out->timezone = str(j, "timezone") && str(j, "timezone")[0] ? str(j, "timezone") : "UTC";
+    out->enabled = !json_is_false(json_object_get(j, "enabled"));
+    if (out->name == NULL || out->name[0] == '\0' || strlen(out->name) > SCHED_NAME_MAX)
+        return cl_fail(err, CL_INVALID, "%s.name is required (at most %d bytes): a template's schedules are kept by "
+                                        "name", path, SCHED_NAME_MAX);
+    if (out->cron_expr == NULL)
+        return cl_fail(err, CL_INVALID, "%s.cron_expr is required", path);
+    const char *text = str(j, "prompt");
+    if ((text == NULL || text[0] == '\0') && str(j, "prompt_file") &&
+        (e = prompt_file(w, files_dir, str(j, "prompt_file"), path, &text, err)) != CL_OK)
+        return e;
+    char *clean = arena_strdup(w->a, text ? text : ""), *to = clean; /* carriage returns go, as on the API */
+    for (const char *from = clean; *from; from++)
+        if (*from != '\r')
+            *to++ = *from;
+    *to = '\0';
+    if (clean[0] == '\0' || strlen(clean) > SCHED_PROMPT_MAX)
+        return cl_fail(err, CL_INVALID, "%s: a prompt (or prompt_file) of 1 to %d bytes is required", path,
+                       SCHED_PROMPT_MAX);
+    out->prompt = clean;
+    int64_t next;
+    sched_bad bad;
+    cl_error why;
+    if (sched_check(out->cron_expr, out->timezone, time_now_ms(), &next, &bad, &why) != CL_OK) {
+        if (strcmp(why.code ? why.code : "", "invalid_timezone") == 0)
+            return cl_fail(err, CL_INVALID, "%s.%s: %s", path, bad.field, why.msg);
+        return cl_fail(err, CL_INVALID, "%s.%s: invalid %s at position %zu: %s", path, bad.field, bad.field,
+                       bad.position, why.msg);
+    }
+    return CL_OK;
+}
+
+static cl_err schedules(walk_ctx *w, const json_t *j, const char *path, tpl_node *out, cl_error *err)
+{
+    const json_t *list = json_object_get(j, "schedules");
+    size_t n = json_array_size(list);
+    if (n > TPL_SCHEDULES_MAX)
+        return cl_fail(err, CL_INVALID, "%s.schedules: at most %d schedules", path, TPL_SCHEDULES_MAX);
+    out->schedules = arena_calloc(w->a, n ? n : 1, sizeof(*out->schedules));
+    for (size_t i = 0; i < n; i++) {
+        const char *p = arena_sprintf(w->a, "%s.schedules[%zu]", path, i);
+        cl_err e = schedule(w, json_array_get(list, i), out->files_dir, p, &out->schedules[i], err);
+        if (e != CL_OK)
+            return e;
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(out->schedules[k].name, out->schedules[i].name) == 0)
+                return cl_fail(err, CL_INVALID, "duplicate schedule name \"%s\" at %s", out->schedules[i].name, p);
+    }
+    out->nschedules = n;
+    return CL_OK;
+}
+
 static cl_err node(walk_ctx *w, const json_t *j, const char *path, int depth, bool spawn, tpl_node *out,
                    cl_error *err);
 
@@ -267,6 +376,8 @@ static cl_err node(walk_ctx *w, const json_t *j, const char *path, int depth, bo
         out->x = x ? json_number_value(x) : 0;
         out->y = y ? json_number_value(y) : 0;
     }
+    if ((e = schedules(w, j, path, out, err)) != CL_OK)
+        return e;
     if (spawn)
         w->t->nodes++;
     const json_t *kids = json_object_get(j, "children");

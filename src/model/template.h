@@ -12,7 +12,8 @@
 #include "base/error.h"
 #include "model/secret.h"
 
-enum { TPL_MAX_NODES = 20000, TPL_MAX_DEPTH = 32, TPL_FILE_MAX = 4 << 20, TPL_FILES_DIR_MAX = 1024 };
+enum { TPL_MAX_NODES = 20000, TPL_MAX_DEPTH = 32, TPL_FILE_MAX = 4 << 20, TPL_FILES_DIR_MAX = 1024,
+       TPL_SCHEDULES_MAX = 100 };
 
 /* One required_env entry (workspaces.md §4.2): a name (n == 1), or any one of several (sorted, distinct). Entries
  * that name nothing valid are dropped, as the reference drops invalid names. */
@@ -20,6 +21,13 @@ typedef struct {
     const char **names;
     size_t n;
 } tpl_env_req;
+
+/* A node's schedule (schedules-mcp.md §5): validated like an API create (expression, zone, bounds); the prompt is
+ * inline, or read from `prompt_file` under `<template dir>/<files_dir>/` (directory imports only). */
+typedef struct {
+    const char *name, *cron_expr, *timezone, *prompt;
+    bool enabled;
+} tpl_schedule;
 
 typedef struct tpl_node {
     const char *name, *role, *runtime, *model, *template_name, *workspace_dir, *workspace_access, *url;
@@ -31,6 +39,8 @@ typedef struct tpl_node {
     int64_t tier, max_concurrent_tasks;
     bool external, has_canvas;
     double x, y;
+    tpl_schedule *schedules; /* at most TPL_SCHEDULES_MAX, names unique */
+    size_t nschedules;
     struct tpl_node *children;
     size_t nchildren;
 } tpl_node;
@@ -49,7 +59,8 @@ typedef struct {
     const char *dir;                        /* file imports: the template's directory (its .env files); else NULL */
 } org_template;
 
-/* Validate `doc` (a parsed YAML/JSON document owned by `a`) into `out`. CL_INVALID naming the path on refusal. */
+/* Validate `doc` (a parsed YAML/JSON document owned by `a`) into `out`. CL_INVALID naming the path on refusal. An
+ * inline document has no directory: a schedule's prompt_file is refused. */
 cl_err tpl_from_json(arena_t *a, const json_t *doc, org_template *out, cl_error *err);
 /* Read and validate a YAML file (bounded by TPL_FILE_MAX), with the `.env` files next to it: the template
  * directory's own, and each spawning node's <files_dir>/.env (model/envfile.h). CL_NOT_FOUND when it cannot be

@@ -79,6 +79,9 @@ static const char SQL_REVOKE_TOKENS[] =
     "UPDATE workspace_auth_tokens SET revoked_at = $2 WHERE workspace_id = $1 AND revoked_at IS NULL";
 static const char SQL_DELETE_TOKENS[] = "DELETE FROM workspace_auth_tokens WHERE workspace_id = $1";
 static const char SQL_ORPHAN_CHILDREN[] = "UPDATE workspaces SET parent_id = NULL WHERE parent_id = $1";
+/* a removed workspace's schedules stop (a purge deletes them with the row) */
+static const char SQL_STOP_SCHEDULES[] =
+    "UPDATE workspace_schedules SET enabled = 0, updated_at = $2 WHERE workspace_id = $1 AND enabled = 1";
 static const char SQL_DELETE_ROW[] = "DELETE FROM workspaces WHERE id = $1";
 
 /* ---- field rules ------------------------------------------------------------------------------------------- */
@@ -567,7 +570,8 @@ static cl_err cascade(db_t *db, arena_t *a, const char *id, bool purge, int64_t 
     if ((e = each(db, a, SQL_MARK_REMOVED, ids, n, now, err)) != CL_OK ||
         (e = each(db, a, SQL_DROP_LAYOUT, ids, n, now, err)) != CL_OK ||
         (e = each(db, a, purge ? SQL_DELETE_TOKENS : SQL_REVOKE_TOKENS, ids, n, now, err)) != CL_OK ||
-        (e = inbox_on_removed(db, a, ids, n, purge, err)) != CL_OK) /* settle (or delete) their pending asks */
+        (e = inbox_on_removed(db, a, ids, n, purge, err)) != CL_OK || /* settle (or delete) their pending asks */
+        (e = each(db, a, SQL_STOP_SCHEDULES, ids, n, now, err)) != CL_OK)
         return e;
     if (purge && ((e = each(db, a, SQL_ORPHAN_CHILDREN, ids, n, now, err)) != CL_OK ||
                   (e = each(db, a, SQL_DELETE_ROW, ids, n, now, err)) != CL_OK))

@@ -19,7 +19,8 @@ class _Server(ThreadingHTTPServer):
 
 class AgentStub:
     def __init__(self):
-        self.mode = "echo"       # echo | busy | error | empty | close | slow
+        self.mode = "echo"       # echo | busy | error | empty | close | slow | reply
+        self.reply_with = (200, None)  # reply mode: this status and JSON body, whatever was sent
         self.slow_s = 0.0
         self.delivered = []      # JSON bodies answered in echo mode
         self.seen = []           # (path, headers, raw body) of every request
@@ -49,6 +50,10 @@ class AgentStub:
                     return self.reply(500, {"error": "boom"})
                 if mode == "empty":
                     return self.reply(200, None)
+                if mode == "reply":
+                    with stub.lock:
+                        stub.delivered.append(json.loads(raw))
+                    return self.reply(*stub.reply_with)
                 if mode == "slow":
                     time.sleep(stub.slow_s)
                 body = json.loads(raw)
