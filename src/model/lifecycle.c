@@ -126,8 +126,8 @@ static cl_err do_pause(db_t *db, arena_t *a, const char *id, bool cascade, int64
     if (e == CL_OK && *nblockers > 0 && !cascade)
         return cl_fail(err, CL_CONFLICT, "workspace has descendants that are not paused; pass ?cascade=true to pause"
                                          " them too");
-    if (e == CL_OK)
-        e = pause_one(db, a, id, count, err);
+    if (e == CL_OK && (e = pause_one(db, a, id, count, err)) == CL_OK && *count == 0) /* paused meanwhile */
+        return cl_fail(err, CL_NOT_FOUND, "workspace not found or already paused");
     for (size_t i = 0; e == CL_OK && i < *nblockers; i++)
         e = pause_one(db, a, (*blockers)[i].id, count, err);
     return e;
