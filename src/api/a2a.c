@@ -225,16 +225,22 @@ static void on_delivered(void *arg, void *ctx, const http_call_result *r)
     job_finish(j, db);
 }
 
-void a2a_job_hold(a2a_job *j, db_t *db, const a2a_target *t, const char *sender, const a2a_msg *m, bool paused)
+void a2a_job_hold(a2a_job *j, db_t *db, const a2a_target *t, const char *sender, const a2a_msg *m,
+                  a2a_admission why)
 {
     j->t = *t;
     j->m = m;
     j->caller = sender;
-    if (paused)
+    if (why == A2A_HOLD_PAUSED) {
+        metric_inc(METRIC_A2A_HELD_PAUSED);
         job_enqueue_as(j, db, "target paused", "workspace paused — request queued, will dispatch when it resumes");
-    else
+    } else if (why == A2A_WAKING) {
+        job_enqueue_as(j, db, "target waking", "workspace is waking from hibernation — request queued");
+    } else {
+        metric_inc(METRIC_A2A_HELD_METERED);
         job_enqueue(j, db, "a metered delivery to the target is in flight");
-    job_free(j);
+    }
+    job_finish(j, db);
 }
 
 void a2a_job_start(a2a_job *j, http_client *cl, db_t *db, const a2a_target *t, const char *sender, const a2a_msg *m,
@@ -294,14 +300,23 @@ void a2a_send_background(a2a_job *j, http_client *cl, db_t *db, const char *targ
         job_finish(j, db);
         return;
     }
-    if ((r = a2a_log_ingest(db, j->arena, &j->t, NULL, m, poll ? "queued for poll" : "ingest", &e)) != CL_OK) {
+    /* admitted as any message (model/a2a.h a2a_admit): the budget gate, a paused or hibernated target, the lease */
+    a2a_admission adm = A2A_DELIVER;
+    budget_refusal over;
+    if ((r = a2a_admit(db, j->arena, &j->t, NULL, m, poll ? "queued for poll" : "ingest", &adm, &over, &e)) !=
+        CL_OK) {
+        if (r == CL_PAYMENT_REQUIRED)
+            metric_inc(METRIC_A2A_BUDGET_REFUSED);
         send_settled(j, db, A2A_DONE_FAILED, arena_strdup(j->arena, e.msg));
+    } else if (!poll && adm != A2A_DELIVER) { /* held (paused, metered) or waking: the busy queue delivers it later */
+        a2a_job_hold(j, db, &j->t, NULL, m, adm);
     } else if (poll) {
         metric_inc(METRIC_A2A_POLL);
         send_settled(j, db, A2A_DONE_STORED, NULL);
     } else if (j->t.url == NULL || j->t.url[0] == '\0') {
         send_settled(j, db, A2A_DONE_FAILED, "workspace has no URL");
     } else if (url_check_agent(j->t.url, &e) != CL_OK) {
+        budget_settle(db, j->arena, j->t.id, j->t.lease, NULL, &e); /* no delivery: the lease goes at once */
         send_settled(j, db, A2A_DONE_FAILED, "workspace URL is not publicly routable");
     } else {
         a2a_target t = j->t;
@@ -361,9 +376,8 @@ void api_a2a(http_req *rq)
         return;
     }
     if (adm == A2A_HOLD_PAUSED || adm == A2A_HOLD_METERED) { /* waits in the busy queue (lifecycle.h, budget.h) */
-        metric_inc(adm == A2A_HOLD_PAUSED ? METRIC_A2A_HELD_PAUSED : METRIC_A2A_HELD_METERED);
         job_attach(j, rq);
-        a2a_job_hold(j, rq->db, &t, sender, m, adm == A2A_HOLD_PAUSED);
+        a2a_job_hold(j, rq->db, &t, sender, m, adm);
         return;
     }
     if (adm == A2A_WAKING) {

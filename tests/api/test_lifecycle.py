@@ -229,3 +229,21 @@ def test_concurrent_pauses_pause_once(server):
     assert sorted(codes) == [200] + [404] * 9
     assert [p for _, p in events(server, w["id"], {"WORKSPACE_AWAITING_AGENT"}) if "resumed_from" in p] == [
         {"resumed_from": "paused"}]
+
+
+def test_scheduled_prompts_to_a_paused_workspace_wait_too(start_colony, agent):
+    c = start_colony(args=("--schedule-seconds", "true", "--schedule-interval-ms", "200",
+                           "--a2a-dispatch-interval-ms", "100"))
+    w = create_ws(c)
+    register(c, w, agent.url)
+    act(c, w, "pause")
+    r = c.post(f"/workspaces/{w['id']}/schedules", headers=bearer(w["auth_token"]),
+               json={"name": "tick", "cron_expr": "* * * * * *", "prompt": "still there?"})
+    assert r.status_code == 201, r.text
+    history = f"/workspaces/{w['id']}/schedules/{r.json()['id']}/history"
+    runs = wait_for(lambda: (h := c.get(history, headers=bearer(w["auth_token"])).json()) and len(h) >= 3 and h)
+    assert {run["status"] for run in runs} == {"queued"} and agent.seen == []
+    heartbeat(c, w)
+    act(c, w, "resume")
+    wait_for(lambda: agent.delivered)
+    wait_for(lambda: c.get(history, headers=bearer(w["auth_token"])).json()[0]["status"] == "ok")
