@@ -102,6 +102,7 @@ void api_admin_liveness(http_req *rq)
         {"liveness-sweeper", METRIC_TICK_LIVENESS},     {"a2a-queue-sweeper", METRIC_TICK_QUEUE},
         {"upload-sweeper", METRIC_TICK_UPLOADS},        {"delegation-sweeper", METRIC_TICK_DELEGATIONS},
         {"request-nudge-sweeper", METRIC_TICK_NUDGES},  {"a2a-dispatcher", METRIC_TICK_DISPATCHER},
+        {"scheduler", METRIC_TICK_SCHEDULER},
     };
     json_t *subs = json_object();
     int64_t now = time_now_ms();

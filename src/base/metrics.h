@@ -118,7 +118,8 @@
     XX(TICK_UPLOADS, "gauge", "colony_subsystem_last_tick_ms", "subsystem=\"upload-sweeper\"", "")                 \
     XX(TICK_DELEGATIONS, "gauge", "colony_subsystem_last_tick_ms", "subsystem=\"delegation-sweeper\"", "")         \
     XX(TICK_NUDGES, "gauge", "colony_subsystem_last_tick_ms", "subsystem=\"request-nudge-sweeper\"", "")           \
-    XX(TICK_DISPATCHER, "gauge", "colony_subsystem_last_tick_ms", "subsystem=\"a2a-dispatcher\"", "")
+    XX(TICK_DISPATCHER, "gauge", "colony_subsystem_last_tick_ms", "subsystem=\"a2a-dispatcher\"", "")              \
+    XX(TICK_SCHEDULER, "gauge", "colony_subsystem_last_tick_ms", "subsystem=\"scheduler\"", "")
 
 typedef enum {
 #define XX(id, type, name, labels, help) METRIC_##id,

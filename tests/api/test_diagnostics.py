@@ -145,7 +145,7 @@ def test_admin_liveness_lists_this_nodes_background_subsystems(server):
     assert r.status_code == 200
     subs = r.json()["subsystems"]
     assert set(subs) == {"liveness-sweeper", "a2a-queue-sweeper", "upload-sweeper", "delegation-sweeper",
-                         "request-nudge-sweeper", "a2a-dispatcher"}
+                         "request-nudge-sweeper", "a2a-dispatcher", "scheduler"}
     for s in subs.values():
         assert set(s) == {"last_tick_at", "seconds_ago"} and re.match(RFC3339_MS, s["last_tick_at"])
         assert isinstance(s["seconds_ago"], int) and 0 <= s["seconds_ago"] < 600
