@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "api/auth.h"
 #include "api/a2a.h"
@@ -176,6 +177,9 @@ static bool audit_key_load(const char *file)
             fprintf(stderr, "colony: cannot read --audit-key-file %s\n", file);
             return false;
         }
+        struct stat sb;
+        if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+            log_warn("the audit key file can be read by other users (chmod 600 it)", "file=%s", file);
         n = fread(pass, 1, sizeof(pass) - 1, f);
         fclose(f);
         while (n > 0 && (pass[n - 1] == '\n' || pass[n - 1] == '\r'))
