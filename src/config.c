@@ -131,6 +131,9 @@ static const opt OPTS[] = {
     {"--schedule-seconds", "COLONY_SCHEDULE_SECONDS", "false",
      "accept cron expressions with a leading seconds field (six fields; the reference takes five)", OPT_BOOL,
      OFF(schedule_seconds), 0, 0},
+    {"--audit-key-file", "AUDIT_LEDGER_SALT_FILE", "",
+     "file holding the audit ledger passphrase (else the AUDIT_LEDGER_SALT variable; neither: no audit ledger)",
+     OPT_STR, OFF(audit_key_file), 0, 0},
 };
 
 #define NOPTS (sizeof(OPTS) / sizeof(OPTS[0]))

@@ -57,6 +57,7 @@ typedef struct {
     long schedule_interval_ms;
     long schedule_max_per_workspace;
     bool schedule_seconds;
+    char *audit_key_file;
 } config_t;
 
 /* Fill `c` from defaults, the environment and argv[from..argc). On a bad or unknown flag, print one line to

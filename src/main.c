@@ -3,10 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "api/auth.h"
 #include "api/a2a.h"
 #include "api/activity.h"
+#include "api/diagnostics.h"
 #include "api/errors.h"
 #include "api/events.h"
 #include "bus/pgnotify.h"
@@ -21,6 +23,7 @@
 #include "base/id.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "base/mac.h"
 #include "base/netaddr.h"
 #include "base/seal.h"
 #include "base/tz.h"
@@ -31,6 +34,10 @@
 #include "jobs/health.h"
 #include "jobs/scheduler.h"
 #include "jobs/sweepers.h"
+#include "model/audit.h"
+#include "model/billing.h"
+#include "model/budget.h"
+#include "model/lifecycle.h"
 #include "model/node.h"
 #include "model/orgimport.h"
 #include "model/secret_keys.h"
@@ -155,6 +162,50 @@ static void print_url(const char *host, int port)
     fflush(stdout);
 }
 
+static bool env_set(const char *name) { return getenv(name) != NULL && getenv(name)[0] != '\0'; }
+
+/* The audit ledger key, derived from the passphrase in --audit-key-file (its trailing line break dropped), else in
+ * AUDIT_LEDGER_SALT; neither: no ledger (appends are refused, chain_valid is null). Only the derived key is kept,
+ * in memory: never in the database. False (after saying why) for a key file that cannot be used. */
+static bool audit_key_load(const char *file)
+{
+    char pass[AUDIT_PASSPHRASE_MAX + 2];
+    size_t n = 0;
+    if (file[0] != '\0') {
+        FILE *f = fopen(file, "rb");
+        if (f == NULL) {
+            fprintf(stderr, "colony: cannot read --audit-key-file %s\n", file);
+            return false;
+        }
+        struct stat sb;
+        if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+            log_warn("the audit key file can be read by other users (chmod 600 it)", "file=%s", file);
+        n = fread(pass, 1, sizeof(pass) - 1, f);
+        fclose(f);
+        while (n > 0 && (pass[n - 1] == '\n' || pass[n - 1] == '\r'))
+            n--;
+        if (n == 0 || n > AUDIT_PASSPHRASE_MAX || memchr(pass, '\0', n) != NULL) {
+            fprintf(stderr, "colony: --audit-key-file must hold 1 to %d bytes of passphrase\n", AUDIT_PASSPHRASE_MAX);
+            mac_wipe(pass, sizeof(pass));
+            return false;
+        }
+    } else if (env_set("AUDIT_LEDGER_SALT")) {
+        n = strlen(getenv("AUDIT_LEDGER_SALT"));
+        if (n > AUDIT_PASSPHRASE_MAX) {
+            fprintf(stderr, "colony: AUDIT_LEDGER_SALT must be at most %d bytes\n", AUDIT_PASSPHRASE_MAX);
+            return false;
+        }
+        memcpy(pass, getenv("AUDIT_LEDGER_SALT"), n);
+    }
+    bool ok = n == 0 || audit_key_init(pass, n);
+    mac_wipe(pass, sizeof(pass));
+    if (!ok)
+        fprintf(stderr, "colony: cannot derive the audit ledger key\n");
+    else if (n == 0)
+        log_warn("no audit ledger key (AUDIT_LEDGER_SALT or --audit-key-file): the audit ledger is off", NULL);
+    return ok;
+}
+
 /* The context of a pool or feed thread: its own database connection. */
 static void *open_ctx(void *url, cl_error *err)
 {
@@ -171,6 +222,8 @@ static int cmd_serve(const config_t *c)
         fprintf(stderr, "colony: --platform-workspace-id must be a workspace id (a UUID)\n");
         return 2;
     }
+    if (!audit_key_load(c->audit_key_file))
+        return 2;
     db_set_background_checkpoints(true); /* the prober thread checkpoints SQLite's log (jobs/health.h) */
     db_t *db = open_migrated(c);
     if (db == NULL)
@@ -192,6 +245,13 @@ static int cmd_serve(const config_t *c)
     api_uploads_init((size_t)c->upload_max_file, (size_t)c->max_body);
     api_a2a_init((size_t)c->a2a_max_response, c->a2a_queue_ttl_s * 1000);
     api_registry_init(c->bootstrap_rate_limit);
+    /* workspace operations without containers: a metered delivery's lease lasts as long as a delivery can; the
+     * liveness window decides whether a resumed workspace is online; the deployment's platform LLM proxy and org */
+    budget_set_lease_ms(c->a2a_connect_timeout_ms + c->a2a_idle_timeout_s * 1000 + 60000);
+    lifecycle_set_stale_ms(c->stale_after_s * 1000);
+    billing_set_platform_proxy((env_set("MOLECULE_LLM_BASE_URL") || env_set("OPENAI_BASE_URL")) &&
+                               (env_set("MOLECULE_LLM_USAGE_TOKEN") || env_set("OPENAI_API_KEY")));
+    api_diagnostics_init(env_set("MOLECULE_ORG_ID"));
     api_tokens_init(c->approval_gate, id_lower(c->platform_workspace_id));
     api_secrets_init(c->approval_gate);
     /* SQLite has one writer: one group at a time; PostgreSQL writes in parallel and a group costs round trips, so

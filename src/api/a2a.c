@@ -99,8 +99,8 @@ static void job_fail(a2a_job *j, cl_err err, json_t *extra, const char *msg)
 
 static bool busy_reply(int status) { return status == 429 || status == 503; }
 
-/* The target is busy: queue the message (once per messageId) and say so. */
-static void job_enqueue(a2a_job *j, db_t *db, const char *why)
+/* The target is busy (or holds its messages): queue the message (once per messageId) and say so. */
+static void job_enqueue_as(a2a_job *j, db_t *db, const char *why, const char *message)
 {
     j->outcome.error = "workspace agent busy — retry after a short backoff";
     j->outcome.busy = true;
@@ -125,7 +125,12 @@ static void job_enqueue(a2a_job *j, db_t *db, const char *why)
                             .active_tasks = j->t.active_tasks, .duration_ms = j->outcome.duration_ms};
     log_info("a2a queued", "target=%s queue_id=%s depth=%lld reason=\"%s\"", j->t.id, id, (long long)depth, why);
     job_reply(j, 202, json_pack("{s:b, s:s, s:I, s:s}", "queued", 1, "queue_id", id, "queue_depth", (json_int_t)depth,
-                                "message", "workspace agent busy — request queued, will dispatch when capacity available"));
+                                "message", message));
+}
+
+static void job_enqueue(a2a_job *j, db_t *db, const char *why)
+{
+    job_enqueue_as(j, db, why, "workspace agent busy — request queued, will dispatch when capacity available");
 }
 
 static void job_delegation(a2a_job *j, db_t *db, const char *status, const char *error, const char *preview)
@@ -220,6 +225,24 @@ static void on_delivered(void *arg, void *ctx, const http_call_result *r)
     job_finish(j, db);
 }
 
+void a2a_job_hold(a2a_job *j, db_t *db, const a2a_target *t, const char *sender, const a2a_msg *m,
+                  a2a_admission why)
+{
+    j->t = *t;
+    j->m = m;
+    j->caller = sender;
+    if (why == A2A_HOLD_PAUSED) {
+        metric_inc(METRIC_A2A_HELD_PAUSED);
+        job_enqueue_as(j, db, "target paused", "workspace paused — request queued, will dispatch when it resumes");
+    } else if (why == A2A_WAKING) {
+        job_enqueue_as(j, db, "target waking", "workspace is waking from hibernation — request queued");
+    } else {
+        metric_inc(METRIC_A2A_HELD_METERED);
+        job_enqueue(j, db, "a metered delivery to the target is in flight");
+    }
+    job_finish(j, db);
+}
+
 void a2a_job_start(a2a_job *j, http_client *cl, db_t *db, const a2a_target *t, const char *sender, const a2a_msg *m,
                    bool from_canvas, const char *delegation_id)
 {
@@ -277,14 +300,23 @@ void a2a_send_background(a2a_job *j, http_client *cl, db_t *db, const char *targ
         job_finish(j, db);
         return;
     }
-    if ((r = a2a_log_ingest(db, j->arena, &j->t, NULL, m, poll ? "queued for poll" : "ingest", &e)) != CL_OK) {
+    /* admitted as any message (model/a2a.h a2a_admit): the budget gate, a paused or hibernated target, the lease */
+    a2a_admission adm = A2A_DELIVER;
+    budget_refusal over;
+    if ((r = a2a_admit(db, j->arena, &j->t, NULL, m, poll ? "queued for poll" : "ingest", &adm, &over, &e)) !=
+        CL_OK) {
+        if (r == CL_PAYMENT_REQUIRED)
+            metric_inc(METRIC_A2A_BUDGET_REFUSED);
         send_settled(j, db, A2A_DONE_FAILED, arena_strdup(j->arena, e.msg));
+    } else if (!poll && adm != A2A_DELIVER) { /* held (paused, metered) or waking: the busy queue delivers it later */
+        a2a_job_hold(j, db, &j->t, NULL, m, adm);
     } else if (poll) {
         metric_inc(METRIC_A2A_POLL);
         send_settled(j, db, A2A_DONE_STORED, NULL);
     } else if (j->t.url == NULL || j->t.url[0] == '\0') {
         send_settled(j, db, A2A_DONE_FAILED, "workspace has no URL");
     } else if (url_check_agent(j->t.url, &e) != CL_OK) {
+        budget_settle(db, j->arena, j->t.id, j->t.lease, NULL, &e); /* no delivery: the lease goes at once */
         send_settled(j, db, A2A_DONE_FAILED, "workspace URL is not publicly routable");
     } else {
         a2a_target t = j->t;
@@ -322,14 +354,37 @@ void api_a2a(http_req *rq)
             r = CL_OK;
     }
     bool poll = r == CL_OK && strcmp(t.delivery_mode, "poll") == 0;
-    if (r == CL_OK && prior == NULL && (m->is_send || poll))
-        r = a2a_log_ingest(rq->db, a, &t, sender, m, poll ? "queued for poll" : "ingest", &e);
+    /* one transaction admits it: the budget gate (402), a paused or hibernated target, the metering lease, and the
+     * ingest row (model/a2a.h a2a_admit) */
+    a2a_admission adm = A2A_DELIVER;
+    budget_refusal over = {0};
+    if (r == CL_OK && prior == NULL)
+        r = a2a_admit(rq->db, a, &t, sender, m, m->is_send || poll ? poll ? "queued for poll" : "ingest" : NULL, &adm,
+                      &over, &e);
+    if (r == CL_PAYMENT_REQUIRED) {
+        metric_inc(METRIC_A2A_BUDGET_REFUSED);
+        json_t *periods = json_array();
+        for (int i = 0; i < over.count; i++)
+            json_array_append_new(periods, json_string(over.periods[i]));
+        api_fail_with(rq, CL_PAYMENT_REQUIRED, NULL, json_pack("{s:o}", "exceeded_periods", periods), "%s", e.msg);
+        job_free(j);
+        return;
+    }
     if (r != CL_OK) {
         api_reply_error(rq, &e);
         job_free(j);
         return;
     }
-    if (prior != NULL) { /* the same message again: its reply, not a second delivery */
+    if (adm == A2A_HOLD_PAUSED || adm == A2A_HOLD_METERED) { /* waits in the busy queue (lifecycle.h, budget.h) */
+        job_attach(j, rq);
+        a2a_job_hold(j, rq->db, &t, sender, m, adm);
+        return;
+    }
+    if (adm == A2A_WAKING) {
+        http_add_header(rq, "retry-after", "15");
+        api_fail_with(rq, CL_UNAVAILABLE, NULL, json_pack("{s:b, s:i}", "waking", 1, "retry_after", 15),
+                      "workspace is waking from hibernation — retry in ~15 seconds");
+    } else if (prior != NULL) { /* the same message again: its reply, not a second delivery */
         metric_inc(METRIC_A2A_DEDUPED);
         http_respond(rq, 200, "application/json", arena_strdup(rq->arena, prior), strlen(prior));
     } else if (poll) {
@@ -339,6 +394,7 @@ void api_a2a(http_req *rq)
     } else if (t.url == NULL || t.url[0] == '\0') {
         api_fail_with(rq, CL_UNAVAILABLE, NULL, json_pack("{s:s?}", "status", t.status), "workspace has no URL");
     } else if (url_check_agent(t.url, &e) != CL_OK) {
+        budget_settle(rq->db, a, t.id, t.lease, NULL, &e); /* no delivery: its metering lease goes at once */
         api_fail(rq, CL_BAD_GATEWAY, "workspace URL is not publicly routable");
     } else {
         job_attach(j, rq);

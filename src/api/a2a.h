@@ -28,6 +28,12 @@ arena_t *a2a_job_arena(a2a_job *j);
 void a2a_job_start(a2a_job *j, http_client *cl, db_t *db, const a2a_target *t, const char *caller, const a2a_msg *m,
                    bool from_canvas, const char *delegation_id);
 
+/* Queue `m` for `t` instead of delivering it now, for a2a_admit's reason `why` (the target is paused, waking, or
+ * another metered delivery to it is in flight): the request attached to the job, if any, gets the 202 of the busy
+ * queue. The job frees itself. */
+void a2a_job_hold(a2a_job *j, db_t *db, const a2a_target *t, const char *caller, const a2a_msg *m,
+                  a2a_admission why);
+
 /* Release a job that was never started. */
 void a2a_job_drop(a2a_job *j);
 

@@ -45,7 +45,8 @@ static bool delegation_input(http_req *rq, const char *id, const char **target, 
     return api_may_talk_or_reply(rq, id, *target);
 }
 
-/* Hand the task to the target: its inbox (poll), a job (push), or the busy queue when it has no URL yet. */
+/* Hand the task to the target: its inbox (poll), a job (push), or the busy queue when it has no URL yet or holds its
+ * messages (paused, waking, a metered delivery in flight); a target over its budget fails the delegation. */
 static void dispatch(http_req *rq, const char *caller, const char *target, const char *task, const char *did)
 {
     a2a_job *j = a2a_job_new();
@@ -65,15 +66,21 @@ static void dispatch(http_req *rq, const char *caller, const char *target, const
     cl_err r = a2a_normalize(a, text, len, m, &e);
     if (r == CL_OK)
         r = a2a_target_get(rq->db, a, target, &t, &e);
-    if (r == CL_OK && strcmp(t.delivery_mode, "poll") == 0) {
-        r = a2a_log_ingest(rq->db, a, &t, caller, m, "queued for poll", &e);
-        if (r == CL_OK)
-            r = deleg_set_status(rq->db, a, did, caller, "dispatched", NULL, NULL, NULL, &moved, &e);
+    /* admitted as any message: the budget gate, a paused or hibernated target (model/a2a.h a2a_admit) */
+    bool poll = r == CL_OK && strcmp(t.delivery_mode, "poll") == 0;
+    a2a_admission adm = A2A_DELIVER;
+    budget_refusal over;
+    if (r == CL_OK)
+        r = a2a_admit(rq->db, a, &t, caller, m, poll ? "queued for poll" : NULL, &adm, &over, &e);
+    if (r == CL_PAYMENT_REQUIRED) {
+        r = deleg_set_status(rq->db, a, did, caller, "failed", arena_strdup(a, e.msg), NULL, NULL, &moved, &e);
+    } else if (r == CL_OK && poll) {
+        r = deleg_set_status(rq->db, a, did, caller, "dispatched", NULL, NULL, NULL, &moved, &e);
         if (r == CL_OK)
             r = deleg_set_status(rq->db, a, did, caller, "in_progress", NULL, NULL, NULL, &moved, &e);
         if (r == CL_OK)
             r = deleg_callee_alive(rq->db, a, target, &e);
-    } else if (r == CL_OK && (t.url == NULL || t.url[0] == '\0')) {
+    } else if (r == CL_OK && (adm != A2A_DELIVER || t.url == NULL || t.url[0] == '\0')) {
         const char *qid;
         int64_t depth;
         bool existing;

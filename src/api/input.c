@@ -59,6 +59,18 @@ bool api_workspace_or_reply(http_req *rq, const char **id, ws_row *row)
     return true;
 }
 
+bool api_live_workspace_or_reply(http_req *rq, const char **id)
+{
+    ws_row w;
+    if (!api_workspace_or_reply(rq, id, &w))
+        return false;
+    if (strcmp(w.status, "removed") == 0) {
+        api_fail(rq, CL_NOT_FOUND, "workspace not found");
+        return false;
+    }
+    return true;
+}
+
 bool api_may_talk_or_reply(http_req *rq, const char *caller, const char *target)
 {
     bool ok = false;

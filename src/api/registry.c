@@ -14,6 +14,7 @@
 #include "base/metrics.h"
 #include "base/ratelimit.h"
 #include "base/time.h"
+#include "model/budget.h"
 #include "model/registry.h"
 #include "model/secret.h"
 #include "model/token.h"
@@ -330,10 +331,13 @@ void api_registry_heartbeat(http_req *rq)
         json_opt_int_range(body, "active_tasks", 0, INT32_MAX, &h.active_tasks, NULL, &e) != CL_OK ||
         json_opt_int_range(body, "uptime_seconds", 0, INT64_MAX, &h.uptime_seconds, NULL, &e) != CL_OK ||
         json_opt_string(body, "current_task", &h.current_task, NULL, &has_task, &e) != CL_OK ||
-        json_opt_string(body, "runtime_state", &h.runtime_state, NULL, NULL, &e) != CL_OK) {
+        json_opt_string(body, "runtime_state", &h.runtime_state, NULL, NULL, &e) != CL_OK ||
+        json_opt_int(body, "monthly_spend", &h.monthly_spend, NULL, &e) != CL_OK) {
         api_fail(rq, CL_INVALID, "invalid request body: %s", e.msg);
         return;
     }
+    /* cents, clamped as the reference does (runtime.md §1.5); 0 (or less) reports nothing */
+    h.monthly_spend = h.monthly_spend < 0 ? 0 : h.monthly_spend > BUDGET_LIMIT_MAX ? BUDGET_LIMIT_MAX : h.monthly_spend;
     if (h.error_rate < 0 || h.error_rate > 1 ||
         (h.sample_error && strlen(h.sample_error) > 4096) || (h.current_task && strlen(h.current_task) > 4096)) {
         api_fail(rq, CL_INVALID, "invalid request body: a field is out of range");

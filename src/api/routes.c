@@ -5,12 +5,18 @@
 #include "api/a2a.h"
 #include "api/activity.h"
 #include "api/approvals.h"
+#include "api/audit.h"
 #include "api/auth.h"
+#include "api/billing.h"
+#include "api/budget.h"
 #include "api/canvas.h"
+#include "api/checkpoints.h"
 #include "api/delegations.h"
+#include "api/diagnostics.h"
 #include "api/events.h"
 #include "api/health.h"
 #include "api/input.h"
+#include "api/lifecycle.h"
 #include "api/org.h"
 #include "api/registry.h"
 #include "api/requests.h"
@@ -151,6 +157,31 @@ const http_route api_routes[] = {
     {"GET", "/admin/schedules/health", api_admin_schedules_health, ACCESS_ADMIN, HTTP_LANE_SLOW}, /* every schedule */
     {"GET", "/admin/schedules/orphans", api_admin_schedules_orphans, ACCESS_ADMIN, HTTP_LANE_SLOW},
     {"POST", "/admin/schedules/reap-orphans", api_admin_schedules_reap, ACCESS_ADMIN, HTTP_LANE_SLOW},
+
+    /* workspace operations without containers (surface.md §1-§6, §13): the literal `latest` before :wfid */
+    {"GET", "/workspaces/:id/budget", api_budget_get, ACCESS_WORKSPACE},
+    {"PATCH", "/workspaces/:id/budget", api_budget_patch, ACCESS_ADMIN},
+    {"GET", "/workspaces/:id/metrics", api_ws_usage_metrics, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/checkpoints", api_checkpoint_put, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/checkpoints/latest", api_checkpoint_latest, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/checkpoints/:wfid", api_checkpoint_steps, ACCESS_WORKSPACE},
+    {"DELETE", "/workspaces/:id/checkpoints/:wfid", api_checkpoint_delete, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/audit", api_audit_list, ACCESS_WORKSPACE, HTTP_LANE_SLOW}, /* count, verification */
+    {"POST", "/workspaces/:id/audit", api_audit_append, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/traces", api_ws_traces, ACCESS_WORKSPACE},
+    {"GET", "/admin/workspaces/:id/llm-billing-mode", api_billing_mode_get, ACCESS_ADMIN},
+    {"PUT", "/admin/workspaces/:id/llm-billing-mode", api_billing_mode_put, ACCESS_ADMIN},
+    {"POST", "/workspaces/:id/pause", api_ws_pause, ACCESS_WORKSPACE, HTTP_LANE_SLOW},   /* the subtree */
+    {"POST", "/workspaces/:id/resume", api_ws_resume, ACCESS_WORKSPACE, HTTP_LANE_SLOW}, /* the subtree */
+    {"POST", "/workspaces/:id/hibernate", api_ws_hibernate, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/restart", api_ws_restart, ACCESS_WORKSPACE},
+    {"POST", "/admin/workspaces/:id/restart", api_admin_ws_restart, ACCESS_ADMIN},
+    {"POST", "/workspaces/:id/switch-provider", api_ws_switch_provider, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/console", api_ws_console, ACCESS_ADMIN},
+    {"GET", "/workspaces/:id/terminal", api_ws_terminal, ACCESS_PUBLIC},                  /* own auth: diagnostics.c */
+    {"GET", "/workspaces/:id/terminal/diagnose", api_ws_terminal_diagnose, ACCESS_PUBLIC}, /* own auth */
+    {"GET", "/workspaces/:id/rescue", api_ws_rescue, ACCESS_WORKSPACE},
+    {"GET", "/admin/liveness", api_admin_liveness, ACCESS_ADMIN},
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

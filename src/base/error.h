@@ -11,6 +11,7 @@
     XX(INVALID, 400, "invalid_request", "invalid request")                                                        \
     XX(INVALID_JSON, 400, "invalid_json", "invalid JSON body")                                                    \
     XX(UNAUTHORIZED, 401, "unauthorized", "unauthorized")                                                         \
+    XX(PAYMENT_REQUIRED, 402, "budget_exceeded", "workspace budget limit exceeded")                               \
     XX(FORBIDDEN, 403, "forbidden", "forbidden")                                                                  \
     XX(NOT_FOUND, 404, "not_found", "not found")                                                                  \
     XX(METHOD_NOT_ALLOWED, 405, "method_not_allowed", "method not allowed")                                       \
@@ -21,6 +22,7 @@
     XX(UNPROCESSABLE, 422, "unprocessable", "unprocessable request")                                              \
     XX(RATE_LIMITED, 429, "rate_limited", "rate limit exceeded")                                                  \
     XX(INTERNAL, 500, "internal", "internal error")                                                               \
+    XX(NOT_IMPLEMENTED, 501, "not_implemented", "not implemented on this deployment")                            \
     XX(BAD_GATEWAY, 502, "bad_gateway", "upstream error")                                                         \
     XX(UNAVAILABLE, 503, "unavailable", "service unavailable")                                                    \
     XX(TIMEOUT, 504, "timeout", "upstream timeout")                                                               \

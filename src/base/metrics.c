@@ -16,6 +16,7 @@ static const struct {
 static _Atomic int64_t values[METRIC__COUNT];
 
 void metric_add(metric_id id, int64_t delta) { atomic_fetch_add_explicit(&values[id], delta, memory_order_relaxed); }
+void metric_set(metric_id id, int64_t value) { atomic_store_explicit(&values[id], value, memory_order_relaxed); }
 int64_t metric_get(metric_id id) { return atomic_load_explicit(&values[id], memory_order_relaxed); }
 
 /* Has a row before `i` the family of row `i`? (Then that family was rendered whole already.) */

@@ -105,7 +105,21 @@
        "Due occurrences this node found already claimed by another node (each occurrence fires once).")          \
     XX(SCHED_TICKS, "counter", "colony_scheduler_ticks_total", "", "Looks of the scheduler for due schedules.")   \
     XX(SCHED_ERRORS, "counter", "colony_scheduler_errors_total", "",                                              \
-       "Scheduler database errors (retried on the next look).")
+       "Scheduler database errors (retried on the next look).")                                                    \
+    XX(A2A_BUDGET_REFUSED, "counter", "colony_a2a_messages_total", "outcome=\"budget_exceeded\"", "")               \
+    XX(A2A_HELD_PAUSED, "counter", "colony_a2a_messages_total", "outcome=\"held_paused\"", "")                      \
+    XX(A2A_HELD_METERED, "counter", "colony_a2a_messages_total", "outcome=\"held_metered\"", "")                    \
+    XX(AUDIT_APPENDED, "counter", "colony_audit_entries_appended_total", "", "Audit ledger entries appended.")      \
+    XX(AUDIT_VERIFIED, "counter", "colony_audit_entries_verified_total", "",                                       \
+       "Audit ledger entries hashed by verifications (once each, unless a full verification is asked for).")     \
+    XX(TICK_LIVENESS, "gauge", "colony_subsystem_last_tick_ms", "subsystem=\"liveness-sweeper\"",                 \
+       "When each background subsystem of this node last ran, in ms since the epoch (GET /admin/liveness).")     \
+    XX(TICK_QUEUE, "gauge", "colony_subsystem_last_tick_ms", "subsystem=\"a2a-queue-sweeper\"", "")                \
+    XX(TICK_UPLOADS, "gauge", "colony_subsystem_last_tick_ms", "subsystem=\"upload-sweeper\"", "")                 \
+    XX(TICK_DELEGATIONS, "gauge", "colony_subsystem_last_tick_ms", "subsystem=\"delegation-sweeper\"", "")         \
+    XX(TICK_NUDGES, "gauge", "colony_subsystem_last_tick_ms", "subsystem=\"request-nudge-sweeper\"", "")           \
+    XX(TICK_DISPATCHER, "gauge", "colony_subsystem_last_tick_ms", "subsystem=\"a2a-dispatcher\"", "")              \
+    XX(TICK_SCHEDULER, "gauge", "colony_subsystem_last_tick_ms", "subsystem=\"scheduler\"", "")
 
 typedef enum {
 #define XX(id, type, name, labels, help) METRIC_##id,
@@ -115,6 +129,8 @@ typedef enum {
 } metric_id;
 
 void metric_add(metric_id id, int64_t delta);
+/* Set a gauge. */
+void metric_set(metric_id id, int64_t value);
 static inline void metric_inc(metric_id id) { metric_add(id, 1); }
 int64_t metric_get(metric_id id);
 

@@ -101,10 +101,26 @@ static void tick(dispatcher_t *d)
             settle(v, e, &err, "retry");
             continue;
         }
+        /* the budget gate again, and its metering lease (model/budget.h); a hibernated target is woken */
+        bool held;
+        if ((e = a2a_meter_queued(d->db, v->arena, &v->row, &held, &err)) == CL_PAYMENT_REQUIRED) {
+            metric_inc(METRIC_QUEUE_FAILED);
+            e = a2a_fail(d->db, v->arena, q, "workspace budget limit exceeded", &err);
+            settle(v, e, &err, "fail");
+            continue;
+        }
+        if (e != CL_OK || held) {
+            metric_inc(METRIC_QUEUE_RETRIES);
+            e = a2a_retry_later(d->db, v->arena, q, e != CL_OK ? "budget check failed" : "target waking or metered",
+                                &err);
+            settle(v, e, &err, "retry");
+            continue;
+        }
         http_call c = {.url = q->url, .content_type = "application/json", .body = q->body, .body_len = strlen(q->body),
                        .max_response = d->cfg.max_response};
         http_client_post(d->client, &c, on_reply, v);
     }
+    metric_set(METRIC_TICK_DISPATCHER, time_now_ms()); /* GET /admin/liveness */
     arena_t *a = arena_new();
     int64_t depth;
     if (a2a_queue_depth(d->db, a, &depth, &err) == CL_OK)

@@ -36,6 +36,7 @@ static int64_t tick(scheduler_t *s)
         return s->cfg.interval_ms;
     }
     metric_inc(METRIC_SCHED_TICKS);
+    metric_set(METRIC_TICK_SCHEDULER, time_now_ms()); /* GET /admin/liveness */
     arena_t *a = arena_new();
     const char **ids;
     size_t n = 0, i = 0;

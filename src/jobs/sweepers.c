@@ -121,6 +121,7 @@ static void run_once(db_t **db, const sweepers_config *cfg, sweep_times *next)
         metric_inc(METRIC_SWEEP_ERRORS_LIVENESS);
         log_warn("phantom-busy sweep failed", "error=\"%s\"", db_last_error(*db));
     }
+    metric_set(METRIC_TICK_LIVENESS, time_now_ms()); /* GET /admin/liveness */
     metric_add(METRIC_LIVENESS_OFFLINE, flipped);
     metric_add(METRIC_PHANTOM_BUSY_RESETS, reset);
     if (flipped || reset)
@@ -128,15 +129,19 @@ static void run_once(db_t **db, const sweepers_config *cfg, sweep_times *next)
     arena_free(a);
     if (time_mono_ms() >= next->upload) { /* its own, slower cadence; also once at start */
         sweep_uploads(*db, cfg);
+        metric_set(METRIC_TICK_UPLOADS, time_now_ms());
         next->upload = time_mono_ms() + cfg->upload_interval_ms;
     }
     sweep_queue(*db, cfg);
+    metric_set(METRIC_TICK_QUEUE, time_now_ms());
     if (time_mono_ms() >= next->deleg) {
         sweep_delegations(*db, cfg);
+        metric_set(METRIC_TICK_DELEGATIONS, time_now_ms());
         next->deleg = time_mono_ms() + cfg->delegation_interval_ms;
     }
     if (cfg->nudge_interval_ms > 0 && time_mono_ms() >= next->nudge) {
         sweep_nudges(*db, cfg);
+        metric_set(METRIC_TICK_NUDGES, time_now_ms());
         next->nudge = time_mono_ms() + cfg->nudge_interval_ms;
     }
 }

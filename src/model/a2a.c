@@ -11,6 +11,7 @@
 #include "model/activity.h"
 #include "model/delegation.h"
 #include "model/event.h"
+#include "model/lifecycle.h"
 
 /* ---- normalisation (vectors.md §3.5) ------------------------------------------------------------------------ */
 
@@ -180,7 +181,7 @@ cl_err a2a_target_get(db_t *db, arena_t *a, const char *id, a2a_target *out, cl_
     cl_err e = db_query(db, a, &st, err, SQL_TARGET, "s", id);
     if (e == CL_OK && (e = db_one(st, err)) == CL_OK) {
         *out = (a2a_target){db_col_dup(st, a, 0), db_col_dup(st, a, 1), db_col_dup(st, a, 2), db_col_dup(st, a, 3),
-                            db_col_dup(st, a, 4), db_col_int64(st, 5), db_col_int64(st, 6)};
+                            db_col_dup(st, a, 4), db_col_int64(st, 5), db_col_int64(st, 6), NULL};
     }
     db_finish(st);
     if (e == CL_NOT_FOUND)
@@ -227,6 +228,8 @@ cl_err a2a_log_outcome(db_t *db, arena_t *a, const a2a_target *t, const char *ca
     if (e != CL_OK)
         return e;
     e = activity_record(db, a, &r, err);
+    if (e == CL_OK) /* the reply's token usage, and the end of the metering lease (budget.h) */
+        e = budget_settle(db, a, t->id, t->lease, o->ok && o->status < 300 ? o->response_body : NULL, err);
     if (e == CL_OK && o->ok && caller != NULL)
         e = db_run(db, a, NULL, err, SQL_OUTBOUND, "si", caller, time_now_ms());
     if (e == CL_OK && o->ok && o->from_canvas && o->status < 400) {
@@ -317,6 +320,8 @@ static const char SQL_CLAIM[] =
     " WHERE status = 'queued' AND id = (SELECT q.id FROM a2a_queue q WHERE q.status = 'queued'"
     " AND (q.next_attempt_at IS NULL OR q.next_attempt_at <= $1) AND (q.expires_at IS NULL OR q.expires_at > $1)"
     " AND NOT EXISTS (SELECT 1 FROM a2a_queue d WHERE d.workspace_id = q.workspace_id AND d.status = 'dispatched')"
+    " AND NOT EXISTS (SELECT 1 FROM workspaces p WHERE p.id = q.workspace_id AND (p.status = 'paused'"
+    " OR p.budget_lease_until > $1))"
     " ORDER BY q.priority DESC, q.enqueued_at, q.id LIMIT 1) RETURNING id";
 static const char SQL_GET[] =
     "SELECT " Q_COLUMNS ", w.url, w.status FROM a2a_queue q LEFT JOIN workspaces w ON w.id = q.workspace_id"
@@ -383,6 +388,8 @@ cl_err a2a_enqueue(db_t *db, arena_t *a, const a2a_target *t, const char *caller
     }
     if (e == CL_OK)
         e = count_of(db, a, SQL_DEPTH_WS, t->id, depth, err);
+    if (e == CL_OK) /* a busy target answered: the delivery that held the metering lease is over */
+        e = budget_settle(db, a, t->id, t->lease, NULL, err);
     if (e == CL_NOT_FOUND)
         e = cl_fail(err, CL_UNAVAILABLE, "queue row vanished");
     return db_tx_end(db, e, err);
@@ -450,6 +457,8 @@ cl_err a2a_complete(db_t *db, arena_t *a, const a2a_queue_row *r, const char *re
     cl_err e = db_tx_begin(db, err);
     if (e == CL_OK)
         e = db_run(db, a, NULL, err, SQL_COMPLETE, "sis", r->id, time_now_ms(), stored);
+    if (e == CL_OK)
+        e = budget_settle(db, a, r->workspace_id, r->lease, reply, err);
     a2a_msg m;
     cl_error ignore;
     if (e == CL_OK && a2a_normalize(a, r->body, strlen(r->body), &m, &ignore) == CL_OK && m.message_id) {
@@ -478,7 +487,13 @@ cl_err a2a_retry_later(db_t *db, arena_t *a, const a2a_queue_row *r, const char 
         backoff *= 2;
     if (backoff > A2A_RETRY_MAX_MS)
         backoff = A2A_RETRY_MAX_MS;
-    return db_run(db, a, NULL, err, SQL_RETRY, "ssi", r->id, utf8_cut_copy(a, error, 1024, true), time_now_ms() + backoff);
+    cl_err e = db_tx_begin(db, err);
+    if (e == CL_OK)
+        e = db_run(db, a, NULL, err, SQL_RETRY, "ssi", r->id, utf8_cut_copy(a, error, 1024, true),
+                   time_now_ms() + backoff);
+    if (e == CL_OK)
+        e = budget_settle(db, a, r->workspace_id, r->lease, NULL, err);
+    return db_tx_end(db, e, err);
 }
 
 static cl_err fail_delegation(db_t *db, arena_t *a, const char *body_delegation_id, const char *caller,
@@ -496,6 +511,8 @@ cl_err a2a_fail(db_t *db, arena_t *a, const a2a_queue_row *r, const char *error,
     cl_err e = db_tx_begin(db, err);
     if (e == CL_OK)
         e = db_run(db, a, NULL, err, SQL_FAIL, "sis", r->id, time_now_ms(), utf8_cut_copy(a, error, 1024, true));
+    if (e == CL_OK)
+        e = budget_settle(db, a, r->workspace_id, r->lease, NULL, err);
     if (e == CL_OK)
         e = fail_delegation(db, a, body_delegation(a, r), r->caller_id, error, err);
     return db_tx_end(db, e, err);
@@ -530,4 +547,52 @@ cl_err a2a_drop_stale(db_t *db, arena_t *a, int64_t max_age_ms, const char *work
 cl_err a2a_queue_depth(db_t *db, arena_t *a, int64_t *depth, cl_error *err)
 {
     return count_of(db, a, SQL_DEPTH, NULL, depth, err);
+}
+
+/* ---- admission ---------------------------------------------------------------------------------------------- */
+
+/* A push target that a delivery may go to now (held ones, and those without a URL, take no metering lease; one
+ * whose URL the outbound policy refuses is released by the caller). */
+static bool deliverable(const a2a_target *t)
+{
+    return strcmp(t->status, "paused") != 0 && strcmp(t->status, "hibernated") != 0 && t->url != NULL &&
+           t->url[0] != '\0';
+}
+
+cl_err a2a_admit(db_t *db, arena_t *a, a2a_target *t, const char *caller, const a2a_msg *m, const char *ingest_tag,
+                 a2a_admission *out, budget_refusal *over, cl_error *err)
+{
+    bool push = strcmp(t->delivery_mode, "poll") != 0, held = false;
+    *out = A2A_DELIVER;
+    t->lease = NULL;
+    cl_err e = db_tx_begin(db, err);
+    if (e != CL_OK)
+        return e;
+    e = budget_admit(db, a, t->id, push && deliverable(t), &t->lease, over, &held, err);
+    if (e == CL_OK && push && strcmp(t->status, "paused") == 0) {
+        *out = A2A_HOLD_PAUSED;
+    } else if (e == CL_OK && push && strcmp(t->status, "hibernated") == 0) {
+        *out = A2A_WAKING;
+        e = lifecycle_wake(db, a, t->id, err);
+    } else if (held) {
+        *out = A2A_HOLD_METERED;
+    }
+    if (e == CL_OK && ingest_tag != NULL)
+        e = a2a_log_ingest(db, a, t, caller, m, ingest_tag, err);
+    if ((e = db_tx_end(db, e, err)) != CL_OK)
+        t->lease = NULL;
+    return e;
+}
+
+cl_err a2a_meter_queued(db_t *db, arena_t *a, a2a_queue_row *r, bool *held, cl_error *err)
+{
+    budget_refusal over;
+    r->lease = NULL;
+    *held = false;
+    if (r->target_status != NULL && strcmp(r->target_status, "hibernated") == 0) {
+        *held = true;
+        cl_err e = db_tx_begin(db, err);
+        return e == CL_OK ? db_tx_end(db, lifecycle_wake(db, a, r->workspace_id, err), err) : e;
+    }
+    return budget_admit(db, a, r->workspace_id, true, &r->lease, &over, held, err);
 }

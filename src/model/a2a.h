@@ -12,6 +12,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "model/budget.h"
 #include "store/db.h"
 
 enum {
@@ -41,10 +42,12 @@ cl_err a2a_normalize(arena_t *a, const char *body, size_t len, a2a_msg *out, cl_
  * parts; NULL when there is none (or the body is not JSON). */
 const char *a2a_reply_text(arena_t *a, const char *body, size_t len);
 
-/* What the proxy needs of a target. */
+/* What the proxy needs of a target. `lease` is the budget's metering lease a push delivery holds (a2a_admit),
+ * released with its outcome (a2a_log_outcome, a2a_enqueue); NULL when none. */
 typedef struct {
     const char *id, *name, *url, *status, *delivery_mode;
     int64_t active_tasks, max_concurrent_tasks; /* as last heartbeaten */
+    const char *lease;
 } a2a_target;
 
 /* CL_NOT_FOUND for a missing or removed workspace. */
@@ -86,6 +89,7 @@ typedef struct {
     int64_t priority, attempts, enqueued_at, dispatched_at, completed_at, expires_at, next_attempt_at;
     /* joined from the target when claimed */
     const char *url, *target_status;
+    const char *lease; /* the budget's metering lease of this delivery (a2a_meter_queued), or NULL */
 } a2a_queue_row;
 
 /* Queue a push delivery for a busy target. With a key, a live row with the same key is the answer (nothing is
@@ -93,8 +97,9 @@ typedef struct {
  * workspace) are filled. expires_at 0: none. A busy-queued activity row is written in the same transaction. */
 cl_err a2a_enqueue(db_t *db, arena_t *a, const a2a_target *t, const char *caller, const a2a_msg *m, int priority,
                    int64_t expires_at, const char **id, int64_t *depth, bool *existing, cl_error *err);
-/* Claim the next due row of a target that has nothing in flight: queued → dispatched, attempts + 1. CL_NOT_FOUND
- * when nothing is due. Safe across nodes: two claimers never take the same row. */
+/* Claim the next due row of a target that has nothing in flight, is not paused and whose metering lease is free:
+ * queued → dispatched, attempts + 1. CL_NOT_FOUND when nothing is due. Safe across nodes: two claimers never take
+ * the same row. */
 cl_err a2a_claim(db_t *db, arena_t *a, a2a_queue_row *out, cl_error *err);
 /* dispatched → completed with the reply; a delegation named by the body's metadata completes with it (via
  * "queue_drain"), and the message's activity row gets the reply. */
@@ -114,5 +119,27 @@ cl_err a2a_drop_stale(db_t *db, arena_t *a, int64_t max_age_ms, const char *work
                       cl_error *err);
 /* Rows queued now, across all workspaces. */
 cl_err a2a_queue_depth(db_t *db, arena_t *a, int64_t *depth, cl_error *err);
+
+/* ---- admission: budget, pause, hibernation (budget.h, lifecycle.h) ---- */
+
+/* What admission decided for a message that passed the budget gate. */
+typedef enum {
+    A2A_DELIVER,      /* push it now (t->lease holds the metering lease when the target has a budget), or poll */
+    A2A_HOLD_PAUSED,  /* the target is paused: the message waits in the busy queue until it resumes */
+    A2A_HOLD_METERED, /* another metered delivery to the target is in flight: the busy queue delivers this later */
+    A2A_WAKING,       /* the target was hibernated and is woken now: the sender retries in ~15 s */
+} a2a_admission;
+
+/* Admit one message to `t`, in one transaction: the budget gate (CL_PAYMENT_REQUIRED "workspace budget limit
+ * exceeded" with the periods in `over`; nothing is written then), then, for a push target, its state (paused →
+ * held; hibernated → woken; a deliverable target with a budget → its metering lease, or held while another delivery
+ * holds it), and the activity row of the message when `ingest_tag` is not NULL (as a2a_log_ingest writes it). The
+ * verdict is in *out. */
+cl_err a2a_admit(db_t *db, arena_t *a, a2a_target *t, const char *caller, const a2a_msg *m, const char *ingest_tag,
+                 a2a_admission *out, budget_refusal *over, cl_error *err);
+/* The same gate for a claimed queue row before the dispatcher delivers it: CL_PAYMENT_REQUIRED (the caller fails
+ * the row), *held when the lease is taken or the target was hibernated (woken now; the caller retries the row
+ * later), else CL_OK with r->lease set when the target has a budget. */
+cl_err a2a_meter_queued(db_t *db, arena_t *a, a2a_queue_row *r, bool *held, cl_error *err);
 
 #endif

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/time.h"
+#include "model/budget.h"
 #include "model/event.h"
 #include "model/token.h"
 
@@ -22,13 +23,21 @@ static const char SQL_REGISTER[] =
     "UPDATE workspaces SET agent_card = $2, url = $3, delivery_mode = $4, status = 'online',"
     " last_heartbeat_at = $5, updated_at = $5, last_register_failure_at = NULL"
     " WHERE id = $1 AND status <> 'removed'";
+/* A reported cumulative monthly_spend ($n > 0) replaces the stored one; spend_delta is what it added (a decrease is a
+ * new month: the whole value counts), computed from the row as it was, in the statement that stores it, so two
+ * heartbeats racing on one workspace never count one increment twice. */
+#define SPEND_DELTA(n)                                                                                             \
+    "spend_delta = CASE WHEN CAST(" n " AS BIGINT) > 0 THEN (CASE WHEN CAST(" n " AS BIGINT) >= workspaces.monthly_spend" \
+    " THEN CAST(" n " AS BIGINT) - workspaces.monthly_spend ELSE CAST(" n " AS BIGINT) END) ELSE 0 END,"                 \
+    " monthly_spend = CASE WHEN CAST(" n " AS BIGINT) > 0 THEN CAST(" n " AS BIGINT) ELSE workspaces.monthly_spend END"
 /* previous_task keeps the task as it was (SET sees the old row), so RETURNING can tell whether it changed */
 static const char SQL_HEARTBEAT[] =
     "UPDATE workspaces SET last_heartbeat_at = $2, last_error_rate = $3, last_sample_error = $4, active_tasks = $5,"
     " uptime_seconds = $6, previous_task = current_task,"
-    " current_task = CASE WHEN $8 = 1 THEN $7 ELSE current_task END"
+    " current_task = CASE WHEN $8 = 1 THEN $7 ELSE current_task END, " SPEND_DELTA("$9")
     " WHERE id = $1 AND status <> 'removed'"
-    " RETURNING status, current_task, active_tasks, CASE WHEN previous_task <> current_task THEN 1 ELSE 0 END";
+    " RETURNING status, current_task, active_tasks, CASE WHEN previous_task <> current_task THEN 1 ELSE 0 END,"
+    " spend_delta";
 static const char SQL_MOVE_STATUS[] =
     "UPDATE workspaces SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2";
 static const char SQL_CARD[] = "UPDATE workspaces SET agent_card = $2, updated_at = $3 WHERE id = $1 AND status <> 'removed'";
@@ -172,18 +181,24 @@ static cl_err evaluate(db_t *db, arena_t *a, const reg_heartbeat *h, const char 
     return e;
 }
 
-/* A heartbeat that changed the workspace's task, as the write returned it. */
+/* A heartbeat that changed the workspace's task or added to its spend, as the write returned it. */
 typedef struct {
     const char *id, *task;
-    int64_t active_tasks;
+    int64_t active_tasks, spend_delta;
+    bool task_changed;
 } task_change;
 
 /* TASK_UPDATED {current_task, active_tasks} (runtime.md §1.6), inside the transaction of the write that changed
  * the task. */
 static cl_err task_updated(db_t *db, arena_t *a, const task_change *c, cl_error *err)
 {
-    return record(db, a, EV_TASK_UPDATED, c->id,
-                  json_pack("{s:s, s:I}", "current_task", c->task, "active_tasks", (json_int_t)c->active_tasks), err);
+    cl_err e = CL_OK;
+    if (c->task_changed)
+        e = record(db, a, EV_TASK_UPDATED, c->id,
+                   json_pack("{s:s, s:I}", "current_task", c->task, "active_tasks", (json_int_t)c->active_tasks), err);
+    if (e == CL_OK && c->spend_delta > 0) /* the ledger counts micro-USD; a heartbeat reports cents */
+        e = budget_spend_add(db, a, c->id, c->spend_delta * BUDGET_MICRO_PER_CENT, BUDGET_SOURCE_HEARTBEAT, err);
+    return e;
 }
 
 /* One heartbeat's write; CL_NOT_FOUND when it matched no live row. *changed tells whether it changed the task. */
@@ -192,13 +207,14 @@ static cl_err write_heartbeat(db_t *db, arena_t *a, const reg_heartbeat *h, cons
 {
     db_stmt_t *st;
     *changed = false;
-    cl_err e = db_query(db, a, &st, err, SQL_HEARTBEAT, "sidsiisi", h->workspace_id, time_now_ms(), h->error_rate,
+    cl_err e = db_query(db, a, &st, err, SQL_HEARTBEAT, "sidsiisii", h->workspace_id, time_now_ms(), h->error_rate,
                         h->sample_error ? h->sample_error : "", h->active_tasks, h->uptime_seconds, h->current_task,
-                        (int64_t)h->has_current_task);
+                        (int64_t)h->has_current_task, h->monthly_spend);
     if (e == CL_OK && (e = db_one(st, err)) == CL_OK) {
         *status = db_col_dup(st, a, 0);
-        *c = (task_change){h->workspace_id, db_col_dup(st, a, 1), db_col_int64(st, 2)};
-        *changed = db_col_int64(st, 3) == 1;
+        *c = (task_change){h->workspace_id, db_col_dup(st, a, 1), db_col_int64(st, 2), db_col_int64(st, 4),
+                           db_col_int64(st, 3) == 1};
+        *changed = c->task_changed || c->spend_delta > 0;
         db_exec(st, err);
     }
     db_finish(st);
@@ -216,7 +232,7 @@ static cl_err after_write(db_t *db, arena_t *a, const reg_heartbeat *h, const ch
     return db_tx_end(db, evaluate(db, a, h, status, err), err);
 }
 
-enum { HB_COLUMNS = 9, HB_SHAPES = 16 /* group sizes 1, 2, 4, … */ };
+enum { HB_COLUMNS = 10, HB_SHAPES = 16 /* group sizes 1, 2, 4, … */ };
 
 /* Group writers take turns (a PostgreSQL transaction advisory lock; SQLite's write lock already serialises them):
  * a single UPDATE … FROM locks its rows in plan order, so two concurrent groups could otherwise deadlock. */
@@ -234,7 +250,7 @@ static char *build_group_sql(size_t rows)
                  " active_tasks = CAST(v.column5 AS INTEGER), uptime_seconds = CAST(v.column6 AS BIGINT),"
                  " previous_task = workspaces.current_task,"
                  " current_task = CASE WHEN CAST(v.column8 AS INTEGER) = 1 THEN v.column7"
-                 " ELSE workspaces.current_task END FROM (VALUES ");
+                 " ELSE workspaces.current_task END, " SPEND_DELTA("v.column10") " FROM (VALUES ");
     for (size_t r = 0; r < rows; r++) {
         buf_puts(&b, r ? ", (" : "(");
         for (int c = 1; c <= HB_COLUMNS; c++)
@@ -245,7 +261,8 @@ static char *build_group_sql(size_t rows)
                  " AND EXISTS (SELECT 1 FROM workspace_auth_tokens t WHERE t.workspace_id = v.column1"
                  " AND t.token_hash = v.column9 AND t.revoked_at IS NULL)"
                  " RETURNING workspaces.id, workspaces.status, workspaces.current_task, workspaces.active_tasks,"
-                 " CASE WHEN workspaces.previous_task <> workspaces.current_task THEN 1 ELSE 0 END");
+                 " CASE WHEN workspaces.previous_task <> workspaces.current_task THEN 1 ELSE 0 END,"
+                 " workspaces.spend_delta");
     return buf_steal(&b, NULL);
 }
 
@@ -315,6 +332,7 @@ static cl_err write_group(db_t *db, arena_t *a, reg_hb_item **order, size_t n, t
         db_bind_str(st, base + 7, h->current_task);
         db_bind_int64(st, base + 8, h->has_current_task);
         db_bind_str(st, base + 9, hash);
+        db_bind_int64(st, base + 10, h->monthly_spend);
     }
     bool row = true;
     while ((e = db_step(st, &row, err)) == CL_OK && row) {
@@ -326,9 +344,10 @@ static cl_err write_group(db_t *db, arena_t *a, reg_hb_item **order, size_t n, t
                 break;
             }
         }
-        if (db_col_int64(st, 4) == 1) {
+        if (db_col_int64(st, 4) == 1 || db_col_int64(st, 5) > 0) {
             *changes = arena_grow(a, *changes, *nchanges, &cap, sizeof(**changes));
-            (*changes)[(*nchanges)++] = (task_change){db_col_dup(st, a, 0), db_col_dup(st, a, 2), db_col_int64(st, 3)};
+            (*changes)[(*nchanges)++] = (task_change){db_col_dup(st, a, 0), db_col_dup(st, a, 2), db_col_int64(st, 3),
+                                                      db_col_int64(st, 5), db_col_int64(st, 4) == 1};
         }
     }
     db_finish(st);
@@ -388,9 +407,10 @@ cl_err reg_heartbeat_group(db_t *db, arena_t *a, reg_hb_item *items, size_t n, c
 cl_err reg_heartbeat_ws(db_t *db, arena_t *a, const reg_heartbeat *h, const char **status, cl_error *err)
 {
     metric_inc(METRIC_HEARTBEATS);
-    /* the hot path is one autocommit write; a heartbeat naming a task is a transaction, so that a task change and
-     * its TASK_UPDATED are written together; only a status change opens another */
-    bool tx = h->has_current_task;
+    /* the hot path is one autocommit write; a heartbeat naming a task or a spend is a transaction, so that a task
+     * change and its TASK_UPDATED, or a spend and its ledger row, are written together; only a status change opens
+     * another */
+    bool tx = h->has_current_task || h->monthly_spend > 0;
     cl_err e = tx ? db_tx_begin(db, err) : CL_OK;
     if (e != CL_OK)
         return e;

@@ -33,12 +33,14 @@ typedef struct {
     const char *workspace_id, *sample_error, *current_task, *runtime_state;
     double error_rate;
     int64_t active_tasks, uptime_seconds;
+    int64_t monthly_spend; /* cumulative cents this month, 0…BUDGET_LIMIT_MAX; 0: not reported */
     bool has_current_task;
 } reg_heartbeat;
 
 /* Record a heartbeat. CL_NOT_FOUND for an unknown id, CL_GONE for a removed one. *status receives the status
- * after the heartbeat; a change (recovery to online, degradation) is recorded as one event, and a changed
- * current_task as TASK_UPDATED {current_task, active_tasks} in the transaction of the write. */
+ * after the heartbeat; a change (recovery to online, degradation) is recorded as one event, a changed current_task
+ * as TASK_UPDATED {current_task, active_tasks}, and what a reported monthly_spend added as a row of the budget
+ * ledger (budget.h), in the transaction of the write. */
 cl_err reg_heartbeat_ws(db_t *db, arena_t *a, const reg_heartbeat *h, const char **status, cl_error *err);
 
 /* The hot path, with group commit: heartbeats of workspaces presenting their own token, each proven and written by

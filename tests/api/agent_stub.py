@@ -22,6 +22,7 @@ class AgentStub:
         self.mode = "echo"       # echo | busy | error | empty | close | slow | reply
         self.reply_with = (200, None)  # reply mode: this status and JSON body, whatever was sent
         self.slow_s = 0.0
+        self.usage = None        # echo replies carry result.usage when set ({"input_tokens", "output_tokens"})
         self.delivered = []      # JSON bodies answered in echo mode
         self.seen = []           # (path, headers, raw body) of every request
         self.lock = threading.Lock()
@@ -61,9 +62,11 @@ class AgentStub:
                     stub.delivered.append(body)
                 msg = body.get("params", {}).get("message", {})
                 text = next((p.get("text") for p in msg.get("parts", []) if p.get("kind") == "text"), "")
-                self.reply(200, {"jsonrpc": "2.0", "id": body.get("id"),
-                                 "result": {"role": "agent", "messageId": "reply-" + str(msg.get("messageId")),
-                                            "parts": [{"kind": "text", "text": "echo: " + text}]}})
+                result = {"role": "agent", "messageId": "reply-" + str(msg.get("messageId")),
+                          "parts": [{"kind": "text", "text": "echo: " + text}]}
+                if stub.usage is not None:
+                    result["usage"] = stub.usage
+                self.reply(200, {"jsonrpc": "2.0", "id": body.get("id"), "result": result})
 
             def reply(self, status, obj):
                 data = b"" if obj is None else json.dumps(obj).encode()
