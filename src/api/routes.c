@@ -14,6 +14,7 @@
 #include "api/delegations.h"
 #include "api/diagnostics.h"
 #include "api/events.h"
+#include "api/files.h"
 #include "api/health.h"
 #include "api/input.h"
 #include "api/lifecycle.h"
@@ -23,10 +24,12 @@
 #include "api/secrets.h"
 #include "api/schedules.h"
 #include "api/schedules_admin.h"
+#include "api/templates.h"
 #include "api/tokens.h"
 #include "api/uploads.h"
 #include "api/usertasks.h"
 #include "api/workspaces.h"
+#include "api/wsconfig.h"
 
 /* HEAD answers like GET without a body (the router maps it onto the GET row); an event stream has no end to
  * measure, so its HEAD row answers the stream's headers and stops. */
@@ -182,6 +185,20 @@ const http_route api_routes[] = {
     {"GET", "/workspaces/:id/terminal/diagnose", api_ws_terminal_diagnose, ACCESS_PUBLIC}, /* own auth */
     {"GET", "/workspaces/:id/rescue", api_ws_rescue, ACCESS_WORKSPACE},
     {"GET", "/admin/liveness", api_admin_liveness, ACCESS_ADMIN},
+
+    /* org portability (surface.md §7-§15): config, model, abilities, files, templates */
+    {"GET", "/workspaces/:id/config", api_config_get, ACCESS_WORKSPACE},
+    {"PATCH", "/workspaces/:id/config", api_config_patch, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/model", api_model_get, ACCESS_WORKSPACE},
+    {"PUT", "/workspaces/:id/model", api_model_put, ACCESS_WORKSPACE},
+    {"PATCH", "/workspaces/:id/abilities", api_abilities_patch, ACCESS_ADMIN},
+    {"GET", "/workspaces/:id/files", api_files_list, ACCESS_WORKSPACE},
+    {"PUT", "/workspaces/:id/files", api_files_replace, ACCESS_WORKSPACE, HTTP_LANE_SLOW}, /* up to 200 files */
+    {"GET", "/workspaces/:id/files/*path", api_file_get, ACCESS_WORKSPACE},
+    {"PUT", "/workspaces/:id/files/*path", api_file_put, ACCESS_WORKSPACE},
+    {"DELETE", "/workspaces/:id/files/*path", api_file_delete, ACCESS_WORKSPACE},
+    {"GET", "/templates", api_templates_list, ACCESS_ADMIN, HTTP_LANE_SLOW}, /* parses every template */
+    {"POST", "/templates/import", api_templates_import, ACCESS_ADMIN, HTTP_LANE_SLOW},
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -1,4 +1,5 @@
-/* test_model.c - pure model rules: the 36 event names (vectors.md §3.3) and the 3 approval outcomes (inbox.md §7),
+/* test_model.c - pure model rules: the 36 event names (vectors.md §3.3), the 3 approval outcomes (inbox.md §7), the
+ * broadcast and colony's config-change event,
  * agent URL checks (§3.6), workspace field rules (§3.7) and the bearer header parse. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +14,7 @@
 #include "model/urlcheck.h"
 #include "model/workspace.h"
 
-static void test_event_names_are_the_39_of_the_contract(void **state)
+static void test_event_names_are_the_39_of_the_contract_and_2_more(void **state)
 {
     (void)state;
     static const char *const expected[] = {
@@ -26,9 +27,11 @@ static void test_event_names_are_the_39_of_the_contract(void **state)
         "WORKSPACE_HIBERNATED", "WORKSPACE_OFFLINE", "WORKSPACE_ONLINE", "WORKSPACE_PAUSED",
         "WORKSPACE_PROVISIONING", "WORKSPACE_PROVISION_FAILED", "WORKSPACE_REMOVED",
         /* not in the reference's list, but emitted by its decide and withdraw */
-        "APPROVAL_APPROVED", "APPROVAL_DENIED", "APPROVAL_WITHDRAWN"};
-    assert_int_equal(EV__COUNT, 39);
-    assert_int_equal(sizeof(expected) / sizeof(expected[0]), 39);
+        "APPROVAL_APPROVED", "APPROVAL_DENIED", "APPROVAL_WITHDRAWN",
+        /* a broadcast (sent live only by the reference), and colony's config/files/model change */
+        "BROADCAST_MESSAGE", "WORKSPACE_CONFIG_UPDATED"};
+    assert_int_equal(EV__COUNT, 41);
+    assert_int_equal(sizeof(expected) / sizeof(expected[0]), 41);
     for (int i = 0; i < EV__COUNT; i++) {
         const char *n = event_name((event_type)i);
         assert_string_equal(n, expected[i]);
@@ -125,7 +128,7 @@ static void test_bearer_parse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_event_names_are_the_39_of_the_contract),
+        cmocka_unit_test(test_event_names_are_the_39_of_the_contract_and_2_more),
         cmocka_unit_test(test_agent_urls),
         cmocka_unit_test(test_workspace_field_rules),
         cmocka_unit_test(test_bearer_parse),
