@@ -343,6 +343,7 @@ static int cmd_import(const config_t *c, const char *file)
     cl_error e;
     int64_t t0 = org_import_started(db, a, file, file, "merge");
     cl_err rc = tpl_load_file(a, file, &t, &e);
+    t.configs_dir = c->configs_dir;
     if (rc == CL_OK)
         rc = org_import(db, a, &t, false, &r, &e);
     org_import_completed(db, a, rc == CL_OK ? t.name : file, file, "merge", &r, t0, rc == CL_OK ? NULL : e.msg);

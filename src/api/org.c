@@ -9,6 +9,7 @@
 #include "api/errors.h"
 #include "api/input.h"
 #include "api/paging.h"
+#include "api/templates.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/time.h"
@@ -109,6 +110,7 @@ void api_org_import(http_req *rq)
         rc = dir ? tpl_load_file(rq->arena, path, &t, &e) : tpl_from_json(rq->arena, inline_tpl, &t, &e);
     if (rc == CL_OK && t.name[0] == '\0')
         t.name = label;
+    t.configs_dir = api_configs_dir();
     if (rc == CL_OK)
         rc = org_import(rq->db, rq->arena, &t, strcmp(mode, "reconcile") == 0, &r, &e);
     org_import_completed(rq->db, rq->arena, rc == CL_OK ? t.name : label, dir, mode, &r, t0,

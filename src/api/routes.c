@@ -19,6 +19,7 @@
 #include "api/input.h"
 #include "api/lifecycle.h"
 #include "api/org.h"
+#include "api/plugins.h"
 #include "api/registry.h"
 #include "api/requests.h"
 #include "api/secrets.h"
@@ -199,6 +200,15 @@ const http_route api_routes[] = {
     {"DELETE", "/workspaces/:id/files/*path", api_file_delete, ACCESS_WORKSPACE},
     {"GET", "/templates", api_templates_list, ACCESS_ADMIN, HTTP_LANE_SLOW}, /* parses every template */
     {"POST", "/templates/import", api_templates_import, ACCESS_ADMIN, HTTP_LANE_SLOW},
+    /* plugins: the registry is read from disk (slow lane: one plugin.yaml per entry), archives are built there */
+    {"GET", "/plugins", api_plugins_registry, ACCESS_PUBLIC, HTTP_LANE_SLOW},
+    {"GET", "/plugins/sources", api_plugins_sources, ACCESS_PUBLIC, HTTP_LANE_LOOP},
+    {"GET", "/workspaces/:id/plugins", api_ws_plugins, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/plugins", api_ws_plugin_install, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/plugins/available", api_ws_plugins_available, ACCESS_WORKSPACE, HTTP_LANE_SLOW},
+    {"GET", "/workspaces/:id/plugins/compatibility", api_ws_plugins_compatibility, ACCESS_WORKSPACE},
+    {"DELETE", "/workspaces/:id/plugins/:name", api_ws_plugin_uninstall, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/plugins/:name/download", api_ws_plugin_download, ACCESS_WORKSPACE, HTTP_LANE_SLOW},
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -121,3 +121,30 @@ def test_concurrent_imports_of_one_name_make_one_template(server):
     assert sorted(os.listdir(CONFIGS / name)) == ["config.yaml", "who.md"]
     assert not [p for p in os.listdir(CONFIGS) if p.startswith(".import-")]
 
+
+def test_org_nodes_keep_their_system_prompt_over_their_template_and_declare_plugins(server):
+    _write("writer", {"config.yaml": "name: Writer\n", "style.md": "short sentences\n"})
+    org = "org-" + uuid.uuid4().hex[:6]
+    tpl = {"name": org, "defaults": {"model": "m", "plugins": ["lint", "fmt", "docs"]},
+           "workspaces": [{"name": org, "template": "writer", "system_prompt": "You write.", "plugins": ["!fmt", "x"],
+                           "children": [{"name": "plain"}]}]}
+    r = server.post("/org/import", headers=ADMIN, json={"template": tpl})
+    assert r.status_code == 201, r.text
+    root, plain = r.json()["workspaces"]
+    files = server.get(f"/workspaces/{root['id']}/files", headers=ADMIN).json()
+    assert [f["path"] for f in files] == ["config.yaml", "style.md", "system-prompt.md"]
+    assert server.get(f"/workspaces/{root['id']}/files/system-prompt.md", headers=ADMIN).json()["content"] == (
+        "You write.")
+    assert [p["name"] for p in server.get(f"/workspaces/{root['id']}/plugins", headers=ADMIN).json()] == [
+        "docs", "lint", "x"]
+    assert [p["name"] for p in server.get(f"/workspaces/{plain['id']}/plugins", headers=ADMIN).json()] == [
+        "docs", "fmt", "lint"]
+    assert server.db.query(f"SELECT count(*) FROM workspace_files WHERE workspace_id = '{plain['id']}'") == [["0"]]
+    # a re-import changes nothing of what exists
+    server.put(f"/workspaces/{root['id']}/files/system-prompt.md", headers=ADMIN, json={"content": "edited"})
+    assert server.post("/org/import", headers=ADMIN, json={"template": tpl}).json()["skipped"] == 2
+    assert server.get(f"/workspaces/{root['id']}/files/system-prompt.md", headers=ADMIN).json()["content"] == "edited"
+    bad = {**tpl, "workspaces": [{"name": "b" + org, "plugins": ["../evil"]}]}
+    error(server.post("/org/import", headers=ADMIN, json={"template": bad}), 400,
+          "workspaces[0].plugins[0]: invalid plugin name")
+
