@@ -3,6 +3,7 @@
  * a failure leaves no partial tree, so the reference's 207 becomes the failure's own status. */
 #include "api/org.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/auth.h"
@@ -13,6 +14,7 @@
 #include "base/id.h"
 #include "base/json.h"
 #include "base/time.h"
+#include "base/utf8.h"
 #include "model/orgimport.h"
 #include "model/platform.h"
 #include "model/workspace.h"
@@ -235,4 +237,23 @@ void api_allowlist_put(http_req *rq)
         return;
     }
     reply_allowlist(rq, org_id);
+}
+
+/* An environment value as JSON can carry it ("" when unset or not UTF-8). */
+static const char *env_or_empty(const char *name)
+{
+    const char *v = getenv(name);
+    return v && utf8_valid(v, strlen(v)) ? v : "";
+}
+
+static bool env_set(const char *name) { return env_or_empty(name)[0] != '\0'; }
+
+void api_org_identity(http_req *rq)
+{
+    /* a platform LLM proxy: a base URL and a token (surface.md §5); only whether they are set leaves colony */
+    bool managed = (env_set("MOLECULE_LLM_BASE_URL") || env_set("OPENAI_BASE_URL")) &&
+                   (env_set("MOLECULE_LLM_USAGE_TOKEN") || env_set("OPENAI_API_KEY"));
+    api_reply_json(rq, 200, json_pack("{s:s, s:s, s:s, s:b}", "name", env_or_empty("MOLECULE_ORG_NAME"), "slug",
+                                      env_or_empty("MOLECULE_ORG_SLUG"), "org_id", env_or_empty("MOLECULE_ORG_ID"),
+                                      "platform_managed_available", managed));
 }

@@ -17,6 +17,7 @@
 #include "api/files.h"
 #include "api/health.h"
 #include "api/input.h"
+#include "api/instructions.h"
 #include "api/lifecycle.h"
 #include "api/org.h"
 #include "api/plugins.h"
@@ -209,6 +210,13 @@ const http_route api_routes[] = {
     {"GET", "/workspaces/:id/plugins/compatibility", api_ws_plugins_compatibility, ACCESS_WORKSPACE},
     {"DELETE", "/workspaces/:id/plugins/:name", api_ws_plugin_uninstall, ACCESS_WORKSPACE},
     {"GET", "/workspaces/:id/plugins/:name/download", api_ws_plugin_download, ACCESS_WORKSPACE, HTTP_LANE_SLOW},
+    /* platform instructions, identity, bundles, broadcast, chat download */
+    {"GET", "/instructions", api_instructions_list, ACCESS_ADMIN},
+    {"POST", "/instructions", api_instructions_create, ACCESS_ADMIN},
+    {"PUT", "/instructions/:id", api_instructions_update, ACCESS_ADMIN},
+    {"DELETE", "/instructions/:id", api_instructions_delete, ACCESS_ADMIN},
+    {"GET", "/workspaces/:id/instructions/resolve", api_instructions_resolve, ACCESS_WORKSPACE},
+    {"GET", "/org/identity", api_org_identity, ACCESS_PUBLIC, HTTP_LANE_LOOP},
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);
