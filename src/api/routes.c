@@ -9,6 +9,7 @@
 #include "api/auth.h"
 #include "api/billing.h"
 #include "api/budget.h"
+#include "api/broadcast.h"
 #include "api/canvas.h"
 #include "api/checkpoints.h"
 #include "api/delegations.h"
@@ -217,6 +218,8 @@ const http_route api_routes[] = {
     {"DELETE", "/instructions/:id", api_instructions_delete, ACCESS_ADMIN},
     {"GET", "/workspaces/:id/instructions/resolve", api_instructions_resolve, ACCESS_WORKSPACE},
     {"GET", "/org/identity", api_org_identity, ACCESS_PUBLIC, HTTP_LANE_LOOP},
+    {"POST", "/workspaces/:id/broadcast", api_broadcast, ACCESS_WORKSPACE, HTTP_LANE_SLOW}, /* the whole org */
+    {"GET", "/workspaces/:id/chat/download", api_chat_download, ACCESS_WORKSPACE},
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);
