@@ -10,6 +10,7 @@
 #include "api/billing.h"
 #include "api/budget.h"
 #include "api/broadcast.h"
+#include "api/bundles.h"
 #include "api/canvas.h"
 #include "api/checkpoints.h"
 #include "api/delegations.h"
@@ -218,6 +219,8 @@ const http_route api_routes[] = {
     {"DELETE", "/instructions/:id", api_instructions_delete, ACCESS_ADMIN},
     {"GET", "/workspaces/:id/instructions/resolve", api_instructions_resolve, ACCESS_WORKSPACE},
     {"GET", "/org/identity", api_org_identity, ACCESS_PUBLIC, HTTP_LANE_LOOP},
+    {"GET", "/bundles/export/:id", api_bundle_export, ACCESS_ADMIN, HTTP_LANE_SLOW},
+    {"POST", "/bundles/import", api_bundle_import, ACCESS_ADMIN, HTTP_LANE_SLOW},
     {"POST", "/workspaces/:id/broadcast", api_broadcast, ACCESS_WORKSPACE, HTTP_LANE_SLOW}, /* the whole org */
     {"GET", "/workspaces/:id/chat/download", api_chat_download, ACCESS_WORKSPACE},
 };
