@@ -148,3 +148,9 @@ def test_org_nodes_keep_their_system_prompt_over_their_template_and_declare_plug
     error(server.post("/org/import", headers=ADMIN, json={"template": bad}), 400,
           "workspaces[0].plugins[0]: invalid plugin name")
 
+
+def test_the_shipped_templates_are_listed(start_colony):
+    c = start_colony(args=["--configs-dir", str(ROOT / "workspace-configs-templates"),
+                           "--templates-dir", str(ROOT / "org-templates")])
+    assert [t["dir"] for t in c.get("/org/templates", headers=ADMIN).json()] == ["demo"]
+    assert [t["id"] for t in c.get("/templates", headers=ADMIN).json()] == ["developer"]
