@@ -74,14 +74,16 @@ def test_broadcast_refusals(server):
 
 def registered(c, agent, mode="push"):
     w = create_ws(c, delivery_mode=mode)
-    c.post("/registry/register", headers=bearer(w["auth_token"]),
-           json={"id": w["id"], "agent_card": {}, "url": agent.url})
-    return w
+    reg = c.post("/registry/register", headers=bearer(w["auth_token"]),
+                 json={"id": w["id"], "agent_card": {}, "url": agent.url})
+    assert reg.status_code == 200, reg.text
+    return {**w, "inbound_secret": reg.json().get("platform_inbound_secret")}
 
 
 def test_download_relays_the_agents_file(server, agent):
     w = registered(server, agent)
-    secret = server.db.query(f"SELECT platform_inbound_secret FROM workspaces WHERE id = '{w['id']}'")[0][0]
+    secret = w["inbound_secret"]
+    assert len(secret) >= 32
     agent.files["/workspace/out/report v1.md"] = b"# Report\n"
     r = server.get(f"/workspaces/{w['id']}/chat/download", params={"path": "/workspace/out/report v1.md"},
                    headers=bearer(w["auth_token"]))

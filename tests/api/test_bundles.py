@@ -213,10 +213,15 @@ def test_exports_never_hold_secrets_or_tokens(server, agent):
         assert server.put(f"/workspaces/{child['id']}/files/{path}", headers=ADMIN,
                           json={"content": content}).status_code == 200
     server.patch(f"/workspaces/{child['id']}/config", headers=ADMIN, json={"api_key": "cfg-secret-777"})
+    assert server.post(f"/workspaces/{child['id']}/secrets", headers=ADMIN,
+                       json={"key": "OPENAI_API_KEY", "value": "sk-workspace-secret-9876"}).status_code in (200, 201)
+    assert server.put("/settings/secrets", headers=ADMIN,
+                      json={"key": "GLOBAL_TOKEN", "value": "global-secret-5432"}).status_code in (200, 201)
     text = server.get(f"/bundles/export/{root['id']}", headers=ADMIN).text
-    secret = server.db.query(f"SELECT platform_inbound_secret FROM workspaces WHERE id = '{child['id']}'")[0][0]
     hashes = [h for (h,) in server.db.query("SELECT token_hash FROM workspace_auth_tokens")]
-    for needle in [root["auth_token"], child["auth_token"], minted, org, secret, reg["platform_inbound_secret"],
+    assert len(reg["platform_inbound_secret"]) >= 32
+    for needle in [root["auth_token"], child["auth_token"], minted, org, reg["platform_inbound_secret"],
+                   "sk-workspace-secret-9876", "global-secret-5432", "OPENAI_API_KEY", "GLOBAL_TOKEN",
                    "sk-live-0123456789abcdef", "hidden-value-42", "cfg-secret-777", ".env", ".auth_token", *hashes]:
         assert needle not in text, needle
     assert '"ok.md":"visible"' in text.replace(" ", "")
