@@ -79,16 +79,27 @@ static bool declared_or_reply(http_req *rq, const char **id, ws_row *w, ws_plugi
     return true;
 }
 
+/* A workspace declares at most PLUGIN_DECLARED_MAX plugins: one page holds them all unless a client pages. */
 void api_ws_plugins(http_req *rq)
 {
-    const char *id;
+    const char *id, *last = NULL;
     ws_row w;
     ws_plugin *rows;
     size_t n;
-    if (!declared_or_reply(rq, &id, &w, &rows, &n))
+    int64_t limit;
+    api_cursor c;
+    if (!api_limit_or_reply(rq, PLUGIN_DECLARED_MAX, PLUGIN_DECLARED_MAX, &limit) ||
+        !api_cursor_or_reply(rq, "x", &c) || !declared_or_reply(rq, &id, &w, &rows, &n))
         return;
     json_t *out = json_array();
     for (size_t i = 0; i < n; i++) {
+        if (c.set && strcmp(rows[i].name, c.id) <= 0)
+            continue;
+        if (json_array_size(out) == (size_t)limit) {
+            api_next_page(rq, api_cursor_text(rq->arena, "x", &(api_cursor){.id = last}));
+            break;
+        }
+        last = rows[i].name;
         json_t *v = json_copy(entry(rq, rows[i].name));
         json_object_set_new(v, "source", json_string(rows[i].source));
         json_object_set_new(v, "supported_on_runtime", json_boolean(plugin_supports(v, w.runtime)));

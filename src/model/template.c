@@ -15,6 +15,7 @@
 #include "model/envfile.h"
 #include "model/schedule.h"
 #include "model/platform.h"
+#include "model/plugin.h"
 #include "model/urlcheck.h"
 #include "model/workspace.h"
 
@@ -276,7 +277,7 @@ static cl_err node(walk_ctx *w, const json_t *j, const char *path, int depth, bo
 
 /* ---- what a created node keeps besides its row: its system prompt and its plugins ---------------------------- */
 
-enum { TPL_PROMPT_MAX = 1 << 20, TPL_PLUGINS_MAX = 200 };
+enum { TPL_PROMPT_MAX = 1 << 20 };
 
 /* defaults.plugins, then the node's own; "!x" or "-x" in the node's list removes x (workspaces.md §4.2). */
 static cl_err node_plugins(walk_ctx *w, const json_t *j, const char *path, tpl_node *out, cl_error *err)
@@ -301,8 +302,8 @@ static cl_err node_plugins(walk_ctx *w, const json_t *j, const char *path, tpl_n
                 out->plugins[out->nplugins++] = name;
         }
     }
-    if (out->nplugins > TPL_PLUGINS_MAX)
-        return cl_fail(err, CL_INVALID, "%s: at most %d plugins", path, TPL_PLUGINS_MAX);
+    if (out->nplugins > PLUGIN_DECLARED_MAX)
+        return cl_fail(err, CL_INVALID, "%s: at most %d plugins", path, PLUGIN_DECLARED_MAX);
     out->system_prompt = str(j, "system_prompt");
     if (out->system_prompt && strlen(out->system_prompt) > TPL_PROMPT_MAX)
         return cl_fail(err, CL_INVALID, "%s.system_prompt is larger than %d bytes", path, TPL_PROMPT_MAX);

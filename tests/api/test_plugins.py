@@ -80,6 +80,12 @@ def test_declared_plugins_and_compatibility(server):
     assert got == [{**ALPHA, "source": "local://alpha", "supported_on_runtime": False},
                    {**GAMMA, "source": "local://gamma", "supported_on_runtime": True},
                    {**BETA, "name": "missing", "source": "local://missing", "supported_on_runtime": True}]
+    first = server.get(f"/workspaces/{w['id']}/plugins?limit=2", headers=ADMIN)
+    assert [p["name"] for p in first.json()] == ["alpha", "gamma"]
+    rest = server.get(f"/workspaces/{w['id']}/plugins?cursor={first.headers['X-Next-Cursor']}", headers=ADMIN)
+    assert [p["name"] for p in rest.json()] == ["missing"] and "X-Next-Cursor" not in rest.headers
+    error(server.get(f"/workspaces/{w['id']}/plugins?limit=201", headers=ADMIN), 400,
+          "limit must be an integer from 1 to 200")
     assert server.get(f"/workspaces/{w['id']}/plugins/available", headers=ADMIN).json() == [BETA, GAMMA, HUGE]
     error(server.get(f"/workspaces/{w['id']}/plugins/compatibility", headers=ADMIN), 400,
           "runtime query parameter is required")
