@@ -39,9 +39,7 @@ void api_org_templates(http_req *rq)
     const char *last;
     bool more;
     json_t *list = org_template_list(rq->arena, templates_dir, c.id, (size_t)limit, &last, &more);
-    if (more)
-        api_next_page(rq, api_cursor_text(rq->arena, "x", &(api_cursor){.id = last}));
-    api_reply_json(rq, 200, list);
+    api_reply_dir_page(rq, list, more, last);
 }
 
 static json_t *items_json(const import_result *r)

@@ -2,13 +2,12 @@
 #include "model/plugin.h"
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "base/dirpage.h"
+#include "base/fsread.h"
 #include "base/json.h"
 #include "base/targz.h"
 #include "base/time.h"
@@ -37,25 +36,8 @@ static bool dir_name_ok(const char *name)
 /* Read a whole regular file (no symlink at its end) of at most `max` bytes into `a`. */
 static bool slurp(arena_t *a, const char *path, size_t max, char **out, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    struct stat sb;
-    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > max) {
-        if (fd >= 0)
-            close(fd);
-        return false;
-    }
-    char *buf = arena_alloc(a, (size_t)sb.st_size + 1);
-    size_t got = 0;
-    while (got < (size_t)sb.st_size) {
-        ssize_t k = read(fd, buf + got, (size_t)sb.st_size - got);
-        if (k <= 0)
-            break;
-        got += (size_t)k;
-    }
-    close(fd);
-    buf[got] = '\0';
-    *out = buf, *len = got;
-    return true;
+    cl_error ignored;
+    return fs_read_file(a, path, max, out, len, &ignored) == CL_OK;
 }
 
 static bool is_dir(const char *path)

@@ -13,6 +13,7 @@
 
 #include "base/buf.h"
 #include "base/dirpage.h"
+#include "base/fsread.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -57,27 +58,11 @@ static bool is_dir(const char *path)
  * one, CL_TOO_LARGE past max, CL_INVALID when it is not UTF-8 text. */
 static cl_err read_text(arena_t *a, const char *path, size_t max, ws_file *out, cl_error *err)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    struct stat sb;
-    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        if (fd >= 0)
-            close(fd);
-        return cl_fail(err, CL_NOT_FOUND, "file not found");
-    }
-    if ((uint64_t)sb.st_size > max) {
-        close(fd);
-        return cl_fail(err, CL_TOO_LARGE, "file larger than %zu bytes", max);
-    }
-    char *buf = arena_alloc(a, (size_t)sb.st_size + 1);
-    size_t got = 0;
-    while (got < (size_t)sb.st_size) {
-        ssize_t k = read(fd, buf + got, (size_t)sb.st_size - got);
-        if (k <= 0)
-            break;
-        got += (size_t)k;
-    }
-    close(fd);
-    buf[got] = '\0';
+    char *buf;
+    size_t got;
+    cl_err e = fs_read_file(a, path, max, &buf, &got, err);
+    if (e != CL_OK)
+        return e;
     if (!utf8_valid(buf, got) || memchr(buf, '\0', got) != NULL)
         return cl_fail(err, CL_INVALID, "not a text file");
     out->content = buf;
