@@ -28,19 +28,7 @@ void api_org_init(const char *dir)
 }
 
 /* GET /org/templates: every template (the reference lists them all) up to a page of 1,000, limit + cursor past it. */
-enum { TEMPLATES_DEFAULT = 1000, TEMPLATES_MAX = 1000 };
-
-void api_org_templates(http_req *rq)
-{
-    int64_t limit;
-    api_cursor c;
-    if (!api_limit_or_reply(rq, TEMPLATES_DEFAULT, TEMPLATES_MAX, &limit) || !api_cursor_or_reply(rq, "x", &c))
-        return;
-    const char *last;
-    bool more;
-    json_t *list = org_template_list(rq->arena, templates_dir, c.id, (size_t)limit, &last, &more);
-    api_reply_dir_page(rq, list, more, last);
-}
+void api_org_templates(http_req *rq) { api_reply_dir_list(rq, templates_dir, org_template_list); }
 
 static json_t *items_json(const import_result *r)
 {

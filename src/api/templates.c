@@ -32,7 +32,7 @@ const char *api_template_dir(http_req *rq, const ws_row *w)
 /* GET /templates: every template up to a page of 1,000 (the reference lists them all), limit + cursor past it. */
 enum { TEMPLATES_DEFAULT = 1000, TEMPLATES_MAX = 1000 };
 
-void api_templates_list(http_req *rq)
+void api_reply_dir_list(http_req *rq, const char *dir, api_dir_list_fn list_fn)
 {
     int64_t limit;
     api_cursor c;
@@ -40,9 +40,11 @@ void api_templates_list(http_req *rq)
         return;
     const char *last;
     bool more;
-    json_t *list = wstpl_list(rq->arena, configs_dir, c.id, (size_t)limit, &last, &more);
+    json_t *list = list_fn(rq->arena, dir, c.id, (size_t)limit, &last, &more);
     api_reply_dir_page(rq, list, more, last);
 }
+
+void api_templates_list(http_req *rq) { api_reply_dir_list(rq, configs_dir, wstpl_list); }
 
 void api_reply_dir_page(http_req *rq, json_t *list, bool more, const char *last)
 {

@@ -23,6 +23,10 @@ const char *api_template_dir(http_req *rq, const ws_row *w);
 bool api_file_map_or_reply(http_req *rq, const json_t *files, ws_file **list, size_t *n);
 /* Answer a page of a directory listing (base/dirpage.h): the next page starts after `last` when `more`. */
 void api_reply_dir_page(http_req *rq, json_t *list, bool more, const char *last);
+/* A template listing of `dir` by name, as the reference lists them all: up to 1,000 a page, limit + cursor past it. */
+typedef json_t *(*api_dir_list_fn)(arena_t *a, const char *dir, const char *after, size_t limit, const char **last,
+                                   bool *more);
+void api_reply_dir_list(http_req *rq, const char *dir, api_dir_list_fn list_fn);
 
 void api_templates_list(http_req *rq);
 void api_templates_import(http_req *rq);
