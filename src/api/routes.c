@@ -195,6 +195,8 @@ const http_route api_routes[] = {
     {"PATCH", "/workspaces/:id/config", api_config_patch, ACCESS_WORKSPACE},
     {"GET", "/workspaces/:id/model", api_model_get, ACCESS_WORKSPACE},
     {"PUT", "/workspaces/:id/model", api_model_put, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/provider", api_provider_retired, ACCESS_WORKSPACE},
+    {"PUT", "/workspaces/:id/provider", api_provider_retired, ACCESS_WORKSPACE},
     {"PATCH", "/workspaces/:id/abilities", api_abilities_patch, ACCESS_ADMIN},
     {"GET", "/workspaces/:id/files", api_files_list, ACCESS_WORKSPACE},
     {"PUT", "/workspaces/:id/files", api_files_replace, ACCESS_WORKSPACE, HTTP_LANE_SLOW}, /* up to 200 files */

@@ -119,3 +119,11 @@ void api_abilities_patch(http_req *rq)
     }
     api_reply_json(rq, 200, json_pack("{s:s}", "status", "updated"));
 }
+
+void api_provider_retired(http_req *rq)
+{
+    /* as the reference: whatever the id and the body, once the route's guard let the caller through */
+    api_fail_with(rq, CL_GONE, "PROVIDER_ENDPOINT_RETIRED", json_pack("{s:s}", "issue", "internal#718"),
+                  "the provider endpoint is retired: the provider follows from the model; use "
+                  "GET/PUT /workspaces/:id/model");
+}

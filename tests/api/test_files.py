@@ -146,6 +146,22 @@ def test_model_refusals(server):
     assert server.get(url, headers=ADMIN).json() == {"model": "m", "source": "workspace_secrets"}
 
 
+def test_the_provider_endpoint_is_retired(server):
+    w, other = create_ws(server), create_ws(server)
+    url = f"/workspaces/{w['id']}/provider"
+    retired = {"error": "the provider endpoint is retired: the provider follows from the model; use "
+                        "GET/PUT /workspaces/:id/model", "code": "PROVIDER_ENDPOINT_RETIRED", "issue": "internal#718"}
+    for method, body in (("GET", None), ("PUT", {"provider": "anthropic"}), ("PUT", None)):
+        for headers in (bearer(w["auth_token"]), ADMIN):
+            r = server.request(method, url, headers=headers, json=body)
+            assert (r.status_code, r.json()) == (410, retired), (method, body)
+    # the route's guard still comes first, as the reference's WorkspaceAuth
+    error(server.get(url, headers=bearer(other["auth_token"])), 401, "invalid workspace auth token")
+    error(server.put(url, json={"provider": "x"}), 401, "missing workspace auth token")
+    assert server.get(f"/workspaces/{w['id']}/model", headers=ADMIN).json() == {"model": "m",
+                                                                                 "source": "workspace_secrets"}
+
+
 # ---- abilities ---------------------------------------------------------------------------------------------
 
 def test_abilities(server):
