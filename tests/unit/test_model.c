@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "model/event.h"
+#include "model/secret.h"
 #include "model/token.h"
 #include "base/netaddr.h"
 #include "model/urlcheck.h"
@@ -125,6 +126,24 @@ static void test_bearer_parse(void **state)
     arena_free(a);
 }
 
+/* data.md §3.4 guard 1's names, in any case (the list is searched by bisection: an entry out of order is missed) */
+static void test_llm_credentials(void **state)
+{
+    (void)state;
+    static const char *const listed[] = {
+        "AI_GATEWAY_API_KEY", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ARCEEAI_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN",
+        "CODEX_AUTH_JSON", "DASHSCOPE_API_KEY", "DEEPSEEK_API_KEY", "GEMINI_API_KEY", "GLM_API_KEY",
+        "HERMES_CUSTOM_API_KEY", "HERMES_CUSTOM_BASE_URL", "HF_TOKEN", "KIMI_API_KEY", "KIMI_CN_API_KEY",
+        "MINIMAX_API_KEY", "MINIMAX_CN_API_KEY", "NOUS_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL",
+        "OPENROUTER_API_KEY", "XAI_API_KEY", "ZAI_API_KEY", "anthropic_api_key", "Hf_Token"};
+    for (size_t i = 0; i < sizeof(listed) / sizeof(listed[0]); i++)
+        assert_true(secret_is_llm_credential(listed[i]));
+    static const char *const other[] = {"", "MODEL", "OPENAI_API_KEY_2", "ANTHROPIC", "GITHUB_TOKEN", "A", "ZZZ"};
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+        assert_false(secret_is_llm_credential(other[i]));
+    assert_false(secret_is_llm_credential(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -132,6 +151,7 @@ int main(void)
         cmocka_unit_test(test_agent_urls),
         cmocka_unit_test(test_workspace_field_rules),
         cmocka_unit_test(test_bearer_parse),
+        cmocka_unit_test(test_llm_credentials),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
