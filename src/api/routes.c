@@ -205,6 +205,7 @@ const http_route api_routes[] = {
     {"DELETE", "/workspaces/:id/files/*path", api_file_delete, ACCESS_WORKSPACE},
     {"GET", "/templates", api_templates_list, ACCESS_ADMIN, HTTP_LANE_SLOW}, /* parses every template */
     {"POST", "/templates/import", api_templates_import, ACCESS_ADMIN, HTTP_LANE_SLOW},
+    {"POST", "/admin/templates/refresh", api_templates_refresh, ACCESS_ADMIN},
     /* plugins: the registry is read from disk (slow lane: one plugin.yaml per entry), archives are built there */
     {"GET", "/plugins", api_plugins_registry, ACCESS_PUBLIC, HTTP_LANE_SLOW},
     {"GET", "/plugins/sources", api_plugins_sources, ACCESS_PUBLIC, HTTP_LANE_LOOP},

@@ -112,3 +112,10 @@ void api_templates_import(http_req *rq)
     }
     api_reply_json(rq, 201, json_pack("{s:s, s:s, s:s}", "status", "imported", "id", id, "name", name));
 }
+
+void api_templates_refresh(http_req *rq)
+{
+    /* colony clones no template manifest: what --configs-dir holds is what GET /templates lists */
+    api_fail(rq, CL_UNAVAILABLE,
+             "template cache refresh is not available: colony fetches no templates; it reads them from --configs-dir");
+}

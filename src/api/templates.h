@@ -30,5 +30,7 @@ void api_reply_dir_list(http_req *rq, const char *dir, api_dir_list_fn list_fn);
 
 void api_templates_list(http_req *rq);
 void api_templates_import(http_req *rq);
+/* POST /admin/templates/refresh: 503, as the reference without a template cache refresher (data.md §5). */
+void api_templates_refresh(http_req *rq);
 
 #endif

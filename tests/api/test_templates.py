@@ -9,7 +9,7 @@ import tempfile
 import uuid
 
 from conftest import ADMIN, ROOT
-from inbox_util import bearer, error, race
+from inbox_util import bearer, error, mint_org_token, race
 
 CONFIGS = pathlib.Path(tempfile.mkdtemp(prefix="colony-configs-"))
 ORGS = pathlib.Path(tempfile.mkdtemp(prefix="colony-orgs-"))
@@ -55,6 +55,17 @@ def test_list_shapes_and_skips(server):
     rest = server.get(f"/templates?cursor={first.headers['X-Next-Cursor']}", headers=ADMIN).json()
     assert [t["id"] for t in rest if t["id"] in FIXED] == ["beta"]  # broken, alien, noconfig: not templates
     error(server.get("/templates"), 401, "admin auth required")
+
+
+def test_no_template_cache_to_refresh(server):
+    before = sorted(os.listdir(CONFIGS))
+    error(server.post("/admin/templates/refresh", headers=ADMIN), 503,
+          "template cache refresh is not available: colony fetches no templates; it reads them from --configs-dir",
+          "unavailable")
+    error(server.post("/admin/templates/refresh", headers=bearer(mint_org_token(server))), 503,
+          "template cache refresh is not available: colony fetches no templates; it reads them from --configs-dir")
+    error(server.post("/admin/templates/refresh"), 401, "admin auth required")
+    assert sorted(os.listdir(CONFIGS)) == before
 
 
 def test_import_then_conflict(server):
