@@ -420,7 +420,7 @@ typedef struct {
     db_t *db;
     arena_t *a;
     const char *configs_dir;
-    size_t nodes;
+    size_t nodes, bytes; /* bytes: of the files and cards gathered so far */
 } exporter;
 
 /* `key` of the YAML front matter of a SKILL.md (between "---" lines), or NULL. */
@@ -479,6 +479,13 @@ static cl_err export_node(exporter *x, const char *id, int depth, json_t **out, 
                           WSFILES_CONFIGS, true, &files, &n, &own, err)) != CL_OK ||
         (e = wsconfig_get(x->db, x->a, id, &config, err)) != CL_OK)
         return e;
+    /* stop gathering once the document cannot fit: a large tree would otherwise be read whole into memory (up to
+     * BUNDLE_MAX_NODES x WSFILES_TOTAL_MAX) before the final check of bundle_export */
+    for (size_t i = 0; i < n; i++)
+        x->bytes += wsfiles_hidden(files[i].path) ? 0 : files[i].size;
+    x->bytes += w.agent_card ? strlen(w.agent_card) : 0;
+    if (x->bytes > BUNDLE_EXPORT_MAX)
+        return cl_fail(err, CL_TOO_LARGE, "bundle larger than %d bytes", BUNDLE_EXPORT_MAX);
     json_t *prompts = json_object();
     for (size_t i = 0; i < n; i++) {
         const char *p = files[i].path;
@@ -533,7 +540,7 @@ static cl_err export_node(exporter *x, const char *id, int depth, json_t **out, 
 
 cl_err bundle_export(db_t *db, arena_t *a, const char *id, const char *configs_dir, json_t **out, cl_error *err)
 {
-    exporter x = {db, a, configs_dir, 0};
+    exporter x = {db, a, configs_dir, 0, 0};
     cl_err e = export_node(&x, id, 0, out, err);
     if (e == CL_OK && json_dumpb(*out, NULL, 0, JSON_COMPACT) > BUNDLE_EXPORT_MAX)
         e = cl_fail(err, CL_TOO_LARGE, "bundle larger than %d bytes", BUNDLE_EXPORT_MAX);

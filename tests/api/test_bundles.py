@@ -239,3 +239,15 @@ def test_export_errors_and_status(server):
     remove(server, kid)
     assert export(server, kid["id"])["name"] == kid["name"]  # the root is read whatever its status
     error(server.post("/bundles/import", json={"name": "x"}), 401, "admin auth required")
+
+
+def test_an_export_past_32_mib_is_413(server):
+    root = create_ws(server)
+    kids = [create_ws(server, parent=root) for _ in range(3)]
+    mib = "x" * (1024 * 1024)
+    for k in kids:  # 11 MiB each (a bulk write stays under the 16 MiB body): 33 MiB in all
+        r = server.put(f"/workspaces/{k['id']}/files", headers=ADMIN,
+                       json={"files": {f"f{i}.md": mib for i in range(11)}})
+        assert r.status_code == 200, r.text
+    error(server.get(f"/bundles/export/{root['id']}", headers=ADMIN), 413, "bundle larger than 33554432 bytes")
+    assert len(export(server, kids[0]["id"])["prompts"]) == 12  # one of them alone fits (and its config.yaml)
