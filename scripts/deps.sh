@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libh2o-evloop-dev libwslay-dev libssl-dev libjansson-dev libyaml-dev libsqlite3-dev sqlite3
-  libpq-dev libsodium-dev
+  libpq-dev libsodium-dev zlib1g-dev
   tzdata
   libcmocka-dev clang-14 libclang-rt-14-dev
   postgresql-15 postgresql-client-15

@@ -134,6 +134,13 @@ static const opt OPTS[] = {
     {"--audit-key-file", "AUDIT_LEDGER_SALT_FILE", "",
      "file holding the audit ledger passphrase (else the AUDIT_LEDGER_SALT variable; neither: no audit ledger)",
      OPT_STR, OFF(audit_key_file), 0, 0},
+    {"--configs-dir", "CONFIGS_DIR", "workspace-configs-templates",
+     "directory of workspace templates (<dir>/<name>/config.yaml …): GET /templates, template imports, a workspace's "
+     "files until it stores its own",
+     OPT_STR, OFF(configs_dir), 0, 0},
+    {"--plugins-dir", "PLUGINS_DIR", "plugins",
+     "directory of the plugins registry (<dir>/<name>/plugin.yaml …): GET /plugins and plugin downloads", OPT_STR,
+     OFF(plugins_dir), 0, 0},
 };
 
 #define NOPTS (sizeof(OPTS) / sizeof(OPTS[0]))

@@ -58,6 +58,8 @@ typedef struct {
     long schedule_max_per_workspace;
     bool schedule_seconds;
     char *audit_key_file;
+    char *configs_dir;
+    char *plugins_dir;
 } config_t;
 
 /* Fill `c` from defaults, the environment and argv[from..argc). On a bad or unknown flag, print one line to

@@ -18,6 +18,7 @@
 #include "api/secrets.h"
 #include "api/uploads.h"
 #include "api/routes.h"
+#include "api/templates.h"
 #include "api/tokens.h"
 #include "api/schedule_fire.h"
 #include "base/id.h"
@@ -234,6 +235,7 @@ static int cmd_serve(const config_t *c)
         log_warn("cannot record this node", "error=\"%s\"", db_last_error(db));
     api_auth_init(getenv("ADMIN_TOKEN"));
     api_org_init(c->templates_dir);
+    api_templates_init(c->configs_dir, c->plugins_dir);
     stream_config stc = {.max_lag = c->events_max_lag,
                          .stall_ms = c->events_stall_ms,
                          .max_queued = (size_t)c->events_max_queued,
@@ -341,6 +343,7 @@ static int cmd_import(const config_t *c, const char *file)
     cl_error e;
     int64_t t0 = org_import_started(db, a, file, file, "merge");
     cl_err rc = tpl_load_file(a, file, &t, &e);
+    t.configs_dir = c->configs_dir;
     if (rc == CL_OK)
         rc = org_import(db, a, &t, false, &r, &e);
     org_import_completed(db, a, rc == CL_OK ? t.name : file, file, "merge", &r, t0, rc == CL_OK ? NULL : e.msg);

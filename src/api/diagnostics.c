@@ -21,7 +21,7 @@ void api_diagnostics_init(bool org_id_set) { org_configured = org_id_set; }
 void api_ws_traces(http_req *rq)
 {
     const char *id;
-    if (api_live_workspace_or_reply(rq, &id))
+    if (api_live_workspace_or_reply(rq, &id, NULL))
         api_reply_json(rq, 200, json_array());
 }
 
@@ -63,7 +63,7 @@ void api_ws_terminal(http_req *rq)
     const char *id;
     if (api_uuid_param_or_reply(rq, "id", "workspace", &id) &&
         terminal_caller_or_reply(rq, id, "not authorized to access this workspace's terminal") &&
-        api_live_workspace_or_reply(rq, &id))
+        api_live_workspace_or_reply(rq, &id, NULL))
         api_fail(rq, CL_UNAVAILABLE, "Docker not available");
 }
 
@@ -72,7 +72,7 @@ void api_ws_terminal_diagnose(http_req *rq)
     const char *id;
     if (!api_uuid_param_or_reply(rq, "id", "workspace", &id) ||
         !terminal_caller_or_reply(rq, id, "not authorized to diagnose this workspace's terminal") ||
-        !api_live_workspace_or_reply(rq, &id))
+        !api_live_workspace_or_reply(rq, &id, NULL))
         return;
     /* no Docker and no remote instance: the first step of the reference's diagnosis fails, and it stops there */
     api_reply_json(rq, 200,
@@ -84,7 +84,7 @@ void api_ws_terminal_diagnose(http_req *rq)
 void api_ws_rescue(http_req *rq)
 {
     const char *id;
-    if (!api_live_workspace_or_reply(rq, &id))
+    if (!api_live_workspace_or_reply(rq, &id, NULL))
         return;
     if (!org_configured) /* what the reference answers on a deployment without MOLECULE_ORG_ID */
         api_fail_with(rq, CL_UNAVAILABLE, "platform_misconfigured", NULL, "rescue org not configured");

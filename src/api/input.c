@@ -59,12 +59,12 @@ bool api_workspace_or_reply(http_req *rq, const char **id, ws_row *row)
     return true;
 }
 
-bool api_live_workspace_or_reply(http_req *rq, const char **id)
+bool api_live_workspace_or_reply(http_req *rq, const char **id, ws_row *row)
 {
-    ws_row w;
-    if (!api_workspace_or_reply(rq, id, &w))
+    ws_row mine, *w = row ? row : &mine;
+    if (!api_workspace_or_reply(rq, id, w))
         return false;
-    if (strcmp(w.status, "removed") == 0) {
+    if (strcmp(w->status, "removed") == 0) {
         api_fail(rq, CL_NOT_FOUND, "workspace not found");
         return false;
     }

@@ -20,8 +20,8 @@ bool api_uuid_param_or_reply(http_req *rq, const char *name, const char *what, c
 
 /* The workspace named by path parameter `id` (removed ones too): 400 for a malformed id, 404/503 otherwise. */
 bool api_workspace_or_reply(http_req *rq, const char **id, ws_row *row);
-/* The same for a live workspace: a removed one is 404 "workspace not found" too. */
-bool api_live_workspace_or_reply(http_req *rq, const char **id);
+/* The same for a live workspace: a removed one is 404 "workspace not found" too. `row` may be NULL. */
+bool api_live_workspace_or_reply(http_req *rq, const char **id, ws_row *row);
 
 /* `caller` may talk to `target` (reg_can_communicate); otherwise 403 "access denied: workspaces cannot communicate
  * per hierarchy rules" (503 when the database cannot say). */

@@ -104,7 +104,7 @@ void api_ws_restart(http_req *rq)
 void api_admin_ws_restart(http_req *rq)
 {
     const char *id;
-    if (!api_live_workspace_or_reply(rq, &id))
+    if (!api_live_workspace_or_reply(rq, &id, NULL))
         return;
     /* the reference dispatches a background restart, which does nothing without a provisioner: so here */
     api_reply_json(rq, 202, json_pack("{s:s, s:s}", "status", "restart_dispatched", "workspace_id", id));
@@ -121,7 +121,7 @@ void api_ws_switch_provider(http_req *rq)
         api_fail(rq, CL_INVALID, "unsupported provider (want aws|gcp|hetzner)");
         return;
     }
-    if (!api_live_workspace_or_reply(rq, &id))
+    if (!api_live_workspace_or_reply(rq, &id, NULL))
         return;
     api_fail(rq, CL_CONFLICT, "provider switching is only available for cloud (SaaS) workspaces");
 }
@@ -129,6 +129,6 @@ void api_ws_switch_provider(http_req *rq)
 void api_ws_console(http_req *rq)
 {
     const char *id;
-    if (api_live_workspace_or_reply(rq, &id))
+    if (api_live_workspace_or_reply(rq, &id, NULL))
         api_fail(rq, CL_NOT_IMPLEMENTED, "console output unavailable on this deployment (no control plane)");
 }

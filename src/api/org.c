@@ -3,15 +3,18 @@
  * a failure leaves no partial tree, so the reference's 207 becomes the failure's own status. */
 #include "api/org.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/auth.h"
 #include "api/errors.h"
 #include "api/input.h"
 #include "api/paging.h"
+#include "api/templates.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/time.h"
+#include "base/utf8.h"
 #include "model/orgimport.h"
 #include "model/platform.h"
 #include "model/workspace.h"
@@ -25,21 +28,7 @@ void api_org_init(const char *dir)
 }
 
 /* GET /org/templates: every template (the reference lists them all) up to a page of 1,000, limit + cursor past it. */
-enum { TEMPLATES_DEFAULT = 1000, TEMPLATES_MAX = 1000 };
-
-void api_org_templates(http_req *rq)
-{
-    int64_t limit;
-    api_cursor c;
-    if (!api_limit_or_reply(rq, TEMPLATES_DEFAULT, TEMPLATES_MAX, &limit) || !api_cursor_or_reply(rq, "x", &c))
-        return;
-    const char *last;
-    bool more;
-    json_t *list = org_template_list(rq->arena, templates_dir, c.id, (size_t)limit, &last, &more);
-    if (more)
-        api_next_page(rq, api_cursor_text(rq->arena, "x", &(api_cursor){.id = last}));
-    api_reply_json(rq, 200, list);
-}
+void api_org_templates(http_req *rq) { api_reply_dir_list(rq, templates_dir, org_template_list); }
 
 static json_t *items_json(const import_result *r)
 {
@@ -109,6 +98,7 @@ void api_org_import(http_req *rq)
         rc = dir ? tpl_load_file(rq->arena, path, &t, &e) : tpl_from_json(rq->arena, inline_tpl, &t, &e);
     if (rc == CL_OK && t.name[0] == '\0')
         t.name = label;
+    t.configs_dir = api_configs_dir();
     if (rc == CL_OK)
         rc = org_import(rq->db, rq->arena, &t, strcmp(mode, "reconcile") == 0, &r, &e);
     org_import_completed(rq->db, rq->arena, rc == CL_OK ? t.name : label, dir, mode, &r, t0,
@@ -233,4 +223,23 @@ void api_allowlist_put(http_req *rq)
         return;
     }
     reply_allowlist(rq, org_id);
+}
+
+/* An environment value as JSON can carry it ("" when unset or not UTF-8). */
+static const char *env_or_empty(const char *name)
+{
+    const char *v = getenv(name);
+    return v && utf8_valid(v, strlen(v)) ? v : "";
+}
+
+static bool env_set(const char *name) { return env_or_empty(name)[0] != '\0'; }
+
+void api_org_identity(http_req *rq)
+{
+    /* a platform LLM proxy: a base URL and a token (surface.md §5); only whether they are set leaves colony */
+    bool managed = (env_set("MOLECULE_LLM_BASE_URL") || env_set("OPENAI_BASE_URL")) &&
+                   (env_set("MOLECULE_LLM_USAGE_TOKEN") || env_set("OPENAI_API_KEY"));
+    api_reply_json(rq, 200, json_pack("{s:s, s:s, s:s, s:b}", "name", env_or_empty("MOLECULE_ORG_NAME"), "slug",
+                                      env_or_empty("MOLECULE_ORG_SLUG"), "org_id", env_or_empty("MOLECULE_ORG_ID"),
+                                      "platform_managed_available", managed));
 }

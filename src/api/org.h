@@ -12,5 +12,8 @@ void api_org_import(http_req *rq);
 void api_platform_install(http_req *rq);
 void api_allowlist_get(http_req *rq);
 void api_allowlist_put(http_req *rq);
+/* GET /org/identity (surface.md §11): who this deployment says it is, from MOLECULE_ORG_NAME, MOLECULE_ORG_SLUG and
+ * MOLECULE_ORG_ID, and whether a platform LLM proxy is configured. */
+void api_org_identity(http_req *rq);
 
 #endif

@@ -9,24 +9,31 @@
 #include "api/auth.h"
 #include "api/billing.h"
 #include "api/budget.h"
+#include "api/broadcast.h"
+#include "api/bundles.h"
 #include "api/canvas.h"
 #include "api/checkpoints.h"
 #include "api/delegations.h"
 #include "api/diagnostics.h"
 #include "api/events.h"
+#include "api/files.h"
 #include "api/health.h"
 #include "api/input.h"
+#include "api/instructions.h"
 #include "api/lifecycle.h"
 #include "api/org.h"
+#include "api/plugins.h"
 #include "api/registry.h"
 #include "api/requests.h"
 #include "api/secrets.h"
 #include "api/schedules.h"
 #include "api/schedules_admin.h"
+#include "api/templates.h"
 #include "api/tokens.h"
 #include "api/uploads.h"
 #include "api/usertasks.h"
 #include "api/workspaces.h"
+#include "api/wsconfig.h"
 
 /* HEAD answers like GET without a body (the router maps it onto the GET row); an event stream has no end to
  * measure, so its HEAD row answers the stream's headers and stops. */
@@ -182,6 +189,43 @@ const http_route api_routes[] = {
     {"GET", "/workspaces/:id/terminal/diagnose", api_ws_terminal_diagnose, ACCESS_PUBLIC}, /* own auth */
     {"GET", "/workspaces/:id/rescue", api_ws_rescue, ACCESS_WORKSPACE},
     {"GET", "/admin/liveness", api_admin_liveness, ACCESS_ADMIN},
+
+    /* org portability (surface.md §7-§15): config, model, abilities, files, templates */
+    {"GET", "/workspaces/:id/config", api_config_get, ACCESS_WORKSPACE},
+    {"PATCH", "/workspaces/:id/config", api_config_patch, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/model", api_model_get, ACCESS_WORKSPACE},
+    {"PUT", "/workspaces/:id/model", api_model_put, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/provider", api_provider_retired, ACCESS_WORKSPACE},
+    {"PUT", "/workspaces/:id/provider", api_provider_retired, ACCESS_WORKSPACE},
+    {"PATCH", "/workspaces/:id/abilities", api_abilities_patch, ACCESS_ADMIN},
+    {"GET", "/workspaces/:id/files", api_files_list, ACCESS_WORKSPACE},
+    {"PUT", "/workspaces/:id/files", api_files_replace, ACCESS_WORKSPACE, HTTP_LANE_SLOW}, /* up to 200 files */
+    {"GET", "/workspaces/:id/files/*path", api_file_get, ACCESS_WORKSPACE},
+    {"PUT", "/workspaces/:id/files/*path", api_file_put, ACCESS_WORKSPACE},
+    {"DELETE", "/workspaces/:id/files/*path", api_file_delete, ACCESS_WORKSPACE},
+    {"GET", "/templates", api_templates_list, ACCESS_ADMIN, HTTP_LANE_SLOW}, /* parses every template */
+    {"POST", "/templates/import", api_templates_import, ACCESS_ADMIN, HTTP_LANE_SLOW},
+    {"POST", "/admin/templates/refresh", api_templates_refresh, ACCESS_ADMIN},
+    /* plugins: the registry is read from disk (slow lane: one plugin.yaml per entry), archives are built there */
+    {"GET", "/plugins", api_plugins_registry, ACCESS_PUBLIC, HTTP_LANE_SLOW},
+    {"GET", "/plugins/sources", api_plugins_sources, ACCESS_PUBLIC, HTTP_LANE_LOOP},
+    {"GET", "/workspaces/:id/plugins", api_ws_plugins, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/plugins", api_ws_plugin_install, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/plugins/available", api_ws_plugins_available, ACCESS_WORKSPACE, HTTP_LANE_SLOW},
+    {"GET", "/workspaces/:id/plugins/compatibility", api_ws_plugins_compatibility, ACCESS_WORKSPACE},
+    {"DELETE", "/workspaces/:id/plugins/:name", api_ws_plugin_uninstall, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/plugins/:name/download", api_ws_plugin_download, ACCESS_WORKSPACE, HTTP_LANE_SLOW},
+    /* platform instructions, identity, bundles, broadcast, chat download */
+    {"GET", "/instructions", api_instructions_list, ACCESS_ADMIN},
+    {"POST", "/instructions", api_instructions_create, ACCESS_ADMIN},
+    {"PUT", "/instructions/:id", api_instructions_update, ACCESS_ADMIN},
+    {"DELETE", "/instructions/:id", api_instructions_delete, ACCESS_ADMIN},
+    {"GET", "/workspaces/:id/instructions/resolve", api_instructions_resolve, ACCESS_WORKSPACE},
+    {"GET", "/org/identity", api_org_identity, ACCESS_PUBLIC, HTTP_LANE_LOOP},
+    {"GET", "/bundles/export/:id", api_bundle_export, ACCESS_ADMIN, HTTP_LANE_SLOW},
+    {"POST", "/bundles/import", api_bundle_import, ACCESS_ADMIN, HTTP_LANE_SLOW},
+    {"POST", "/workspaces/:id/broadcast", api_broadcast, ACCESS_WORKSPACE, HTTP_LANE_SLOW}, /* the whole org */
+    {"GET", "/workspaces/:id/chat/download", api_chat_download, ACCESS_WORKSPACE},
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -164,7 +164,29 @@ struct write {
 static cl_err write_in_gate(db_t *db, arena_t *a, void *arg, cl_error *err)
 {
     struct write *w = arg;
-    return secret_put(db, a, w->workspace_id, w->pair, 1, &w->by, err);
+    return w->workspace_id ? secret_put_guarded(db, a, w->workspace_id, w->pair, &w->by, err)
+                           : secret_put(db, a, NULL, w->pair, 1, &w->by, err);
+}
+
+/* A refusal of §3.4 guard 1 names the key and the workspace, as the reference's; other errors as they are. */
+static void reply_write_error(http_req *rq, const char *workspace_id, const char *key, const cl_error *e)
+{
+    if (e->code != NULL && strcmp(e->code, SECRET_PLATFORM_MANAGED_CODE) == 0)
+        api_fail_with(rq, e->err, e->code, json_pack("{s:s, s:s}", "key", key, "workspace_id", workspace_id), "%s",
+                      e->msg);
+    else
+        api_reply_error(rq, e);
+}
+
+/* §3.4 guard 1, first of the three: checked again inside the write's transaction (secret_put_guarded), this early
+ * answer keeps a refused key from waiting for an approval it could never use. */
+static bool not_platform_managed_key_or_reply(http_req *rq, const char *workspace_id, const char *key)
+{
+    cl_error e;
+    if (secret_llm_guard(rq->db, rq->arena, workspace_id, key, &e) == CL_OK)
+        return true;
+    reply_write_error(rq, workspace_id, key, &e);
+    return false;
 }
 
 /* §3.4 guard 3: an operator's write of a workspace secret waits for another credential's approval (the workspace's
@@ -205,7 +227,7 @@ static void save(http_req *rq, const char *workspace_id, const secret_pair *p)
                    ? gated_write(rq, &w, &held, &e)
                    : write_in_gate(rq->db, rq->arena, &w, &e);
     if (r != CL_OK) {
-        api_reply_error(rq, &e);
+        reply_write_error(rq, workspace_id, p->name, &e);
         return;
     }
     if (held)
@@ -222,7 +244,7 @@ void api_secrets_put(http_req *rq)
     ws_row w;
     secret_pair p;
     if (api_workspace_or_reply(rq, &id, &w) && pair_or_reply(rq, &p) &&
-        not_concierge_self_write_or_reply(rq, &w, p.name))
+        not_platform_managed_key_or_reply(rq, id, p.name) && not_concierge_self_write_or_reply(rq, &w, p.name))
         save(rq, id, &p);
 }
 

@@ -48,23 +48,32 @@ static void on_forwarded(void *arg, void *ctx, const http_call_result *r)
     http_req_drop(rq);
 }
 
-/* data.md §1.3: the body goes to the workspace as it came, with colony's inbound secret. */
-static void push_mode(http_req *rq, const ws_row *w)
+/* data.md §1.3: where a push-mode workspace is reached and the secret it knows colony by. False after answering:
+ * no URL yet (503), a URL colony does not dial (400), a secret minted just now that the agent has not picked up
+ * (503, retry). `what` names the operation in the poll-mode refusal (422). */
+static bool agent_target_or_reply(http_req *rq, const ws_row *w, const char *what, const char **base,
+                                  const char **secret)
 {
     cl_error e;
+    bool push = w->delivery_mode == NULL || strcmp(w->delivery_mode, "poll") != 0;
+    if (!push) {
+        api_fail_with(rq, CL_UNPROCESSABLE, NULL,
+                      json_pack("{s:s}", "detail", "the workspace polls colony; colony never dials its URL"),
+                      "workspace has no callback URL — %s requires push-mode + public URL", what);
+        return false;
+    }
     if (w->url == NULL || w->url[0] == '\0') {
         api_fail(rq, CL_UNAVAILABLE, "workspace url not registered yet");
-        return;
+        return false;
     }
     if (url_check_agent(w->url, &e) != CL_OK) {
         api_fail(rq, CL_INVALID, "workspace URL not allowed");
-        return;
+        return false;
     }
-    const char *secret;
     bool minted;
-    if (secret_inbound(rq->db, rq->arena, w->id, &secret, &minted, &e) != CL_OK) {
+    if (secret_inbound(rq->db, rq->arena, w->id, secret, &minted, &e) != CL_OK) {
         api_reply_error(rq, &e);
-        return;
+        return false;
     }
     if (minted) { /* the agent learns it at its next register */
         api_fail_with(rq, CL_UNAVAILABLE, NULL,
@@ -72,13 +81,23 @@ static void push_mode(http_req *rq, const ws_row *w)
                                 "the workspace has not picked up its inbound secret yet; it gets it when it registers",
                                 "retry_after_seconds", 30),
                       "workspace re-registering — please retry in 30 seconds");
-        return;
+        return false;
     }
     size_t n = strlen(w->url);
     while (n > 0 && w->url[n - 1] == '/')
         n--;
+    *base = arena_strndup(rq->arena, w->url, n);
+    return true;
+}
+
+/* data.md §1.3: the body goes to the workspace as it came, with colony's inbound secret. */
+static void push_mode(http_req *rq, const ws_row *w)
+{
+    const char *base, *secret;
+    if (!agent_target_or_reply(rq, w, "chat upload", &base, &secret))
+        return;
     const char *ct = http_header(rq, "content-type");
-    http_call c = {.url = arena_sprintf(rq->arena, "%.*s/internal/chat/uploads/ingest", (int)n, w->url),
+    http_call c = {.url = arena_sprintf(rq->arena, "%s/internal/chat/uploads/ingest", base),
                    .content_type = ct && !strpbrk(ct, "\r\n") ? ct : "application/octet-stream",
                    .authorization = arena_sprintf(rq->arena, "Bearer %s", secret),
                    .body = rq->body ? rq->body : "",
@@ -217,4 +236,111 @@ void api_pending_upload_ack(http_req *rq)
         return;
     }
     api_reply_json(rq, 200, raced ? json_pack("{s:b, s:b}", "acked", 1, "raced", 1) : json_pack("{s:b}", "acked", 1));
+}
+
+/* ---- chat download (data.md §1.11, surface.md §15) ----------------------------------------------------------- */
+
+static const char *const DOWNLOAD_ROOTS[] = {"/configs", "/workspace", "/home", "/plugins", "/agent-home"};
+
+/* Absolute and already clean (what Go's path.Clean leaves as it is): no empty, "." or ".." part, no trailing '/'. */
+static bool clean_path(const char *p)
+{
+    size_t n = strlen(p);
+    if (n < 2 || p[n - 1] == '/')
+        return false;
+    for (const char *s = p + 1;;) {
+        size_t k = strcspn(s, "/");
+        if (k == 0 || (k == 1 && s[0] == '.') || (k == 2 && s[0] == '.' && s[1] == '.'))
+            return false;
+        if (s[k] == '\0')
+            return true;
+        s += k + 1;
+    }
+}
+
+static bool under_root(const char *p)
+{
+    for (size_t i = 0; i < sizeof(DOWNLOAD_ROOTS) / sizeof(DOWNLOAD_ROOTS[0]); i++) {
+        size_t n = strlen(DOWNLOAD_ROOTS[i]);
+        if (strncmp(p, DOWNLOAD_ROOTS[i], n) == 0 && (p[n] == '\0' || p[n] == '/'))
+            return true;
+    }
+    return false;
+}
+
+/* The workspace's answer, relayed: its status and body, and only its Content-Type and Content-Disposition (the
+ * length is the body's). */
+static void on_downloaded(void *arg, void *ctx, const http_call_result *r)
+{
+    (void)ctx;
+    http_req *rq = arg;
+    if (r->outcome == HTTP_CALL_CANCELLED) {
+        api_fail(rq, CL_UNAVAILABLE, "colony is shutting down; retry");
+    } else if (r->outcome == HTTP_CALL_TOO_LARGE) {
+        api_fail(rq, CL_BAD_GATEWAY, "file larger than %zu bytes: colony does not relay it", file_cap);
+    } else if (r->outcome != HTTP_CALL_OK) {
+        api_fail_with(rq, CL_BAD_GATEWAY, NULL, json_pack("{s:s?}", "detail", r->error), "workspace unreachable");
+    } else {
+        if (r->content_disposition && r->content_disposition[0] && !strpbrk(r->content_disposition, "\r\n"))
+            http_add_header(rq, "content-disposition", r->content_disposition);
+        const char *type = r->content_type && r->content_type[0] && !strpbrk(r->content_type, "\r\n")
+                               ? arena_strdup(rq->arena, r->content_type)
+                               : "application/octet-stream";
+        http_respond(rq, r->status, type, arena_strndup(rq->arena, r->body, r->body_len), r->body_len);
+    }
+    http_req_drop(rq);
+}
+
+/* The path as a query value: everything but unreserved characters and '/' percent-encoded. */
+static const char *query_escape(arena_t *a, const char *s)
+{
+    size_t n = strlen(s), o = 0;
+    char *out = arena_alloc(a, 3 * n + 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("-._~/", c))
+            out[o++] = (char)c;
+        else
+            o += (size_t)snprintf(out + o, 4, "%%%02X", c);
+    }
+    out[o] = '\0';
+    return out;
+}
+
+void api_chat_download(http_req *rq)
+{
+    const char *id, *path = http_query(rq, "path"), *base, *secret;
+    ws_row w;
+    if (!api_uuid_param_or_reply(rq, "id", "workspace", &id))
+        return;
+    if (path == NULL || path[0] == '\0') {
+        api_fail(rq, CL_INVALID, "path query required");
+        return;
+    }
+    if (path[0] != '/') {
+        api_fail(rq, CL_INVALID, "path must be absolute");
+        return;
+    }
+    if (!under_root(path)) {
+        api_fail(rq, CL_INVALID, "path must be under /configs, /workspace, /home, or /plugins");
+        return;
+    }
+    if (!clean_path(path) || strstr(path, "..") != NULL) {
+        api_fail(rq, CL_INVALID, "invalid path");
+        return;
+    }
+    if (!api_workspace_or_reply(rq, &id, &w))
+        return;
+    if (strcmp(w.status, "removed") == 0) {
+        api_fail(rq, CL_NOT_FOUND, "workspace not found");
+        return;
+    }
+    if (!agent_target_or_reply(rq, &w, "chat download", &base, &secret))
+        return;
+    http_call c = {.method = "GET",
+                   .url = arena_sprintf(rq->arena, "%s/internal/file/read?path=%s", base, query_escape(rq->arena, path)),
+                   .authorization = arena_sprintf(rq->arena, "Bearer %s", secret),
+                   .max_response = file_cap};
+    http_defer(rq);
+    http_client_post(http_req_client(rq), &c, on_downloaded, http_req_hold(rq));
 }

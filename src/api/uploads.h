@@ -14,5 +14,7 @@ void api_upload_limits(http_req *rq);
 void api_chat_upload(http_req *rq);
 void api_pending_upload_content(http_req *rq);
 void api_pending_upload_ack(http_req *rq);
+/* GET /workspaces/:id/chat/download?path=: a file of a push-mode workspace, fetched from the agent and relayed. */
+void api_chat_download(http_req *rq);
 
 #endif

@@ -55,6 +55,7 @@ struct call {
     buf_t resp;
     int status;
     char content_type[128];
+    char content_disposition[512];
     int64_t start_ms;
     http_call_cb cb;
     void *arg;
@@ -112,7 +113,7 @@ static void finish(call *c, http_call_outcome outcome, const char *error)
             c->next->prev = c->prev;
     }
     c->result = (http_call_result){outcome, c->status, c->resp.data ? c->resp.data : "", c->resp.len,
-                                   c->content_type, error, time_mono_ms() - c->start_ms};
+                                   c->content_type, c->content_disposition, error, time_mono_ms() - c->start_ms};
     if (outcome != HTTP_CALL_OK && outcome != HTTP_CALL_TOO_LARGE)
         c->result.status = 0;
     if (c->cl->pool != NULL) {
@@ -198,6 +199,10 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *h, const char *errstr,
     for (size_t i = 0; errstr == NULL && i < nheaders; i++)
         if (headers[i].name == &H2O_TOKEN_CONTENT_TYPE->buf && headers[i].value.len < sizeof(c->content_type))
             snprintf(c->content_type, sizeof(c->content_type), "%.*s", (int)headers[i].value.len,
+                     headers[i].value.base);
+        else if (h2o_lcstris(headers[i].name->base, headers[i].name->len, H2O_STRLIT("content-disposition")) &&
+                 headers[i].value.len < sizeof(c->content_disposition))
+            snprintf(c->content_disposition, sizeof(c->content_disposition), "%.*s", (int)headers[i].value.len,
                      headers[i].value.base);
     if (errstr != NULL && errstr != h2o_http1client_error_is_eos) {
         c->h = NULL;
@@ -366,10 +371,12 @@ void http_client_post(http_client *cl, const http_call *in, http_call_cb cb, voi
     size_t hl = 0;
     if (ok) {
         buf_t head = BUF_INIT(16384);
-        ok = buf_printf(&head, "POST %.*s HTTP/1.1\r\nHost: %.*s\r\nUser-Agent: colony\r\nConnection: close\r\n"
-                               "Content-Type: %s\r\nContent-Length: %zu\r\n",
-                        (int)u.path.len, u.path.base, (int)u.authority.len, u.authority.base,
-                        in->content_type ? in->content_type : "application/octet-stream", in->body_len);
+        bool get = in->method != NULL && strcmp(in->method, "GET") == 0;
+        ok = buf_printf(&head, "%s %.*s HTTP/1.1\r\nHost: %.*s\r\nUser-Agent: colony\r\nConnection: close\r\n",
+                        get ? "GET" : "POST", (int)u.path.len, u.path.base, (int)u.authority.len, u.authority.base);
+        if (!get)
+            ok = ok && buf_printf(&head, "Content-Type: %s\r\nContent-Length: %zu\r\n",
+                                  in->content_type ? in->content_type : "application/octet-stream", in->body_len);
         if (in->authorization)
             ok = ok && buf_printf(&head, "Authorization: %s\r\n", in->authorization);
         ok = ok && buf_puts(&head, "\r\n");

@@ -1,4 +1,4 @@
-/* client.h - outbound HTTP/1.1 POST on an event loop, built on h2o's asynchronous client: a call never blocks the
+/* client.h - outbound HTTP/1.1 POST (or GET) on an event loop, built on h2o's asynchronous client: a call never blocks the
  * loop that carries it; its callback runs later with the status and the body (or a transport error).
  *
  * A client is bound to one loop: each I/O thread has one (http_req_client), whose calls may be made from any
@@ -37,6 +37,7 @@ typedef struct {
     const char *body;  /* the response body, NUL-terminated; valid during the callback only */
     size_t body_len;
     const char *content_type; /* of the response ("" when none) */
+    const char *content_disposition; /* of the response ("" when none, or longer than 512 bytes) */
     const char *error; /* a short description when outcome is not OK */
     int64_t duration_ms;
 } http_call_result;
@@ -46,6 +47,7 @@ typedef struct {
 typedef void (*http_call_cb)(void *arg, void *ctx, const http_call_result *r);
 
 typedef struct {
+    const char *method;        /* "POST" (NULL) or "GET" (no body, no Content-Type) */
     const char *url;           /* http:// or https:// */
     const char *content_type;  /* e.g. "application/json" */
     const char *authorization; /* full header value, or NULL */

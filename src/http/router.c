@@ -12,7 +12,8 @@
 typedef struct {
     const char *s;
     size_t len;
-    int is_param;
+    int is_param; /* ":name" */
+    int is_rest;  /* "*name", last: the rest of the path */
 } seg;
 
 typedef struct {
@@ -45,7 +46,8 @@ static int split(const char *path, size_t len, seg *out)
             return -1;
         out[n].s = path + start;
         out[n].len = i - start;
-        out[n].is_param = path[start] == ':';
+        out[n].is_param = path[start] == ':' || path[start] == '*';
+        out[n].is_rest = path[start] == '*';
         n++;
         i++;
     }
@@ -60,7 +62,11 @@ router_t *router_new(const http_route *routes, size_t n)
     for (size_t i = 0; i < n; i++) {
         r->rows[i].route = &routes[i];
         r->rows[i].nsegs = split(routes[i].pattern, strlen(routes[i].pattern), r->rows[i].segs);
-        if (r->rows[i].nsegs < 0) {
+        int ns = r->rows[i].nsegs;
+        for (int k = 0; k + 1 < ns; k++)
+            if (r->rows[i].segs[k].is_rest) /* only the last segment may take the rest */
+                ns = -1;
+        if (ns < 0) {
             log_error("malformed route pattern", "pattern=\"%s\"", routes[i].pattern);
             router_free(r);
             return NULL;
@@ -110,11 +116,13 @@ char *http_pct_decode(arena_t *a, const char *s, size_t len, int plus, size_t *o
     return out;
 }
 
+static bool takes_rest(const compiled *c) { return c->nsegs > 0 && c->segs[c->nsegs - 1].is_rest; }
+
 static int segs_match(const compiled *c, const seg *segs, int n)
 {
-    if (c->nsegs != n)
+    if (takes_rest(c) ? n < c->nsegs : c->nsegs != n)
         return 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < c->nsegs; i++) {
         if (c->segs[i].is_param)
             continue;
         if (c->segs[i].len != segs[i].len || memcmp(c->segs[i].s, segs[i].s, segs[i].len) != 0)
@@ -147,11 +155,12 @@ route_result router_match(const router_t *r, const char *method, const char *pat
             continue;
         }
         int np = 0;
-        for (int k = 0; k < n; k++) {
+        for (int k = 0; k < c->nsegs; k++) {
             if (!c->segs[k].is_param)
                 continue;
-            size_t vlen;
-            char *v = http_pct_decode(a, segs[k].s, segs[k].len, 0, &vlen);
+            size_t vlen, raw = c->segs[k].is_rest ? (size_t)(segs[n - 1].s + segs[n - 1].len - segs[k].s)
+                                                  : segs[k].len;
+            char *v = http_pct_decode(a, segs[k].s, raw, 0, &vlen);
             if (v == NULL || np == HTTP_MAX_PARAMS)
                 return ROUTE_NOT_FOUND;
             params[np].name = c->segs[k].s + 1;
@@ -160,7 +169,7 @@ route_result router_match(const router_t *r, const char *method, const char *pat
             np++;
         }
         /* names in the table are not NUL-terminated at the segment end: copy them once per match */
-        for (int k = 0, p = 0; k < n; k++) {
+        for (int k = 0, p = 0; k < c->nsegs; k++) {
             if (c->segs[k].is_param) {
                 params[p].name = arena_strndup(a, c->segs[k].s + 1, c->segs[k].len - 1);
                 p++;

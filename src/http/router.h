@@ -1,5 +1,6 @@
 /* router.h - matches (method, path) against the route table. Patterns are split into segments once; a segment
- * ":name" matches any one non-empty segment and is handed to the handler percent-decoded. */
+ * ":name" matches any one non-empty segment and is handed to the handler percent-decoded. A last segment "*name"
+ * matches the rest of the path (one or more segments) and is handed over percent-decoded, slashes kept. */
 #ifndef COLONY_HTTP_ROUTER_H
 #define COLONY_HTTP_ROUTER_H
 
@@ -12,7 +13,7 @@ typedef struct router router_t;
 
 typedef enum { ROUTE_FOUND, ROUTE_NOT_FOUND, ROUTE_BAD_METHOD } route_result;
 
-enum { ROUTER_MAX_SEGMENTS = 16, ROUTER_ALLOW_MAX = 64 };
+enum { ROUTER_MAX_SEGMENTS = 32, ROUTER_ALLOW_MAX = 64 };
 
 /* Compile `routes` (borrowed: must outlive the router). Returns NULL and logs when a pattern is malformed. */
 router_t *router_new(const http_route *routes, size_t n);

@@ -50,7 +50,11 @@
     /* emitted by the reference outside its list of 36 (inbox.md §7): an approval decided or withdrawn */         \
     XX(APPROVAL_APPROVED)                                                                                          \
     XX(APPROVAL_DENIED)                                                                                            \
-    XX(APPROVAL_WITHDRAWN)
+    XX(APPROVAL_WITHDRAWN)                                                                                         \
+    /* a broadcast reaching a workspace (surface.md §14; the reference sends it live only) */                      \
+    XX(BROADCAST_MESSAGE)                                                                                          \
+    /* colony's own: a workspace's config, files or model changed (the reference restarts its container instead) */ \
+    XX(WORKSPACE_CONFIG_UPDATED)
 
 /* What one live event may carry: a payload over EVENT_PAYLOAD_MAX bytes is recorded with its strings cut to
  * EVENT_STRING_MAX (the rows behind it keep everything), so one subscriber can never pin megabytes. */

@@ -11,7 +11,10 @@
 #include "base/time.h"
 #include "model/secret.h"
 #include "model/schedule.h"
+#include "model/plugin.h"
 #include "model/workspace.h"
+#include "model/wsfiles.h"
+#include "model/wstemplate.h"
 
 static const char SQL_EVENT[] = "INSERT INTO structure_events (id, event_type, payload, created_at)"
                                 " VALUES ($1, $2, $3, $4)";
@@ -51,9 +54,24 @@ typedef struct {
     arena_t *a;
     import_result *r;
     size_t cap;
+    const char *configs_dir;
 } import_ctx;
 
 static const secret_actor IMPORT_ACTOR = {"import", NULL};
+
+/* What a created node keeps besides its row (a node that exists keeps its own): its inline system prompt, stored
+ * over its workspace template's files, and the plugins it declares. */
+static cl_err seed_node(import_ctx *c, const tpl_node *n, const char *id, cl_error *err)
+{
+    cl_err e = CL_OK;
+    if (n->system_prompt != NULL && n->system_prompt[0] != '\0') {
+        ws_file f = {"system-prompt.md", n->system_prompt, strlen(n->system_prompt)};
+        e = wsfiles_seed(c->db, c->a, id, wstpl_dir_of(c->a, c->configs_dir, n->template_name, n->name), &f, 1, err);
+    }
+    if (e == CL_OK && n->nplugins > 0)
+        e = plugin_declare(c->db, c->a, id, n->plugins, n->nplugins, err);
+    return e;
+}
 
 /* ---- canvas layout (workspaces.md §4.3): the reference's grid, so a fresh org is not a pile of cards at 0,0 ---- */
 
@@ -120,6 +138,8 @@ static cl_err create_tree(import_ctx *c, const tpl_node *n, const layout *l, con
     ws_row row;
     ws_outcome how;
     cl_err e = ws_resolve(c->db, c->a, &s, &row, &how, err);
+    if (e == CL_OK && how == WS_CREATED)
+        e = seed_node(c, n, row.id, err);
     if (e != CL_OK) { /* the message names the node; the cause is copied out first (formatting into the buffer it
                        * is read from garbles it) */
         const char *why = arena_strdup(c->a, err->msg);
@@ -219,7 +239,7 @@ static cl_err check_env(db_t *db, arena_t *a, const org_template *t, orgenv_repo
 cl_err org_import(db_t *db, arena_t *a, const org_template *t, bool do_reconcile, import_result *out, cl_error *err)
 {
     memset(out, 0, sizeof(*out));
-    import_ctx c = {db, a, out, 0};
+    import_ctx c = {db, a, out, 0, t->configs_dir};
     cl_err e = db_tx_begin(db, err);
     if (e != CL_OK)
         return e;

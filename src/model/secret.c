@@ -4,12 +4,14 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/id.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/time.h"
+#include "model/billing.h"
 #include "model/vault.h"
 
 /* A no-op update that is both the liveness check and the row lock: writers of one workspace's secrets queue on it
@@ -61,6 +63,40 @@ bool secret_name_valid(const char *s, size_t n)
         if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
             return false;
     return true;
+}
+
+/* data.md §3.4 guard 1's list, sorted (bsearch) */
+static const char *const LLM_CREDENTIALS[] = {
+    "AI_GATEWAY_API_KEY", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ARCEEAI_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN",
+    "CODEX_AUTH_JSON", "DASHSCOPE_API_KEY", "DEEPSEEK_API_KEY", "GEMINI_API_KEY", "GLM_API_KEY",
+    "HERMES_CUSTOM_API_KEY", "HERMES_CUSTOM_BASE_URL", "HF_TOKEN", "KIMI_API_KEY", "KIMI_CN_API_KEY",
+    "MINIMAX_API_KEY", "MINIMAX_CN_API_KEY", "NOUS_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL",
+    "OPENROUTER_API_KEY", "XAI_API_KEY", "ZAI_API_KEY",
+};
+
+static int name_cmp(const void *key, const void *elem)
+{
+    return strcasecmp(key, *(const char *const *)elem);
+}
+
+bool secret_is_llm_credential(const char *name)
+{
+    return name != NULL && bsearch(name, LLM_CREDENTIALS, sizeof(LLM_CREDENTIALS) / sizeof(LLM_CREDENTIALS[0]),
+                                   sizeof(LLM_CREDENTIALS[0]), name_cmp) != NULL;
+}
+
+cl_err secret_llm_guard(db_t *db, arena_t *a, const char *workspace_id, const char *name, cl_error *err)
+{
+    if (!secret_is_llm_credential(name))
+        return CL_OK;
+    billing_resolution r;
+    cl_err e = billing_resolve(db, a, workspace_id, &r, err);
+    if (e != CL_OK || strcmp(r.resolved_mode, "platform_managed") != 0)
+        return e;
+    return cl_fail_code(err, CL_INVALID, SECRET_PLATFORM_MANAGED_CODE,
+                        "%s cannot be set on this workspace: its LLM billing is platform-managed (by %s), so the "
+                        "platform supplies the provider credentials",
+                        name, r.workspace_override ? "its override" : "the deployment's default");
 }
 
 static const char *scope_name(const char *workspace_id)
@@ -128,12 +164,14 @@ static cl_err upsert(db_t *db, arena_t *a, const char *workspace_id, const secre
 }
 
 static cl_err put_all(db_t *db, arena_t *a, const char *workspace_id, const secret_pair *pairs, size_t n,
-                      const secret_actor *by, char (*hashes)[SEAL_FINGERPRINT_LEN + 1], cl_error *err)
+                      const secret_actor *by, bool guarded, char (*hashes)[SEAL_FINGERPRINT_LEN + 1], cl_error *err)
 {
     cl_err e = hold_scope(db, a, workspace_id, err);
     int64_t now = time_now_ms();
     for (size_t i = 0; e == CL_OK && i < n; i++) {
         vault_sealed s;
+        if (guarded && (e = secret_llm_guard(db, a, workspace_id, pairs[i].name, err)) != CL_OK)
+            break;
         vault_fingerprint(pairs[i].value, pairs[i].len, hashes[i]);
         if ((e = vault_seal(a, workspace_id ? VAULT_WORKSPACE : VAULT_GLOBAL, workspace_id, pairs[i].name,
                             pairs[i].value, pairs[i].len, &s, err)) == CL_OK &&
@@ -151,8 +189,8 @@ static cl_err put_all(db_t *db, arena_t *a, const char *workspace_id, const secr
     return e;
 }
 
-cl_err secret_put(db_t *db, arena_t *a, const char *workspace_id, const secret_pair *pairs, size_t n,
-                  const secret_actor *by, cl_error *err)
+static cl_err put(db_t *db, arena_t *a, const char *workspace_id, const secret_pair *pairs, size_t n,
+                  const secret_actor *by, bool guarded, cl_error *err)
 {
     cl_err e = vault_require(err);
     if (e != CL_OK || n == 0)
@@ -160,11 +198,23 @@ cl_err secret_put(db_t *db, arena_t *a, const char *workspace_id, const secret_p
     char(*hashes)[SEAL_FINGERPRINT_LEN + 1] = arena_alloc(a, n * sizeof(*hashes));
     if ((e = db_tx_begin(db, err)) != CL_OK)
         return e;
-    e = db_tx_end(db, put_all(db, a, workspace_id, pairs, n, by, hashes, err), err);
+    e = db_tx_end(db, put_all(db, a, workspace_id, pairs, n, by, guarded, hashes, err), err);
     if (e == CL_OK && !db_in_tx(db))
         for (size_t i = 0; i < n; i++)
             audit_log("secret.set", workspace_id, pairs[i].name, by, hashes[i]);
     return e;
+}
+
+cl_err secret_put(db_t *db, arena_t *a, const char *workspace_id, const secret_pair *pairs, size_t n,
+                  const secret_actor *by, cl_error *err)
+{
+    return put(db, a, workspace_id, pairs, n, by, false, err);
+}
+
+cl_err secret_put_guarded(db_t *db, arena_t *a, const char *workspace_id, const secret_pair *pair,
+                          const secret_actor *by, cl_error *err)
+{
+    return put(db, a, workspace_id, pair, 1, by, true, err);
 }
 
 static cl_err delete_one(db_t *db, arena_t *a, const char *workspace_id, const char *name, const secret_actor *by,

@@ -46,6 +46,19 @@ typedef struct {
  * than SECRET_MAX_PER_SCOPE secrets. Names and values must be valid already. */
 cl_err secret_put(db_t *db, arena_t *a, const char *workspace_id, const secret_pair *pairs, size_t n,
                   const secret_actor *by, cl_error *err);
+/* data.md §3.4 guard 1: is `name` (any case) one of the LLM provider credentials, or provider endpoints, that a
+ * workspace whose LLM billing is platform-managed may not hold (the platform pays through its proxy; a key of the
+ * workspace's own would go around it)? */
+bool secret_is_llm_credential(const char *name);
+/* CL_OK unless `name` is such a credential and workspace `workspace_id` resolves to platform-managed billing
+ * (model/billing.h): then CL_INVALID with code SECRET_PLATFORM_MANAGED_CODE. */
+#define SECRET_PLATFORM_MANAGED_CODE "platform_managed_llm_key"
+cl_err secret_llm_guard(db_t *db, arena_t *a, const char *workspace_id, const char *name, cl_error *err);
+/* secret_put of one workspace secret written through the API: the same, with secret_llm_guard checked inside the
+ * write's transaction, after the workspace's row lock that a change of its billing override also takes, so a
+ * concurrent switch to platform-managed billing cannot let a provider key through. */
+cl_err secret_put_guarded(db_t *db, arena_t *a, const char *workspace_id, const secret_pair *pair,
+                          const secret_actor *by, cl_error *err);
 /* Delete one; CL_NOT_FOUND "secret not found" (or "workspace not found"). Needs no key. */
 cl_err secret_delete(db_t *db, arena_t *a, const char *workspace_id, const char *name, const secret_actor *by,
                      cl_error *err);

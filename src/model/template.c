@@ -14,6 +14,8 @@
 #include "base/yaml.h"
 #include "model/envfile.h"
 #include "model/schedule.h"
+#include "model/platform.h"
+#include "model/plugin.h"
 #include "model/urlcheck.h"
 #include "model/workspace.h"
 
@@ -273,6 +275,41 @@ static cl_err schedules(walk_ctx *w, const json_t *j, const char *path, tpl_node
 static cl_err node(walk_ctx *w, const json_t *j, const char *path, int depth, bool spawn, tpl_node *out,
                    cl_error *err);
 
+/* ---- what a created node keeps besides its row: its system prompt and its plugins ---------------------------- */
+
+enum { TPL_PROMPT_MAX = 1 << 20 };
+
+/* defaults.plugins, then the node's own; "!x" or "-x" in the node's list removes x (workspaces.md §4.2). */
+static cl_err node_plugins(walk_ctx *w, const json_t *j, const char *path, tpl_node *out, cl_error *err)
+{
+    const json_t *lists[] = {json_object_get(w->defaults, "plugins"), json_object_get(j, "plugins")};
+    const char *paths[] = {"defaults.plugins", arena_sprintf(w->a, "%s.plugins", path)};
+    size_t cap = json_array_size(lists[0]) + json_array_size(lists[1]);
+    out->plugins = arena_calloc(w->a, cap + 1, sizeof(char *));
+    for (int l = 0; l < 2; l++) {
+        for (size_t i = 0; i < json_array_size(lists[l]); i++) {
+            const char *v = json_string_value(json_array_get(lists[l], i)), *name = v;
+            bool drop = l == 1 && v != NULL && (v[0] == '!' || v[0] == '-');
+            name = drop ? v + 1 : v;
+            if (name == NULL || !plugin_name_valid(name) || strchr(name, '/') != NULL)
+                return cl_fail(err, CL_INVALID, "%s[%zu]: invalid plugin name", paths[l], i);
+            size_t k = 0;
+            while (k < out->nplugins && strcmp(out->plugins[k], name) != 0)
+                k++;
+            if (drop && k < out->nplugins) /* opted out: the later ones move up, in order */
+                memmove(&out->plugins[k], &out->plugins[k + 1], (--out->nplugins - k) * sizeof(char *));
+            else if (!drop && k == out->nplugins)
+                out->plugins[out->nplugins++] = name;
+        }
+    }
+    if (out->nplugins > PLUGIN_DECLARED_MAX)
+        return cl_fail(err, CL_INVALID, "%s: at most %d plugins", path, PLUGIN_DECLARED_MAX);
+    out->system_prompt = str(j, "system_prompt");
+    if (out->system_prompt && strlen(out->system_prompt) > TPL_PROMPT_MAX)
+        return cl_fail(err, CL_INVALID, "%s.system_prompt is larger than %d bytes", path, TPL_PROMPT_MAX);
+    return CL_OK;
+}
+
 /* Validate a list of sibling nodes; only spawning ones land in *out. */
 static cl_err siblings(walk_ctx *w, const json_t *list, const char *path, int depth, bool spawn, tpl_node **out,
                        size_t *count, cl_error *err)
@@ -376,7 +413,7 @@ static cl_err node(walk_ctx *w, const json_t *j, const char *path, int depth, bo
         out->x = x ? json_number_value(x) : 0;
         out->y = y ? json_number_value(y) : 0;
     }
-    if ((e = schedules(w, j, path, out, err)) != CL_OK)
+    if ((e = schedules(w, j, path, out, err)) != CL_OK || (e = node_plugins(w, j, path, out, err)) != CL_OK)
         return e;
     if (spawn)
         w->t->nodes++;

@@ -41,6 +41,9 @@ typedef struct tpl_node {
     double x, y;
     tpl_schedule *schedules; /* at most TPL_SCHEDULES_MAX, names unique */
     size_t nschedules;
+    const char *system_prompt; /* inline, at most 1 MiB: stored as its system-prompt.md (model/wsfiles.h) */
+    const char **plugins;      /* defaults.plugins then its own, less its "!x"/"-x" opt-outs; names, deduplicated */
+    size_t nplugins;
     struct tpl_node *children;
     size_t nchildren;
 } tpl_node;
@@ -57,6 +60,7 @@ typedef struct {
     size_t nrequired;
     bool any_required;                      /* the template or a spawning node requires something */
     const char *dir;                        /* file imports: the template's directory (its .env files); else NULL */
+    const char *configs_dir; /* set by the importer: where the nodes' workspace templates are (NULL: none) */
 } org_template;
 
 /* Validate `doc` (a parsed YAML/JSON document owned by `a`) into `out`. CL_INVALID naming the path on refusal. An

@@ -592,3 +592,20 @@ cl_err ws_delete(db_t *db, arena_t *a, const char *id, bool purge, int64_t *casc
         return e;
     return db_tx_end(db, cascade(db, a, id, purge, cascaded, err), err);
 }
+
+static const char SQL_ORG_ROOT[] =
+    "WITH RECURSIVE anc(id, parent_id, depth) AS ("
+    " SELECT id, parent_id, 0 FROM workspaces WHERE id = $1"
+    " UNION ALL SELECT w.id, w.parent_id, anc.depth + 1 FROM workspaces w JOIN anc ON w.id = anc.parent_id"
+    " WHERE anc.depth < 64)"
+    " SELECT id FROM anc ORDER BY depth DESC LIMIT 1";
+
+cl_err ws_org_root(db_t *db, arena_t *a, const char *id, const char **root, cl_error *err)
+{
+    db_stmt_t *st;
+    cl_err e = db_query(db, a, &st, err, SQL_ORG_ROOT, "s", id);
+    if (e == CL_OK && (e = db_one(st, err)) == CL_OK)
+        *root = db_col_dup(st, a, 0);
+    db_finish(st);
+    return e == CL_NOT_FOUND ? cl_fail(err, CL_NOT_FOUND, "workspace not found") : e;
+}

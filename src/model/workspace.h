@@ -126,4 +126,8 @@ cl_err ws_children(db_t *db, arena_t *a, const char *id, const char ***ids, cons
  * the number of descendants (excluding the row itself). */
 cl_err ws_delete(db_t *db, arena_t *a, const char *id, bool purge, int64_t *cascaded, cl_error *err);
 
+/* The top of the tree `id` belongs to (the platform root once installed, else its root; `id` itself for a root):
+ * the org that a broadcast reaches and whose plugin allowlist applies. CL_NOT_FOUND for an unknown id. */
+cl_err ws_org_root(db_t *db, arena_t *a, const char *id, const char **root, cl_error *err);
+
 #endif

@@ -3,6 +3,7 @@ fail, hang up, or stay silent. Its URL is an IP literal (no test needs name reso
 that a test can check that colony does not reach it as [::1] either."""
 import json
 import socket
+import urllib.parse
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +26,7 @@ class AgentStub:
         self.usage = None        # echo replies carry result.usage when set ({"input_tokens", "output_tokens"})
         self.delivered = []      # JSON bodies answered in echo mode
         self.seen = []           # (path, headers, raw body) of every request
+        self.files = {}          # path -> bytes served at GET /internal/file/read?path= (chat download)
         self.lock = threading.Lock()
         stub = self
 
@@ -67,6 +69,23 @@ class AgentStub:
                 if stub.usage is not None:
                     result["usage"] = stub.usage
                 self.reply(200, {"jsonrpc": "2.0", "id": body.get("id"), "result": result})
+
+            def do_GET(self):
+                with stub.lock:
+                    stub.seen.append((self.path, dict(self.headers), b""))
+                    files = dict(stub.files)
+                url = urllib.parse.urlsplit(self.path)
+                path = urllib.parse.parse_qs(url.query).get("path", [""])[0]
+                if url.path != "/internal/file/read" or path not in files:
+                    return self.reply(404, {"error": "file not found"})
+                data = files[path]
+                self.send_response(200)
+                self.send_header("Content-Type", "text/markdown")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Content-Disposition", f'attachment; filename="{path.rsplit("/", 1)[-1]}"')
+                self.send_header("X-Internal", "not relayed")
+                self.end_headers()
+                self.wfile.write(data)
 
             def reply(self, status, obj):
                 data = b"" if obj is None else json.dumps(obj).encode()

@@ -546,3 +546,76 @@ def test_the_inbound_secret_is_sealed_and_bound_to_its_workspace(server):
 def blob_inbound(c, wid):
     fn = "encode(inbound_secret_sealed, 'hex')" if c.db.backend == "postgres" else "hex(inbound_secret_sealed)"
     return bytes.fromhex(c.db.query(f"SELECT {fn} FROM workspaces WHERE id = '{wid}'")[0][0])
+
+
+# ---- §3.4 guard 1: no provider key of its own for a workspace whose LLM billing is platform-managed ----------
+
+def refused_key(key, w, by):
+    return {"error": f"{key} cannot be set on this workspace: its LLM billing is platform-managed (by {by}), so the "
+                     "platform supplies the provider credentials",
+            "code": "platform_managed_llm_key", "key": key, "workspace_id": w["id"]}
+
+
+def billing(c, w, mode):
+    r = c.put(f"/admin/workspaces/{w['id']}/llm-billing-mode", headers=ADMIN, json={"mode": mode})
+    assert r.status_code == 200, r.text
+
+
+def test_a_platform_managed_workspace_holds_no_provider_key(server):
+    w = new_ws(server)
+    assert put(server, w["id"], "ANTHROPIC_API_KEY", "sk-byok").status_code == 200  # byok by default
+    billing(server, w, "platform_managed")
+    for key, headers, method in (("OPENAI_API_KEY", ADMIN, "PUT"), ("OPENAI_BASE_URL", ADMIN, "POST"),
+                                 ("ANTHROPIC_API_KEY", bearer(w["auth_token"]), "PUT"),  # its own agent too
+                                 ("ZAI_API_KEY", ADMIN, "PUT"), ("AI_GATEWAY_API_KEY", ADMIN, "PUT")):
+        r = put(server, w["id"], key, "sk-refused", headers=headers, method=method)
+        assert (r.status_code, r.json()) == (400, refused_key(key, w, "its override")), key
+    # nothing stored or changed: the key set while it was byok stays as it was
+    assert values(server, w).json() == {"ANTHROPIC_API_KEY": "sk-byok"}
+    assert "sk-refused" not in server.read_log()
+    # other keys, deletes, the globals and other workspaces are not its concern
+    assert put(server, w["id"], "GITHUB_TOKEN", "x").status_code == 200
+    assert put(server, w["id"], "OPENAI_API_KEY_2", "x").status_code == 200  # a name is matched whole
+    assert server.delete(f"/workspaces/{w['id']}/secrets/ANTHROPIC_API_KEY", headers=ADMIN).status_code == 200
+    assert put_global(server, "XAI_API_KEY", "x").status_code == 200
+    assert put(server, new_ws(server)["id"], "XAI_API_KEY", "x").status_code == 200
+    for mode in ("byok", "disabled", None):  # only platform-managed billing refuses them
+        billing(server, w, mode)
+        assert put(server, w["id"], "OPENAI_API_KEY", f"sk-{mode}").status_code == 200, mode
+    assert server.delete("/settings/secrets/XAI_API_KEY", headers=ADMIN).status_code == 200
+
+
+def test_the_deployment_default_and_the_order_of_the_guards(start_colony):
+    c = start_colony(args=("--approval-gate", "true"),
+                     env={"MOLECULE_LLM_BASE_URL": "http://127.0.0.1:9/v1", "MOLECULE_LLM_USAGE_TOKEN": "t"})
+    w = new_ws(c)
+    # guard 1 answers before the approval gate (guard 3): a refused key asks no one for an approval
+    r = put(c, w["id"], "ANTHROPIC_API_KEY", "sk-x")
+    assert (r.status_code, r.json()) == (400, refused_key("ANTHROPIC_API_KEY", w, "the deployment's default"))
+    assert c.get("/approvals/pending", headers=ADMIN).json() == []
+    r = put(c, w["id"], "ANTHROPIC_API_KEY", "sk-x", headers=bearer(w["auth_token"]))
+    assert (r.status_code, r.json()) == (400, refused_key("ANTHROPIC_API_KEY", w, "the deployment's default"))
+    assert put(c, w["id"], "PLAIN", "x", headers=bearer(w["auth_token"])).status_code == 200
+    # a byok override lets the workspace bring its own key (an operator's write still waits for its approval)
+    billing(c, w, "byok")
+    assert put(c, w["id"], "ANTHROPIC_API_KEY", "sk-x").status_code == 202
+    assert put(c, w["id"], "ANTHROPIC_API_KEY", "sk-own", headers=bearer(w["auth_token"])).status_code == 200
+    assert values(c, w).json() == {"ANTHROPIC_API_KEY": "sk-own", "PLAIN": "x"}
+
+
+def test_an_approved_provider_key_is_refused_once_billing_turned_platform_managed(start_colony, new_db):
+    db = new_db()
+    first = start_colony(db=db)
+    w = new_ws(first)
+    approver = first.post("/org/tokens", headers=ADMIN, json={"name": "approver"}).json()["auth_token"]
+    first.stop()
+    c = start_colony(db=db, args=("--approval-gate", "true"))
+    r = put(c, w["id"], "OPENAI_API_KEY", "sk-late")
+    assert r.status_code == 202, r.text
+    aid = r.json()["approval_id"]
+    assert c.post(f"/workspaces/{w['id']}/approvals/{aid}/decide", headers=bearer(approver),
+                  json={"decision": "approved"}).status_code == 200
+    billing(c, w, "platform_managed")  # between the approval and the write it allows
+    r = put(c, w["id"], "OPENAI_API_KEY", "sk-late")
+    assert (r.status_code, r.json()) == (400, refused_key("OPENAI_API_KEY", w, "its override"))
+    assert c.get(f"/workspaces/{w['id']}/secrets", headers=ADMIN).json() == []

@@ -1,4 +1,5 @@
-/* test_model.c - pure model rules: the 36 event names (vectors.md §3.3) and the 3 approval outcomes (inbox.md §7),
+/* test_model.c - pure model rules: the 36 event names (vectors.md §3.3), the 3 approval outcomes (inbox.md §7), the
+ * broadcast and colony's config-change event,
  * agent URL checks (§3.6), workspace field rules (§3.7) and the bearer header parse. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,12 +9,13 @@
 #include <string.h>
 
 #include "model/event.h"
+#include "model/secret.h"
 #include "model/token.h"
 #include "base/netaddr.h"
 #include "model/urlcheck.h"
 #include "model/workspace.h"
 
-static void test_event_names_are_the_39_of_the_contract(void **state)
+static void test_event_names_are_the_39_of_the_contract_and_2_more(void **state)
 {
     (void)state;
     static const char *const expected[] = {
@@ -26,9 +28,11 @@ static void test_event_names_are_the_39_of_the_contract(void **state)
         "WORKSPACE_HIBERNATED", "WORKSPACE_OFFLINE", "WORKSPACE_ONLINE", "WORKSPACE_PAUSED",
         "WORKSPACE_PROVISIONING", "WORKSPACE_PROVISION_FAILED", "WORKSPACE_REMOVED",
         /* not in the reference's list, but emitted by its decide and withdraw */
-        "APPROVAL_APPROVED", "APPROVAL_DENIED", "APPROVAL_WITHDRAWN"};
-    assert_int_equal(EV__COUNT, 39);
-    assert_int_equal(sizeof(expected) / sizeof(expected[0]), 39);
+        "APPROVAL_APPROVED", "APPROVAL_DENIED", "APPROVAL_WITHDRAWN",
+        /* a broadcast (sent live only by the reference), and colony's config/files/model change */
+        "BROADCAST_MESSAGE", "WORKSPACE_CONFIG_UPDATED"};
+    assert_int_equal(EV__COUNT, 41);
+    assert_int_equal(sizeof(expected) / sizeof(expected[0]), 41);
     for (int i = 0; i < EV__COUNT; i++) {
         const char *n = event_name((event_type)i);
         assert_string_equal(n, expected[i]);
@@ -122,13 +126,32 @@ static void test_bearer_parse(void **state)
     arena_free(a);
 }
 
+/* data.md §3.4 guard 1's names, in any case (the list is searched by bisection: an entry out of order is missed) */
+static void test_llm_credentials(void **state)
+{
+    (void)state;
+    static const char *const listed[] = {
+        "AI_GATEWAY_API_KEY", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ARCEEAI_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN",
+        "CODEX_AUTH_JSON", "DASHSCOPE_API_KEY", "DEEPSEEK_API_KEY", "GEMINI_API_KEY", "GLM_API_KEY",
+        "HERMES_CUSTOM_API_KEY", "HERMES_CUSTOM_BASE_URL", "HF_TOKEN", "KIMI_API_KEY", "KIMI_CN_API_KEY",
+        "MINIMAX_API_KEY", "MINIMAX_CN_API_KEY", "NOUS_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL",
+        "OPENROUTER_API_KEY", "XAI_API_KEY", "ZAI_API_KEY", "anthropic_api_key", "Hf_Token"};
+    for (size_t i = 0; i < sizeof(listed) / sizeof(listed[0]); i++)
+        assert_true(secret_is_llm_credential(listed[i]));
+    static const char *const other[] = {"", "MODEL", "OPENAI_API_KEY_2", "ANTHROPIC", "GITHUB_TOKEN", "A", "ZZZ"};
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+        assert_false(secret_is_llm_credential(other[i]));
+    assert_false(secret_is_llm_credential(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_event_names_are_the_39_of_the_contract),
+        cmocka_unit_test(test_event_names_are_the_39_of_the_contract_and_2_more),
         cmocka_unit_test(test_agent_urls),
         cmocka_unit_test(test_workspace_field_rules),
         cmocka_unit_test(test_bearer_parse),
+        cmocka_unit_test(test_llm_credentials),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -79,6 +79,46 @@ static void test_malformed_pattern_is_refused(void **state)
     assert_null(router_new(bad, 1));
 }
 
+/* "*name" takes the rest of the path, decoded, slashes kept; it needs at least one segment and must come last */
+static void test_rest_of_path(void **state)
+{
+    (void)state;
+    static const http_route routes[] = {
+        {"GET", "/workspaces/:id/files", h, 0, HTTP_LANE_FAST},
+        {"GET", "/workspaces/:id/files/*path", h, 0, HTTP_LANE_FAST},
+        {"PUT", "/workspaces/:id/files/*path", h, 0, HTTP_LANE_FAST},
+    };
+    router_t *r = router_new(routes, 3);
+    assert_non_null(r);
+    arena_t *a = arena_new();
+    http_param p[HTTP_MAX_PARAMS];
+    int np = 0;
+    size_t idx = 99;
+    char allow[ROUTER_ALLOW_MAX];
+    assert_int_equal(match(r, a, "GET", "/workspaces/w/files", p, &np, &idx, allow), ROUTE_FOUND);
+    assert_int_equal(idx, 0);
+    assert_int_equal(match(r, a, "GET", "/workspaces/w/files/config.yaml", p, &np, &idx, allow), ROUTE_FOUND);
+    assert_int_equal(idx, 1);
+    assert_int_equal(np, 2);
+    assert_string_equal(p[1].name, "path");
+    assert_string_equal(p[1].value, "config.yaml");
+    assert_int_equal(match(r, a, "PUT", "/workspaces/w/files/skills/a%20b/SKILL.md/", p, &np, &idx, allow),
+                     ROUTE_FOUND);
+    assert_int_equal(idx, 2);
+    assert_string_equal(p[0].value, "w");
+    assert_string_equal(p[1].value, "skills/a b/SKILL.md");
+    assert_int_equal(match(r, a, "GET", "/workspaces/w/files/..%2F..%2Fetc", p, &np, &idx, allow), ROUTE_FOUND);
+    assert_string_equal(p[1].value, "../../etc"); /* decoded: the handler judges it */
+    assert_int_equal(match(r, a, "GET", "/workspaces/w/files/a//b", p, &np, &idx, allow), ROUTE_NOT_FOUND);
+    assert_int_equal(match(r, a, "GET", "/workspaces/w/files/a%00", p, &np, &idx, allow), ROUTE_NOT_FOUND);
+    assert_int_equal(match(r, a, "DELETE", "/workspaces/w/files/x", p, &np, &idx, allow), ROUTE_BAD_METHOD);
+    assert_string_equal(allow, "GET, HEAD, PUT");
+    arena_free(a);
+    router_free(r);
+    static const http_route bad[] = {{"GET", "/a/*rest/b", h, 0, HTTP_LANE_FAST}};
+    assert_null(router_new(bad, 1));
+}
+
 static void test_pct_decode(void **state)
 {
     (void)state;
@@ -98,6 +138,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matching),
         cmocka_unit_test(test_malformed_pattern_is_refused),
+        cmocka_unit_test(test_rest_of_path),
         cmocka_unit_test(test_pct_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

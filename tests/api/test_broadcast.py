@@ -1,0 +1,125 @@
+"""Broadcast (surface.md §14) and chat download (data.md §1.11, surface.md §15): who a broadcast reaches, the rows and
+events it leaves, the ability that gates it; the download's path rules, its relay of the agent's answer, and the
+refusals before anything is dialled."""
+import uuid
+
+from conftest import ADMIN
+from inbox_util import bearer, create_ws, error, events, remove
+
+
+def enable(c, w):
+    assert c.patch(f"/workspaces/{w['id']}/abilities", headers=ADMIN,
+                   json={"broadcast_enabled": True}).status_code == 200
+
+
+def activity(c, w, kind):
+    rows = c.get(f"/workspaces/{w['id']}/activity?type={kind}", headers=ADMIN).json()
+    return rows
+
+
+def test_broadcast_reaches_the_org_but_not_the_sender(server):
+    root = create_ws(server)
+    lead = create_ws(server, parent=root)
+    dev = create_ws(server, parent=lead)
+    gone = create_ws(server, parent=lead)
+    remove(server, gone)
+    stranger = create_ws(server)  # another org
+    url = f"/workspaces/{dev['id']}/broadcast"
+    body = error(server.post(url, headers=bearer(dev["auth_token"]), json={"message": "hi"}), 403,
+                 "broadcast_disabled", "broadcast_disabled")
+    assert "abilities" in body["hint"]
+    enable(server, dev)
+    msg = "Release is frozen until Monday. " + "é" * 100  # 132 runes: cut to 120 with an ellipsis
+    r = server.post(url, headers=bearer(dev["auth_token"]), json={"message": msg})
+    assert (r.status_code, r.json()) == (200, {"status": "sent", "delivered": 2})
+    summary = f"Broadcast from {dev['name']}: {msg[:120]}…"
+    for w in (root, lead):
+        (row,) = activity(server, w, "broadcast_receive")
+        assert (row["method"], row["source_id"], row["summary"], row["status"]) == (
+            "broadcast", dev["id"], summary, "ok")
+        assert row["request_body"] == {"message": msg, "sender_id": dev["id"], "sender": dev["name"]}
+        assert events(server, w["id"], {"BROADCAST_MESSAGE"}) == [
+            ("BROADCAST_MESSAGE", {"message": msg, "sender_id": dev["id"], "sender": dev["name"]})]
+        assert events(server, w["id"], {"ACTIVITY_LOGGED"}) == []  # as the reference: the row, no ACTIVITY_LOGGED
+    (sent,) = activity(server, dev, "broadcast_sent")
+    assert sent["summary"] == "Broadcast sent to 2 workspace(s)"
+    assert activity(server, dev, "broadcast_receive") == []
+    for w in (stranger, gone):
+        assert activity(server, w, "broadcast_receive") == [] and events(server, w["id"], {"BROADCAST_MESSAGE"}) == []
+
+
+def test_broadcast_refusals(server):
+    w = create_ws(server)
+    enable(server, w)
+    url = f"/workspaces/{w['id']}/broadcast"
+    error(server.post(url, headers=ADMIN, json={}), 400, "message is required")
+    error(server.post(url, headers=ADMIN, json={"message": ""}), 400, "message is required")
+    error(server.post(url, headers=ADMIN, json={"message": 5}), 400, "message is required")
+    error(server.post(url, headers=ADMIN, json={"message": "x" * (64 * 1024 + 1)}), 400,
+          "message exceeds 65536 bytes")
+    error(server.post("/workspaces/nope/broadcast", headers=ADMIN, json={"message": "m"}), 400,
+          "invalid workspace ID")
+    error(server.post(f"/workspaces/{uuid.uuid4()}/broadcast", headers=ADMIN, json={"message": "m"}), 404,
+          "workspace not found")
+    other = create_ws(server)
+    error(server.post(url, headers=bearer(other["auth_token"]), json={"message": "m"}), 401,
+          "invalid workspace auth token")
+    r = server.post(url, headers=ADMIN, json={"message": "alone"})  # a root without children reaches nobody
+    assert r.json() == {"status": "sent", "delivered": 0}
+    remove(server, w)
+    error(server.post(url, headers=ADMIN, json={"message": "m"}), 404, "workspace not found")
+
+
+# ---- chat download ---------------------------------------------------------------------------------------------
+
+def registered(c, agent, mode="push"):
+    w = create_ws(c, delivery_mode=mode)
+    reg = c.post("/registry/register", headers=bearer(w["auth_token"]),
+                 json={"id": w["id"], "agent_card": {}, "url": agent.url})
+    assert reg.status_code == 200, reg.text
+    return {**w, "inbound_secret": reg.json().get("platform_inbound_secret")}
+
+
+def test_download_relays_the_agents_file(server, agent):
+    w = registered(server, agent)
+    secret = w["inbound_secret"]
+    assert len(secret) >= 32
+    agent.files["/workspace/out/report v1.md"] = b"# Report\n"
+    r = server.get(f"/workspaces/{w['id']}/chat/download", params={"path": "/workspace/out/report v1.md"},
+                   headers=bearer(w["auth_token"]))
+    assert (r.status_code, r.content) == (200, b"# Report\n")
+    assert r.headers["Content-Type"] == "text/markdown"
+    assert r.headers["Content-Disposition"] == 'attachment; filename="report v1.md"'
+    assert r.headers["Content-Length"] == "9" and "X-Internal" not in r.headers
+    (path, headers, _), = [s for s in agent.seen if s[0].startswith("/internal/file/read")]
+    assert path == "/internal/file/read?path=/workspace/out/report%20v1.md"
+    assert headers["Authorization"] == f"Bearer {secret}"
+    r = server.get(f"/workspaces/{w['id']}/chat/download?path=/home/none.txt", headers=ADMIN)
+    assert (r.status_code, r.json()) == (404, {"error": "file not found"})  # the agent's own answer, relayed
+
+
+def test_download_refusals_dial_nothing(server, agent):
+    w = registered(server, agent)
+    url = f"/workspaces/{w['id']}/chat/download"
+    error(server.get(url, headers=ADMIN), 400, "path query required")
+    error(server.get(url + "?path=workspace/x", headers=ADMIN), 400, "path must be absolute")
+    for p in ("/etc/passwd", "/configsx/a", "/", "/tmp/../configs/a"):
+        error(server.get(url, params={"path": p}, headers=ADMIN), 400,
+              "path must be under /configs, /workspace, /home, or /plugins")
+    for p in ("/configs/../etc/passwd", "/configs//a", "/configs/./a", "/configs/a/", "/home/a..b"):
+        error(server.get(url, params={"path": p}, headers=ADMIN), 400, "invalid path")
+    error(server.get("/workspaces/nope/chat/download?path=/configs/a", headers=ADMIN), 400, "invalid workspace ID")
+    error(server.get(f"/workspaces/{uuid.uuid4()}/chat/download?path=/configs/a", headers=ADMIN), 404,
+          "workspace not found")
+    assert not [s for s in agent.seen if s[0].startswith("/internal/file/read")]
+    agent.files["/agent-home/x"] = b"x"  # accepted, as the reference does
+    assert server.get(url + "?path=/agent-home/x", headers=ADMIN).status_code == 200
+    poll = registered(server, agent, mode="poll")
+    body = error(server.get(f"/workspaces/{poll['id']}/chat/download?path=/configs/a", headers=ADMIN), 422,
+                 "workspace has no callback URL — chat download requires push-mode + public URL")
+    assert body["detail"]
+    fresh = create_ws(server)
+    error(server.get(f"/workspaces/{fresh['id']}/chat/download?path=/configs/a", headers=ADMIN), 503,
+          "workspace url not registered yet")
+    server.db.execute(f"UPDATE workspaces SET url = 'http://127.0.0.1:9' WHERE id = '{w['id']}'")
+    error(server.get(url + "?path=/configs/a", headers=ADMIN), 502, "workspace unreachable")
