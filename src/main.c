@@ -39,6 +39,7 @@
 #include "model/billing.h"
 #include "model/budget.h"
 #include "model/lifecycle.h"
+#include "model/memory.h"
 #include "model/node.h"
 #include "model/orgimport.h"
 #include "model/secret_keys.h"
@@ -295,7 +296,8 @@ static int cmd_serve(const config_t *c)
                           c->a2a_idle_timeout_s * 1000 + c->a2a_connect_timeout_ms,
                           c->request_nudge_disabled ? 0 : c->request_nudge_interval_ms,
                           c->request_nudge_after_s * 1000,
-                          c->request_nudge_repeat_s * 1000};
+                          c->request_nudge_repeat_s * 1000,
+                          c->memory_sweep_interval_ms};
     sweepers_t *jobs = sweepers_start(&jc, &err);
     if (jobs == NULL)
         log_error("background sweepers did not start", "error=\"%s\"", err.msg);
@@ -440,6 +442,8 @@ int main(int argc, char **argv)
     }
     tz_set_dir(getenv("TZDIR"));                           /* zone files, read by colony itself (base/tz.h) */
     sched_configure(c.schedule_max_per_workspace, c.schedule_seconds); /* imports create schedules too */
+    mem_configure(&(mem_limits){c.memory_max_content, c.memory_namespace_max_records, /* imports seed memories */
+                                c.memory_namespace_max_bytes});
     int rc;
     if (secrets) {
         rc = cmd_rotate_key(&c);
