@@ -331,8 +331,11 @@ static const char SQL_LIST[] = "SELECT " M_COLUMNS " FROM (" LIST_BRANCH("$1", "
 /* With a query: the memories the full-text index finds ($1), filtered as above ($2..$4 namespaces, $5 now, $6..$8
  * kinds), ranked by the score of memory.h from the terms column (term i: $13+2i the term alone, $14+2i the term
  * as a word start; the same text for a term matched whole), past the cursor ($9..$11), $12 the limit. */
-static const char SQL_MATCH_SQLITE[] = "r.seq IN (SELECT rowid FROM memory_fts WHERE memory_fts MATCH $1)";
-static const char SQL_MATCH_PG[] = "r.search @@ CAST($1 AS tsquery)";
+/* The index leads: SQLite's planner would otherwise walk a namespace's whole index and test each row against the
+ * hits (a CROSS JOIN keeps the FTS5 table outside); PostgreSQL plans the GIN index on its own. */
+static const char SQL_MATCH_SQLITE[] = "(SELECT rowid AS hit FROM memory_fts WHERE memory_fts MATCH $1) f"
+                                       " CROSS JOIN memory_records r WHERE r.seq = f.hit";
+static const char SQL_MATCH_PG[] = "memory_records r WHERE r.search @@ CAST($1 AS tsquery)";
 #define SEARCH_FILTERS                                                                                             \
     " AND r.namespace IN ($2, $3, $4) AND (r.expires_at IS NULL OR r.expires_at > CAST($5 AS BIGINT))"             \
     " AND (CAST($6 AS TEXT) IS NULL OR r.kind IN ($6, $7, $8))"
@@ -344,21 +347,24 @@ static const char *search_sql(db_t *db, arena_t *a, size_t nterms)
         char e[8], p[8];
         snprintf(e, sizeof(e), "$%zu", 13 + 2 * i);
         snprintf(p, sizeof(p), "$%zu", 14 + 2 * i);
-        w = arena_sprintf(a, "%s, (length(r.terms) - length(replace(r.terms, CAST(%s AS TEXT), '')))"
-                             " / length(CAST(%s AS TEXT)) + (length(r.terms) - length(replace(r.terms, CAST(%s AS"
-                             " TEXT), ''))) / length(CAST(%s AS TEXT)) AS w%zu",
-                          w, e, e, p, p, i);
+        w = arena_sprintf(a, "%s, colony_count(r.terms, CAST(%s AS TEXT)) + colony_count(r.terms, CAST(%s AS TEXT))"
+                             " AS w%zu",
+                          w, e, p, i);
         score = arena_sprintf(a, "%s + (CAST(c.w%zu AS BIGINT) * 70400000000) / (32000 * CAST(c.w%zu AS BIGINT)"
                                  " + 9600 + 900 * CAST(c.term_count AS BIGINT))",
                               score, i, i);
     }
+    /* The occurrences are counted once per hit (a materialized CTE: a flattened subquery would count them again
+     * wherever the score is used), the page is cut on the ranked hits, and only its rows are read whole. */
     return arena_sprintf(
         a,
-        "SELECT " M_COLUMNS " FROM (SELECT c.*, %s AS score FROM (SELECT " R_COLUMNS ", r.term_count%s"
-        " FROM memory_records r WHERE %s" SEARCH_FILTERS ") c) m"
+        "WITH c AS MATERIALIZED (SELECT r.seq, r.id, r.created_at, r.term_count%s FROM %s" SEARCH_FILTERS ")"
+        " SELECT " R_COLUMNS ", t.score FROM (SELECT m.seq, m.score, m.created_at, m.id FROM"
+        " (SELECT c.seq, c.id, c.created_at, %s AS score FROM c) m"
         " WHERE (m.score, m.created_at, m.id) < (CAST($9 AS BIGINT), CAST($10 AS BIGINT), CAST($11 AS TEXT))"
-        " ORDER BY m.score DESC, m.created_at DESC, m.id DESC LIMIT $12",
-        score, w, db_kind(db) == DB_POSTGRES ? SQL_MATCH_PG : SQL_MATCH_SQLITE);
+        " ORDER BY m.score DESC, m.created_at DESC, m.id DESC LIMIT $12) t JOIN memory_records r ON r.seq = t.seq"
+        " ORDER BY t.score DESC, t.created_at DESC, t.id DESC",
+        w, db_kind(db) == DB_POSTGRES ? SQL_MATCH_PG : SQL_MATCH_SQLITE, score);
 }
 
 /* The full-text query in the database's own syntax: every term, a prefix where it is one. The terms are of

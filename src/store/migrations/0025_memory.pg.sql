@@ -40,7 +40,15 @@ CREATE TABLE memory_records (
 );
 CREATE INDEX idx_memory_records_list ON memory_records (namespace, pin, created_at, id);
 CREATE INDEX idx_memory_records_expiry ON memory_records (expires_at) WHERE expires_at IS NOT NULL;
-CREATE INDEX idx_memory_records_search ON memory_records USING gin (search);
+-- fastupdate off: a pending list would be scanned whole by every search until a later insert paid for merging it
+-- (a recall of 3 ms became 90 ms after a bulk import, and one insert in a few hundred took 120 ms).
+CREATE INDEX idx_memory_records_search ON memory_records USING gin (search) WITH (fastupdate = off);
+
+-- colony_count(text, pattern): non-overlapping occurrences, as SQLite's connections compute it (store/sqlite.c);
+-- a plain SQL function, which the planner inlines.
+CREATE FUNCTION colony_count(t TEXT, p TEXT) RETURNS BIGINT LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT CASE WHEN length(p) = 0 THEN 0 ELSE CAST((length(t) - length(replace(t, p, ''))) / length(p) AS BIGINT) END
+$$;
 
 CREATE FUNCTION colony_memory_figures() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -38,8 +38,11 @@ CREATE TABLE memory_records (
 CREATE INDEX idx_memory_records_list ON memory_records (namespace, pin, created_at, id);
 CREATE INDEX idx_memory_records_expiry ON memory_records (expires_at) WHERE expires_at IS NOT NULL;
 
+-- Prefix indexes for query terms of 3 to 8 characters: a prefix query of such a length reads one doclist, as a
+-- whole term does (without one, FTS5 merges the doclists of every term in the range: five times slower for a
+-- frequent word). detail=none: a query is a conjunction of terms, so positions are never needed.
 CREATE VIRTUAL TABLE memory_fts USING fts5 (terms, content = 'memory_records', content_rowid = 'seq',
-    tokenize = 'ascii', prefix = '3', detail = 'none');
+    tokenize = 'ascii', prefix = '3 4 5 6 7 8', detail = 'none');
 
 CREATE TRIGGER memory_records_added AFTER INSERT ON memory_records BEGIN
     INSERT INTO memory_fts (rowid, terms) VALUES (NEW.seq, NEW.terms);
