@@ -11,6 +11,7 @@
 #include "api/diagnostics.h"
 #include "api/errors.h"
 #include "api/events.h"
+#include "api/memories.h"
 #include "bus/pgnotify.h"
 #include "model/event.h"
 #include "api/org.h"
@@ -260,6 +261,7 @@ static int cmd_serve(const config_t *c)
     /* SQLite has one writer: one group at a time; PostgreSQL writes in parallel and a group costs round trips, so
      * as many groups as there are fast workers */
     api_activity_init(db_url_is_postgres(c->db) ? (int)c->db_workers : 1);
+    api_memories_init(db_url_is_postgres(c->db) ? (int)c->db_workers : 1);
     if (c->allow_private_agent_urls)
         log_warn("--allow-private-agent-urls is on: agents on loopback and private addresses are reachable", NULL);
     http_client_set_defaults(&(http_client_limits){c->a2a_connect_timeout_ms, c->a2a_idle_timeout_s * 1000});
@@ -320,6 +322,7 @@ static int cmd_serve(const config_t *c)
     health_stop(health);
     api_registry_fini();
     api_activity_fini();
+    api_memories_fini();
     scheduler_stop(scheduler);
     dispatch_stop(dispatcher);
     sweepers_stop(jobs);

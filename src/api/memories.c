@@ -7,6 +7,7 @@
 #include "api/errors.h"
 #include "api/input.h"
 #include "api/paging.h"
+#include "base/batch.h"
 #include "base/time.h"
 #include "model/memory.h"
 
@@ -30,6 +31,53 @@ static bool body_str(http_req *rq, const json_t *body, const char *key, const ch
     return true;
 }
 
+/* Group commit of POST /memories (model: mem_commit_group): a worker that parsed a write hands it to the node's
+ * group and, when no flush runs, writes everything that gathered meanwhile in one transaction (one commit, and on
+ * SQLite one full-text index segment, per group instead of per write), then answers each. */
+enum { MEM_GROUP_MAX = 256 };
+
+typedef struct {
+    http_req *rq; /* held until answered */
+    mem_scoped w;
+    const char *tag;
+} mem_waiting;
+
+static batch_t *mem_batch;
+
+static void flush_memories(void *db, void **group, size_t n)
+{
+    arena_t *a = arena_new();
+    mem_scoped *items = arena_calloc(a, n, sizeof(*items));
+    for (size_t i = 0; i < n; i++)
+        items[i] = ((mem_waiting *)group[i])->w;
+    if (db != NULL) {
+        mem_commit_group(db, a, items, n);
+        db_reset(db); /* nothing stays open on this connection once the requests may be freed elsewhere */
+    }
+    for (size_t i = 0; i < n; i++) {
+        mem_waiting *mw = group[i];
+        if (db == NULL)
+            api_fail(mw->rq, CL_UNAVAILABLE, "server is shutting down; retry");
+        else if (items[i].result != CL_OK)
+            api_reply_error(mw->rq, &items[i].err);
+        else
+            api_reply_json(mw->rq, 201, json_pack("{s:s, s:s, s:s}", "id", items[i].out.id, "scope",
+                                                  mem_scope_name(items[i].scope), "namespace",
+                                                  mw->tag && mw->tag[0] ? mw->tag : "general"));
+        http_req_drop(mw->rq);
+        free(mw);
+    }
+    arena_free(a);
+}
+
+void api_memories_init(int flushers) { mem_batch = batch_new(MEM_GROUP_MAX, flush_memories, flushers); }
+
+void api_memories_fini(void)
+{
+    batch_free(mem_batch);
+    mem_batch = NULL;
+}
+
 void api_memories_commit(http_req *rq)
 {
     const char *ws, *content, *scope_name, *tag;
@@ -47,15 +95,12 @@ void api_memories_commit(http_req *rq)
         api_fail(rq, CL_INVALID, "namespace must be at most %d characters", TAG_MAX);
         return;
     }
-    const char *id, *ns;
-    cl_error e;
-    if (mem_commit_scope(rq->db, rq->arena, ws, scope, content, "user", false, MEM_LOG_NONE, &id, &ns, &e) !=
-        CL_OK) {
-        api_reply_error(rq, &e);
-        return;
-    }
-    api_reply_json(rq, 201, json_pack("{s:s, s:s, s:s}", "id", id, "scope", mem_scope_name(scope), "namespace",
-                                      tag && tag[0] ? tag : "general"));
+    mem_waiting *mw = xcalloc(1, sizeof(*mw));
+    mw->rq = http_req_hold(rq);
+    mw->w = (mem_scoped){.workspace_id = ws, .scope = scope, .content = content, .source = "user"};
+    mw->tag = tag;
+    http_defer(rq);
+    batch_add(mem_batch, rq->db, mw); /* a worker: it may flush right here */
 }
 
 /* `limit` as the reference reads it: absent, malformed or not positive → `def`, above `max` → `max`. */

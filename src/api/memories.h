@@ -10,6 +10,11 @@
 
 #include "http/request.h"
 
+/* The group commit of POST /memories: at most `flushers` groups written at once (1 on SQLite, which has one
+ * writer; the fast workers on PostgreSQL). fini after the server has stopped. */
+void api_memories_init(int flushers);
+void api_memories_fini(void);
+
 void api_memories_commit(http_req *rq);
 void api_memories_list(http_req *rq);
 void api_memory_namespaces(http_req *rq);

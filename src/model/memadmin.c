@@ -119,7 +119,8 @@ static const char *derived_id(arena_t *a, const char *ns, const char *content)
                          d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14], d[15]);
 }
 
-static cl_err import_one(db_t *db, arena_t *a, const mem_import_entry *in, mem_import_result *out, cl_error *err)
+static cl_err import_one(db_t *db, arena_t *a, const mem_import_entry *in, mem_import_result *out,
+                         mem_written *written, cl_error *err)
 {
     mem_scope scope = MEM_SCOPE_LOCAL;
     if (in->scope && in->scope[0] && !mem_scope_parse(in->scope, &scope)) {
@@ -139,17 +140,15 @@ static cl_err import_one(db_t *db, arena_t *a, const mem_import_entry *in, mem_i
                    .source = in->source, .pin = in->pin, .expires_at = in->expires_at, .created_at = in->created_at,
                    .operator_write = true,
                    .id = own_id ? in->id : derived_id(a, ns, in->content ? in->content : "")};
-    const char *id;
-    bool created = false;
     cl_error why;
-    e = mem_commit(db, a, &w, &id, &created, &why);
+    e = mem_commit(db, a, &w, written, &why);
     if (e == CL_UNAVAILABLE || e == CL_INTERNAL) { /* the database, not the entry: the import fails whole */
         *err = why;
         return e;
     }
     if (e != CL_OK)
         out->errors++;
-    else if (created)
+    else if (written->created)
         out->imported++;
     else
         out->skipped++;
@@ -160,15 +159,19 @@ cl_err mem_import(db_t *db, arena_t *a, const mem_import_entry *entries, size_t 
                   cl_error *err)
 {
     memset(out, 0, sizeof(*out));
+    mem_written *written = arena_calloc(a, n ? n : 1, sizeof(*written));
     cl_err e = db_tx_begin(db, err);
     for (size_t i = 0; e == CL_OK && i < n; i++) {
         out->total++;
-        e = import_one(db, a, &entries[i], out, err);
+        e = import_one(db, a, &entries[i], out, &written[i], err);
     }
-    e = db_tx_end(db, e, err);
-    if (e != CL_OK)
+    if ((e = db_tx_end(db, e, err)) != CL_OK) {
         memset(out, 0, sizeof(*out));
-    return e;
+        return e;
+    }
+    for (size_t i = 0; i < n && !db_in_tx(db); i++)
+        mem_count(&written[i]);
+    return CL_OK;
 }
 
 cl_err mem_sweep_expired(db_t *db, arena_t *a, int64_t *records, int64_t *values, cl_error *err)

@@ -145,18 +145,17 @@ static cl_err log_activity(db_t *db, arena_t *a, const char *ws, const char *typ
     return activity_report(db, a, &r, err);
 }
 
-/* What was stored: the record's id and content as stored. */
+/* What was stored, with the content as stored. */
 typedef struct {
-    const char *id, *content;
-    bool created;
+    mem_written w;
+    const char *content;
 } stored;
 
 /* Upsert the namespace, insert the record (or find it stored already), check the bounds; inside a transaction. */
 static cl_err store(db_t *db, arena_t *a, const mem_write *w, stored *out, cl_error *err)
 {
     size_t n = strlen(w->content), len;
-    bool redacted = false;
-    const char *text = redact_secrets(a, w->content, n, &len, &redacted);
+    const char *text = redact_secrets(a, w->content, n, &len, &out->w.redacted);
     text = escape_delimiter(a, text, len, &len);
     int64_t count = 0, now = time_now_ms();
     const char *terms = memtext_terms(a, text, len, &count);
@@ -188,15 +187,15 @@ static cl_err store(db_t *db, arena_t *a, const mem_write *w, stored *out, cl_er
         db_bind_int64(st, 11, w->created_at > 0 ? w->created_at : now);
         bool row;
         if ((e = db_step(st, &row, err)) == CL_OK) {
-            out->created = row;
+            out->w.created = row;
             if (row)
                 e = db_exec(st, err);
         }
         db_finish(st);
     }
-    out->id = arena_strdup(a, fresh);
+    out->w.id = arena_strdup(a, fresh);
     out->content = text;
-    if (e == CL_OK && !out->created) { /* the id is stored already: the same write again, or another memory's */
+    if (e == CL_OK && !out->w.created) { /* the id is stored already: the same write again, or another memory's */
         if ((e = db_query(db, a, &st, err, SQL_HOLDER, "s", fresh)) == CL_OK && (e = db_one(st, err)) == CL_OK &&
             strcmp(db_col_text(st, 0), w->namespace) != 0)
             e = cl_fail(err, CL_CONFLICT, "memory id already in use");
@@ -209,14 +208,20 @@ static cl_err store(db_t *db, arena_t *a, const mem_write *w, stored *out, cl_er
         e = check_figures(db, a, w->namespace, err);
     if (e == CL_OK && w->log != MEM_LOG_NONE) {
         bool summary = w->log == MEM_LOG_SUMMARY;
-        e = log_activity(db, a, w->workspace_id, summary ? "memory_summary_write" : "memory_write", out->id,
+        e = log_activity(db, a, w->workspace_id, summary ? "memory_summary_write" : "memory_write", out->w.id,
                          w->namespace,
                          arena_sprintf(a, "%s to %s", summary ? "commit_summary" : "commit_memory", w->namespace),
                          err);
     }
-    if (e == CL_OK && redacted)
-        metric_inc(METRIC_MEMORY_REDACTED);
     return e;
+}
+
+void mem_count(const mem_written *w)
+{
+    if (w->created)
+        metric_inc(METRIC_MEMORY_WRITTEN);
+    if (w->created && w->redacted)
+        metric_inc(METRIC_MEMORY_REDACTED);
 }
 
 /* A write in its own transaction (a savepoint inside the caller's), counted once it is durable. */
@@ -226,12 +231,12 @@ static cl_err write_tx(db_t *db, arena_t *a, const mem_write *w, stored *out, cl
     if (e != CL_OK)
         return e;
     e = db_tx_end(db, store(db, a, w, out, err), err);
-    if (e == CL_OK && out->created)
-        metric_inc(METRIC_MEMORY_WRITTEN);
+    if (e == CL_OK && !db_in_tx(db))
+        mem_count(&out->w);
     return e;
 }
 
-cl_err mem_commit(db_t *db, arena_t *a, const mem_write *w, const char **id_out, bool *created, cl_error *err)
+cl_err mem_commit(db_t *db, arena_t *a, const mem_write *w, mem_written *out, cl_error *err)
 {
     cl_err e = check_write(w, err);
     memns_set set = {0};
@@ -242,11 +247,8 @@ cl_err mem_commit(db_t *db, arena_t *a, const mem_write *w, const char **id_out,
     stored s = {0};
     if (e == CL_OK)
         e = write_tx(db, a, w, &s, err);
-    if (e == CL_OK) {
-        *id_out = s.id;
-        if (created)
-            *created = s.created;
-    }
+    if (e == CL_OK)
+        *out = s.w;
     return e;
 }
 
@@ -275,38 +277,97 @@ static cl_err audit_global(db_t *db, arena_t *a, const char *ws, const stored *s
     char hex[2 * ID_SHA256_LEN + 1];
     for (int i = 0; i < ID_SHA256_LEN; i++)
         snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-    json_t *body = json_own(a, json_pack("{s:s, s:s, s:s}", "memory_id", s->id, "namespace", ns, "content_sha256",
+    json_t *body = json_own(a, json_pack("{s:s, s:s, s:s}", "memory_id", s->w.id, "namespace", ns, "content_sha256",
                                          hex));
     activity_row r = {.workspace_id = ws, .activity_type = "memory_write_global", .source_id = ws,
                       .request_body = json_dump_arena(a, body, NULL)};
     return activity_record(db, a, &r, err);
 }
 
-cl_err mem_commit_scope(db_t *db, arena_t *a, const char *workspace_id, mem_scope scope, const char *content,
-                        const char *source, bool operator_write, mem_log log, const char **id, const char **namespace,
-                        cl_error *err)
+/* One scoped write in a savepoint of the caller's transaction; *s receives what was stored. */
+static cl_err scoped(db_t *db, arena_t *a, mem_scoped *w, stored *s, cl_error *err)
 {
     memns_set set;
-    cl_err e = memns_resolve(db, a, workspace_id, &set, err);
+    cl_err e = memns_resolve(db, a, w->workspace_id, &set, err);
     if (e != CL_OK)
         return e;
-    const memns *ns = &set.ns[scope]; /* the scopes are in the order of the kinds */
-    if (scope == MEM_SCOPE_GLOBAL && !ns->writable && !operator_write)
+    const memns *ns = &set.ns[w->scope]; /* the scopes are in the order of the kinds */
+    if (w->scope == MEM_SCOPE_GLOBAL && !ns->writable && !w->operator_write)
         return cl_fail(err, CL_FORBIDDEN, "only root workspaces can write GLOBAL memories");
-    mem_write w = {.workspace_id = workspace_id, .namespace = ns->name, .content = content, .source = source,
-                   .operator_write = operator_write, .log = log};
-    stored s = {0};
-    if ((e = check_write(&w, err)) != CL_OK || (e = check_target(db, a, &w, &set, err)) != CL_OK ||
+    mem_write mw = {.workspace_id = w->workspace_id, .namespace = ns->name, .content = w->content,
+                    .source = w->source, .operator_write = w->operator_write, .log = w->log};
+    if ((e = check_write(&mw, err)) != CL_OK || (e = check_target(db, a, &mw, &set, err)) != CL_OK ||
         (e = db_tx_begin(db, err)) != CL_OK)
         return e;
-    e = store(db, a, &w, &s, err);
-    if (e == CL_OK && scope == MEM_SCOPE_GLOBAL)
-        e = audit_global(db, a, workspace_id, &s, ns->name, err);
-    if ((e = db_tx_end(db, e, err)) != CL_OK)
-        return e;
-    metric_inc(METRIC_MEMORY_WRITTEN);
-    *id = s.id;
-    *namespace = ns->name;
+    e = store(db, a, &mw, s, err);
+    if (e == CL_OK && w->scope == MEM_SCOPE_GLOBAL)
+        e = audit_global(db, a, w->workspace_id, s, ns->name, err);
+    if ((e = db_tx_end(db, e, err)) == CL_OK) {
+        w->out = s->w;
+        w->namespace = ns->name;
+    }
+    return e;
+}
+
+/* The database itself failed (not the write): the group is lost, each is written again alone. */
+static bool database_failed(cl_err e) { return e == CL_UNAVAILABLE || e == CL_INTERNAL; }
+
+static int by_writer(const void *x, const void *y)
+{
+    const mem_scoped *a = *(mem_scoped *const *)x, *b = *(mem_scoped *const *)y;
+    int c = strcmp(a->workspace_id ? a->workspace_id : "", b->workspace_id ? b->workspace_id : "");
+    return c ? c : (a->scope > b->scope) - (a->scope < b->scope);
+}
+
+void mem_commit_group(db_t *db, arena_t *a, mem_scoped *items, size_t n)
+{
+    /* by writer and scope, so that groups written at once on PostgreSQL take the rows of a namespace (its figures)
+     * and of a workspace (the GLOBAL audit) in one order and do not wait on each other in a cycle */
+    mem_scoped **order = arena_alloc(a, (n ? n : 1) * sizeof(*order));
+    stored *s = arena_calloc(a, n ? n : 1, sizeof(*s));
+    for (size_t i = 0; i < n; i++)
+        order[i] = &items[i];
+    qsort(order, n, sizeof(*order), by_writer);
+    cl_error err;
+    cl_err e = db_tx_begin(db, &err);
+    for (size_t i = 0; e == CL_OK && i < n; i++) {
+        order[i]->result = scoped(db, a, order[i], &s[order[i] - items], &order[i]->err);
+        if (database_failed(order[i]->result))
+            e = order[i]->result;
+    }
+    if (e == CL_OK)
+        e = db_tx_commit(db, &err);
+    else if (db_in_tx(db))
+        db_tx_rollback(db);
+    for (size_t i = 0; e != CL_OK && i < n; i++) { /* each alone: one bad item fails only itself */
+        memset(&s[i], 0, sizeof(s[i]));
+        if ((items[i].result = db_tx_begin(db, &items[i].err)) == CL_OK)
+            items[i].result =
+                db_tx_end(db, scoped(db, a, &items[i], &s[i], &items[i].err), &items[i].err);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (items[i].result == CL_OK && !db_in_tx(db))
+            mem_count(&items[i].out);
+}
+
+cl_err mem_commit_scope(db_t *db, arena_t *a, const char *workspace_id, mem_scope scope, const char *content,
+                        const char *source, bool operator_write, mem_log log, mem_written *out, const char **namespace,
+                        cl_error *err)
+{
+    mem_scoped w = {.workspace_id = workspace_id, .scope = scope, .content = content, .source = source,
+                    .operator_write = operator_write, .log = log};
+    if (db_in_tx(db)) { /* inside the caller's transaction (an import): counted when that one commits, not here */
+        stored s = {0};
+        w.result = scoped(db, a, &w, &s, &w.err);
+    } else {
+        mem_commit_group(db, a, &w, 1);
+    }
+    if (w.result != CL_OK) {
+        *err = w.err;
+        return w.result;
+    }
+    *out = w.out;
+    *namespace = w.namespace;
     return CL_OK;
 }
 

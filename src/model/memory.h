@@ -65,13 +65,23 @@ typedef struct {
     mem_log log;
 } mem_write;
 
+/* What a write stored. */
+typedef struct {
+    const char *id; /* arena-owned */
+    bool created;   /* false: that id was stored already (the same write again) */
+    bool redacted;  /* secrets were taken out of the content */
+} mem_written;
+
+/* Count a write in /metrics once its transaction has committed. The write functions count their own writes when
+ * they own the transaction; a caller that writes inside a transaction of its own counts after its commit. */
+void mem_count(const mem_written *w);
+
 /* Store a memory. CL_INVALID for a bad namespace name, kind, source, id, blank or non-UTF-8 content;
  * CL_TOO_LARGE "content is longer than N bytes"; CL_NOT_FOUND "workspace not found" (unknown, or removed when it
  * writes for itself); CL_FORBIDDEN "namespace <ns> is not writable by this workspace"; CL_CONFLICT with code
  * "namespace_full" past the namespace's bounds, or "memory id already in use" when `id` names a memory of another
- * namespace. An `id` already stored in this namespace changes nothing: *created is false. *id_out receives the
- * memory's id. */
-cl_err mem_commit(db_t *db, arena_t *a, const mem_write *w, const char **id_out, bool *created, cl_error *err);
+ * namespace. An `id` already stored in this namespace changes nothing (out->created is false). */
+cl_err mem_commit(db_t *db, arena_t *a, const mem_write *w, mem_written *out, cl_error *err);
 
 /* The legacy scopes of POST /memories and the MCP commit_memory/recall_memory tools. */
 typedef enum { MEM_SCOPE_LOCAL, MEM_SCOPE_TEAM, MEM_SCOPE_GLOBAL } mem_scope;
@@ -81,13 +91,31 @@ const char *mem_scope_name(mem_scope s);
 /* The scope of a namespace kind (workspace LOCAL, team TEAM, org GLOBAL; custom ""). */
 const char *mem_scope_of(memns_kind k);
 
+/* A write of a legacy scope: what it asks, and (filled by mem_commit_group) what came of it. */
+typedef struct {
+    const char *workspace_id, *content, *source;
+    mem_scope scope;
+    bool operator_write;
+    mem_log log;
+    cl_err result;
+    cl_error err;
+    mem_written out;
+    const char *namespace; /* where it went (arena-owned) */
+} mem_scoped;
+
+/* Write a group of scoped writes (as mem_commit_scope, each with its own outcome) in one transaction, each in a
+ * savepoint of its own, so that one refused write (full namespace, forbidden scope) leaves the others; when the
+ * database refuses the group, each is written again alone. A group costs one commit, and on SQLite one segment of
+ * the full-text index, whatever its size (group commit of POST /memories, api/memories.c). */
+void mem_commit_group(db_t *db, arena_t *a, mem_scoped *items, size_t n);
+
 /* POST /workspaces/:id/memories (data.md §2.3), MCP commit_memory and org template seeds: `content` into the
  * workspace's namespace of the scope's kind. GLOBAL is refused to a workspace that is not its chain's root
  * (CL_FORBIDDEN "only root workspaces can write GLOBAL memories") unless an operator writes; a GLOBAL write adds
  * the audit row `memory_write_global` {memory_id, namespace, content_sha256} in the same transaction. Errors as
  * mem_commit. *namespace receives where it went. */
 cl_err mem_commit_scope(db_t *db, arena_t *a, const char *workspace_id, mem_scope scope, const char *content,
-                        const char *source, bool operator_write, mem_log log, const char **id, const char **namespace,
+                        const char *source, bool operator_write, mem_log log, mem_written *out, const char **namespace,
                         cl_error *err);
 
 /* A position in a result list: (score or pin, created_at, id) of the last row, descending. */

@@ -56,6 +56,8 @@ typedef struct {
     import_result *r;
     size_t cap;
     const char *configs_dir;
+    mem_written *seeded; /* memories written, counted once the import commits */
+    size_t nseeded, seeded_cap;
 } import_ctx;
 
 static const secret_actor IMPORT_ACTOR = {"import", NULL};
@@ -119,9 +121,10 @@ static layout measure(arena_t *a, const tpl_node *n)
 static cl_err seed(import_ctx *c, const char *id, const char *name, const tpl_memory *m, size_t n, cl_error *err)
 {
     for (size_t i = 0; i < n; i++) {
-        const char *mid, *ns;
+        const char *ns;
+        c->seeded = arena_grow(c->a, c->seeded, c->nseeded, &c->seeded_cap, sizeof(*c->seeded));
         cl_err e = mem_commit_scope(c->db, c->a, id, (mem_scope)m[i].scope, m[i].content, "user", true, MEM_LOG_NONE,
-                                    &mid, &ns, err);
+                                    &c->seeded[c->nseeded++], &ns, err);
         if (e != CL_OK) {
             const char *why = arena_strdup(c->a, err->msg);
             return cl_fail(err, e, "workspace \"%s\": initial memory %zu: %s", name, i, why);
@@ -259,7 +262,7 @@ static cl_err check_env(db_t *db, arena_t *a, const org_template *t, orgenv_repo
 cl_err org_import(db_t *db, arena_t *a, const org_template *t, bool do_reconcile, import_result *out, cl_error *err)
 {
     memset(out, 0, sizeof(*out));
-    import_ctx c = {db, a, out, 0, t->configs_dir};
+    import_ctx c = {db, a, out, 0, t->configs_dir, NULL, 0, 0};
     cl_err e = db_tx_begin(db, err);
     if (e != CL_OK)
         return e;
@@ -279,6 +282,8 @@ cl_err org_import(db_t *db, arena_t *a, const org_template *t, bool do_reconcile
         e = db_tx_commit(db, err);
     else
         db_tx_rollback(db);
+    for (size_t i = 0; e == CL_OK && i < c.nseeded && !db_in_tx(db); i++)
+        mem_count(&c.seeded[i]);
     if (e != CL_OK) { /* all or nothing: report nothing as created */
         out->count = out->created = out->skipped = 0;
         out->removed = 0;
