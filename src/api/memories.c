@@ -33,8 +33,9 @@ static bool body_str(http_req *rq, const json_t *body, const char *key, const ch
 
 /* Group commit of POST /memories (model: mem_commit_group): a worker that parsed a write hands it to the node's
  * group and, when no flush runs, writes everything that gathered meanwhile in one transaction (one commit, and on
- * SQLite one full-text index segment, per group instead of per write), then answers each. */
-enum { MEM_GROUP_MAX = 256 };
+ * SQLite one full-text index segment, per group instead of per write), then answers each. A write is a savepoint:
+ * 64 at most, the subtransactions a PostgreSQL backend tracks without overflowing to disk. */
+enum { MEM_GROUP_MAX = 64 };
 
 typedef struct {
     http_req *rq; /* held until answered */

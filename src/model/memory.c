@@ -284,8 +284,8 @@ static cl_err audit_global(db_t *db, arena_t *a, const char *ws, const stored *s
     return activity_record(db, a, &r, err);
 }
 
-/* One scoped write in a savepoint of the caller's transaction; *s receives what was stored. */
-static cl_err scoped(db_t *db, arena_t *a, mem_scoped *w, stored *s, cl_error *err)
+/* Where a scoped write goes and whether it may, read before its transaction: *mw receives the write. */
+static cl_err plan_scoped(db_t *db, arena_t *a, const mem_scoped *w, mem_write *mw, cl_error *err)
 {
     memns_set set;
     cl_err e = memns_resolve(db, a, w->workspace_id, &set, err);
@@ -294,57 +294,85 @@ static cl_err scoped(db_t *db, arena_t *a, mem_scoped *w, stored *s, cl_error *e
     const memns *ns = &set.ns[w->scope]; /* the scopes are in the order of the kinds */
     if (w->scope == MEM_SCOPE_GLOBAL && !ns->writable && !w->operator_write)
         return cl_fail(err, CL_FORBIDDEN, "only root workspaces can write GLOBAL memories");
-    mem_write mw = {.workspace_id = w->workspace_id, .namespace = ns->name, .content = w->content,
-                    .source = w->source, .operator_write = w->operator_write, .log = w->log};
-    if ((e = check_write(&mw, err)) != CL_OK || (e = check_target(db, a, &mw, &set, err)) != CL_OK ||
-        (e = db_tx_begin(db, err)) != CL_OK)
+    *mw = (mem_write){.workspace_id = w->workspace_id, .namespace = ns->name, .content = w->content,
+                      .source = w->source, .operator_write = w->operator_write, .log = w->log};
+    if ((e = check_write(mw, err)) != CL_OK)
         return e;
-    e = store(db, a, &mw, s, err);
+    return check_target(db, a, mw, &set, err);
+}
+
+/* A planned scoped write in a savepoint of the caller's transaction (the GLOBAL audit row with it). */
+static cl_err write_scoped(db_t *db, arena_t *a, mem_scoped *w, const mem_write *mw, cl_error *err)
+{
+    stored s = {0};
+    cl_err e = db_tx_begin(db, err);
+    if (e != CL_OK)
+        return e;
+    e = store(db, a, mw, &s, err);
     if (e == CL_OK && w->scope == MEM_SCOPE_GLOBAL)
-        e = audit_global(db, a, w->workspace_id, s, ns->name, err);
+        e = audit_global(db, a, w->workspace_id, &s, mw->namespace, err);
     if ((e = db_tx_end(db, e, err)) == CL_OK) {
-        w->out = s->w;
-        w->namespace = ns->name;
+        w->out = s.w;
+        w->namespace = mw->namespace;
     }
     return e;
 }
 
-/* The database itself failed (not the write): the group is lost, each is written again alone. */
+typedef struct {
+    mem_scoped *item;
+    mem_write w;
+} planned;
+
+/* The database itself failed (not the write): the group is lost. */
 static bool database_failed(cl_err e) { return e == CL_UNAVAILABLE || e == CL_INTERNAL; }
 
-static int by_writer(const void *x, const void *y)
+/* By namespace, then writer: every group takes the rows it locks on PostgreSQL (a namespace's figures, and with
+ * the org namespace its root's row for the GLOBAL audit) in one global order, so groups written at once never wait
+ * on each other in a cycle (siblings share their team namespace: an order by writer alone would not do). */
+static int by_namespace(const void *x, const void *y)
 {
-    const mem_scoped *a = *(mem_scoped *const *)x, *b = *(mem_scoped *const *)y;
-    int c = strcmp(a->workspace_id ? a->workspace_id : "", b->workspace_id ? b->workspace_id : "");
-    return c ? c : (a->scope > b->scope) - (a->scope < b->scope);
+    const planned *a = x, *b = y;
+    int c = strcmp(a->w.namespace, b->w.namespace);
+    return c ? c : strcmp(a->w.workspace_id, b->w.workspace_id);
 }
 
-void mem_commit_group(db_t *db, arena_t *a, mem_scoped *items, size_t n)
+/* One transaction for `n` planned writes, each in its savepoint (a refused write leaves the others). When the
+ * database fails the group, every write of it has that outcome, and it is returned. */
+static cl_err write_group(db_t *db, arena_t *a, planned *p, size_t n)
 {
-    /* by writer and scope, so that groups written at once on PostgreSQL take the rows of a namespace (its figures)
-     * and of a workspace (the GLOBAL audit) in one order and do not wait on each other in a cycle */
-    mem_scoped **order = arena_alloc(a, (n ? n : 1) * sizeof(*order));
-    stored *s = arena_calloc(a, n ? n : 1, sizeof(*s));
-    for (size_t i = 0; i < n; i++)
-        order[i] = &items[i];
-    qsort(order, n, sizeof(*order), by_writer);
     cl_error err;
     cl_err e = db_tx_begin(db, &err);
     for (size_t i = 0; e == CL_OK && i < n; i++) {
-        order[i]->result = scoped(db, a, order[i], &s[order[i] - items], &order[i]->err);
-        if (database_failed(order[i]->result))
-            e = order[i]->result;
+        mem_scoped *w = p[i].item;
+        if (database_failed(w->result = write_scoped(db, a, w, &p[i].w, &w->err))) {
+            e = w->result;
+            err = w->err;
+        }
     }
     if (e == CL_OK)
         e = db_tx_commit(db, &err);
     else if (db_in_tx(db))
         db_tx_rollback(db);
-    for (size_t i = 0; e != CL_OK && i < n; i++) { /* each alone: one bad item fails only itself */
-        memset(&s[i], 0, sizeof(s[i]));
-        if ((items[i].result = db_tx_begin(db, &items[i].err)) == CL_OK)
-            items[i].result =
-                db_tx_end(db, scoped(db, a, &items[i], &s[i], &items[i].err), &items[i].err);
+    for (size_t i = 0; e != CL_OK && i < n; i++) {
+        p[i].item->result = e;
+        p[i].item->err = err;
     }
+    return e;
+}
+
+void mem_commit_group(db_t *db, arena_t *a, mem_scoped *items, size_t n)
+{
+    planned *p = arena_calloc(a, n ? n : 1, sizeof(*p));
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        p[k].item = &items[i];
+        if ((items[i].result = plan_scoped(db, a, &items[i], &p[k].w, &items[i].err)) == CL_OK)
+            k++;
+    }
+    qsort(p, k, sizeof(*p), by_namespace);
+    if (write_group(db, a, p, k) != CL_OK && k > 1)
+        for (size_t i = 0; i < k; i++) /* each alone: what failed the group fails only itself */
+            write_group(db, a, &p[i], 1);
     for (size_t i = 0; i < n; i++)
         if (items[i].result == CL_OK && !db_in_tx(db))
             mem_count(&items[i].out);
@@ -357,8 +385,9 @@ cl_err mem_commit_scope(db_t *db, arena_t *a, const char *workspace_id, mem_scop
     mem_scoped w = {.workspace_id = workspace_id, .scope = scope, .content = content, .source = source,
                     .operator_write = operator_write, .log = log};
     if (db_in_tx(db)) { /* inside the caller's transaction (an import): counted when that one commits, not here */
-        stored s = {0};
-        w.result = scoped(db, a, &w, &s, &w.err);
+        mem_write mw;
+        if ((w.result = plan_scoped(db, a, &w, &mw, &w.err)) == CL_OK)
+            w.result = write_scoped(db, a, &w, &mw, &w.err);
     } else {
         mem_commit_group(db, a, &w, 1);
     }
