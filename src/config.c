@@ -148,7 +148,7 @@ static const opt OPTS[] = {
      100000000},
     {"--memory-namespace-max-bytes", "MEMORY_NAMESPACE_MAX_BYTES", "268435456",
      "bytes of content one namespace may hold (409 namespace_full past it)", OPT_LONG,
-     OFF(memory_namespace_max_bytes), 1024, 1L << 40},
+     OFF(memory_namespace_max_bytes), 1, 1L << 40},
     {"--memory-sweep-interval-ms", "MEMORY_SWEEP_INTERVAL_MS", "60000",
      "how often expired memories and key/value entries are deleted", OPT_LONG, OFF(memory_sweep_interval_ms), 50,
      86400000},
