@@ -402,7 +402,8 @@ cl_err mem_commit_scope(db_t *db, arena_t *a, const char *workspace_id, mem_scop
 
 /* ---- search ---------------------------------------------------------------------------------------------------- */
 
-#define R_COLUMNS "r.id, r.namespace, r.content, r.kind, r.source, r.pin, r.expires_at, r.source_workspace_id, r.created_at"
+#define R_COLUMNS                                                                                                  \
+    "r.id, r.namespace, r.content, r.kind, r.source, r.pin, r.expires_at, r.source_workspace_id, r.created_at"
 #define M_COLUMNS                                                                                                  \
     "m.id, m.namespace, m.content, m.kind, m.source, m.pin, m.expires_at, m.source_workspace_id, m.created_at, "   \
     "m.score"

@@ -106,8 +106,9 @@ typedef struct {
 /* Write a group of scoped writes (as mem_commit_scope, each with its own outcome) in one transaction, each in a
  * savepoint of its own, so that one refused write (full namespace, forbidden scope) leaves the others; when the
  * database refuses the group, each is written again alone. The ACL is checked before the transaction and the
- * writes are made in the order of their namespaces, so concurrent groups lock shared namespaces in one order. A group costs one commit, and on SQLite one segment of
- * the full-text index, whatever its size (group commit of POST /memories, api/memories.c). */
+ * writes are made in the order of their namespaces, so concurrent groups lock shared namespaces in one order. A
+ * group costs one commit, and on SQLite one segment of the full-text index, whatever its size (group commit of
+ * POST /memories, api/memories.c). */
 void mem_commit_group(db_t *db, arena_t *a, mem_scoped *items, size_t n);
 
 /* POST /workspaces/:id/memories (data.md §2.3), MCP commit_memory and org template seeds: `content` into the
