@@ -541,6 +541,24 @@ def test_import_without_ids_dedupes_and_counts(server):
     assert sorted(m["content"] for m in search(server, w)) == ["fact one", "fact two"]
 
 
+def test_import_of_many_entries_counts_across_its_transactions(server):
+    """An import is written in transactions of 50 entries: the counts add up over them, a duplicate of an entry
+    of an earlier transaction is skipped, and the metric counts what was stored, once."""
+    w = ws(server)
+    entries = [{"content": f"chunked fact {i}", "scope": "LOCAL", "workspace_name": w["name"]} for i in range(120)]
+    entries[49:49] = [{"content": "   ", "scope": "LOCAL", "workspace_name": w["name"]}]  # an error, at the edge
+    entries += [dict(entries[3]), dict(entries[77]), {"content": "x", "scope": "PERSONAL"}]  # 2 duplicates, 1 skip
+    written = metric(server, "colony_memory_records_written_total")
+    r = server.post("/admin/memories/import", headers=ADMIN, json=entries)
+    assert r.json() == {"imported": 120, "skipped": 3, "errors": 1, "total": 124}
+    assert metric(server, "colony_memory_records_written_total") == written + 120
+    r = server.post("/admin/memories/import", headers=ADMIN, json=entries)
+    assert r.json() == {"imported": 0, "skipped": 123, "errors": 1, "total": 124}
+    assert metric(server, "colony_memory_records_written_total") == written + 120
+    assert sorted(row[2] for row in stored(server, f"namespace = 'workspace:{w['id']}'")) == \
+        sorted(f"chunked fact {i}" for i in range(120))
+
+
 @pytest.mark.parametrize("body, status, message", [
     ({"content": "x"}, 400, "invalid request body: expected an array of memories"),
     ([1], 400, "entry 0 must be an object"),
