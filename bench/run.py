@@ -30,6 +30,7 @@ import tempfile
 import time
 import traceback
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -530,6 +531,88 @@ def step_a2a():
                    f"{direct[3]}".strip())
 
 
+# ---- memory: recall over 100,000 memories, commit against the activity insert ----------------------------------
+
+RECALL_RECORDS, RECALL_VOCAB, RECALL_QUERIES = 100_000, 5000, 500
+
+
+def recall_corpus(rnd):
+    """A vocabulary of pseudo-words used with Zipf's law (the shape of natural text), memories of 8 to 40 words."""
+    syllables = [c + v for c in "bcdfghjklmnprstvw" for v in "aeiou"]
+    vocab = list(dict.fromkeys("".join(rnd.choice(syllables) for _ in range(rnd.randint(2, 4)))
+                               for _ in range(2 * RECALL_VOCAB)))[:RECALL_VOCAB]
+    weights = [1 / (r + 1) for r in range(len(vocab))]
+    cum, total = [], 0.0
+    for w_ in weights:
+        total += w_
+        cum.append(total)
+    docs = [" ".join(rnd.choices(vocab, cum_weights=cum, k=rnd.randint(8, 40))) for _ in range(RECALL_RECORDS)]
+    return vocab, docs
+
+
+def step_recall(label, new_db):
+    """GET /workspaces/:id/v2/memories?q=<two words>&limit=10 over 100,000 memories, all in the three namespaces
+    the searching workspace reads (every match is a candidate: the worst case for the ranking), one connection,
+    queries of two words of Zipf ranks 10..1,000 (so a query finds from a handful to thousands of memories); then
+    POST /workspaces/:id/memories against POST /workspaces/:id/activity, same workspaces, same wrk."""
+    import random
+    rnd = random.Random(16)
+    vocab, docs = recall_corpus(rnd)
+    with colony(new_db()) as c:
+        root = http("POST", c.url + "/workspaces", {"name": "recall-root", "model": "m"})
+        me = http("POST", c.url + "/workspaces", {"name": "recall-agent", "model": "m", "parent_id": root["id"]})
+        where = [("LOCAL", "recall-agent"), ("TEAM", "recall-agent"), ("GLOBAL", "recall-root")]
+        t0 = time.perf_counter()
+        for start in range(0, RECALL_RECORDS, 10000):
+            batch = [{"content": d, "scope": where[i % 3][0], "workspace_name": where[i % 3][1]}
+                     for i, d in enumerate(docs[start:start + 10000], start)]
+            r = http("POST", c.url + "/admin/memories/import", batch)
+            if r.get("imported") != len(batch):
+                raise RuntimeError(f"import of memories: {r}")
+        load_s = time.perf_counter() - t0
+        queries = [f"{vocab[rnd.randint(10, 1000)]} {vocab[rnd.randint(10, 1000)]}" for _ in range(RECALL_QUERIES)]
+        auth = {"Authorization": f"Bearer {me['auth_token']}"}
+        counts = []
+        for q in queries[:50]:  # how many memories the queries find (the full list, by pages of 100)
+            found, cursor = 0, None
+            while True:
+                path = f"/workspaces/{me['id']}/v2/memories?limit=100&q={urllib.parse.quote(q)}" + \
+                    (f"&cursor={cursor}" if cursor else "")
+                req = urllib.request.Request(c.url + path, headers=auth)
+                with urllib.request.urlopen(req, timeout=60) as resp:
+                    found += len(json.loads(resp.read())["memories"])
+                    cursor = resp.headers.get("x-next-cursor")
+                if not cursor:
+                    break
+            counts.append(found)
+        reqs = [("GET", f"/workspaces/{me['id']}/v2/memories?q={urllib.parse.quote(q)}&limit=10", auth, None)
+                for q in queries]
+        recall = wrk(c.url, reqs, connections=1)
+        agents = register_agents(c.url)
+        commit = wrk(c.url, [("POST", f"/workspaces/{wid}/memories",
+                              {"Content-Type": "application/json", "Authorization": f"Bearer {tok}"},
+                              '{"content":"the staging cluster is deployed from the release branch","scope":"LOCAL"}')
+                             for wid, tok in agents])
+        act = wrk(c.url, [("POST", f"/workspaces/{wid}/activity",
+                           {"Content-Type": "application/json", "Authorization": f"Bearer {tok}"},
+                           '{"activity_type":"agent_log","summary":"bench"}') for wid, tok in agents])
+    target = 10 if label == "SQLite" else 20
+    row(f"memory recall over 100,000 memories, {label} (two words, limit 10)",
+        f"p50 {recall[1]:.2f} ms, p99 {recall[2]:.2f} ms, {recall[0]:,.0f} req/s on one connection",
+        f"p99 < {target} ms", recall[2] < target)
+    ratio = commit[0] / act[0]
+    row(f"memory commit / activity insert, {label}", f"{ratio:.2f}× ({commit[0]:,.0f} vs {act[0]:,.0f} req/s; p99 "
+        f"{commit[2]:.2f} vs {act[2]:.2f} ms)", "≥ 0.5×", ratio >= 0.5)
+    counts.sort()
+    DETAILS.append(f"memory, {label}: 100,000 memories (8-40 words of a {RECALL_VOCAB:,}-word Zipf vocabulary) loaded "
+                   f"through POST /admin/memories/import in {load_s:.1f} s, a third each in the workspace's own, "
+                   f"team and org namespaces; {RECALL_QUERIES} two-word queries (ranks 10-1,000) found a median "
+                   f"{counts[len(counts) // 2]:,} memories each (max {counts[-1]:,}); recall {fmt_rate(*recall[:3])} "
+                   f"on one connection. Commit: POST /workspaces/:id/memories (LOCAL, {AGENTS} workspaces, each "
+                   f"with its own token) {fmt_rate(*commit[:3])}; activity {fmt_rate(*act[:3])}. "
+                   f"{recall[3]} {commit[3]} {act[3]}".strip())
+
+
 # ---- the run --------------------------------------------------------------------------------------------------
 
 def sqlite_db():
@@ -548,6 +631,8 @@ def steps(cluster):
         ("fanout", step_fanout),
         ("memory", step_memory),
         ("a2a", step_a2a),
+        ("recall-sqlite", lambda: step_recall("SQLite", sqlite_db)),
+        ("recall-pg", lambda: step_recall("PostgreSQL", pg)),
     ]
 
 

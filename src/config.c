@@ -141,6 +141,17 @@ static const opt OPTS[] = {
     {"--plugins-dir", "PLUGINS_DIR", "plugins",
      "directory of the plugins registry (<dir>/<name>/plugin.yaml …): GET /plugins and plugin downloads", OPT_STR,
      OFF(plugins_dir), 0, 0},
+    {"--memory-max-content", "COLONY_MEMORY_MAX_CONTENT", "65536",
+     "largest memory, in bytes of content (413 past it)", OPT_LONG, OFF(memory_max_content), 1, 1 << 20},
+    {"--memory-namespace-max-records", "COLONY_MEMORY_NAMESPACE_MAX_RECORDS", "100000",
+     "memories one namespace may hold (409 namespace_full past it)", OPT_LONG, OFF(memory_namespace_max_records), 1,
+     100000000},
+    {"--memory-namespace-max-bytes", "COLONY_MEMORY_NAMESPACE_MAX_BYTES", "268435456",
+     "bytes of content one namespace may hold (409 namespace_full past it)", OPT_LONG,
+     OFF(memory_namespace_max_bytes), 1, 1L << 40},
+    {"--memory-sweep-interval-ms", "COLONY_MEMORY_SWEEP_INTERVAL_MS", "60000",
+     "how often expired memories and key/value entries are deleted", OPT_LONG, OFF(memory_sweep_interval_ms), 50,
+     86400000},
 };
 
 #define NOPTS (sizeof(OPTS) / sizeof(OPTS[0]))

@@ -60,6 +60,10 @@ typedef struct {
     char *audit_key_file;
     char *configs_dir;
     char *plugins_dir;
+    long memory_max_content;
+    long memory_namespace_max_records;
+    long memory_namespace_max_bytes;
+    long memory_sweep_interval_ms;
 } config_t;
 
 /* Fill `c` from defaults, the environment and argv[from..argc). On a bad or unknown flag, print one line to

@@ -11,6 +11,7 @@
 #include "api/diagnostics.h"
 #include "api/errors.h"
 #include "api/events.h"
+#include "api/memories.h"
 #include "bus/pgnotify.h"
 #include "model/event.h"
 #include "api/org.h"
@@ -39,6 +40,7 @@
 #include "model/billing.h"
 #include "model/budget.h"
 #include "model/lifecycle.h"
+#include "model/memory.h"
 #include "model/node.h"
 #include "model/orgimport.h"
 #include "model/secret_keys.h"
@@ -259,6 +261,7 @@ static int cmd_serve(const config_t *c)
     /* SQLite has one writer: one group at a time; PostgreSQL writes in parallel and a group costs round trips, so
      * as many groups as there are fast workers */
     api_activity_init(db_url_is_postgres(c->db) ? (int)c->db_workers : 1);
+    api_memories_init(db_url_is_postgres(c->db) ? (int)c->db_workers : 1);
     if (c->allow_private_agent_urls)
         log_warn("--allow-private-agent-urls is on: agents on loopback and private addresses are reachable", NULL);
     http_client_set_defaults(&(http_client_limits){c->a2a_connect_timeout_ms, c->a2a_idle_timeout_s * 1000});
@@ -295,7 +298,8 @@ static int cmd_serve(const config_t *c)
                           c->a2a_idle_timeout_s * 1000 + c->a2a_connect_timeout_ms,
                           c->request_nudge_disabled ? 0 : c->request_nudge_interval_ms,
                           c->request_nudge_after_s * 1000,
-                          c->request_nudge_repeat_s * 1000};
+                          c->request_nudge_repeat_s * 1000,
+                          c->memory_sweep_interval_ms};
     sweepers_t *jobs = sweepers_start(&jc, &err);
     if (jobs == NULL)
         log_error("background sweepers did not start", "error=\"%s\"", err.msg);
@@ -318,6 +322,7 @@ static int cmd_serve(const config_t *c)
     health_stop(health);
     api_registry_fini();
     api_activity_fini();
+    api_memories_fini();
     scheduler_stop(scheduler);
     dispatch_stop(dispatcher);
     sweepers_stop(jobs);
@@ -440,6 +445,8 @@ int main(int argc, char **argv)
     }
     tz_set_dir(getenv("TZDIR"));                           /* zone files, read by colony itself (base/tz.h) */
     sched_configure(c.schedule_max_per_workspace, c.schedule_seconds); /* imports create schedules too */
+    mem_configure(&(mem_limits){c.memory_max_content, c.memory_namespace_max_records, /* imports seed memories */
+                                c.memory_namespace_max_bytes});
     int rc;
     if (secrets) {
         rc = cmd_rotate_key(&c);

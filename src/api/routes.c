@@ -21,6 +21,9 @@
 #include "api/input.h"
 #include "api/instructions.h"
 #include "api/lifecycle.h"
+#include "api/kvmemory.h"
+#include "api/memadmin.h"
+#include "api/memories.h"
 #include "api/org.h"
 #include "api/plugins.h"
 #include "api/registry.h"
@@ -226,6 +229,20 @@ const http_route api_routes[] = {
     {"POST", "/bundles/import", api_bundle_import, ACCESS_ADMIN, HTTP_LANE_SLOW},
     {"POST", "/workspaces/:id/broadcast", api_broadcast, ACCESS_WORKSPACE, HTTP_LANE_SLOW}, /* the whole org */
     {"GET", "/workspaces/:id/chat/download", api_chat_download, ACCESS_WORKSPACE},
+
+    /* memory (data.md §2): a search is bounded by its limit and read through the full-text index; the export
+     * and the import are O(n) in user data */
+    {"POST", "/workspaces/:id/memories", api_memories_commit, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/memories", api_memories_list, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/v2/namespaces", api_memory_namespaces, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/v2/memories", api_memories_search, ACCESS_WORKSPACE},
+    {"DELETE", "/workspaces/:id/v2/memories/:memoryId", api_memory_forget, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/memory", api_kv_list, ACCESS_WORKSPACE, HTTP_LANE_SLOW}, /* up to 10,000 entries */
+    {"POST", "/workspaces/:id/memory", api_kv_set, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/memory/:key", api_kv_get, ACCESS_WORKSPACE},
+    {"DELETE", "/workspaces/:id/memory/:key", api_kv_delete, ACCESS_WORKSPACE},
+    {"GET", "/admin/memories/export", api_memories_export, ACCESS_ADMIN, HTTP_LANE_SLOW},
+    {"POST", "/admin/memories/import", api_memories_import, ACCESS_ADMIN, HTTP_LANE_SLOW},
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -119,7 +119,20 @@
     XX(TICK_DELEGATIONS, "gauge", "colony_subsystem_last_tick_ms", "subsystem=\"delegation-sweeper\"", "")         \
     XX(TICK_NUDGES, "gauge", "colony_subsystem_last_tick_ms", "subsystem=\"request-nudge-sweeper\"", "")           \
     XX(TICK_DISPATCHER, "gauge", "colony_subsystem_last_tick_ms", "subsystem=\"a2a-dispatcher\"", "")              \
-    XX(TICK_SCHEDULER, "gauge", "colony_subsystem_last_tick_ms", "subsystem=\"scheduler\"", "")
+    XX(TICK_SCHEDULER, "gauge", "colony_subsystem_last_tick_ms", "subsystem=\"scheduler\"", "")                    \
+    XX(MEMORY_WRITTEN, "counter", "colony_memory_records_written_total", "",                                      \
+       "Memories stored (REST, MCP tools, admin import, org templates).")                                        \
+    XX(MEMORY_REDACTED, "counter", "colony_memory_redactions_total", "",                                         \
+       "Memory writes whose content had secrets replaced by [REDACTED:<label>] before it was stored.")           \
+    XX(MEMORY_REFUSED_TOO_LARGE, "counter", "colony_memory_writes_refused_total", "reason=\"record_too_large\"",  \
+       "Memory writes refused by a size bound: a record over --memory-max-content, a namespace over "            \
+       "--memory-namespace-max-records or --memory-namespace-max-bytes.")                                        \
+    XX(MEMORY_REFUSED_FULL, "counter", "colony_memory_writes_refused_total", "reason=\"namespace_full\"", "")     \
+    XX(SWEEPS_MEMORY, "counter", "colony_sweeper_runs_total", "job=\"memory_expiry\"", "")                       \
+    XX(SWEEP_ERRORS_MEMORY, "counter", "colony_sweeper_errors_total", "job=\"memory_expiry\"", "")               \
+    XX(MEMORY_EXPIRED, "counter", "colony_memory_expired_total", "kind=\"record\"",                              \
+       "Expired memories and key/value entries deleted by the sweeper.")                                         \
+    XX(MEMORY_KV_EXPIRED, "counter", "colony_memory_expired_total", "kind=\"value\"", "")
 
 typedef enum {
 #define XX(id, type, name, labels, help) METRIC_##id,

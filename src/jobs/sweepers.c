@@ -15,6 +15,7 @@
 #include "model/a2a.h"
 #include "model/delegation.h"
 #include "model/liveness.h"
+#include "model/memadmin.h"
 #include "model/request.h"
 #include "model/upload.h"
 #include "store/db.h"
@@ -97,9 +98,31 @@ static void sweep_nudges(db_t *db, const sweepers_config *cfg)
     arena_free(a);
 }
 
+/* Expired memories and key/value entries go (model/memadmin.h), a batch at a time until none is left. */
+static void sweep_memory(db_t *db)
+{
+    arena_t *a = arena_new();
+    int64_t records = MEM_SWEEP_BATCH, values = MEM_SWEEP_BATCH, total = 0;
+    cl_error e;
+    metric_inc(METRIC_SWEEPS_MEMORY);
+    while (records == MEM_SWEEP_BATCH || values == MEM_SWEEP_BATCH) {
+        if (mem_sweep_expired(db, a, &records, &values, &e) != CL_OK) {
+            metric_inc(METRIC_SWEEP_ERRORS_MEMORY);
+            log_warn("memory expiry sweep failed", "error=\"%s\"", e.msg);
+            break;
+        }
+        metric_add(METRIC_MEMORY_EXPIRED, records);
+        metric_add(METRIC_MEMORY_KV_EXPIRED, values);
+        total += records + values;
+    }
+    if (total)
+        log_info("memory expiry sweep", "deleted=%lld", (long long)total);
+    arena_free(a);
+}
+
 /* When each slower sweeper is due next (monotonic ms; 0: at once). */
 typedef struct {
-    int64_t upload, deleg, nudge;
+    int64_t upload, deleg, nudge, memory;
 } sweep_times;
 
 static void run_once(db_t **db, const sweepers_config *cfg, sweep_times *next)
@@ -144,13 +167,17 @@ static void run_once(db_t **db, const sweepers_config *cfg, sweep_times *next)
         metric_set(METRIC_TICK_NUDGES, time_now_ms());
         next->nudge = time_mono_ms() + cfg->nudge_interval_ms;
     }
+    if (cfg->memory_interval_ms > 0 && time_mono_ms() >= next->memory) {
+        sweep_memory(*db);
+        next->memory = time_mono_ms() + cfg->memory_interval_ms;
+    }
 }
 
 static void *loop(void *arg)
 {
     sweepers_t *s = arg;
     db_t *db = NULL;
-    sweep_times next = {0, 0, 0};
+    sweep_times next = {0, 0, 0, 0};
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
         pthread_mutex_unlock(&s->mu);

@@ -21,6 +21,7 @@ typedef struct {
     int64_t nudge_interval_ms;       /* inbox nudges: how often (0: never) */
     int64_t nudge_after_ms;          /* inbox nudges: how long a request waits before its agent is nudged */
     int64_t nudge_repeat_ms;         /* inbox nudges: how long before the same request counts again */
+    int64_t memory_interval_ms;      /* memory: how often expired memories and key/value entries are deleted */
 } sweepers_config;
 
 /* Start the thread (its connection is opened there). NULL with err set when the thread cannot start. */

@@ -11,6 +11,7 @@
 #include "base/time.h"
 #include "model/secret.h"
 #include "model/schedule.h"
+#include "model/memory.h"
 #include "model/plugin.h"
 #include "model/workspace.h"
 #include "model/wsfiles.h"
@@ -55,6 +56,8 @@ typedef struct {
     import_result *r;
     size_t cap;
     const char *configs_dir;
+    mem_written *seeded; /* memories written, counted once the import commits */
+    size_t nseeded, seeded_cap;
 } import_ctx;
 
 static const secret_actor IMPORT_ACTOR = {"import", NULL};
@@ -112,6 +115,24 @@ static layout measure(arena_t *a, const tpl_node *n)
     return l;
 }
 
+/* A created node's initial memories, through the write path of POST /memories, as the operator who imports (a
+ * template's GLOBAL seeds reach the org namespace of the chain even below a platform root). An existing node is
+ * left as it is: a re-import never brings back a memory an agent forgot. */
+static cl_err seed(import_ctx *c, const char *id, const char *name, const tpl_memory *m, size_t n, cl_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *ns;
+        c->seeded = arena_grow(c->a, c->seeded, c->nseeded, &c->seeded_cap, sizeof(*c->seeded));
+        cl_err e = mem_commit_scope(c->db, c->a, id, (mem_scope)m[i].scope, m[i].content, "user", true, MEM_LOG_NONE,
+                                    &c->seeded[c->nseeded++], &ns, err);
+        if (e != CL_OK) {
+            const char *why = arena_strdup(c->a, err->msg);
+            return cl_fail(err, e, "workspace \"%s\": initial memory %zu: %s", name, i, why);
+        }
+    }
+    return CL_OK;
+}
+
 static cl_err create_tree(import_ctx *c, const tpl_node *n, const layout *l, const char *parent, int depth, double x,
                           double y, cl_error *err)
 {
@@ -157,6 +178,8 @@ static cl_err create_tree(import_ctx *c, const tpl_node *n, const layout *l, con
             return cl_fail(err, e, "workspace \"%s\", schedule \"%s\": %s", n->name, ts->name, why);
         }
     }
+    if (how == WS_CREATED && (e = seed(c, row.id, n->name, n->memories, n->nmemories, err)) != CL_OK)
+        return e;
     import_result *r = c->r;
     r->items = arena_grow(c->a, r->items, r->count, &c->cap, sizeof(import_item));
     r->items[r->count++] = (import_item){row.id, n->name, parent, n->tier, depth, how == WS_EXISTING};
@@ -239,7 +262,7 @@ static cl_err check_env(db_t *db, arena_t *a, const org_template *t, orgenv_repo
 cl_err org_import(db_t *db, arena_t *a, const org_template *t, bool do_reconcile, import_result *out, cl_error *err)
 {
     memset(out, 0, sizeof(*out));
-    import_ctx c = {db, a, out, 0, t->configs_dir};
+    import_ctx c = {db, a, out, 0, t->configs_dir, NULL, 0, 0};
     cl_err e = db_tx_begin(db, err);
     if (e != CL_OK)
         return e;
@@ -251,12 +274,16 @@ cl_err org_import(db_t *db, arena_t *a, const org_template *t, bool do_reconcile
         e = check_env(db, a, t, &out->env, err);
     if (e == CL_OK && (e = ws_platform_id(db, a, &platform, err)) == CL_OK)
         e = create_roots(&c, t, platform, err);
+    if (e == CL_OK && out->count > 0 && !out->items[0].skipped) /* the org's memories, on its first root */
+        e = seed(&c, out->items[0].id, out->items[0].name, t->global_memories, t->nglobal_memories, err);
     if (e == CL_OK && do_reconcile)
         e = reconcile(&c, err);
     if (e == CL_OK)
         e = db_tx_commit(db, err);
     else
         db_tx_rollback(db);
+    for (size_t i = 0; e == CL_OK && i < c.nseeded && !db_in_tx(db); i++)
+        mem_count(&c.seeded[i]);
     if (e != CL_OK) { /* all or nothing: report nothing as created */
         out->count = out->created = out->skipped = 0;
         out->removed = 0;

@@ -14,6 +14,7 @@
 #include "base/yaml.h"
 #include "model/envfile.h"
 #include "model/schedule.h"
+#include "model/memory.h"
 #include "model/platform.h"
 #include "model/plugin.h"
 #include "model/urlcheck.h"
@@ -93,6 +94,7 @@ typedef struct {
     size_t names_cap;
     const secret_pair *org_env; /* the template directory's .env (file imports) */
     size_t norg_env;
+    size_t memories; /* seeded by the whole template (TPL_MAX_MEMORIES) */
 } walk_ctx;
 
 static int by_str(const void *x, const void *y) { return strcmp(*(const char *const *)x, *(const char *const *)y); }
@@ -272,6 +274,45 @@ static cl_err schedules(walk_ctx *w, const json_t *j, const char *path, tpl_node
     return CL_OK;
 }
 
+/* A list of {content, scope} at `path` (scope LOCAL when absent; `force_global` for global_memories). Each is
+ * written later through the same path as POST /memories, which checks the content again; refusing it here names
+ * the entry before anything is created. */
+static cl_err memories(walk_ctx *w, const json_t *list, const char *path, bool force_global, const tpl_memory **out,
+                       size_t *count, cl_error *err)
+{
+    size_t n = json_array_size(list);
+    *out = NULL;
+    *count = 0;
+    if (n == 0)
+        return CL_OK;
+    if ((w->memories += n) > TPL_MAX_MEMORIES)
+        return cl_fail(err, CL_TOO_LARGE, "template seeds more than %d memories", TPL_MAX_MEMORIES);
+    tpl_memory *m = arena_calloc(w->a, n, sizeof(*m));
+    for (size_t i = 0; i < n; i++) {
+        const json_t *j = json_array_get(list, i);
+        const json_t *content = json_object_get(j, "content"), *scope = json_object_get(j, "scope");
+        if (!json_is_object(j) || !json_is_string(content) || (scope && !json_is_null(scope) && !json_is_string(scope)))
+            return cl_fail(err, CL_INVALID, "%s[%zu] must be a mapping with a string content and scope", path, i);
+        m[i].content = json_string_value(content);
+        mem_scope sc = MEM_SCOPE_LOCAL;
+        const char *name = json_is_string(scope) ? json_string_value(scope) : "";
+        if (name[0] && !mem_scope_parse(name, &sc))
+            return cl_fail(err, CL_INVALID, "%s[%zu].scope must be LOCAL, TEAM or GLOBAL", path, i);
+        m[i].scope = force_global ? MEM_SCOPE_GLOBAL : (int)sc;
+        size_t len = strlen(m[i].content), k = 0;
+        while (k < len && strchr(" \t\n\r\f\v", m[i].content[k]))
+            k++;
+        if (k == len)
+            return cl_fail(err, CL_INVALID, "%s[%zu].content is required", path, i);
+        if ((int64_t)len > mem_config()->content_max)
+            return cl_fail(err, CL_INVALID, "%s[%zu].content is longer than %lld bytes", path, i,
+                           (long long)mem_config()->content_max);
+    }
+    *out = m;
+    *count = n;
+    return CL_OK;
+}
+
 static cl_err node(walk_ctx *w, const json_t *j, const char *path, int depth, bool spawn, tpl_node *out,
                    cl_error *err);
 
@@ -415,6 +456,16 @@ static cl_err node(walk_ctx *w, const json_t *j, const char *path, int depth, bo
     }
     if ((e = schedules(w, j, path, out, err)) != CL_OK || (e = node_plugins(w, j, path, out, err)) != CL_OK)
         return e;
+    const json_t *seeds = json_object_get(j, "initial_memories");
+    const char *from = path;
+    if (json_array_size(seeds) == 0) { /* the node's own list when it has one, else the defaults' */
+        seeds = json_object_get(d, "initial_memories");
+        from = "defaults";
+    }
+    if (spawn &&
+        (e = memories(w, seeds, arena_sprintf(w->a, "%s.initial_memories", from), false, &out->memories,
+                      &out->nmemories, err)) != CL_OK)
+        return e;
     if (spawn)
         w->t->nodes++;
     const json_t *kids = json_object_get(j, "children");
@@ -447,14 +498,17 @@ static cl_err from_json(arena_t *a, const json_t *doc, const char *dir, org_temp
     const json_t *roots = json_object_get(doc, "workspaces");
     if (!json_is_array(roots) || json_array_size(roots) == 0)
         return cl_fail(err, CL_INVALID, "the template has no workspaces");
-    walk_ctx w = {a, json_is_object(defaults) ? defaults : json_object(), out, 0, NULL, 0};
+    walk_ctx w = {a, json_is_object(defaults) ? defaults : json_object(), out, 0, NULL, 0, 0};
     if (!json_is_object(defaults))
         json_own(a, (json_t *)w.defaults);
     secret_pair *org_env = NULL;
     if (dir != NULL && (e = envfile_load(a, arena_sprintf(a, "%s/.env", dir), &org_env, &w.norg_env, err)) != CL_OK)
         return e;
     w.org_env = org_env;
-    return siblings(&w, roots, "workspaces", 0, true, &out->roots, &out->nroots, err);
+    if ((e = siblings(&w, roots, "workspaces", 0, true, &out->roots, &out->nroots, err)) != CL_OK)
+        return e;
+    return memories(&w, json_object_get(doc, "global_memories"), "global_memories", true, &out->global_memories,
+                    &out->nglobal_memories, err);
 }
 
 cl_err tpl_from_json(arena_t *a, const json_t *doc, org_template *out, cl_error *err)

@@ -13,7 +13,7 @@
 #include "model/secret.h"
 
 enum { TPL_MAX_NODES = 20000, TPL_MAX_DEPTH = 32, TPL_FILE_MAX = 4 << 20, TPL_FILES_DIR_MAX = 1024,
-       TPL_SCHEDULES_MAX = 100 };
+       TPL_SCHEDULES_MAX = 100, TPL_MAX_MEMORIES = 100000 };
 
 /* One required_env entry (workspaces.md §4.2): a name (n == 1), or any one of several (sorted, distinct). Entries
  * that name nothing valid are dropped, as the reference drops invalid names. */
@@ -28,6 +28,12 @@ typedef struct {
     const char *name, *cron_expr, *timezone, *prompt;
     bool enabled;
 } tpl_schedule;
+
+/* A memory a template seeds (initial_memories of a node or of defaults, global_memories of the org). */
+typedef struct {
+    const char *content;
+    int scope; /* mem_scope */
+} tpl_memory;
 
 typedef struct tpl_node {
     const char *name, *role, *runtime, *model, *template_name, *workspace_dir, *workspace_access, *url;
@@ -46,6 +52,8 @@ typedef struct tpl_node {
     size_t nplugins;
     struct tpl_node *children;
     size_t nchildren;
+    const tpl_memory *memories; /* initial_memories: the node's when it has any, else defaults' */
+    size_t nmemories;
 } tpl_node;
 
 typedef struct {
@@ -61,6 +69,8 @@ typedef struct {
     bool any_required;                      /* the template or a spawning node requires something */
     const char *dir;                        /* file imports: the template's directory (its .env files); else NULL */
     const char *configs_dir; /* set by the importer: where the nodes' workspace templates are (NULL: none) */
+    const tpl_memory *global_memories; /* seeded as GLOBAL on the first root when the import creates it */
+    size_t nglobal_memories;
 } org_template;
 
 /* Validate `doc` (a parsed YAML/JSON document owned by `a`) into `out`. CL_INVALID naming the path on refusal. An

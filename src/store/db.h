@@ -94,6 +94,10 @@ cl_err db_query(db_t *db, arena_t *a, db_stmt_t **out, cl_error *err, const char
 /* The same, run to completion; *changes (may be NULL) receives the rows changed. */
 cl_err db_run(db_t *db, arena_t *a, int64_t *changes, cl_error *err, const char *sql, const char *types, ...);
 
+/* SQL both drivers understand alike beyond the standard: colony_count(text, pattern), the number of
+ * non-overlapping occurrences of pattern in text, left to right (0 for an empty pattern; SQLite registers it on
+ * every connection, PostgreSQL gets it from migration 0025). */
+
 /* Run a parameterless script of one or more statements (migrations). */
 cl_err db_exec_script(db_t *db, const char *sql, cl_error *err);
 

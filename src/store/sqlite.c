@@ -1,4 +1,5 @@
 /* sqlite.c - the SQLite driver: WAL, foreign keys on, a busy timeout, $N placeholders rewritten to ?N. */
+#define _GNU_SOURCE /* memmem */
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,25 @@ static cl_err sq_checkpoint(db_t *db, cl_error *err)
                                                 : fail(db, err, s->h, sqlite3_extended_errcode(s->h), "checkpoint", "");
 }
 
+/* colony_count(text, pattern): how many times `pattern` occurs in `text`, without overlaps, left to right (0 for an
+ * empty pattern, NULL for a NULL argument) - what PostgreSQL's colony_count of migration 0025 computes with
+ * replace(), counted here without building the replaced copy. */
+static void count_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    const char *t = (const char *)sqlite3_value_text(argv[0]), *p = (const char *)sqlite3_value_text(argv[1]);
+    size_t n = (size_t)sqlite3_value_bytes(argv[0]), k = (size_t)sqlite3_value_bytes(argv[1]);
+    int64_t hits = 0;
+    for (const char *at = t; k > 0 && t != NULL && p != NULL && (at = memmem(at, n - (size_t)(at - t), p, k)) != NULL;
+         at += k)
+        hits++;
+    sqlite3_result_int64(ctx, hits);
+}
+
 static cl_err sq_open(const char *path, db_t **out, cl_error *err)
 {
     sqlite3 *h = NULL;
@@ -86,6 +106,8 @@ static cl_err sq_open(const char *path, db_t **out, cl_error *err)
     }
     sqlite3_extended_result_codes(h, 1);
     sqlite3_busy_timeout(h, DB_BUSY_TIMEOUT_MS);
+    sqlite3_create_function(h, "colony_count", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                            count_fn, NULL, NULL);
     sq_db *s = sqlite3_malloc(sizeof(*s));
     if (s == NULL) {
         sqlite3_close_v2(h);
