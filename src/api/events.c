@@ -128,6 +128,18 @@ static bool cursor(http_req *rq, const char *header, int64_t *since)
     return true;
 }
 
+/* The anonymous development stream is for the canvas and the console on this machine. A browser opens a WebSocket
+ * to any address for any page it shows, naming the page's Origin: a page of another site (or one that a DNS rebind
+ * brought to 127.0.0.1) must not read the org's events. So an Origin must be one of --cors-origins or this server
+ * itself; a client without one (curl, an SDK) is no page. */
+static bool dev_origin_ok(http_req *rq)
+{
+    const char *origin = http_header(rq, "origin"), *host = http_header(rq, "host");
+    if (origin == NULL || http_origin_allowed(rq))
+        return true;
+    return host != NULL && strncasecmp(origin, "http://", 7) == 0 && strcasecmp(origin + 7, host) == 0;
+}
+
 void api_ws(http_req *rq)
 {
     int64_t since;
@@ -158,6 +170,9 @@ void api_ws(http_req *rq)
         }
     } else if (!(dev_open && rq->peer_loopback)) {
         api_fail(rq, CL_UNAUTHORIZED, "missing auth token (Authorization: Bearer, or ?token=)");
+        return;
+    } else if (!dev_origin_ok(rq)) {
+        api_fail(rq, CL_FORBIDDEN, "origin not allowed");
         return;
     }
     f.key = stream_key(rq, &c);
