@@ -13,6 +13,7 @@
 #include "api/bundles.h"
 #include "api/canvas.h"
 #include "api/checkpoints.h"
+#include "api/console.h"
 #include "api/delegations.h"
 #include "api/diagnostics.h"
 #include "api/events.h"
@@ -226,6 +227,10 @@ const http_route api_routes[] = {
     {"POST", "/bundles/import", api_bundle_import, ACCESS_ADMIN, HTTP_LANE_SLOW},
     {"POST", "/workspaces/:id/broadcast", api_broadcast, ACCESS_WORKSPACE, HTTP_LANE_SLOW}, /* the whole org */
     {"GET", "/workspaces/:id/chat/download", api_chat_download, ACCESS_WORKSPACE},
+
+    /* the console (embedded files, no database): `/` and one literal prefix that no route of the API uses */
+    {"GET", "/", api_console, ACCESS_PUBLIC, HTTP_LANE_LOOP},
+    {"GET", "/console/:file", api_console, ACCESS_PUBLIC, HTTP_LANE_LOOP},
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);
