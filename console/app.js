@@ -16,7 +16,7 @@
   const S = {
     token: sessionStorage.getItem('colony.token'),
     ws: new Map(), kids: new Map(), roots: [], flat: [], collapsed: new Set(),
-    selected: null, tab: 'inbox', lastId: 0, sock: null, retry: 0, inbox: null, mine: new Set(),
+    selected: null, tab: 'inbox', lastId: 0, sock: null, retry: 0, inbox: null, mine: new Set(), sending: new Map(),
   };
 
   // ---- small helpers --------------------------------------------------------------------------------------
@@ -145,7 +145,7 @@
     const by = {};
     for (const w of S.ws.values()) by[w.status] = (by[w.status] || 0) + 1;
     const parts = [`${S.ws.size.toLocaleString()} workspaces`];
-    for (const s of ['online', 'degraded', 'offline', 'awaiting_agent']) if (by[s]) parts.push(`${by[s]} ${s.replace('_', ' ')}`);
+    for (const s of ['online', 'degraded', 'offline', 'awaiting_agent']) if (by[s]) parts.push(`${by[s].toLocaleString()} ${s.replace('_', ' ')}`);
     $('counts').textContent = parts.join(' · ');
   }
   function visibleRange() {
@@ -284,6 +284,7 @@
   }
   async function loadTab() {
     const id = S.selected, tab = S.tab, view = $('view');
+    if (tab === 'chat' && S.sending.get(id)) return; // the exchange in flight reloads it when it ends
     const fresh = (nodes) => { if (S.selected === id && S.tab === tab) view.replaceChildren(...nodes); };
     try {
       if (tab === 'chat') fresh(await chatView(id));
@@ -322,6 +323,7 @@
     input.value = '';
     const mid = uuid();
     S.mine.add(mid);
+    S.sending.set(id, (S.sending.get(id) || 0) + 1);
     const view = $('view');
     if (view.querySelector('p.muted')) view.replaceChildren();
     view.append(bubble('user', text, new Date().toISOString()));
@@ -333,11 +335,15 @@
         jsonrpc: '2.0', id: mid, method: 'message/send',
         params: { message: { role: 'user', messageId: mid, parts: [{ kind: 'text', text }] } },
       });
-      pending.replaceWith(bubble(r && r.error ? 'system' : 'agent', replyText(r) || '(no text in the reply)', new Date().toISOString()));
+      settle(bubble(r && r.error ? 'system' : 'agent', replyText(r) || '(no text in the reply)', new Date().toISOString()));
     } catch (e) {
-      pending.replaceWith(bubble('system', 'not sent: ' + e.message, new Date().toISOString()));
+      settle(bubble('system', 'not sent: ' + e.message, new Date().toISOString()));
     }
-    view.scrollTop = view.scrollHeight;
+    function settle(b) {
+      S.sending.set(id, S.sending.get(id) - 1);
+      if (pending.isConnected) { pending.replaceWith(b); view.scrollTop = view.scrollHeight; }
+      else loadTab(); // the view was redrawn meanwhile: the history has the exchange
+    }
   }
   function table(rows, cols) {
     if (!rows.length) return [h('p', { class: 'muted', text: 'Nothing yet.' })];
@@ -428,7 +434,8 @@
     });
     $('signout').addEventListener('click', () => signOut(''));
     $('tree').addEventListener('scroll', () => requestAnimationFrame(renderTree));
-    $('tree').addEventListener('click', onTreeClick);
+    // on press, not click: the rows are redrawn as events arrive, and a click needs press and release on one element
+    $('tree').addEventListener('mousedown', (ev) => { if (ev.button === 0) onTreeClick(ev); });
     $('filter').addEventListener('input', () => later('filter', 120, flatten));
     $('tabs').addEventListener('click', (ev) => {
       const b = ev.target.closest('button');
