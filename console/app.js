@@ -5,6 +5,7 @@
 (() => {
   const ROW = 28;               // px per tree row (app.css --row)
   const FEED_MAX = 200;         // events kept in the feed
+  const FEED_START = 30;        // recent events it starts with
   const BEAT_REFRESH_MS = 30000; // how often the visible rows' heartbeats are read again
   const STATUS_EVENTS = {
     WORKSPACE_ONLINE: 'online', WORKSPACE_OFFLINE: 'offline', WORKSPACE_DEGRADED: 'degraded',
@@ -82,10 +83,12 @@
   async function start() {
     $('signin').hidden = true; $('app').hidden = false; $('signout').hidden = false;
     try {
-      // the newest event first: the stream resumes right after it, so nothing between the list and /ws is lost
-      const head = await get('/events?limit=1');
-      S.lastId = head.length ? head[0].id : 0;
+      // the newest events first (the feed starts with them): the stream resumes right after the newest, so nothing
+      // between the list and /ws is lost
+      const recent = await get('/events?limit=' + FEED_START);
+      S.lastId = recent.length ? recent[0].id : 0;
       await loadOrg();
+      for (const e of recent.reverse()) feed({ id: e.id, event: e.event_type, workspace_id: e.workspace_id, timestamp: e.created_at, payload: e.payload });
     } catch (e) {
       if (!(e instanceof ApiError && e.message === '401')) signOut('Could not load the org: ' + e.message);
       return;
