@@ -2,6 +2,7 @@
 never in the way of an API route."""
 import pathlib
 import re
+import subprocess
 
 import pytest
 
@@ -40,6 +41,18 @@ def test_the_whole_console_is_small_and_has_no_inline_code():
     assert not re.search(r"https?://", html + (CONSOLE / "app.css").read_text()), "no CDN, no external font"
     js = (CONSOLE / "app.js").read_text()
     assert not re.search(r"\binnerHTML\b|\beval\(|new Function|https?://", js)
+
+
+def test_a_fresh_machine_gets_the_browser_the_tests_drive():
+    """CI (.ci/run) starts from a bare Debian 12 and installs only scripts/deps.sh's list: Debian's package that
+    provides the tests' Chromium, fonts for its screenshots and the DevTools client must be in it."""
+    root = CONSOLE.parent
+    assert "bash scripts/deps.sh" in (root / ".ci" / "run").read_text()
+    block = re.search(r"^PACKAGES=\((.*?)^\)", (root / "scripts" / "deps.sh").read_text(), re.S | re.M).group(1)
+    packages = set(re.sub(r"#.*", "", block).split())
+    owner = subprocess.run(["dpkg-query", "-S", "/usr/bin/chromium"], capture_output=True, text=True, check=True)
+    assert owner.stdout == "chromium: /usr/bin/chromium\n"
+    assert {"chromium", "fonts-dejavu-core", "python3-websocket"} <= packages
 
 
 def test_a_browser_revalidates_with_the_etag(server):
