@@ -89,6 +89,24 @@ def test_the_dev_stream_refuses_pages_of_other_sites(dev_colony, origin):
     ok.close()
 
 
+@pytest.mark.parametrize("name", ["evil.example", "localhost.evil.example", "127.0.0.1.evil.example"])
+def test_the_dev_stream_refuses_a_dns_rebound_page(dev_colony, name):
+    """A site whose name an attacker re-points at 127.0.0.1 after its page loaded: the browser sends that name as
+    both Host and Origin, so "the page of this server itself" must be this server under a loopback name only."""
+    port = dev_colony.url.rsplit(":", 1)[1]
+    with pytest.raises(websocket.WebSocketBadStatusException) as e:
+        websocket.create_connection(ws_url(dev_colony), timeout=10, host=f"{name}:{port}",
+                                    origin=f"http://{name}:{port}")
+    assert e.value.status_code == 403
+
+
+@pytest.mark.parametrize("name", ["127.0.0.1", "localhost", "LocalHost", "[::1]"])
+def test_the_dev_stream_admits_this_servers_own_page_under_a_loopback_name(dev_colony, name):
+    port = dev_colony.url.rsplit(":", 1)[1]
+    websocket.create_connection(ws_url(dev_colony), timeout=10, host=f"{name}:{port}",
+                                origin=f"http://{name}:{port}").close()
+
+
 def test_without_the_flag_the_stream_needs_a_token_from_anywhere(server):
     with pytest.raises(websocket.WebSocketBadStatusException) as e:
         websocket.create_connection(ws_url(server), timeout=10, origin=CANVAS)
