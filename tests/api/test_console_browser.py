@@ -75,6 +75,11 @@ def test_sign_in_tree_live_status_chat_and_history(start_colony, browser, agent,
 
     sign_in(browser, c)
     assert browser.js("sessionStorage.getItem('colony.token')") == ADMIN_TOKEN
+    # the feed starts with what happened before the sign-in, newest first
+    before = [e["id"] for e in c.get("/events?limit=30", headers=ADMIN).json()]
+    assert len(before) == 4  # three workspaces created, Planner registered
+    browser.wait(f"document.querySelectorAll('#feed li').length === {len(before)}", what="the recent events")
+    assert browser.js("[...document.querySelectorAll('#feed li')].map(li => +li.dataset.eid)") == before
     for w in (org, planner, scout):
         browser.wait(f"{row(w, '.name')}?.textContent === {json.dumps(w['name'])}", what=f"{w['name']} in the tree")
     assert browser.js(f"{row(planner, '.dot')}.className") == "dot s-online"
