@@ -21,7 +21,8 @@ build: deps $(BUILD_RELEASE)/build.ninja
 $(BUILD_TEST)/build.ninja: | deps
 	@cmake -S . -B $(BUILD_TEST) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DCOLONY_SANITIZE=ON >/dev/null
 
-# Starts colony on SQLite (./colony.db) and prints its URL.
+# Starts colony on SQLite (./colony.db) with the demo org, on loopback in the local development posture (the
+# Molecule canvas works against it unchanged), and prints its URL: the console.
 run: build
 	@scripts/run.sh $(BUILD_RELEASE)/colony
 

@@ -12,6 +12,7 @@ PACKAGES=(
   postgresql-15 postgresql-client-15
   python3 python3-pytest python3-requests python3-websocket python3-yaml
   wrk curl
+  chromium fonts-dejavu-core  # the console's browser tests (headless, driven over the DevTools protocol)
 )
 
 missing=()

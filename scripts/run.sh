@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# `make run`: colony on SQLite (./colony.db, or $DATABASE_URL), printing its URL. Without ADMIN_TOKEN in the
-# environment a fresh one is generated for this run and printed once. Without a secrets key (COLONY_SECRETS_KEY or
-# COLONY_SECRETS_KEY_FILE) the first run makes one in ./colony.secrets.key, readable by its owner only, and later
-# runs use it. Ctrl-C stops colony.
+# `make run`: colony on SQLite (./colony.db, or $DATABASE_URL) with the demo org, in a local development posture,
+# printing its URL (the console). Without ADMIN_TOKEN in the environment a fresh one is generated for this run and
+# printed once. Without a secrets key (COLONY_SECRETS_KEY or COLONY_SECRETS_KEY_FILE) the first run makes one in
+# ./colony.secrets.key, readable by its owner only, and later runs use it. Ctrl-C stops colony.
 set -euo pipefail
 BIN=${1:-build/release/colony}
 if [ -z "${ADMIN_TOKEN:-}" ]; then
@@ -20,6 +20,12 @@ if [ -z "${COLONY_SECRETS_KEY:-}" ] && [ -z "${COLONY_SECRETS_KEY_FILE:-}" ]; th
 fi
 # local development: agents on this machine (loopback, private ranges) are reachable; never metadata addresses
 export ALLOW_PRIVATE_AGENT_URLS=${ALLOW_PRIVATE_AGENT_URLS:-true}
+# the Molecule canvas works unchanged: loopback only (PORT picks the port, never the address), its dev servers'
+# origins, and its anonymous event stream (admitted from loopback, for those origins and colony's console only)
+export COLONY_LISTEN=127.0.0.1:${PORT:-8080}
+export CORS_ORIGINS=${CORS_ORIGINS:-http://localhost:3000,http://localhost:3001,http://127.0.0.1:3000,http://127.0.0.1:3001}
+export COLONY_DEV_OPEN_EVENTS=${COLONY_DEV_OPEN_EVENTS:-true}
 # the demo org: idempotent, so a second `make run` finds it there and creates nothing
 "$BIN" import org-templates/demo/org.yaml "${@:2}" --access-log=false >/dev/null
+echo "console: open the URL below and sign in with the admin token"
 exec "$BIN" serve "${@:2}"

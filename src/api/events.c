@@ -9,6 +9,7 @@
 #include "api/errors.h"
 #include "api/input.h"
 #include "base/id.h"
+#include "base/netaddr.h"
 #include "model/event.h"
 #include "model/registry.h"
 #include "model/workspace.h"
@@ -128,6 +129,44 @@ static bool cursor(http_req *rq, const char *header, int64_t *since)
     return true;
 }
 
+/* Host names this server under a loopback name (127/8, ::1, "localhost"), whatever port: a page served under such a
+ * name is colony's own (its console). A page of any other name is not, even when that name points here now: a DNS
+ * rebind re-points a site's name at 127.0.0.1 after its page loaded, and the browser then sends that name as both
+ * Host and Origin. */
+static bool host_is_loopback(const char *host)
+{
+    size_t len = strlen(host);
+    const char *colon = strrchr(host, ':'), *close = strrchr(host, ']');
+    if (colon != NULL && (host[0] != '[' || (close != NULL && colon > close)))
+        len = (size_t)(colon - host); /* the port */
+    if (len >= 2 && host[0] == '[' && host[len - 1] == ']')
+        host++, len -= 2;
+    netaddr a;
+    const char *why = NULL;
+    switch (netaddr_parse_host(host, len, &a)) {
+    case NETADDR_NUMERIC:
+        netaddr_classify(&a, &why);
+        return why != NULL && strcmp(why, "loopback") == 0;
+    case NETADDR_NAME:
+        return len == 9 && strncasecmp(host, "localhost", 9) == 0;
+    default:
+        return false;
+    }
+}
+
+/* The anonymous development stream is for the canvas and the console on this machine. A browser opens a WebSocket
+ * to any address for any page it shows, naming the page's Origin: a page of another site must not read the org's
+ * events. So an Origin must be one of --cors-origins or this server itself under a loopback name; a client without
+ * one (curl, an SDK) is no page. */
+static bool dev_origin_ok(http_req *rq)
+{
+    const char *origin = http_header(rq, "origin"), *host = http_header(rq, "host");
+    if (origin == NULL || http_origin_allowed(rq))
+        return true;
+    return host != NULL && strncasecmp(origin, "http://", 7) == 0 && strcasecmp(origin + 7, host) == 0 &&
+           host_is_loopback(host);
+}
+
 void api_ws(http_req *rq)
 {
     int64_t since;
@@ -158,6 +197,9 @@ void api_ws(http_req *rq)
         }
     } else if (!(dev_open && rq->peer_loopback)) {
         api_fail(rq, CL_UNAUTHORIZED, "missing auth token (Authorization: Bearer, or ?token=)");
+        return;
+    } else if (!dev_origin_ok(rq)) {
+        api_fail(rq, CL_FORBIDDEN, "origin not allowed");
         return;
     }
     f.key = stream_key(rq, &c);

@@ -13,6 +13,7 @@
 #include "api/bundles.h"
 #include "api/canvas.h"
 #include "api/checkpoints.h"
+#include "api/console.h"
 #include "api/delegations.h"
 #include "api/diagnostics.h"
 #include "api/events.h"
@@ -243,6 +244,10 @@ const http_route api_routes[] = {
     {"DELETE", "/workspaces/:id/memory/:key", api_kv_delete, ACCESS_WORKSPACE},
     {"GET", "/admin/memories/export", api_memories_export, ACCESS_ADMIN, HTTP_LANE_SLOW},
     {"POST", "/admin/memories/import", api_memories_import, ACCESS_ADMIN, HTTP_LANE_SLOW},
+
+    /* the console (embedded files, no database): `/` and one literal prefix that no route of the API uses */
+    {"GET", "/", api_console, ACCESS_PUBLIC, HTTP_LANE_LOOP},
+    {"GET", "/console/:file", api_console, ACCESS_PUBLIC, HTTP_LANE_LOOP},
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -24,8 +24,8 @@ enum { WS_LIST_DEFAULT = 20000, WS_LIST_MAX = 20000 };
 
 static void kstr_or_null(jsonw *w, const char *key, const char *s) { jsonw_kstr(w, key, s && *s ? s : NULL); }
 
-/* The workspace object of workspaces.md §3.2. `public_view` drops the fields GET /workspaces/:id hides and adds
- * the liveness times. */
+/* The workspace object of workspaces.md §3.2 with its last heartbeat. `public_view` drops the fields GET
+ * /workspaces/:id hides and adds the last outbound time. */
 static void ws_write(jsonw *jw, const ws_row *w, bool public_view)
 {
     jsonw_obj_open(jw);
@@ -63,8 +63,8 @@ static void ws_write(jsonw *jw, const ws_row *w, bool public_view)
     jsonw_kstr(jw, "workspace_access", w->workspace_access);
     api_jsonw_time(jw, "created_at", w->created_at);
     api_jsonw_time(jw, "updated_at", w->updated_at);
+    api_jsonw_time(jw, "last_heartbeat_at", w->last_heartbeat_at); /* the list too: the console shows it per row */
     if (public_view) {
-        api_jsonw_time(jw, "last_heartbeat_at", w->last_heartbeat_at);
         api_jsonw_time(jw, "last_outbound_at", w->last_outbound_at);
     } else {
         jsonw_kstr(jw, "current_task", w->current_task ? w->current_task : "");

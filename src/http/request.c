@@ -146,6 +146,8 @@ void engine_finish(engine_req *e, int status, size_t bytes_out)
              e->pub.peer);
 }
 
+bool http_origin_allowed(const http_req *rq) { return ((const engine_req *)rq)->origin != NULL; }
+
 bool http_peer_address(http_req *rq, netaddr *out)
 {
     *out = rq->peer_addr;

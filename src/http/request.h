@@ -92,6 +92,8 @@ void http_req_drop(http_req *rq);
 /* Run fn(rq, arg) on rq's I/O thread (to hand the connection to a WebSocket or an event stream, say). The handler
  * must not touch rq after this call; fn owns the answer. */
 void http_on_loop(http_req *rq, void (*fn)(http_req *rq, void *arg), void *arg);
+/* The request's Origin is one that --cors-origins admits (false when it names another, or there is none). */
+bool http_origin_allowed(const http_req *rq);
 /* The address the client connected from (the socket's peer, never a forwarded-for header); false when unknown. */
 bool http_peer_address(http_req *rq, netaddr *out);
 

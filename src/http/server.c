@@ -39,6 +39,7 @@ const char *http_reason(int status)
     case 201: return "Created";
     case 202: return "Accepted";
     case 204: return "No Content";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -241,7 +242,8 @@ static void reply_err(http_req *rq, cl_err code, const char *msg, const char *ar
     ((engine_req *)rq)->w->srv->cfg->reply_error(rq, &e);
 }
 
-/* CORS preflight: answered for any path the router knows, before auth (browsers send no credentials here). */
+/* CORS preflight: answered before auth (browsers send no credentials here), with the methods the path accepts, or
+ * every method for a path no route knows. */
 static void preflight(engine_req *e, const char *allow)
 {
     http_req *rq = &e->pub;
@@ -314,6 +316,8 @@ static void capture(engine_req *e, h2o_req_t *req, arena_t *a)
     }
     if (req->upgrade.base != NULL) /* h2o keeps Upgrade out of the header list */
         h[n++] = (http_header_field){"upgrade", arena_strndup(a, req->upgrade.base, req->upgrade.len)};
+    if (req->authority.base != NULL) /* and Host (the authority) */
+        h[n++] = (http_header_field){"host", arena_strndup(a, req->authority.base, req->authority.len)};
     rq->headers = h;
     rq->nheaders = n;
     ssize_t rid = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-request-id"), -1);
@@ -368,8 +372,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     char allow[ROUTER_ALLOW_MAX];
     route_result r = router_match(s->router, rq->method, rq->path, rq->path_len, a, rq->params, &rq->nparams,
                                   &rq->route, &e->route_index, allow);
-    if (strcmp(rq->method, "OPTIONS") == 0 && r == ROUTE_BAD_METHOD) { /* an explicit OPTIONS route runs below */
-        preflight(e, allow);
+    bool options = strcmp(rq->method, "OPTIONS") == 0;
+    /* a preflight of a path no route knows is answered too: the browser then sends the request and shows its real
+     * 404, instead of reporting a failed preflight as a CORS error */
+    if (options && (r == ROUTE_BAD_METHOD || (r == ROUTE_NOT_FOUND && http_header(rq, "access-control-request-method")))) {
+        preflight(e, allow); /* an explicit OPTIONS route runs below */
     } else if (r == ROUTE_NOT_FOUND) {
         reply_err(rq, CL_NOT_FOUND, "no route for ", rq->path);
     } else if (r == ROUTE_BAD_METHOD) {

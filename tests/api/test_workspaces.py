@@ -394,3 +394,17 @@ def test_deleting_a_subtree_of_1000_takes_one_request(server):
                            f"AND revoked_at IS NULL") == [["0"]]
     for t, wid in list(zip(tokens, ids))[::97]:
         assert session.get(f"{server.url}/workspaces/{wid}/state", headers=bearer(t)).status_code == 401
+
+
+def test_the_list_carries_each_workspaces_last_heartbeat(server):
+    # the console's tree shows it on every row (issue 23); the list otherwise keeps the reference's fields
+    w = create(server).json()
+    row = next(x for x in server.get("/workspaces", headers=ADMIN).json() if x["id"] == w["id"])
+    assert row["last_heartbeat_at"] is None and "last_outbound_at" not in row
+    hb = server.post("/registry/heartbeat", headers=bearer(w["auth_token"]),
+                     json={"workspace_id": w["id"], "current_task": "reading"})
+    assert hb.status_code == 200, hb.text
+    row = next(x for x in server.get("/workspaces", headers=ADMIN).json() if x["id"] == w["id"])
+    one = server.get(f"/workspaces/{w['id']}").json()
+    assert row["last_heartbeat_at"] is not None and row["last_heartbeat_at"] == one["last_heartbeat_at"]
+    assert row["current_task"] == "reading"
