@@ -141,6 +141,13 @@ static const opt OPTS[] = {
     {"--plugins-dir", "PLUGINS_DIR", "plugins",
      "directory of the plugins registry (<dir>/<name>/plugin.yaml …): GET /plugins and plugin downloads", OPT_STR,
      OFF(plugins_dir), 0, 0},
+    {"--channel-interval-ms", "COLONY_CHANNEL_INTERVAL_MS", "1000",
+     "longest the channel courier waits between looks for chat messages to relay and replies to send (a webhook "
+     "received by this node wakes it at once)",
+     OPT_LONG, OFF(channel_interval_ms), 20, 60000},
+    {"--channel-send-timeout-ms", "COLONY_CHANNEL_SEND_TIMEOUT_MS", "30000",
+     "how long a chat provider's API may stay silent while answering a send before the send is retried", OPT_LONG,
+     OFF(channel_send_timeout_ms), 1000, 600000},
 };
 
 #define NOPTS (sizeof(OPTS) / sizeof(OPTS[0]))

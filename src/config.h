@@ -60,6 +60,8 @@ typedef struct {
     char *audit_key_file;
     char *configs_dir;
     char *plugins_dir;
+    long channel_interval_ms;
+    long channel_send_timeout_ms;
 } config_t;
 
 /* Fill `c` from defaults, the environment and argv[from..argc). On a bad or unknown flag, print one line to
