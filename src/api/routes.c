@@ -12,6 +12,7 @@
 #include "api/broadcast.h"
 #include "api/bundles.h"
 #include "api/canvas.h"
+#include "api/channels.h"
 #include "api/checkpoints.h"
 #include "api/delegations.h"
 #include "api/diagnostics.h"
@@ -226,6 +227,16 @@ const http_route api_routes[] = {
     {"POST", "/bundles/import", api_bundle_import, ACCESS_ADMIN, HTTP_LANE_SLOW},
     {"POST", "/workspaces/:id/broadcast", api_broadcast, ACCESS_WORKSPACE, HTTP_LANE_SLOW}, /* the whole org */
     {"GET", "/workspaces/:id/chat/download", api_chat_download, ACCESS_WORKSPACE},
+
+    /* chat channels (data.md §4.2, surface.md §14); /webhooks/:type checks its provider's signature itself */
+    {"GET", "/channels/adapters", api_channel_adapters, ACCESS_PUBLIC, HTTP_LANE_LOOP},
+    {"GET", "/workspaces/:id/channels", api_channels_list, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/channels", api_channels_create, ACCESS_WORKSPACE},
+    {"PATCH", "/workspaces/:id/channels/:channelId", api_channels_patch, ACCESS_WORKSPACE},
+    {"DELETE", "/workspaces/:id/channels/:channelId", api_channels_delete, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/channels/:channelId/send", api_channels_send, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/channels/:channelId/test", api_channels_test, ACCESS_WORKSPACE},
+    {"POST", "/webhooks/:type", api_channel_webhook, ACCESS_PUBLIC},
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);
