@@ -14,6 +14,7 @@
 #include "base/metrics.h"
 #include "base/time.h"
 #include "base/utf8.h"
+#include "http/client.h"
 #include "model/channel.h"
 
 /* ---- GET /channels/adapters --------------------------------------------------------------------------------- */
@@ -229,6 +230,97 @@ static void queue(http_req *rq, bool test)
 
 void api_channels_send(http_req *rq) { queue(rq, false); }
 void api_channels_test(http_req *rq) { queue(rq, true); }
+
+/* ---- POST /channels/discover (Telegram) ----------------------------------------------------------------------- */
+
+/* A discovery on its way: getMe, then getUpdates; the request is held until both answered. */
+typedef struct {
+    http_req *rq;
+    const char *token, *me;
+    size_t me_len;
+    const json_t *secret; /* the token, scrubbed from what Telegram says */
+} discovery;
+
+static void discovery_post(discovery *d, const char *method, http_call_cb cb)
+{
+    http_call c = {.url = chan_telegram_url(d->rq->arena, d->token, method),
+                   .content_type = "application/json",
+                   .body = "{}",
+                   .body_len = 2,
+                   .max_response = 1 << 20,
+                   .brief = true};
+    http_client_post(http_req_client(d->rq), &c, cb, d);
+}
+
+static void discovery_end(discovery *d, const char *updates, size_t len)
+{
+    const char *error;
+    json_t *out = chan_discover_result(d->rq->arena, d->me, d->me_len, updates, len, &error);
+    if (out == NULL)
+        api_fail(d->rq, CL_INVALID, "%s", chan_scrub(d->rq->arena, error, d->secret));
+    else
+        api_reply_json(d->rq, 200, out);
+    http_req_drop(d->rq);
+}
+
+static void on_updates(void *arg, void *ctx, const http_call_result *r)
+{
+    (void)ctx;
+    discovery *d = arg;
+    bool ok = r->outcome == HTTP_CALL_OK;
+    discovery_end(d, ok ? r->body : NULL, ok ? r->body_len : 0);
+}
+
+static void on_me(void *arg, void *ctx, const http_call_result *r)
+{
+    (void)ctx;
+    discovery *d = arg;
+    if (r->outcome == HTTP_CALL_CANCELLED) {
+        api_fail(d->rq, CL_UNAVAILABLE, "colony is shutting down; retry");
+    } else if (r->outcome != HTTP_CALL_OK) {
+        /* the error names the host, never the URL (which holds the token) */
+        api_fail(d->rq, CL_BAD_GATEWAY, "telegram could not be reached");
+    } else {
+        d->me = arena_strndup(d->rq->arena, r->body, r->body_len);
+        d->me_len = r->body_len;
+        discovery_post(d, "getUpdates", on_updates);
+        return;
+    }
+    http_req_drop(d->rq);
+}
+
+void api_channels_discover(http_req *rq)
+{
+    json_t *body;
+    if (!api_json_object_or_reply(rq, &body))
+        return;
+    const char *type = json_string_value(json_object_get(body, "channel_type"));
+    if (type != NULL && strcmp(type, "telegram") != 0) {
+        api_fail(rq, CL_INVALID, "discover is only supported for telegram");
+        return;
+    }
+    const json_t *token = json_object_get(body, "bot_token");
+    if (token == NULL)
+        token = json_object_get(json_object_get(body, "config"), "bot_token");
+    if (!json_is_string(token) || json_string_length(token) == 0) {
+        api_fail(rq, CL_INVALID, "bot_token is required");
+        return;
+    }
+    /* the token goes into a URL path: checked as a channel's would be */
+    chan_config cfg;
+    cl_error e;
+    json_t *probe = json_own(rq->arena, json_pack("{s:O, s:s}", "bot_token", token, "chat_id", "0"));
+    if (chan_config_check(rq->arena, CHAN_TELEGRAM, probe, NULL, &cfg, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
+    }
+    discovery *d = arena_calloc(rq->arena, 1, sizeof(*d));
+    d->token = json_string_value(json_object_get(cfg.secret, "bot_token"));
+    d->secret = cfg.secret;
+    http_defer(rq);
+    d->rq = http_req_hold(rq);
+    discovery_post(d, "getMe", on_me);
+}
 
 /* ---- POST /webhooks/:type ------------------------------------------------------------------------------------ */
 

@@ -13,6 +13,7 @@ void api_channels_patch(http_req *rq);
 void api_channels_delete(http_req *rq);
 void api_channels_send(http_req *rq);
 void api_channels_test(http_req *rq);
+void api_channels_discover(http_req *rq);
 void api_channel_webhook(http_req *rq);
 
 #endif

@@ -236,6 +236,7 @@ const http_route api_routes[] = {
     {"DELETE", "/workspaces/:id/channels/:channelId", api_channels_delete, ACCESS_WORKSPACE},
     {"POST", "/workspaces/:id/channels/:channelId/send", api_channels_send, ACCESS_WORKSPACE},
     {"POST", "/workspaces/:id/channels/:channelId/test", api_channels_test, ACCESS_WORKSPACE},
+    {"POST", "/channels/discover", api_channels_discover, ACCESS_ADMIN},
     {"POST", "/webhooks/:type", api_channel_webhook, ACCESS_PUBLIC},
 };
 

@@ -456,3 +456,88 @@ chan_verdict chan_response(arena_t *a, chan_type t, int status, const char *body
     }
     return CHAN_SENT;
 }
+
+/* ---- discovering a bot's chats ------------------------------------------------------------------------------- */
+
+const char *chan_telegram_url(arena_t *a, const char *token, const char *method)
+{
+    return arena_sprintf(a, "%s/bot%s/%s", telegram_base, token, method);
+}
+
+/* A chat of an update (a message, a channel post, the bot added to or removed from a chat). */
+static const json_t *update_chat(const json_t *u)
+{
+    static const char *const kinds[] = {"message", "edited_message", "channel_post", "edited_channel_post",
+                                        "my_chat_member", "chat_member", "chat_join_request"};
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        const json_t *c = json_object_get(json_object_get(u, kinds[i]), "chat");
+        if (json_is_object(c))
+            return c;
+    }
+    return NULL;
+}
+
+static json_t *discovered_chats(arena_t *a, const json_t *updates)
+{
+    json_t *chats = json_array();
+    size_t i;
+    const json_t *u;
+    json_array_foreach(json_object_get(updates, "result"), i, u)
+    {
+        const json_t *c = update_chat(u);
+        const char *id = c ? id_at(a, c, "id") : NULL;
+        if (id == NULL || strlen(id) > CHAN_TARGET_MAX || json_array_size(chats) >= CHAN_TARGETS_MAX)
+            continue;
+        bool seen = false;
+        size_t k;
+        const json_t *have;
+        json_array_foreach(chats, k, have)
+        {
+            seen = seen || strcmp(json_string_value(json_object_get(have, "chat_id")), id) == 0;
+        }
+        if (seen)
+            continue;
+        const char *title = str_at(c, "title") ? str_at(c, "title")
+                            : str_at(c, "username") ? str_at(c, "username")
+                                                     : str_at(c, "first_name");
+        const char *type = str_at(c, "type");
+        json_array_append_new(chats, json_pack("{s:s, s:s, s:s}", "chat_id", id, "type", type ? type : "",
+                                               "title", title ? utf8_cut_copy(a, title, 256, true) : ""));
+    }
+    return chats;
+}
+
+json_t *chan_discover_result(arena_t *a, const char *me, size_t me_len, const char *updates, size_t updates_len,
+                             const char **error)
+{
+    json_t *m = NULL, *u = NULL;
+    cl_error ignore;
+    *error = NULL;
+    if (me == NULL || json_parse_object(a, me, me_len, &m, &ignore) != CL_OK ||
+        !json_is_true(json_object_get(m, "ok")) || str_at(json_object_get(m, "result"), "username") == NULL) {
+        const char *why = m ? str_at(m, "description") : NULL;
+        *error = why ? arena_sprintf(a, "telegram did not accept the bot token: %s", utf8_cut_copy(a, why, 200, true))
+                     : "telegram did not accept the bot token";
+        return NULL;
+    }
+    const json_t *bot = json_object_get(m, "result");
+    bool all = json_is_true(json_object_get(bot, "can_read_all_group_messages"));
+    if (updates == NULL || json_parse_object(a, updates, updates_len, &u, &ignore) != CL_OK ||
+        !json_is_true(json_object_get(u, "ok")))
+        u = NULL;
+    json_t *chats = u ? discovered_chats(a, u) : json_array();
+    const char *hint =
+        u == NULL ? "Telegram did not list the bot's updates (getUpdates answers nothing while a webhook is set): "
+                    "remove the webhook or enter the chat id yourself"
+        : json_array_size(chats) == 0 ? "No chats yet: send the bot a message, or add it to a group and post there, "
+                                        "then discover again"
+                                      : "Put the chat ids the agent should talk in into chat_id (comma-separated)";
+    json_t *out = json_pack("{s:s, s:o, s:b, s:n, s:s}", "bot_username", str_at(bot, "username"), "chats", chats,
+                            "can_read_all_group_messages", all, "privacy_warning", "hint", hint);
+    if (!all)
+        json_object_set_new(out, "privacy_warning",
+                            json_string("Privacy mode is on: in groups the bot sees only commands and messages that "
+                                        "mention it. Turn it off with @BotFather (/setprivacy) to relay every "
+                                        "message."));
+    return out;
+}

@@ -100,4 +100,16 @@ typedef enum { CHAN_SENT, CHAN_RETRY, CHAN_FAILED } chan_verdict;
 chan_verdict chan_response(arena_t *a, chan_type t, int status, const char *body, size_t len,
                            int64_t retry_after_ms, int64_t *wait_ms, const char **error);
 
+/* ---- POST /channels/discover (Telegram) ---- */
+
+/* The URL of Bot API method `method` ("getMe", "getUpdates") for this token (under the test seam when set). */
+const char *chan_telegram_url(arena_t *a, const char *token, const char *method);
+
+/* What getMe and getUpdates answered, as the reference's discover answer: {bot_username, chats: [{chat_id, type,
+ * title}] (each chat once, in order of appearance, at most CHAN_TARGETS_MAX), can_read_all_group_messages,
+ * privacy_warning (null when the bot reads every group message), hint}. `updates` may be NULL (not answered: no
+ * chats, and the hint says why). NULL with *error when getMe did not accept the token. A new reference. */
+json_t *chan_discover_result(arena_t *a, const char *me, size_t me_len, const char *updates, size_t updates_len,
+                             const char **error);
+
 #endif

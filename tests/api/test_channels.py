@@ -46,6 +46,7 @@ class Provider:
                 with prov.lock:
                     prov.calls.append((time.monotonic(), self.path, dict(self.headers), json.loads(raw)))
                     planned = prov.script.get(str(prov.calls[-1][3].get("chat_id")), [])
+                    planned = planned or prov.script.get(self.path.rsplit("/", 1)[-1], [])
                     status, headers, body = planned.pop(0) if planned else (200, {}, {"ok": True})
                 data = json.dumps(body).encode()
                 self.send_response(status)
@@ -228,6 +229,43 @@ def test_only_the_workspace_reaches_its_channels(server):
     r = server.patch(f"/workspaces/{b['id']}/channels/{cid}", headers=bearer(b["auth_token"]), json={"enabled": False})
     assert r.status_code == 404
     assert listed(server, a)[0]["enabled"] is True
+
+
+def test_discover_lists_a_telegram_bots_chats(server, provider):
+    with provider.lock:
+        provider.script["getMe"] = [(200, {}, {"ok": True, "result": {"id": 1, "is_bot": True,
+                                                                      "username": "colony_bot",
+                                                                      "can_read_all_group_messages": False}})]
+        provider.script["getUpdates"] = [(200, {}, {"ok": True, "result": [
+            {"update_id": 1, "message": {"chat": {"id": -100123, "type": "supergroup", "title": "Team"},
+                                         "text": "hi"}},
+            {"update_id": 2, "my_chat_member": {"chat": {"id": 42, "type": "private", "first_name": "Ann"}}},
+            {"update_id": 3, "message": {"chat": {"id": -100123, "type": "supergroup", "title": "Team"}}}]})]
+    r = server.post("/channels/discover", headers=ADMIN, json={"channel_type": "telegram", "bot_token": TG_TOKEN})
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "bot_username": "colony_bot",
+        "chats": [{"chat_id": "-100123", "type": "supergroup", "title": "Team"},
+                  {"chat_id": "42", "type": "private", "title": "Ann"}],
+        "can_read_all_group_messages": False,
+        "privacy_warning": "Privacy mode is on: in groups the bot sees only commands and messages that mention it. "
+                           "Turn it off with @BotFather (/setprivacy) to relay every message.",
+        "hint": "Put the chat ids the agent should talk in into chat_id (comma-separated)"}
+    assert [c[1] for c in provider.calls_to("/getMe")][-1] == f"/bot{TG_TOKEN}/getMe"
+    with provider.lock:
+        provider.script["getMe"] = [(401, {}, {"ok": False, "error_code": 401, "description": "Unauthorized"})]
+    r = server.post("/channels/discover", headers=ADMIN, json={"bot_token": TG_TOKEN})
+    assert r.status_code == 400
+    assert r.json() == {"error": "telegram did not accept the bot token: Unauthorized", "code": "invalid_request"}
+    for body, error in (({"channel_type": "slack", "bot_token": "x"}, "discover is only supported for telegram"),
+                        ({}, "bot_token is required"),
+                        ({"bot_token": "1:a/../../x"},
+                         "invalid config: bot_token must be a Telegram bot token (<bot id>:<secret>)")):
+        r = server.post("/channels/discover", headers=ADMIN, json=body)
+        assert r.status_code == 400 and r.json()["error"] == error
+    w = ws(server)
+    r = server.post("/channels/discover", headers=bearer(w["auth_token"]), json={"bot_token": TG_TOKEN})
+    assert r.status_code == 403 and r.json() == {"error": "admin access required", "code": "forbidden"}
 
 
 # ---- incoming -------------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/json.h"
@@ -331,6 +332,39 @@ static void test_scrub(void **state)
                         "POST /bot[REDACTED]/sendMessage abc");
 }
 
+static void test_discover(void **state)
+{
+    arena_t *a = *state;
+    const char *error;
+    const char *me = "{\"ok\":true,\"result\":{\"id\":1,\"username\":\"colony_bot\","
+                     "\"can_read_all_group_messages\":true}}";
+    const char *up = "{\"ok\":true,\"result\":[{\"update_id\":1,\"message\":{\"chat\":{\"id\":-100,\"type\":"
+                     "\"supergroup\",\"title\":\"Team\"}}},{\"update_id\":2,\"my_chat_member\":{\"chat\":{\"id\":"
+                     "42,\"type\":\"private\",\"first_name\":\"Ann\"}}},{\"update_id\":3,\"message\":{\"chat\":"
+                     "{\"id\":-100}}},{\"update_id\":4,\"callback_query\":{}}]}";
+    json_t *r = json_own(a, chan_discover_result(a, me, strlen(me), up, strlen(up), &error));
+    assert_non_null(r);
+    char *text = json_dumps(r, JSON_COMPACT);
+    assert_string_equal(text, "{\"bot_username\":\"colony_bot\",\"chats\":[{\"chat_id\":\"-100\",\"type\":"
+                              "\"supergroup\",\"title\":\"Team\"},{\"chat_id\":\"42\",\"type\":\"private\","
+                              "\"title\":\"Ann\"}],\"can_read_all_group_messages\":true,\"privacy_warning\":null,"
+                              "\"hint\":\"Put the chat ids the agent should talk in into chat_id (comma-separated)\"}");
+    free(text);
+    /* a webhook is set: getUpdates refuses, no chats */
+    const char *conflict = "{\"ok\":false,\"error_code\":409,\"description\":\"Conflict\"}";
+    const char *me2 = "{\"ok\":true,\"result\":{\"username\":\"b\"}}";
+    r = json_own(a, chan_discover_result(a, me2, strlen(me2), conflict, strlen(conflict), &error));
+    assert_int_equal(json_array_size(json_object_get(r, "chats")), 0);
+    assert_true(json_is_string(json_object_get(r, "privacy_warning")));
+    assert_non_null(strstr(json_string_value(json_object_get(r, "hint")), "webhook is set"));
+    const char *bad = "{\"ok\":false,\"error_code\":401,\"description\":\"Unauthorized\"}";
+    assert_null(chan_discover_result(a, bad, strlen(bad), NULL, 0, &error));
+    assert_string_equal(error, "telegram did not accept the bot token: Unauthorized");
+    chan_set_bases("http://127.0.0.1:9", NULL);
+    assert_string_equal(chan_telegram_url(a, "1:T", "getMe"), "http://127.0.0.1:9/bot1:T/getMe");
+    chan_set_bases(NULL, NULL);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -347,6 +381,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_and_response, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scrub, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_discover, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
