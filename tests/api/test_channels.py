@@ -5,6 +5,7 @@ provider's update id, relayed to the agent through the A2A path with the reply p
 (a local stub on 127.0.0.1, reached through the reference's test seams), sends retried with back-off on 429/5xx
 (honouring Retry-After), failures as activity rows and metrics."""
 import base64
+import concurrent.futures
 import hashlib
 import hmac
 import json
@@ -340,6 +341,23 @@ def test_a_busy_agent_answers_later_and_the_reply_still_goes_back(server, provid
     assert len(agent.deliveries_of(mid)) == 1
 
 
+def test_concurrent_retries_of_one_update_make_one_message(server, agent):
+    w = ws(server)
+    register(server, w, agent.url)
+    cid = chat()
+    telegram(server, w, cid)
+    update = tg_update(cid, "once")
+    good = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: server.post("/webhooks/telegram", headers=good, json=update).json(),
+                                range(8)))
+    assert sorted(a["duplicate"] for a in answers) == [False] + [True] * 7
+    assert len({a["message_id"] for a in answers}) == 1
+    wait_for(lambda: agent.deliveries_of(answers[0]["message_id"]))
+    wait_for(lambda: listed(server, w)[0]["message_count"] == 2)  # one in, one reply out
+    assert len(agent.deliveries_of(answers[0]["message_id"])) == 1
+
+
 def test_telegram_without_a_webhook_secret_takes_no_update(server):
     w = ws(server)
     cid = chat()
@@ -559,3 +577,24 @@ def test_credentials_need_a_key_and_follow_a_key_rotation(start_colony, provider
     assert send(n, w, ch, "after rotation").status_code == 200
     wait_for(lambda: [x for x in provider.calls_to(f"/bot{TG_TOKEN}/sendMessage")
                       if x[3] == {"chat_id": cid, "text": "after rotation"}])
+
+
+def test_two_nodes_send_each_message_once_in_order(backend, new_db, start_colony, provider):
+    if backend != "postgres":
+        pytest.skip("several nodes share a PostgreSQL database; SQLite is a single-node store")
+    env = {"COLONY_CHANNEL_INTERVAL_MS": "20", "MOLECULE_CHANNELS_TEST_TELEGRAM_API_BASE": provider.url}
+    db = new_db()
+    a, b = start_colony(db=db, env=env), start_colony(db=db, env=env)
+    w = ws(a)
+    cid = chat()
+    ch = telegram(a, w, cid)
+    texts = [f"m{i}" for i in range(6)]
+    for i, t in enumerate(texts):  # queued alternately on both nodes: both couriers race for the destination
+        assert send(a if i % 2 == 0 else b, w, ch, t).status_code == 200
+    calls = wait_for(lambda: (lambda c: c if len(c) >= 6 else None)(
+        [x for x in provider.calls_to("/sendMessage") if x[3].get("chat_id") == cid]), timeout=40)
+    assert [x[3]["text"] for x in calls] == texts
+    # never two at once to one chat: Telegram's per-chat pace (1 s) between any two
+    assert all(calls[i + 1][0] - calls[i][0] >= 0.95 for i in range(5))
+    wait_for(lambda: listed(a, w)[0]["message_count"] == 6)
+    assert len([x for x in provider.calls_to("/sendMessage") if x[3].get("chat_id") == cid]) == 6
