@@ -152,6 +152,13 @@ static const opt OPTS[] = {
     {"--memory-sweep-interval-ms", "COLONY_MEMORY_SWEEP_INTERVAL_MS", "60000",
      "how often expired memories and key/value entries are deleted", OPT_LONG, OFF(memory_sweep_interval_ms), 50,
      86400000},
+    {"--channel-interval-ms", "COLONY_CHANNEL_INTERVAL_MS", "1000",
+     "longest the channel courier waits between looks for chat messages to relay and replies to send (a webhook "
+     "received by this node wakes it at once)",
+     OPT_LONG, OFF(channel_interval_ms), 20, 60000},
+    {"--channel-send-timeout-ms", "COLONY_CHANNEL_SEND_TIMEOUT_MS", "30000",
+     "how long a chat provider's API may stay silent while answering a send before the send is retried", OPT_LONG,
+     OFF(channel_send_timeout_ms), 1000, 600000},
 };
 
 #define NOPTS (sizeof(OPTS) / sizeof(OPTS[0]))

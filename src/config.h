@@ -64,6 +64,8 @@ typedef struct {
     long memory_namespace_max_records;
     long memory_namespace_max_bytes;
     long memory_sweep_interval_ms;
+    long channel_interval_ms;
+    long channel_send_timeout_ms;
 } config_t;
 
 /* Fill `c` from defaults, the environment and argv[from..argc). On a bad or unknown flag, print one line to

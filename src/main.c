@@ -22,6 +22,7 @@
 #include "api/templates.h"
 #include "api/tokens.h"
 #include "api/schedule_fire.h"
+#include "api/channel_relay.h"
 #include "base/id.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -32,6 +33,7 @@
 #include "config.h"
 #include "http/server.h"
 #include "http/client.h"
+#include "jobs/courier.h"
 #include "jobs/dispatch.h"
 #include "jobs/health.h"
 #include "jobs/scheduler.h"
@@ -39,6 +41,7 @@
 #include "model/audit.h"
 #include "model/billing.h"
 #include "model/budget.h"
+#include "model/channel.h"
 #include "model/lifecycle.h"
 #include "model/memory.h"
 #include "model/node.h"
@@ -264,7 +267,8 @@ static int cmd_serve(const config_t *c)
     api_memories_init(db_url_is_postgres(c->db) ? (int)c->db_workers : 1);
     if (c->allow_private_agent_urls)
         log_warn("--allow-private-agent-urls is on: agents on loopback and private addresses are reachable", NULL);
-    http_client_set_defaults(&(http_client_limits){c->a2a_connect_timeout_ms, c->a2a_idle_timeout_s * 1000});
+    http_client_set_defaults(
+        &(http_client_limits){c->a2a_connect_timeout_ms, c->a2a_idle_timeout_s * 1000, c->channel_send_timeout_ms});
     if (getenv("ADMIN_TOKEN") == NULL || getenv("ADMIN_TOKEN")[0] == '\0')
         log_warn("ADMIN_TOKEN is not set: admin routes accept only org tokens", NULL);
     server_config sc = {
@@ -311,6 +315,15 @@ static int cmd_serve(const config_t *c)
     scheduler_t *scheduler = scheduler_start(&schc, &err);
     if (scheduler == NULL)
         log_error("the scheduler did not start", "error=\"%s\"", err.msg);
+    /* the reference's test seams point provider API calls at a local stub */
+    chan_set_bases(getenv("MOLECULE_CHANNELS_TEST_TELEGRAM_API_BASE"), getenv("MOLECULE_CHANNELS_TEST_WEBHOOK_BASE"));
+    /* a relay lasts at most the agent's idle timeout; a busy agent's reply is looked for as long as it is queued */
+    chan_configure(getenv("DISCORD_APP_PUBLIC_KEY"), c->a2a_idle_timeout_s * 1000 + c->a2a_connect_timeout_ms + 60000,
+                   c->a2a_queue_ttl_s * 1000 + 60000);
+    courier_config cc = {c->db, c->channel_interval_ms, c->channel_send_timeout_ms, 256, api_channel_relay};
+    courier_t *courier = courier_start(&cc, &err);
+    if (courier == NULL)
+        log_error("the channel courier did not start", "error=\"%s\"", err.msg);
     health_t *health = health_start(c->db, &err);
     if (health == NULL)
         log_error("the database prober did not start", "error=\"%s\"", err.msg);
@@ -323,6 +336,7 @@ static int cmd_serve(const config_t *c)
     api_registry_fini();
     api_activity_fini();
     api_memories_fini();
+    courier_stop(courier);
     scheduler_stop(scheduler);
     dispatch_stop(dispatcher);
     sweepers_stop(jobs);
@@ -386,10 +400,10 @@ static int cmd_rotate_key(const config_t *c)
     if (rc != CL_OK)
         fprintf(stderr, "colony: rotate-key failed: %s\n", e.msg);
     else
-        printf("re-sealed under key %s: %lld workspace secrets, %lld global secrets, %lld inbound secrets (%lld were "
-               "under it already)\n",
+        printf("re-sealed under key %s: %lld workspace secrets, %lld global secrets, %lld inbound secrets, %lld "
+               "channels' credentials (%lld were under it already)\n",
                vault_key_id(), (long long)r.workspace, (long long)r.global, (long long)r.inbound,
-               (long long)r.current);
+               (long long)r.channel, (long long)r.current);
     arena_free(a);
     db_close(db);
     return rc == CL_OK ? 0 : 1;

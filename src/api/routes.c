@@ -12,6 +12,7 @@
 #include "api/broadcast.h"
 #include "api/bundles.h"
 #include "api/canvas.h"
+#include "api/channels.h"
 #include "api/checkpoints.h"
 #include "api/console.h"
 #include "api/delegations.h"
@@ -248,6 +249,16 @@ const http_route api_routes[] = {
     /* the console (embedded files, no database): `/` and one literal prefix that no route of the API uses */
     {"GET", "/", api_console, ACCESS_PUBLIC, HTTP_LANE_LOOP},
     {"GET", "/console/:file", api_console, ACCESS_PUBLIC, HTTP_LANE_LOOP},
+    /* chat channels (data.md §4.2, surface.md §14); /webhooks/:type checks its provider's signature itself */
+    {"GET", "/channels/adapters", api_channel_adapters, ACCESS_PUBLIC, HTTP_LANE_LOOP},
+    {"GET", "/workspaces/:id/channels", api_channels_list, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/channels", api_channels_create, ACCESS_WORKSPACE},
+    {"PATCH", "/workspaces/:id/channels/:channelId", api_channels_patch, ACCESS_WORKSPACE},
+    {"DELETE", "/workspaces/:id/channels/:channelId", api_channels_delete, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/channels/:channelId/send", api_channels_send, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/channels/:channelId/test", api_channels_test, ACCESS_WORKSPACE},
+    {"POST", "/channels/discover", api_channels_discover, ACCESS_ADMIN},
+    {"POST", "/webhooks/:type", api_channel_webhook, ACCESS_PUBLIC},
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -132,7 +132,19 @@
     XX(SWEEP_ERRORS_MEMORY, "counter", "colony_sweeper_errors_total", "job=\"memory_expiry\"", "")               \
     XX(MEMORY_EXPIRED, "counter", "colony_memory_expired_total", "kind=\"record\"",                              \
        "Expired memories and key/value entries deleted by the sweeper.")                                         \
-    XX(MEMORY_KV_EXPIRED, "counter", "colony_memory_expired_total", "kind=\"value\"", "")
+    XX(MEMORY_KV_EXPIRED, "counter", "colony_memory_expired_total", "kind=\"value\"", "")                     \
+    XX(TICK_COURIER, "gauge", "colony_subsystem_last_tick_ms", "subsystem=\"channel-courier\"", "")               \
+    XX(CHAN_WEBHOOKS, "counter", "colony_channel_webhooks_total", "outcome=\"accepted\"",                         \
+       "Incoming chat webhooks, by outcome.")                                                                      \
+    XX(CHAN_WEBHOOK_DUPLICATES, "counter", "colony_channel_webhooks_total", "outcome=\"duplicate\"", "")          \
+    XX(CHAN_WEBHOOK_REFUSED, "counter", "colony_channel_webhooks_total", "outcome=\"refused\"", "")              \
+    XX(CHAN_RELAYED, "counter", "colony_channel_relays_total", "", "Incoming chat messages relayed to agents.")    \
+    XX(CHAN_SENT, "counter", "colony_channel_sends_total", "outcome=\"sent\"",                                    \
+       "Outgoing chat messages, by outcome (retried: one per retryable failure).")                                \
+    XX(CHAN_SEND_RETRIED, "counter", "colony_channel_sends_total", "outcome=\"retried\"", "")                     \
+    XX(CHAN_SEND_FAILED, "counter", "colony_channel_sends_total", "outcome=\"failed\"", "")                       \
+    XX(CHAN_ERRORS, "counter", "colony_channel_courier_errors_total", "",                                         \
+       "Database errors of the channel courier (retried on its next turn).")
 
 typedef enum {
 #define XX(id, type, name, labels, help) METRIC_##id,

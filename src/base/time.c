@@ -139,3 +139,52 @@ bool time_parse_rfc3339(const char *s, size_t len, int64_t *ms)
     *ms = secs * 1000 + frac_ms;
     return true;
 }
+
+bool time_parse_http_date(const char *s, size_t len, int64_t *ms)
+{
+    static const char days[] = "MonTueWedThuFriSatSun", months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    int d, y, h, mi, sec, mo = 0;
+    if (len != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' || s[19] != ':' ||
+        s[22] != ':' || s[25] != ' ' || memcmp(s + 26, "GMT", 3) != 0)
+        return false;
+    bool day_ok = false;
+    for (int i = 0; i < 7; i++)
+        day_ok = day_ok || memcmp(s, days + 3 * i, 3) == 0;
+    for (int i = 0; i < 12 && mo == 0; i++)
+        if (memcmp(s + 8, months + 3 * i, 3) == 0)
+            mo = i + 1;
+    if (!day_ok || mo == 0 || !digits(s + 5, 2, &d) || !digits(s + 12, 4, &y) || !digits(s + 17, 2, &h) ||
+        !digits(s + 20, 2, &mi) || !digits(s + 23, 2, &sec))
+        return false;
+    if (d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
+        return false;
+    *ms = (time_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + (sec == 60 ? 59 : sec)) * 1000;
+    return true;
+}
+
+bool time_retry_after_ms(const char *s, size_t len, int64_t now_ms, int64_t *wait_ms)
+{
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    while (len > 0 && (*s == ' ' || *s == '\t'))
+        s++, len--;
+    if (len == 0)
+        return false;
+    int64_t at;
+    if (s[0] >= '0' && s[0] <= '9') {
+        int64_t secs = 0;
+        for (size_t i = 0; i < len; i++) {
+            if (s[i] < '0' || s[i] > '9')
+                return false;
+            if (secs <= TIME_RETRY_AFTER_MAX_S)
+                secs = secs * 10 + (s[i] - '0');
+        }
+        *wait_ms = (secs > TIME_RETRY_AFTER_MAX_S ? TIME_RETRY_AFTER_MAX_S : secs) * 1000;
+        return true;
+    }
+    if (!time_parse_http_date(s, len, &at))
+        return false;
+    int64_t w = at - now_ms;
+    *wait_ms = w < 0 ? 0 : w > (int64_t)TIME_RETRY_AFTER_MAX_S * 1000 ? (int64_t)TIME_RETRY_AFTER_MAX_S * 1000 : w;
+    return true;
+}

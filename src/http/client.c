@@ -29,8 +29,8 @@ struct http_client {
     h2o_multithread_queue_t *queue; /* where the resolver threads and other threads reach the loop */
     h2o_multithread_receiver_t getaddr_rx;
     h2o_multithread_receiver_t post_rx; /* calls handed over by other threads */
-    h2o_http1client_ctx_t ctx;
-    h2o_timeout_t io_timeout, connect_timeout;
+    h2o_http1client_ctx_t ctx, brief_ctx; /* the second for brief calls: the same, with the brief idle timeout */
+    h2o_timeout_t io_timeout, brief_timeout, connect_timeout;
     SSL_CTX *ssl;
     call *calls;    /* in flight */
     call *dialling; /* the call inside h2o_http1client_connect, until it returns or the call finishes */
@@ -54,8 +54,10 @@ struct call {
     h2o_iovec_t reqbufs[2];
     buf_t resp;
     int status;
+    bool brief;
     char content_type[128];
     char content_disposition[512];
+    char retry_after[64]; /* the response's Retry-After, "" when none (or too long to be one) */
     int64_t start_ms;
     http_call_cb cb;
     void *arg;
@@ -63,7 +65,7 @@ struct call {
     bool started; /* linked into the client's list */
 };
 
-static http_client_limits defaults = {10000, 30 * 60 * 1000};
+static http_client_limits defaults = {10000, 30 * 60 * 1000, HTTP_CLIENT_BRIEF_IDLE_MS};
 
 void http_client_set_defaults(const http_client_limits *l) { defaults = *l; }
 
@@ -113,9 +115,12 @@ static void finish(call *c, http_call_outcome outcome, const char *error)
             c->next->prev = c->prev;
     }
     c->result = (http_call_result){outcome, c->status, c->resp.data ? c->resp.data : "", c->resp.len,
-                                   c->content_type, c->content_disposition, error, time_mono_ms() - c->start_ms};
+                                   c->content_type, c->content_disposition, error, time_mono_ms() - c->start_ms, -1};
     if (outcome != HTTP_CALL_OK && outcome != HTTP_CALL_TOO_LARGE)
         c->result.status = 0;
+    else if (c->retry_after[0] != '\0' &&
+             !time_retry_after_ms(c->retry_after, strlen(c->retry_after), time_now_ms(), &c->result.retry_after_ms))
+        c->result.retry_after_ms = -1;
     if (c->cl->pool != NULL) {
         c->job.fn = deliver_pooled;
         c->job.cancel = deliver_cancelled;
@@ -196,7 +201,7 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *h, const char *errstr,
 {
     (void)minor, (void)msg, (void)rlen;
     call *c = h->data;
-    for (size_t i = 0; errstr == NULL && i < nheaders; i++)
+    for (size_t i = 0; errstr == NULL && i < nheaders; i++) {
         if (headers[i].name == &H2O_TOKEN_CONTENT_TYPE->buf && headers[i].value.len < sizeof(c->content_type))
             snprintf(c->content_type, sizeof(c->content_type), "%.*s", (int)headers[i].value.len,
                      headers[i].value.base);
@@ -204,6 +209,11 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *h, const char *errstr,
                  headers[i].value.len < sizeof(c->content_disposition))
             snprintf(c->content_disposition, sizeof(c->content_disposition), "%.*s", (int)headers[i].value.len,
                      headers[i].value.base);
+        else if (h2o_lcstris(headers[i].name->base, headers[i].name->len, H2O_STRLIT("retry-after")) &&
+                 headers[i].value.len < sizeof(c->retry_after))
+            snprintf(c->retry_after, sizeof(c->retry_after), "%.*s", (int)headers[i].value.len,
+                     headers[i].value.base);
+    }
     if (errstr != NULL && errstr != h2o_http1client_error_is_eos) {
         c->h = NULL;
         finish(c, classify(errstr), errstr);
@@ -273,7 +283,8 @@ static void dial(call *c, const netaddr *a, bool named)
     netaddr_format(a, text);
     http_client *cl = c->cl;
     cl->dialling = c;
-    h2o_http1client_connect(&c->h, c, &cl->ctx, h2o_iovec_init(text, strlen(text)), c->port, c->tls, on_connect);
+    h2o_http1client_connect(&c->h, c, c->brief ? &cl->brief_ctx : &cl->ctx, h2o_iovec_init(text, strlen(text)),
+                            c->port, c->tls, on_connect);
     if (named && cl->dialling == c && c->h != NULL && c->tls && c->h->ssl.server_name != NULL) {
         free(c->h->ssl.server_name);
         c->h->ssl.server_name = h2o_strdup(NULL, c->name.base, c->name.len).base;
@@ -360,6 +371,7 @@ void http_client_post(http_client *cl, const http_call *in, http_call_cb cb, voi
     c->cb = cb;
     c->arg = arg;
     c->start_ms = time_mono_ms();
+    c->brief = in->brief;
     buf_init(&c->resp, in->max_response ? in->max_response : CLIENT_MAX_RESPONSE_DEFAULT);
     c->url = xstrdup(in->url);
     c->kind = NETADDR_MALFORMED;
@@ -404,6 +416,9 @@ static http_client *client_new(h2o_loop_t *loop, h2o_multithread_queue_t *queue,
     cl->loop = loop;
     cl->pool = pool;
     h2o_timeout_init(loop, &cl->io_timeout, (uint64_t)defaults.idle_timeout_ms);
+    h2o_timeout_init(loop, &cl->brief_timeout,
+                     (uint64_t)(defaults.brief_idle_timeout_ms > 0 ? defaults.brief_idle_timeout_ms
+                                                                   : HTTP_CLIENT_BRIEF_IDLE_MS));
     h2o_timeout_init(loop, &cl->connect_timeout, (uint64_t)defaults.connect_timeout_ms);
     cl->ssl = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_default_verify_paths(cl->ssl);
@@ -413,6 +428,8 @@ static http_client *client_new(h2o_loop_t *loop, h2o_multithread_queue_t *queue,
     cl->ctx.ssl_ctx = cl->ssl;
     h2o_multithread_register_receiver(queue, &cl->getaddr_rx, h2o_hostinfo_getaddr_receiver);
     cl->ctx.getaddr_receiver = &cl->getaddr_rx;
+    cl->brief_ctx = cl->ctx;
+    cl->brief_ctx.io_timeout = &cl->brief_timeout;
     h2o_multithread_register_receiver(queue, &cl->post_rx, on_posted);
     cl->queue = queue;
     return cl;
@@ -443,6 +460,7 @@ void http_client_detach(http_client *cl)
     h2o_multithread_unregister_receiver(cl->queue, &cl->getaddr_rx);
     h2o_multithread_unregister_receiver(cl->queue, &cl->post_rx);
     h2o_timeout_dispose(cl->loop, &cl->io_timeout);
+    h2o_timeout_dispose(cl->loop, &cl->brief_timeout);
     h2o_timeout_dispose(cl->loop, &cl->connect_timeout);
     SSL_CTX_free(cl->ssl);
     if (!cl->own_loop)

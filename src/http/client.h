@@ -40,6 +40,7 @@ typedef struct {
     const char *content_disposition; /* of the response ("" when none, or longer than 512 bytes) */
     const char *error; /* a short description when outcome is not OK */
     int64_t duration_ms;
+    int64_t retry_after_ms; /* what the response's Retry-After asked for (seconds or a date, from now); -1: none */
 } http_call_result;
 
 /* ctx: the pool worker's context, or NULL on a client of one's own, and when the server is stopping (the outcome is
@@ -54,12 +55,17 @@ typedef struct {
     const void *body;          /* copied at the call: the caller may free it at once */
     size_t body_len;
     size_t max_response;       /* 0: 64 MiB */
+    bool brief;                /* a call to a service that answers at once (a chat provider's API): the client's
+                                  brief idle timeout, not the one agents get while they think */
 } http_call;
 
 typedef struct {
     int64_t connect_timeout_ms; /* dial (and TLS handshake) */
     int64_t idle_timeout_ms;    /* no byte from the peer for this long ends the call */
+    int64_t brief_idle_timeout_ms; /* the same for brief calls (0: HTTP_CLIENT_BRIEF_IDLE_MS) */
 } http_client_limits;
+
+enum { HTTP_CLIENT_BRIEF_IDLE_MS = 30000 };
 
 /* POST `c->body` to `c->url`. The callback runs exactly once, later, possibly before this returns (on another
  * thread), so do everything the callback relies on before calling. Any thread for a worker's client. */

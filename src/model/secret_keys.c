@@ -35,11 +35,16 @@ static const kind KINDS[] = {
      " WHERE inbound_secret_sealed IS NOT NULL AND inbound_secret_key_id <> $1 AND id > $2 ORDER BY id LIMIT $3",
      "UPDATE workspaces SET inbound_secret_sealed = $2, inbound_secret_key_id = $3"
      " WHERE id = $1 AND inbound_secret_key_id = $4"},
+    {VAULT_CHANNEL, "channel's credentials",
+     "SELECT id, workspace_id, id, secrets_sealed, secrets_key_id FROM workspace_channels"
+     " WHERE secrets_sealed IS NOT NULL AND secrets_key_id <> $1 AND id > $2 ORDER BY id LIMIT $3",
+     "UPDATE workspace_channels SET secrets_sealed = $2, secrets_key_id = $3 WHERE id = $1 AND secrets_key_id = $4"},
 };
 
 static const char SQL_CURRENT[] =
     "SELECT (SELECT count(*) FROM workspace_secrets WHERE key_id = $1) + (SELECT count(*) FROM global_secrets"
-    " WHERE key_id = $1) + (SELECT count(*) FROM workspaces WHERE inbound_secret_key_id = $1)";
+    " WHERE key_id = $1) + (SELECT count(*) FROM workspaces WHERE inbound_secret_key_id = $1)"
+    " + (SELECT count(*) FROM workspace_channels WHERE secrets_key_id = $1)";
 static const char SQL_EVENT[] = "INSERT INTO structure_events (id, event_type, payload, created_at)"
                                 " VALUES ($1, $2, $3, $4)";
 static const char SQL_PLAINTEXT[] = "SELECT id, platform_inbound_secret FROM workspaces"
@@ -49,7 +54,8 @@ static const char SQL_SEAL_PLAINTEXT[] =
     " WHERE id = $1 AND platform_inbound_secret IS NOT NULL AND inbound_secret_sealed IS NULL";
 static const char SQL_CENSUS[] =
     "SELECT key_id, count(*) FROM (SELECT key_id FROM workspace_secrets UNION ALL SELECT key_id FROM global_secrets"
-    " UNION ALL SELECT inbound_secret_key_id FROM workspaces WHERE inbound_secret_key_id IS NOT NULL) k"
+    " UNION ALL SELECT inbound_secret_key_id FROM workspaces WHERE inbound_secret_key_id IS NOT NULL"
+    " UNION ALL SELECT secrets_key_id FROM workspace_channels WHERE secrets_key_id IS NOT NULL) k"
     " GROUP BY key_id ORDER BY key_id";
 static const char SQL_PLAINTEXT_COUNT[] =
     "SELECT count(*) FROM workspaces WHERE platform_inbound_secret IS NOT NULL";
@@ -121,7 +127,7 @@ static cl_err rotate_all(db_t *db, arena_t *a, secret_rotation *out, cl_error *e
         (e = db_one(st, err)) == CL_OK)
         out->current = db_col_int64(st, 0);
     db_finish(st);
-    int64_t *counts[] = {&out->workspace, &out->global, &out->inbound};
+    int64_t *counts[] = {&out->workspace, &out->global, &out->inbound, &out->channel};
     for (size_t k = 0; e == CL_OK && k < sizeof(KINDS) / sizeof(KINDS[0]); k++) {
         const char *last = "";
         size_t n = PAGE;
@@ -134,9 +140,9 @@ static cl_err rotate_all(db_t *db, arena_t *a, secret_rotation *out, cl_error *e
     }
     if (e != CL_OK)
         return e;
-    json_t *p = json_own(a, json_pack("{s:s, s:I, s:I, s:I}", "key_id", vault_key_id(), "workspace",
+    json_t *p = json_own(a, json_pack("{s:s, s:I, s:I, s:I, s:I}", "key_id", vault_key_id(), "workspace",
                                       (json_int_t)out->workspace, "global", (json_int_t)out->global, "inbound",
-                                      (json_int_t)out->inbound));
+                                      (json_int_t)out->inbound, "channel", (json_int_t)out->channel));
     char id[ID_UUID_LEN + 1];
     id_uuid4(id);
     return db_run(db, a, NULL, err, SQL_EVENT, "sssi", id, "secret.rotate", json_dump_arena(a, p, NULL),

@@ -11,14 +11,15 @@
 #include "store/db.h"
 
 typedef struct {
-    int64_t workspace, global, inbound; /* values re-sealed */
-    int64_t current;                    /* values already under the current key */
+    int64_t workspace, global, inbound, channel; /* values re-sealed (a channel's credentials are one value) */
+    int64_t current;                             /* values already under the current key */
 } secret_rotation;
 
-/* Re-seal every stored value (workspace and global secrets, inbound secrets) that is not under the vault's current
- * key, in one transaction that holds SECRET_LOCK exclusively (no secret is written meanwhile): all of them or
- * none. Each is opened with the key that sealed it (the vault's old key), so both must be installed. A value that
- * does not open stops the rotation with CL_INTERNAL naming where it is (never what it holds); nothing changes.
+/* Re-seal every stored value (workspace and global secrets, inbound secrets, channels' credentials) that is not
+ * under the vault's current key, in one transaction that holds SECRET_LOCK exclusively (no secret is written
+ * meanwhile): all of them or none. Each is opened with the key that sealed it (the vault's old key), so both must be
+ * installed. A value that does not open stops the rotation with CL_INTERNAL naming where it is (never what it
+ * holds); nothing changes.
  * Records secret.rotate in structure_events. */
 cl_err secret_rotate(db_t *db, arena_t *a, secret_rotation *out, cl_error *err);
 

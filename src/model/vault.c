@@ -53,7 +53,7 @@ cl_err vault_require(cl_error *err)
 /* "colony/2\0<place>\0<scope>\0<name>": no part holds a NUL, so two places never share associated data. */
 static const char *associated(arena_t *a, vault_place p, const char *scope, const char *name, size_t *len)
 {
-    static const char *const places[] = {"workspace", "global", "inbound"};
+    static const char *const places[] = {"workspace", "global", "inbound", "channel"};
     const char *parts[] = {"colony/2", places[p], scope ? scope : "", name ? name : ""};
     size_t n = 0;
     for (int i = 0; i < 4; i++)

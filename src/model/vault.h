@@ -1,8 +1,9 @@
 /* vault.h - this process's secrets keys, and how colony seals a value to its place. Every secret colony keeps (a
- * workspace's or a global secret, a workspace's inbound secret) is sealed with base/seal under the current key with
- * its place as associated data — what it is, whose, and its name — so a sealed value copied to another row, another
- * workspace or another kind of secret does not open. The keys come from the environment or a key file (main.c),
- * never from the database; without a key nothing can be sealed and colony refuses to store secrets. */
+ * workspace's or a global secret, a workspace's inbound secret, a chat channel's credentials) is sealed with
+ * base/seal under the current key with its place as associated data — what it is, whose, and its name — so a sealed
+ * value copied to another row, another workspace or another kind of secret does not open. The keys come from the
+ * environment or a key file (main.c), never from the database; without a key nothing can be sealed and colony
+ * refuses to store secrets. */
 #ifndef COLONY_MODEL_VAULT_H
 #define COLONY_MODEL_VAULT_H
 
@@ -16,7 +17,8 @@
 
 enum { VAULT_VERSION = 2 }; /* encryption_version of a value sealed by base/seal (migration 0023) */
 
-typedef enum { VAULT_WORKSPACE, VAULT_GLOBAL, VAULT_INBOUND } vault_place;
+/* VAULT_CHANNEL: a chat channel's credentials (model/channel.h), scope its workspace, name the channel's id. */
+typedef enum { VAULT_WORKSPACE, VAULT_GLOBAL, VAULT_INBOUND, VAULT_CHANNEL } vault_place;
 
 /* A sealed value as stored: the bytes and the id of the key that sealed them. */
 typedef struct {

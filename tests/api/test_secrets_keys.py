@@ -133,7 +133,7 @@ def test_rotation_moves_every_value_to_the_new_key(start_colony, tmp_path):
                    env={"COLONY_SECRETS_KEY": KEY2})
     assert r.returncode == 0, r.stderr
     assert r.stdout == (f"re-sealed under key {key_id(KEY2)}: 1 workspace secrets, 1 global secrets, 1 inbound "
-                        f"secrets (0 were under it already)\n")
+                        f"secrets, 0 channels' credentials (0 were under it already)\n")
     assert key_ids(c.db) == [key_id(KEY2)] * 3
     assert c.db.query("SELECT count(*) FROM structure_events WHERE event_type = 'secret.rotate'") == [["1"]]
     # the old key is no longer needed
@@ -149,7 +149,8 @@ def test_rotation_moves_every_value_to_the_new_key(start_colony, tmp_path):
     o.stop()
     # a second rotation to the same key has nothing to do
     r = run_colony(["secrets", "rotate-key", *db], env={"COLONY_SECRETS_KEY": KEY2, "COLONY_SECRETS_OLD_KEY": KEY3})
-    assert r.returncode == 0 and "0 workspace secrets, 0 global secrets, 0 inbound secrets (3 were" in r.stdout
+    assert r.returncode == 0
+    assert "0 workspace secrets, 0 global secrets, 0 inbound secrets, 0 channels' credentials (3 were" in r.stdout
 
 
 def test_a_rotation_that_cannot_open_a_value_changes_nothing(start_colony):

@@ -156,6 +156,33 @@ static void test_time(void **state)
     assert_false(time_parse_rfc3339("yesterday", 9, &ms));
 }
 
+/* What a provider may put in Retry-After (RFC 9110 §10.2.3): seconds or an IMF-fixdate, nothing else. */
+static void test_retry_after(void **state)
+{
+    (void)state;
+    int64_t ms, wait;
+    assert_true(time_parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT", 29, &ms));
+    assert_int_equal(ms, 784111777000);
+    assert_false(time_parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT", 30, &ms)); /* obsolete forms */
+    assert_false(time_parse_http_date("Sun Nov  6 08:49:37 1994", 24, &ms));
+    assert_false(time_parse_http_date("Sun, 31 Nov 1994 08:49:37 GMT", 29, &ms));
+    assert_false(time_parse_http_date("Sun, 06 Nov 1994 08:49:37 UTC", 29, &ms));
+    assert_true(time_retry_after_ms("3", 1, 0, &wait));
+    assert_int_equal(wait, 3000);
+    assert_true(time_retry_after_ms(" 120 ", 5, 0, &wait));
+    assert_int_equal(wait, 120000);
+    assert_true(time_retry_after_ms("99999999999999999999", 20, 0, &wait)); /* capped, never overflows */
+    assert_int_equal(wait, (int64_t)TIME_RETRY_AFTER_MAX_S * 1000);
+    assert_true(time_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 29, 784111770000, &wait));
+    assert_int_equal(wait, 7000);
+    assert_true(time_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 29, 784111790000, &wait)); /* past: now */
+    assert_int_equal(wait, 0);
+    assert_false(time_retry_after_ms("1.5", 3, 0, &wait));
+    assert_false(time_retry_after_ms("-1", 2, 0, &wait));
+    assert_false(time_retry_after_ms("", 0, 0, &wait));
+    assert_false(time_retry_after_ms("soon", 4, 0, &wait));
+}
+
 static void test_ids(void **state)
 {
     (void)state;
@@ -223,7 +250,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_arena), cmocka_unit_test(test_buf_respects_its_maximum),
         cmocka_unit_test(test_error_table), cmocka_unit_test(test_json_rules),
-        cmocka_unit_test(test_time), cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_time), cmocka_unit_test(test_retry_after), cmocka_unit_test(test_ids),
         cmocka_unit_test(test_metric_families_render_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

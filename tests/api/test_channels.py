@@ -1,0 +1,600 @@
+"""Chat channels (data.md §4.2, surface.md §14, issue 22): the adapters, a workspace's channels (shapes, masked
+credentials sealed at rest, bad input), incoming webhooks verified the way each provider signs them (Telegram's secret
+header, Slack's HMAC with a timestamp window, Discord's Ed25519), refused when unsigned or stale, deduped on the
+provider's update id, relayed to the agent through the A2A path with the reply posted back through the provider's API
+(a local stub on 127.0.0.1, reached through the reference's test seams), sends retried with back-off on 429/5xx
+(honouring Retry-After), failures as activity rows and metrics."""
+import base64
+import concurrent.futures
+import hashlib
+import hmac
+import json
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from conftest import ADMIN, SECRETS_KEY, metric, module_colony, run_colony, wait_for
+
+TG_TOKEN = "123456789:AAbbCCddEEffGGhhIIjjKKllMMnn"
+SLACK_TOKEN = "xoxb-1111-2222-secretsecret"
+SLACK_SIGNING = "8f742231b10e8888abcd99yyyzzz85a5"
+TG_SECRET = "hook_secret-1"
+
+
+class Provider:
+    """A chat provider's API: records every call; answers a chat's calls from its script of (status, headers, body)
+    first (the chat_id of the call: other tests' sends never consume it), then OK."""
+
+    def __init__(self):
+        self.calls = []  # (monotonic time, path, headers, json body)
+        self.script = {}  # chat_id -> [(status, headers, body)]
+        self.lock = threading.Lock()
+        prov = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with prov.lock:
+                    prov.calls.append((time.monotonic(), self.path, dict(self.headers), json.loads(raw)))
+                    planned = prov.script.get(str(prov.calls[-1][3].get("chat_id")), [])
+                    planned = planned or prov.script.get(self.path.rsplit("/", 1)[-1], [])
+                    status, headers, body = planned.pop(0) if planned else (200, {}, {"ok": True})
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def calls_to(self, path_part):
+        with self.lock:
+            return [c for c in self.calls if path_part in c[1]]
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def provider():
+    p = Provider()
+    yield p
+    p.close()
+
+
+@pytest.fixture(scope="module")
+def server(backend, request, tmp_path_factory, provider):
+    c = module_colony(backend, request, tmp_path_factory,
+                      env={"COLONY_CHANNEL_INTERVAL_MS": "50", "A2A_DISPATCH_INTERVAL_MS": "100",
+                           "MOLECULE_CHANNELS_TEST_TELEGRAM_API_BASE": provider.url,
+                           "MOLECULE_CHANNELS_TEST_WEBHOOK_BASE": provider.url})
+    yield c
+    assert c.stop() == 0, c.read_log()[-3000:]
+
+
+def bearer(t):
+    return {"Authorization": f"Bearer {t}"}
+
+
+def ws(c, mode="push"):
+    r = c.post("/workspaces", headers=ADMIN, json={"name": "chan-" + uuid.uuid4().hex[:8], "model": "m",
+                                                   "delivery_mode": mode})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def register(c, w, url):
+    r = c.post("/registry/register", headers=bearer(w["auth_token"]),
+               json={"id": w["id"], "url": url, "agent_card": {"name": "stub"}})
+    assert r.status_code == 200, r.text
+
+
+def create(c, w, channel_type, config, **extra):
+    return c.post(f"/workspaces/{w['id']}/channels", headers=bearer(w["auth_token"]),
+                  json={"channel_type": channel_type, "config": config, **extra})
+
+
+def listed(c, w):
+    r = c.get(f"/workspaces/{w['id']}/channels", headers=bearer(w["auth_token"]))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def chat():
+    return str(int(uuid.uuid4().int % 10**12))
+
+
+def telegram(c, w, chat_id, **cfg):
+    r = create(c, w, "telegram", {"bot_token": TG_TOKEN, "chat_id": chat_id, "webhook_secret": TG_SECRET, **cfg})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def tg_update(chat_id, text, update_id=None, user="alice"):
+    return {"update_id": update_id if update_id is not None else int(uuid.uuid4().int % 10**9),
+            "message": {"message_id": 1, "chat": {"id": int(chat_id)}, "text": text,
+                        "from": {"id": 555, "username": user, "is_bot": False}}}
+
+
+def slack_headers(body, secret=SLACK_SIGNING, ts=None):
+    ts = str(int(time.time()) if ts is None else ts)
+    sig = hmac.new(secret.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=" + sig, "Content-Type": "application/json"}
+
+
+# ---- adapters and rows ---------------------------------------------------------------------------------------------
+
+def test_adapters_are_listed_by_display_name_with_their_schemas(server):
+    r = server.get("/channels/adapters")
+    assert r.status_code == 200
+    ads = r.json()
+    assert [(a["type"], a["display_name"]) for a in ads] == [
+        ("discord", "Discord"), ("lark", "Lark / Feishu"), ("slack", "Slack"), ("telegram", "Telegram")]
+    tg = ads[3]["config_schema"]
+    assert [(f["key"], f["type"], f["required"], f["sensitive"]) for f in tg] == [
+        ("bot_token", "password", True, True), ("chat_id", "text", True, False),
+        ("webhook_secret", "password", False, True), ("username", "text", False, False)]
+    assert tg[0] == {"key": "bot_token", "label": "Bot token", "type": "password", "required": True,
+                     "sensitive": True, "placeholder": "123456789:AA…", "help": "From @BotFather"}
+    assert {f["key"] for f in ads[1]["config_schema"]} == {"webhook_url", "verify_token", "chat_id", "username"}
+
+
+def test_create_list_patch_delete_with_credentials_sealed_and_masked(server):
+    w = ws(server)
+    cid = chat()
+    r = create(server, w, "telegram", {"bot_token": TG_TOKEN, "chat_id": cid, "webhook_secret": TG_SECRET},
+               allowed_users=["@alice"])
+    assert r.status_code == 201, r.text
+    ch = r.json()
+    assert set(ch) == {"id", "channel_type", "enabled"}
+    assert ch["channel_type"] == "telegram" and ch["enabled"] is True
+    (row,) = listed(server, w)
+    assert set(row) == {"id", "workspace_id", "channel_type", "config", "enabled", "allowed_users", "message_count",
+                        "channel_budget", "created_at", "updated_at"}
+    assert row["config"] == {"bot_token": "***", "chat_id": cid, "webhook_secret": "***"}
+    assert row["allowed_users"] == ["@alice"] and row["message_count"] == 0 and row["channel_budget"] is None
+    # at rest: the clear part holds no credential, the sealed part is not the credential in the clear
+    stored = server.db.query(f"SELECT channel_config, secrets_key_id FROM workspace_channels WHERE id = '{ch['id']}'")
+    assert json.loads(stored[0][0]) == {"chat_id": cid}
+    assert len(stored[0][1]) == 16
+    raw = server.db.query(f"SELECT count(*) FROM workspace_channels WHERE id = '{ch['id']}'"
+                          f" AND channel_config LIKE '%{TG_TOKEN[:9]}%'")
+    assert raw == [["0"]]
+    # one per type: the second is a conflict naming the first
+    r = create(server, w, "telegram", {"bot_token": TG_TOKEN, "chat_id": "1"})
+    assert r.status_code == 409
+    assert r.json() == {"error": "this workspace already has a telegram channel", "code": "conflict", "id": ch["id"]}
+    # the masked config sent back keeps the stored credentials; the chat list changes
+    new_chat = chat()
+    r = server.patch(f"/workspaces/{w['id']}/channels/{ch['id']}", headers=bearer(w["auth_token"]),
+                     json={"config": {**row["config"], "chat_id": new_chat}, "enabled": False, "allowed_users": []})
+    assert r.status_code == 200 and r.json() == {"status": "updated"}
+    (row,) = listed(server, w)
+    assert row["config"] == {"bot_token": "***", "chat_id": new_chat, "webhook_secret": "***"}
+    assert row["enabled"] is False and row["allowed_users"] == []
+    r = server.delete(f"/workspaces/{w['id']}/channels/{ch['id']}", headers=bearer(w["auth_token"]))
+    assert r.status_code == 200 and r.json() == {"status": "deleted"}
+    assert listed(server, w) == []
+    r = server.delete(f"/workspaces/{w['id']}/channels/{ch['id']}", headers=bearer(w["auth_token"]))
+    assert r.status_code == 404 and r.json() == {"error": "channel not found", "code": "not_found"}
+
+
+@pytest.mark.parametrize("body,error", [
+    ({"channel_type": "irc", "config": {}}, "unknown channel type (one of discord, lark, slack, telegram)"),
+    ({"config": {}}, "unknown channel type (one of discord, lark, slack, telegram)"),
+    ({"channel_type": "telegram"}, "invalid config: config must be an object"),
+    ({"channel_type": "telegram", "config": {"chat_id": "1"}}, "invalid config: bot_token is required"),
+    ({"channel_type": "telegram", "config": {"bot_token": "nope", "chat_id": "1"}},
+     "invalid config: bot_token must be a Telegram bot token (<bot id>:<secret>)"),
+    ({"channel_type": "slack", "config": {"bot_token": SLACK_TOKEN}},
+     "invalid config: slack needs bot_token and channel_id, or webhook_url"),
+    ({"channel_type": "discord", "config": {"webhook_url": "https://127.0.0.1/api/webhooks/1/x"}},
+     "invalid config: webhook_url must be an https://discord.com/api/webhooks/… URL"),
+    ({"channel_type": "telegram", "config": {"bot_token": TG_TOKEN, "chat_id": "1"}, "allowed_users": "x"},
+     "allowed_users must be an array of at most 1000 user ids or names"),
+])
+def test_bad_input_is_refused_and_changes_nothing(server, body, error):
+    w = ws(server)
+    r = server.post(f"/workspaces/{w['id']}/channels", headers=bearer(w["auth_token"]), json=body)
+    assert r.status_code == 400
+    assert r.json() == {"error": error, "code": "invalid_request"}
+    assert listed(server, w) == []
+
+
+def test_only_the_workspace_reaches_its_channels(server):
+    a, b = ws(server), ws(server)
+    cid = telegram(server, a, chat())
+    r = server.get(f"/workspaces/{a['id']}/channels", headers=bearer(b["auth_token"]))
+    assert r.status_code == 401 and r.json() == {"error": "invalid workspace auth token", "code": "unauthorized"}
+    # b's token on its own workspace cannot name a's channel (the reference looks channels up by id only)
+    for path in (f"/workspaces/{b['id']}/channels/{cid}/send", f"/workspaces/{b['id']}/channels/{cid}/test"):
+        r = server.post(path, headers=bearer(b["auth_token"]), json={"text": "hi"})
+        assert r.status_code == 404 and r.json()["error"] == "channel not found"
+    r = server.patch(f"/workspaces/{b['id']}/channels/{cid}", headers=bearer(b["auth_token"]), json={"enabled": False})
+    assert r.status_code == 404
+    assert listed(server, a)[0]["enabled"] is True
+
+
+def test_discover_lists_a_telegram_bots_chats(server, provider):
+    with provider.lock:
+        provider.script["getMe"] = [(200, {}, {"ok": True, "result": {"id": 1, "is_bot": True,
+                                                                      "username": "colony_bot",
+                                                                      "can_read_all_group_messages": False}})]
+        provider.script["getUpdates"] = [(200, {}, {"ok": True, "result": [
+            {"update_id": 1, "message": {"chat": {"id": -100123, "type": "supergroup", "title": "Team"},
+                                         "text": "hi"}},
+            {"update_id": 2, "my_chat_member": {"chat": {"id": 42, "type": "private", "first_name": "Ann"}}},
+            {"update_id": 3, "message": {"chat": {"id": -100123, "type": "supergroup", "title": "Team"}}}]})]
+    r = server.post("/channels/discover", headers=ADMIN, json={"channel_type": "telegram", "bot_token": TG_TOKEN})
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "bot_username": "colony_bot",
+        "chats": [{"chat_id": "-100123", "type": "supergroup", "title": "Team"},
+                  {"chat_id": "42", "type": "private", "title": "Ann"}],
+        "can_read_all_group_messages": False,
+        "privacy_warning": "Privacy mode is on: in groups the bot sees only commands and messages that mention it. "
+                           "Turn it off with @BotFather (/setprivacy) to relay every message.",
+        "hint": "Put the chat ids the agent should talk in into chat_id (comma-separated)"}
+    assert [c[1] for c in provider.calls_to("/getMe")][-1] == f"/bot{TG_TOKEN}/getMe"
+    with provider.lock:
+        provider.script["getMe"] = [(401, {}, {"ok": False, "error_code": 401, "description": "Unauthorized"})]
+    r = server.post("/channels/discover", headers=ADMIN, json={"bot_token": TG_TOKEN})
+    assert r.status_code == 400
+    assert r.json() == {"error": "telegram did not accept the bot token: Unauthorized", "code": "invalid_request"}
+    for body, error in (({"channel_type": "slack", "bot_token": "x"}, "discover is only supported for telegram"),
+                        ({}, "bot_token is required"),
+                        ({"bot_token": "1:a/../../x"},
+                         "invalid config: bot_token must be a Telegram bot token (<bot id>:<secret>)")):
+        r = server.post("/channels/discover", headers=ADMIN, json=body)
+        assert r.status_code == 400 and r.json()["error"] == error
+    w = ws(server)
+    r = server.post("/channels/discover", headers=bearer(w["auth_token"]), json={"bot_token": TG_TOKEN})
+    assert r.status_code == 403 and r.json() == {"error": "admin access required", "code": "forbidden"}
+
+
+# ---- incoming -------------------------------------------------------------------------------------------------------
+
+def test_webhook_errors_unknown_type_bad_json_and_ignored(server):
+    r = server.post("/webhooks/irc", data=b"{}")
+    assert r.status_code == 404 and r.json() == {"error": "unknown channel type", "code": "not_found"}
+    r = server.post("/webhooks/telegram", data=b"{not json")
+    assert r.status_code == 400 and r.json() == {"error": "webhook parse failed", "code": "invalid_request"}
+    r = server.post("/webhooks/telegram", json={"update_id": 5, "edited_message": {"chat": {"id": 1}}})
+    assert r.status_code == 200 and r.json() == {"status": "ignored"}
+    r = server.post("/webhooks/telegram", headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET},
+                    json=tg_update(chat(), "hello"))
+    assert r.status_code == 200 and r.json() == {"status": "no_channel"}
+
+
+def test_telegram_update_is_verified_deduped_relayed_and_answered(server, provider, agent):
+    w = ws(server)
+    register(server, w, agent.url)
+    cid = chat()
+    ch = telegram(server, w, cid)
+    update = tg_update(cid, "hello agent")
+    before = metric(server, "colony_channel_webhooks_total", 'outcome="refused"')
+    for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+        r = server.post("/webhooks/telegram", headers=headers, json=update)
+        assert r.status_code == 401 and r.json() == {"error": "invalid signature", "code": "unauthorized"}
+    assert metric(server, "colony_channel_webhooks_total", 'outcome="refused"') == before + 2
+    good = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
+    r = server.post("/webhooks/telegram", headers=good, json=update)
+    assert r.status_code == 200, r.text
+    first = r.json()
+    assert first["status"] == "accepted" and first["duplicate"] is False
+    mid = first["message_id"]
+    # Telegram's retry of the same update: accepted again, nothing new
+    r = server.post("/webhooks/telegram", headers=good, json=update)
+    assert r.json() == {"status": "accepted", "message_id": mid, "duplicate": True}
+    body = wait_for(lambda: agent.deliveries_of(mid))[0]
+    msg = body["params"]["message"]
+    assert msg["parts"] == [{"kind": "text", "text": "hello agent"}]
+    assert msg["metadata"] == {"source": "channel", "channel_type": "telegram", "channel_id": ch, "chat_id": cid,
+                               "username": "alice"}
+    path = f"/bot{TG_TOKEN}/sendMessage"
+    (call,) = wait_for(lambda: [c for c in provider.calls_to(path) if c[3].get("chat_id") == cid])
+    assert call[3] == {"chat_id": cid, "text": "echo: hello agent"}
+    assert len(agent.deliveries_of(mid)) == 1
+    # one inbound and one outbound message counted, each a CHANNEL_MESSAGE
+    assert wait_for(lambda: listed(server, w)[0]["message_count"] == 2)
+    assert listed(server, w)[0]["last_message_at"] is not None
+    ev = server.db.query(f"SELECT payload FROM events WHERE type = 'CHANNEL_MESSAGE'"
+                         f" AND workspace_id = '{w['id']}' ORDER BY id")
+    assert sorted(json.loads(p[0])["direction"] for p in ev) == ["inbound", "outbound"]
+
+
+def test_a_busy_agent_answers_later_and_the_reply_still_goes_back(server, provider, agent):
+    w = ws(server)
+    register(server, w, agent.url)
+    r = server.post("/registry/heartbeat", headers=bearer(w["auth_token"]),
+                    json={"workspace_id": w["id"], "active_tasks": 1})  # at its maximum (1): queued at once
+    assert r.status_code == 200
+    cid = chat()
+    telegram(server, w, cid)
+    r = server.post("/webhooks/telegram", headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET},
+                    json=tg_update(cid, "when free"))
+    mid = r.json()["message_id"]
+    wait_for(lambda: server.db.query(f"SELECT status FROM channel_messages WHERE 'channel-' || id = '{mid}'")
+             == [["awaiting"]])
+    r = server.post("/registry/heartbeat", headers=bearer(w["auth_token"]),
+                    json={"workspace_id": w["id"], "active_tasks": 0})
+    wait_for(lambda: agent.deliveries_of(mid))
+    want = {"chat_id": cid, "text": "echo: when free"}
+    wait_for(lambda: [c for c in provider.calls_to("/sendMessage") if c[3] == want])
+    assert len(agent.deliveries_of(mid)) == 1
+
+
+def test_concurrent_retries_of_one_update_make_one_message(server, agent):
+    w = ws(server)
+    register(server, w, agent.url)
+    cid = chat()
+    telegram(server, w, cid)
+    update = tg_update(cid, "once")
+    good = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: server.post("/webhooks/telegram", headers=good, json=update).json(),
+                                range(8)))
+    assert sorted(a["duplicate"] for a in answers) == [False] + [True] * 7
+    assert len({a["message_id"] for a in answers}) == 1
+    wait_for(lambda: agent.deliveries_of(answers[0]["message_id"]))
+    wait_for(lambda: listed(server, w)[0]["message_count"] == 2)  # one in, one reply out
+    assert len(agent.deliveries_of(answers[0]["message_id"])) == 1
+
+
+def test_telegram_without_a_webhook_secret_takes_no_update(server):
+    w = ws(server)
+    cid = chat()
+    r = create(server, w, "telegram", {"bot_token": TG_TOKEN, "chat_id": cid})
+    assert r.status_code == 201
+    r = server.post("/webhooks/telegram", headers={"X-Telegram-Bot-Api-Secret-Token": ""}, json=tg_update(cid, "x"))
+    assert r.status_code == 401
+    r = server.post("/webhooks/telegram", headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET},
+                    json=tg_update(cid, "x"))
+    assert r.status_code == 401
+
+
+def test_slug_selects_the_agent_among_channels_of_one_chat(server, agent):
+    cid = chat()
+    a, b = ws(server), ws(server)
+    register(server, a, agent.url)
+    telegram(server, a, cid, username="Research")
+    telegram(server, b, cid, username="Writer")
+    good = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
+    r = server.post("/webhooks/telegram", headers=good, json=tg_update(cid, "[Nobody] hi"))
+    assert r.json() == {"status": "unknown_agent", "requested_slug": "Nobody",
+                        "available_slugs": ["[Research]", "[Writer]"]}
+    r = server.post("/webhooks/telegram", headers=good, json=tg_update(cid, "[research]  find it"))
+    mid = r.json()["message_id"]
+    body = wait_for(lambda: agent.deliveries_of(mid))[0]
+    assert body["params"]["message"]["parts"][0]["text"] == "find it"
+
+
+def test_slack_signature_replay_window_and_threaded_reply(server, provider, agent):
+    w = ws(server)
+    register(server, w, agent.url)
+    cid = "C" + uuid.uuid4().hex[:10].upper()
+    r = create(server, w, "slack", {"bot_token": SLACK_TOKEN, "channel_id": cid, "signing_secret": SLACK_SIGNING})
+    assert r.status_code == 201, r.text
+    hs = json.dumps({"type": "url_verification", "challenge": "chal-123"}).encode()
+    r = server.post("/webhooks/slack", data=hs, headers=slack_headers(hs))
+    assert r.status_code == 200 and r.json() == {"challenge": "chal-123"}
+    ev = json.dumps({"type": "event_callback", "event_id": "Ev" + uuid.uuid4().hex,
+                     "event": {"type": "message", "channel": cid, "user": "U1", "text": "status?",
+                               "ts": "171.1", "thread_ts": "170.5"}}).encode()
+    refused = [
+        {"Content-Type": "application/json"},                                        # unsigned
+        slack_headers(ev, secret="another-secret"),                                   # signed by someone else
+        slack_headers(ev, ts=int(time.time()) - 301),                                # a replay past the window
+        slack_headers(ev, ts=int(time.time()) + 301),                                # from the future
+        {**slack_headers(ev), "X-Slack-Request-Timestamp": str(int(time.time()) - 1)},  # timestamp moved
+    ]
+    for h in refused:
+        r = server.post("/webhooks/slack", data=ev, headers=h)
+        assert r.status_code == 401 and r.json() == {"error": "invalid signature", "code": "unauthorized"}, h
+    r = server.post("/webhooks/slack", data=ev, headers=slack_headers(ev, ts=int(time.time()) - 290))
+    assert r.status_code == 200 and r.json()["status"] == "accepted"
+    mid = r.json()["message_id"]
+    wait_for(lambda: agent.deliveries_of(mid))
+    (call,) = wait_for(lambda: [c for c in provider.calls_to("/api/chat.postMessage") if c[3].get("channel") == cid])
+    assert call[3] == {"channel": cid, "thread_ts": "170.5", "text": "echo: status?"}
+    assert call[2]["Authorization"] == f"Bearer {SLACK_TOKEN}"
+
+
+def test_discord_interaction_is_verified_with_ed25519(server, provider, agent):
+    key = Ed25519PrivateKey.generate()
+    pub = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+    w = ws(server)
+    register(server, w, agent.url)
+    dchan = chat()
+    hook = "/api/webhooks/1/tok-" + uuid.uuid4().hex
+    r = create(server, w, "discord", {"webhook_url": "https://discord.com" + hook, "public_key": pub,
+                                      "channel_id": dchan, "username": "Colony"})
+    assert r.status_code == 201, r.text
+
+    def signed(body, k=key, ts=None):
+        ts = str(int(time.time()) if ts is None else ts)
+        return {"X-Signature-Ed25519": k.sign(ts.encode() + body).hex(), "X-Signature-Timestamp": ts,
+                "Content-Type": "application/json"}
+
+    ping = b'{"type":1}'
+    r = server.post("/webhooks/discord", data=ping, headers=signed(ping))
+    assert r.status_code == 200 and r.json() == {"type": 1}
+    for h in ({}, signed(ping, k=Ed25519PrivateKey.generate()), signed(ping, ts=int(time.time()) - 400)):
+        r = server.post("/webhooks/discord", data=ping, headers=h)
+        assert r.status_code == 401 and r.json() == {"error": "invalid signature", "code": "unauthorized"}
+    cmd = json.dumps({"type": 2, "id": "I" + uuid.uuid4().hex, "channel_id": dchan,
+                      "member": {"user": {"id": "7", "username": "bob"}},
+                      "data": {"name": "ask", "options": [{"type": 3, "name": "q", "value": "why?"}]}}).encode()
+    r = server.post("/webhooks/discord", data=cmd, headers=signed(cmd))
+    assert r.status_code == 200 and r.json()["status"] == "accepted"
+    body = wait_for(lambda: agent.deliveries_of(r.json()["message_id"]))[0]
+    assert body["params"]["message"]["parts"][0]["text"] == "why?"
+    # the reply goes to the channel's webhook (under the test seam), never pinging @everyone
+    (call,) = wait_for(lambda: provider.calls_to(hook))
+    assert call[1] == hook
+    assert call[3] == {"content": "echo: why?", "allowed_mentions": {"parse": []}, "username": "Colony"}
+
+
+def test_lark_event_with_its_verification_token_round_trips(server, provider, agent):
+    w = ws(server)
+    register(server, w, agent.url)
+    hook = "/open-apis/bot/v2/hook/" + uuid.uuid4().hex
+    oc = "oc_" + uuid.uuid4().hex
+    r = create(server, w, "lark", {"webhook_url": "https://open.feishu.cn" + hook, "verify_token": "vtok-123",
+                                   "chat_id": oc})
+    assert r.status_code == 201, r.text
+
+    def event(token):
+        return {"schema": "2.0", "header": {"event_id": "E" + uuid.uuid4().hex, "token": token,
+                                            "event_type": "im.message.receive_v1"},
+                "event": {"sender": {"sender_id": {"open_id": "ou_1"}},
+                          "message": {"chat_id": oc, "message_type": "text",
+                                      "content": json.dumps({"text": "@_user_1 ping"})}}}
+
+    r = server.post("/webhooks/lark", json={"type": "url_verification", "token": "vtok-123", "challenge": "c-9"})
+    assert r.status_code == 200 and r.json() == {"challenge": "c-9"}
+    r = server.post("/webhooks/lark", json={"type": "url_verification", "token": "nope", "challenge": "c-9"})
+    assert r.status_code == 401
+    r = server.post("/webhooks/lark", json=event("nope"))
+    assert r.status_code == 401 and r.json() == {"error": "invalid signature", "code": "unauthorized"}
+    r = server.post("/webhooks/lark", json=event("vtok-123"))
+    assert r.status_code == 200 and r.json()["status"] == "accepted"
+    (call,) = wait_for(lambda: provider.calls_to(hook))
+    assert call[3] == {"msg_type": "text", "content": {"text": "echo: ping"}}
+
+
+# ---- outgoing -------------------------------------------------------------------------------------------------------
+
+def send(c, w, ch, text="hi"):
+    return c.post(f"/workspaces/{w['id']}/channels/{ch}/send", headers=bearer(w["auth_token"]), json={"text": text})
+
+
+def test_send_goes_to_each_chat_and_text_is_required(server, provider):
+    w = ws(server)
+    c1, c2 = chat(), chat()
+    ch = telegram(server, w, f"{c1}, {c2}")
+    r = server.post(f"/workspaces/{w['id']}/channels/{ch}/send", headers=bearer(w["auth_token"]), json={})
+    assert r.status_code == 400 and r.json() == {"error": "text is required", "code": "invalid_request"}
+    r = send(server, w, ch, "to both")
+    assert r.status_code == 200 and r.json() == {"status": "sent"}
+    for cid in (c1, c2):
+        wait_for(lambda: [c for c in provider.calls_to("/sendMessage") if c[3] == {"chat_id": cid, "text": "to both"}])
+    r = server.post(f"/workspaces/{w['id']}/channels/{ch}/test", headers=bearer(w["auth_token"]))
+    assert r.status_code == 200 and r.json() == {"status": "ok", "message": "test message sent"}
+    wait_for(lambda: listed(server, w)[0]["message_count"] == 4)
+
+
+def test_budget_refuses_sends_but_not_tests(server):
+    w = ws(server)
+    ch = telegram(server, w, chat())
+    server.db.execute(f"UPDATE workspace_channels SET channel_budget = 0 WHERE id = '{ch}'")
+    r = send(server, w, ch)
+    assert r.status_code == 429
+    assert r.json() == {"error": "channel budget exceeded", "code": "channel_budget_exceeded"}
+    r = server.post(f"/workspaces/{w['id']}/channels/{ch}/test", headers=bearer(w["auth_token"]))
+    assert r.status_code == 200
+
+
+def test_429_and_5xx_are_retried_with_back_off_honouring_retry_after(server, provider):
+    w = ws(server)
+    cid = chat()
+    ch = telegram(server, w, cid)
+    retried = metric(server, "colony_channel_sends_total", 'outcome="retried"')
+    with provider.lock:
+        provider.script[cid] = [(429, {"Retry-After": "2"}, {"ok": False, "description": "Too Many Requests"}),
+                                (502, {}, {"ok": False})]
+    assert send(server, w, ch, "persist").status_code == 200
+    calls = wait_for(lambda: (lambda c: c if len(c) == 3 else None)(
+        [c for c in provider.calls_to("/sendMessage") if c[3].get("chat_id") == cid]), timeout=30)
+    # the 429 asked for 2 s; the 502 had none: the back-off's first step (1 s)
+    assert calls[1][0] - calls[0][0] >= 1.9
+    assert calls[2][0] - calls[1][0] >= 0.9
+    assert [c[3]["text"] for c in calls] == ["persist"] * 3
+    assert metric(server, "colony_channel_sends_total", 'outcome="retried"') == retried + 2
+    wait_for(lambda: listed(server, w)[0]["message_count"] == 1)
+
+
+def test_a_refused_send_is_an_activity_row_and_a_metric_without_the_token(server, provider):
+    w = ws(server)
+    cid = chat()
+    ch = telegram(server, w, cid)
+    failed = metric(server, "colony_channel_sends_total", 'outcome="failed"')
+    with provider.lock:
+        provider.script[cid] = [(400, {}, {"ok": False, "description": f"Bad Request: chat not found ({TG_TOKEN})"})]
+    assert send(server, w, ch, "lost").status_code == 200
+
+    def row():
+        rows = server.get(f"/workspaces/{w['id']}/activity", headers=bearer(w["auth_token"])).json()
+        return [r for r in rows if r["activity_type"] == "channel"]
+
+    (act,) = wait_for(row)
+    assert act["method"] == "send" and act["status"] == "error"
+    assert act["summary"] == "Telegram send failed"
+    assert act["error_detail"] == "HTTP 400: Bad Request: chat not found ([REDACTED])"
+    assert TG_TOKEN not in json.dumps(act) and TG_TOKEN not in server.read_log()
+    assert metric(server, "colony_channel_sends_total", 'outcome="failed"') == failed + 1
+    assert listed(server, w)[0]["message_count"] == 0
+
+
+def test_credentials_need_a_key_and_follow_a_key_rotation(start_colony, provider, tmp_path):
+    env = {"COLONY_CHANNEL_INTERVAL_MS": "50", "MOLECULE_CHANNELS_TEST_TELEGRAM_API_BASE": provider.url}
+    nokey = start_colony(env={**env, "COLONY_SECRETS_KEY": ""})
+    w = ws(nokey)
+    r = create(nokey, w, "telegram", {"bot_token": TG_TOKEN, "chat_id": "1"})
+    assert r.status_code == 503 and r.json()["code"] == "secrets_key_missing"
+    assert listed(nokey, w) == []
+    nokey.stop()
+    c = start_colony(db=nokey.db, env=env)
+    cid = chat()
+    ch = telegram(c, w, cid)
+    c.stop()
+    key2 = base64.b64encode(hashlib.sha256(b"channels").digest()).decode()
+    old = tmp_path / "old.key"
+    old.write_text(SECRETS_KEY + "\n")
+    old.chmod(0o600)
+    r = run_colony(["secrets", "rotate-key", "--db", c.db.url, "--secrets-old-key-file", str(old)],
+                   env={"COLONY_SECRETS_KEY": key2})
+    assert r.returncode == 0, r.stderr
+    assert ", 1 channels' credentials (" in r.stdout
+    n = start_colony(db=c.db, env={**env, "COLONY_SECRETS_KEY": key2})
+    assert send(n, w, ch, "after rotation").status_code == 200
+    wait_for(lambda: [x for x in provider.calls_to(f"/bot{TG_TOKEN}/sendMessage")
+                      if x[3] == {"chat_id": cid, "text": "after rotation"}])
+
+
+def test_two_nodes_send_each_message_once_in_order(backend, new_db, start_colony, provider):
+    if backend != "postgres":
+        pytest.skip("several nodes share a PostgreSQL database; SQLite is a single-node store")
+    env = {"COLONY_CHANNEL_INTERVAL_MS": "20", "MOLECULE_CHANNELS_TEST_TELEGRAM_API_BASE": provider.url}
+    db = new_db()
+    a, b = start_colony(db=db, env=env), start_colony(db=db, env=env)
+    w = ws(a)
+    cid = chat()
+    ch = telegram(a, w, cid)
+    texts = [f"m{i}" for i in range(6)]
+    for i, t in enumerate(texts):  # queued alternately on both nodes: both couriers race for the destination
+        assert send(a if i % 2 == 0 else b, w, ch, t).status_code == 200
+    calls = wait_for(lambda: (lambda c: c if len(c) >= 6 else None)(
+        [x for x in provider.calls_to("/sendMessage") if x[3].get("chat_id") == cid]), timeout=40)
+    assert [x[3]["text"] for x in calls] == texts
+    # never two at once to one chat: Telegram's per-chat pace (1 s) between any two
+    assert all(calls[i + 1][0] - calls[i][0] >= 0.95 for i in range(5))
+    wait_for(lambda: listed(a, w)[0]["message_count"] == 6)
+    assert len([x for x in provider.calls_to("/sendMessage") if x[3].get("chat_id") == cid]) == 6
