@@ -129,6 +129,18 @@ static bool cursor(http_req *rq, const char *header, int64_t *since)
     return true;
 }
 
+/* "From now" is the newest event committed before this request, read here on the worker: the feed's head could
+ * still be short of it (its thread reads after a commit's wake-up), and a subscriber that started there would be
+ * sent events of before it connected. False after answering 503. */
+static bool from_now(http_req *rq, int64_t *since)
+{
+    cl_error e;
+    if (*since >= 0 || event_read_start(rq->db, rq->arena, START_WAIT_MS, since, &e) == CL_OK)
+        return true;
+    api_reply_error(rq, &e);
+    return false;
+}
+
 /* Host names this server under a loopback name (127/8, ::1, "localhost"), whatever port: a page served under such a
  * name is colony's own (its console). A page of any other name is not, even when that name points here now: a DNS
  * rebind re-points a site's name at 127.0.0.1 after its page loaded, and the browser then sends that name as both
@@ -204,6 +216,8 @@ void api_ws(http_req *rq)
     }
     f.key = stream_key(rq, &c);
     f.group = stream_group(rq, &c);
+    if (!from_now(rq, &since))
+        return;
     if (!stream_ws_subscribe(rq, since, &f))
         api_fail(rq, CL_INVALID, "websocket upgrade required");
 }
@@ -213,7 +227,7 @@ void api_events_stream(http_req *rq)
     const char *id;
     int64_t since;
     ws_row w;
-    if (!api_workspace_or_reply(rq, &id, &w) || !cursor(rq, "last-event-id", &since))
+    if (!api_workspace_or_reply(rq, &id, &w) || !cursor(rq, "last-event-id", &since) || !from_now(rq, &since))
         return;
     const char *const ids[] = {id};
     stream_filter f = {false, ids, 1, stream_key(rq, api_caller(rq)), stream_group(rq, api_caller(rq)), NULL};

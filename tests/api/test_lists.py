@@ -116,11 +116,14 @@ def test_the_streamed_workspace_has_the_reference_shape(server):
     keys = ["id", "name", "role", "tier", "status", "kind", "agent_card", "url", "parent_id", "active_tasks",
             "max_concurrent_tasks", "last_error_rate", "uptime_seconds", "runtime", "delivery_mode", "model", "x", "y",
             "collapsed", "broadcast_enabled", "talk_to_user_enabled", "compute", "workspace_access", "created_at",
-            "updated_at", "current_task", "last_sample_error", "workspace_dir", "budget_limit", "monthly_spend"]
+            "updated_at", "last_heartbeat_at", "current_task", "last_sample_error", "workspace_dir", "budget_limit", "monthly_spend"]
     assert list(p) == keys and list(c) == keys
     stamp = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
     assert all(stamp.fullmatch(w[k]) for w in (p, c) for k in ("created_at", "updated_at"))
-    assert {k: p[k] for k in keys if k not in ("id", "created_at", "updated_at", "parent_id", "name")} == {
+    # colony adds last_heartbeat_at (the console shows it on every row): null until a runtime registers
+    assert p["last_heartbeat_at"] is None and stamp.fullmatch(c["last_heartbeat_at"])
+    assert {k: p[k] for k in keys if k not in ("id", "created_at", "updated_at", "parent_id", "name",
+                                                "last_heartbeat_at")} == {
         "role": "lead", "tier": 2, "status": "awaiting_agent", "kind": "workspace", "agent_card": None, "url": "",
         "active_tasks": 0, "max_concurrent_tasks": 1, "last_error_rate": 0.0, "uptime_seconds": 0,
         "runtime": "claude-code", "delivery_mode": "push", "model": "m", "x": 12.5, "y": -3.0, "collapsed": False,
