@@ -268,7 +268,7 @@ static int cmd_serve(const config_t *c)
     if (c->allow_private_agent_urls)
         log_warn("--allow-private-agent-urls is on: agents on loopback and private addresses are reachable", NULL);
     http_client_set_defaults(
-        &(http_client_limits){c->a2a_connect_timeout_ms, c->a2a_idle_timeout_s * 1000, c->channel_send_timeout_ms});
+        &(http_client_limits){c->a2a_connect_timeout_ms, c->a2a_idle_timeout_s * 1000, c->channel_send_timeout_ms, 0});
     if (getenv("ADMIN_TOKEN") == NULL || getenv("ADMIN_TOKEN")[0] == '\0')
         log_warn("ADMIN_TOKEN is not set: admin routes accept only org tokens", NULL);
     server_config sc = {
