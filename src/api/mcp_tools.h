@@ -1,0 +1,52 @@
+/* mcp_tools.h - the tools of the MCP bridge (schedules-mcp.md §8, inbox.md §8), in the order of tools/list. Each
+ * acts as the workspace of the URL and goes through the model functions, and the access rules, of the REST route
+ * that does the same thing: a tool can do nothing the workspace's token could not do over REST.
+ *
+ * A tool answers its call once, with mcp_call_done (the text of its result) or mcp_call_fail (a tool error: the
+ * client sees -32000 "tool call failed", with the message and code the REST route would answer in `data`). Most
+ * answer before they return; delegate_task answers later, from the delivery's outcome. A call answered later must
+ * not touch the request's arena or database from then on (other calls of a batch may be running on them). */
+#ifndef COLONY_API_MCP_TOOLS_H
+#define COLONY_API_MCP_TOOLS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "base/error.h"
+#include "http/request.h"
+#include "model/workspace.h"
+
+typedef struct mcp_call mcp_call;
+
+/* What a tool is given: the request (for its database and arena while the tool runs), the acting workspace, and
+ * the call's arguments (an object; {} when the client sent none). */
+struct mcp_call {
+    http_req *rq;
+    const ws_row *self; /* the workspace of the URL, live */
+    const char *tool;
+    json_t *args;
+    void *exchange; /* the bridge's (mcp.c) */
+    size_t slot;
+};
+
+/* The result of the call: {"content":[{"type":"text","text":text}]} (text is copied). Any thread. */
+void mcp_call_done(mcp_call *c, const char *text);
+/* A tool error (logged with its detail). Any thread. */
+void mcp_call_fail(mcp_call *c, const cl_error *e);
+
+typedef struct {
+    const char *name, *description;
+    const char *input_schema; /* JSON text */
+    void (*run)(mcp_call *c);
+    bool (*listed)(void); /* NULL: always offered */
+} mcp_tool;
+
+/* The tools offered now, in order: {"tools":[{name, description, inputSchema}]} (a new reference). */
+json_t *mcp_tools_list(void);
+/* The tool of that name that is offered now, or NULL. */
+const mcp_tool *mcp_tool_find(const char *name);
+
+/* Settings (main.c): whether send_message_to_user is offered. */
+void mcp_tools_init(bool allow_send_message);
+
+#endif
