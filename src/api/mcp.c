@@ -177,14 +177,7 @@ static void tools_call(exchange *x, size_t i, const ws_row *self)
     *c = (mcp_call){x->rq, self, json_string_value(name), json_is_object(args) ? args : json_own(x->rq->arena,
                                                                                                   json_object()),
                     x, i};
-    const mcp_tool *t = mcp_tool_find(c->tool);
-    if (t == NULL) {
-        cl_error e;
-        cl_fail(&e, CL_NOT_FOUND, "unknown tool");
-        mcp_call_fail(c, &e);
-        return;
-    }
-    t->run(c);
+    mcp_tool_call(c);
 }
 
 /* One call of the exchange: answered here, or by its tool. */

@@ -1,6 +1,6 @@
-/* mcp_tools.c - see mcp_tools.h. The memory tools (commit_memory, recall_memory, commit_memory_v2, search_memory,
- * commit_summary, list_writable_namespaces, list_readable_namespaces, forget_memory: §8 rows 11-18) take their
- * places at the end of TOOLS once the memory store exists, each listed only while it is available. */
+/* mcp_tools.c - see mcp_tools.h. The memory tools (§8 rows 11-18) are in TOOLS by name only, without a function:
+ * colony has no memory store yet (issue #16), so they are never listed and every call says so. When the store lands
+ * they get their descriptions, schemas and functions (through its model functions, as every tool here). */
 #include "api/mcp_tools.h"
 
 #include <stdlib.h>
@@ -369,6 +369,13 @@ static void delete_user_task(mcp_call *c)
 
 /* ---- the table ---------------------------------------------------------------------------------------------- */
 
+typedef struct {
+    const char *name, *description;
+    const char *input_schema; /* JSON text */
+    void (*run)(mcp_call *c); /* NULL: its store does not exist in colony yet (the memory tools) */
+    bool (*listed)(void);     /* NULL: always offered when it has a function */
+} mcp_tool;
+
 #define ATTACHMENTS                                                                                                \
     "\"attachments\": {\"type\": \"array\", \"description\": \"files to pass along\", \"items\": {\"type\": "     \
     "\"object\", \"properties\": {\"uri\": {\"type\": \"string\"}, \"name\": {\"type\": \"string\"}, "            \
@@ -416,11 +423,19 @@ static const mcp_tool TOOLS[] = {
      "{\"type\": \"object\", \"properties\": {\"user_task_id\": {\"type\": \"string\"}}, \"required\": "
      "[\"user_task_id\"]}",
      delete_user_task, NULL},
+    {"commit_memory", NULL, NULL, NULL, NULL},
+    {"recall_memory", NULL, NULL, NULL, NULL},
+    {"commit_memory_v2", NULL, NULL, NULL, NULL},
+    {"search_memory", NULL, NULL, NULL, NULL},
+    {"commit_summary", NULL, NULL, NULL, NULL},
+    {"list_writable_namespaces", NULL, NULL, NULL, NULL},
+    {"list_readable_namespaces", NULL, NULL, NULL, NULL},
+    {"forget_memory", NULL, NULL, NULL, NULL},
 };
 
 enum { NTOOLS = sizeof(TOOLS) / sizeof(TOOLS[0]) };
 
-static bool offered(const mcp_tool *t) { return t->listed == NULL || t->listed(); }
+static bool offered(const mcp_tool *t) { return t->run != NULL && (t->listed == NULL || t->listed()); }
 
 json_t *mcp_tools_list(void)
 {
@@ -435,10 +450,17 @@ json_t *mcp_tools_list(void)
     return json_pack("{s:o}", "tools", tools);
 }
 
-const mcp_tool *mcp_tool_find(const char *name)
+void mcp_tool_call(mcp_call *c)
 {
-    for (size_t i = 0; i < NTOOLS; i++)
-        if (strcmp(TOOLS[i].name, name) == 0 && offered(&TOOLS[i]))
-            return &TOOLS[i];
-    return NULL;
+    const mcp_tool *t = NULL;
+    for (size_t i = 0; i < NTOOLS && t == NULL; i++)
+        if (strcmp(TOOLS[i].name, c->tool) == 0)
+            t = &TOOLS[i];
+    if (t == NULL)
+        fail(c, CL_NOT_FOUND, "unknown tool");
+    else if (t->run == NULL) /* not a failure of the moment: no retry will find the store */
+        fail(c, CL_NOT_IMPLEMENTED,
+             arena_sprintf(c->rq->arena, "%s is not available on this server: it has no memory store yet", t->name));
+    else
+        t->run(c); /* a tool offered only sometimes refuses itself (send_message_to_user) */
 }

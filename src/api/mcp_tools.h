@@ -34,17 +34,14 @@ void mcp_call_done(mcp_call *c, const char *text);
 /* A tool error (logged with its detail). Any thread. */
 void mcp_call_fail(mcp_call *c, const cl_error *e);
 
-typedef struct {
-    const char *name, *description;
-    const char *input_schema; /* JSON text */
-    void (*run)(mcp_call *c);
-    bool (*listed)(void); /* NULL: always offered */
-} mcp_tool;
-
-/* The tools offered now, in order: {"tools":[{name, description, inputSchema}]} (a new reference). */
+/* The tools offered now, in order: {"tools":[{name, description, inputSchema}]} (a new reference). A tool that
+ * cannot work here is not offered: send_message_to_user unless enabled, the memory tools while colony has no memory
+ * store (the reference lists them even when they can only fail, schedules-mcp.md §10.16). */
 json_t *mcp_tools_list(void);
-/* The tool of that name that is offered now, or NULL. */
-const mcp_tool *mcp_tool_find(const char *name);
+/* Run the tool the call names, which answers it. A name of no tool fails "unknown tool" (not_found); a tool of the
+ * sheet that cannot work here fails saying why (send_message_to_user off: forbidden; a memory tool:
+ * not_implemented), as the reference fails every tool whose store is missing (-32000, §9). */
+void mcp_tool_call(mcp_call *c);
 
 /* Settings (main.c): whether send_message_to_user is offered. */
 void mcp_tools_init(bool allow_send_message);

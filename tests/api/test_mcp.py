@@ -159,7 +159,7 @@ def test_json_rpc_rules(server):
     assert r.json() == invalid("a batch of more than 32 requests")
     r = post(server, w, [{"jsonrpc": "2.0", "id": i, "method": "ping"} for i in range(32)])
     assert [x["id"] for x in r.json()] == list(range(32))
-    # tools/call: bad params are -32602; an unknown tool (a memory tool too, until they exist) is a tool error
+    # tools/call: bad params are -32602; an unknown tool is a tool error
     bad_params = {"code": -32602, "message": "invalid parameters"}
     for params in (None, [], {}, {"name": 5}, {"name": "list_peers", "arguments": []},
                    {"name": "list_peers", "arguments": "x"}):
@@ -167,7 +167,7 @@ def test_json_rpc_rules(server):
         assert v == {"jsonrpc": "2.0", "id": 3, "error": bad_params}, params
     assert call(server, w, "list_peers") == "No peers found."  # arguments absent: {}
     assert rpc(server, w, "tools/call", {"name": "list_peers", "arguments": None})["result"]
-    for name in ("nope", "commit_memory", "send_message_to_user"):
+    for name in ("nope", "Commit_Memory", "list_peers ", ""):
         assert call(server, w, name) == tool_error("unknown tool", "not_found")
     # a bounded body
     r = post(server, w, json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping", "pad": "x" * (1 << 20)}), raw=True)
@@ -238,8 +238,44 @@ def test_user_task_tools(server):
 
 def test_send_message_to_user_is_off_by_default(server):
     w = ws(server)
-    assert call(server, w, "send_message_to_user", message="hi") == tool_error("unknown tool", "not_found")
+    events = server.get(f"/events/{w['id']}", headers=ADMIN).json()
+    assert "send_message_to_user" not in [t["name"] for t in rpc(server, w, "tools/list")["result"]["tools"]]
+    assert call(server, w, "send_message_to_user", message="hi") == tool_error(
+        "send_message_to_user is not enabled on this server (--mcp-allow-send-message)", "forbidden")
     assert activity(server, w) == []
+    assert server.get(f"/events/{w['id']}", headers=ADMIN).json() == events
+
+
+MEMORY_TOOLS = ["commit_memory", "recall_memory", "commit_memory_v2", "search_memory", "commit_summary",
+                "list_writable_namespaces", "list_readable_namespaces", "forget_memory"]
+
+
+def test_memory_tools_are_refused_while_colony_has_no_memory_store(server):
+    """schedules-mcp.md §9: without their store the reference answers the memory tools -32000, but lists them
+    (§10.16); colony lists none of them, and says why a call fails instead of calling them unknown."""
+    boss = ws(server)
+    w = ws(server, parent=boss)
+    failed = metric(server, "colony_mcp_tool_calls_total", 'outcome="failed"')
+    events = {x["id"]: server.get(f"/events/{x['id']}", headers=ADMIN).json() for x in (w, boss)}
+    assert not set(MEMORY_TOOLS) & {t["name"] for t in rpc(server, w, "tools/list")["result"]["tools"]}
+    args = {"commit_memory": {"content": "the deploy key is in vault", "scope": "TEAM"},
+            "recall_memory": {"query": "deploy"}, "commit_memory_v2": {"content": "c", "namespace": "workspace:x"},
+            "search_memory": {"query": "q"}, "commit_summary": {"content": "s"}, "forget_memory": {"memory_id": "m"}}
+    for name in MEMORY_TOOLS:
+        assert call(server, w, name, **args.get(name, {})) == tool_error(
+            f"{name} is not available on this server: it has no memory store yet", "not_implemented"), name
+    # in a batch each is refused in its place, and the other calls run
+    batch = [{"jsonrpc": "2.0", "id": i, "method": "tools/call", "params": {"name": n}}
+             for i, n in enumerate(["recall_memory", "get_workspace_info", "forget_memory"])]
+    got = post(server, w, batch).json()
+    assert [x["id"] for x in got] == [0, 1, 2]
+    assert got[0]["error"]["data"]["code"] == got[2]["error"]["data"]["code"] == "not_implemented"
+    assert json.loads(got[1]["result"]["content"][0]["text"])["id"] == w["id"]
+    # nothing was written anywhere: no activity row, no event, on the workspace or its team
+    for x in (w, boss):
+        assert activity(server, x) == []
+        assert server.get(f"/events/{x['id']}", headers=ADMIN).json() == events[x["id"]]
+    assert metric(server, "colony_mcp_tool_calls_total", 'outcome="failed"') == failed + 10
 
 
 def test_send_message_to_user_when_enabled(start_colony):
