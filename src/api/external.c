@@ -7,6 +7,7 @@
 #include "api/errors.h"
 #include "api/input.h"
 #include "model/connection.h"
+#include "model/token.h"
 #include "model/workspace.h"
 
 static char public_url[EXTERNAL_URL_MAX + 1];
@@ -68,22 +69,45 @@ static const char *platform_url(http_req *rq)
     return arena_sprintf(rq->arena, "%s://%s", proto && strcasecmp(proto, "https") == 0 ? "https" : "http", host);
 }
 
+/* The live external-like workspace of the URL and colony's URL for it; false after answering 404 or 400. */
+static bool external_workspace(http_req *rq, ws_row *w, const char **url)
+{
+    const char *id;
+    if (!api_workspace_or_reply(rq, &id, w))
+        return false;
+    if (strcmp(w->status, "removed") == 0) {
+        api_fail(rq, CL_NOT_FOUND, "workspace not found");
+        return false;
+    }
+    if (!ws_runtime_external_like(w->runtime)) {
+        api_fail(rq, CL_INVALID, "not an external workspace: its runtime is %s (external, kimi and kimi-cli are)",
+                 w->runtime ? w->runtime : "none");
+        return false;
+    }
+    return (*url = platform_url(rq)) != NULL;
+}
+
 void api_external_connection(http_req *rq)
 {
-    const char *id, *url;
+    const char *url;
     ws_row w;
-    if (!api_workspace_or_reply(rq, &id, &w))
+    if (external_workspace(rq, &w, &url))
+        api_reply_json(rq, 200, json_pack("{s:o}", "connection", conn_connection(rq->arena, url, w.id, w.name, "")));
+}
+
+void api_external_rotate(http_req *rq)
+{
+    const char *url;
+    ws_row w;
+    char plain[ID_TOKEN_LEN + 1];
+    token_row t;
+    cl_error e;
+    if (!external_workspace(rq, &w, &url)) /* every refusal before anything is revoked */
         return;
-    if (strcmp(w.status, "removed") == 0) {
-        api_fail(rq, CL_NOT_FOUND, "workspace not found");
+    if (token_rotate_workspace(rq->db, rq->arena, w.id, plain, &t, &e) != CL_OK) {
+        api_reply_error(rq, &e);
         return;
     }
-    if (!ws_runtime_external_like(w.runtime)) {
-        api_fail(rq, CL_INVALID, "not an external workspace: its runtime is %s (external, kimi and kimi-cli are)",
-                 w.runtime ? w.runtime : "none");
-        return;
-    }
-    if ((url = platform_url(rq)) == NULL)
-        return;
-    api_reply_json(rq, 200, json_pack("{s:o}", "connection", conn_connection(rq->arena, url, w.id, w.name, "")));
+    http_add_header(rq, "cache-control", "no-store"); /* the token is shown this once */
+    api_reply_json(rq, 200, json_pack("{s:o}", "connection", conn_connection(rq->arena, url, w.id, w.name, plain)));
 }

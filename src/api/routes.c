@@ -266,6 +266,7 @@ const http_route api_routes[] = {
     {"HEAD", "/workspaces/:id/mcp/stream", events_stream_head, ACCESS_WORKSPACE}, /* before its GET row */
     {"GET", "/workspaces/:id/mcp/stream", api_mcp_stream, ACCESS_WORKSPACE},
     {"GET", "/workspaces/:id/external/connection", api_external_connection, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/external/rotate", api_external_rotate, ACCESS_WORKSPACE},
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

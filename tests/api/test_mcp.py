@@ -600,6 +600,75 @@ def test_external_connection_from_the_request(server):
     assert r.status_code == 404
 
 
+def live_tokens(c, w):
+    r = c.get(f"/workspaces/{w['id']}/tokens", headers=ADMIN)
+    assert r.status_code == 200, r.text
+    return r.json()["tokens"]
+
+
+def rotated_events(c, w):
+    return [e for e in c.get(f"/events/{w['id']}", headers=ADMIN).json()
+            if e["event_type"] == "EXTERNAL_CREDENTIALS_ROTATED"]
+
+
+def test_external_rotate(server):
+    """runtime.md §10.3: every token of the workspace revoked, one minted, shown once in the connection object."""
+    ext = ws(server, runtime="external")
+    old = ext["auth_token"]
+    extra = server.post(f"/workspaces/{ext['id']}/tokens", headers=bearer(old)).json()["auth_token"]
+    r = server.post(f"/workspaces/{ext['id']}/external/rotate", headers=bearer(old))
+    assert r.status_code == 200, r.text
+    assert r.headers["Cache-Control"] == "no-store"
+    conn = r.json()["connection"]
+    assert set(conn) == CONNECTION_KEYS and conn["workspace_id"] == ext["id"]
+    new = conn["auth_token"]
+    assert len(new) == 43 and new not in (old, extra)
+    assert f"MOLECULE_WORKSPACE_TOKEN='{new}'" in conn["claude_code_channel_snippet"]
+    assert "<workspace token>" not in conn["python_snippet"] and new in conn["python_snippet"]
+    # the old tokens open nothing any more, the new one does (and GET shows it nowhere)
+    for t in (old, extra):
+        assert server.get(f"/workspaces/{ext['id']}/external/connection", headers=bearer(t)).status_code == 401
+    r = server.get(f"/workspaces/{ext['id']}/external/connection", headers=bearer(new))
+    assert r.status_code == 200 and r.json()["connection"]["auth_token"] == ""
+    (tok,) = live_tokens(server, ext)
+    assert tok["kind"] == "instance" and new.startswith(tok["prefix"])
+    (ev,) = rotated_events(server, ext)
+    assert ev["payload"] == {"workspace_id": ext["id"]}
+    # refused before anything is revoked: not external-like, another workspace's token, unknown or removed
+    inside = ws(server)
+    r = server.post(f"/workspaces/{inside['id']}/external/rotate", headers=bearer(inside["auth_token"]))
+    assert r.status_code == 400 and r.json()["error"] == \
+        "not an external workspace: its runtime is claude-code (external, kimi and kimi-cli are)"
+    assert len(live_tokens(server, inside)) == 1 and rotated_events(server, inside) == []
+    r = server.post(f"/workspaces/{ext['id']}/external/rotate", headers=bearer(inside["auth_token"]))
+    assert r.status_code == 401
+    assert server.post(f"/workspaces/{uuid.uuid4()}/external/rotate", headers=ADMIN).status_code == 404
+    gone = ws(server, runtime="kimi")
+    server.delete(f"/workspaces/{gone['id']}", headers={**ADMIN, "X-Confirm-Name": gone["name"]})
+    r = server.post(f"/workspaces/{gone['id']}/external/rotate", headers=ADMIN)
+    assert r.status_code == 404 and r.json()["error"] == "workspace not found"
+    assert live_tokens(server, gone) == [] and rotated_events(server, gone) == []
+    (tok2,) = live_tokens(server, ext)
+    assert tok2["id"] == tok["id"]
+
+
+def test_concurrent_rotations_leave_one_token(server):
+    ext = ws(server, runtime="kimi-cli")
+    from concurrent.futures import ThreadPoolExecutor
+
+    def rotate(_):
+        r = requests.post(f"{server.url}/workspaces/{ext['id']}/external/rotate", headers=ADMIN, timeout=30)
+        assert r.status_code == 200, r.text
+        return r.json()["connection"]["auth_token"]
+    with ThreadPoolExecutor(8) as pool:
+        minted = list(pool.map(rotate, range(8)))
+    assert len(set(minted)) == 8
+    (tok,) = live_tokens(server, ext)
+    (winner,) = [t for t in minted if t.startswith(tok["prefix"])]
+    assert server.get(f"/workspaces/{ext['id']}/external/connection", headers=bearer(winner)).status_code == 200
+    assert len(rotated_events(server, ext)) == 8
+
+
 def test_external_connection_from_the_public_url_flag(start_colony):
     c = start_colony(env={"EXTERNAL_PLATFORM_URL": "https://agents.example.org/colony/"})
     ext = ws(c, runtime="kimi-cli")
