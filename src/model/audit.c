@@ -175,7 +175,7 @@ static int64_t append_lock(const char *workspace_id) { return db_lock_key(0x6175
 
 static cl_err do_append(db_t *db, arena_t *a, const char *ws, audit_event *ev, const audit_input *in, cl_error *err)
 {
-    db_stmt_t *st;
+    db_stmt_t *st = NULL;
     cl_err e = db_tx_lock_shared(db, WS_TREE_LOCK, err);
     if (e == CL_OK)
         e = db_tx_lock(db, append_lock(ws), err);
