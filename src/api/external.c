@@ -73,12 +73,8 @@ static const char *platform_url(http_req *rq)
 static bool external_workspace(http_req *rq, ws_row *w, const char **url)
 {
     const char *id;
-    if (!api_workspace_or_reply(rq, &id, w))
+    if (!api_live_workspace_or_reply(rq, &id, w))
         return false;
-    if (strcmp(w->status, "removed") == 0) {
-        api_fail(rq, CL_NOT_FOUND, "workspace not found");
-        return false;
-    }
     if (!ws_runtime_external_like(w->runtime)) {
         api_fail(rq, CL_INVALID, "not an external workspace: its runtime is %s (external, kimi and kimi-cli are)",
                  w->runtime ? w->runtime : "none");

@@ -80,13 +80,7 @@ static bool within_limit(http_req *rq, long cost)
 static bool acting_workspace(http_req *rq, ws_row *w)
 {
     const char *id;
-    if (!api_workspace_or_reply(rq, &id, w))
-        return false;
-    if (strcmp(w->status, "removed") == 0) {
-        api_fail(rq, CL_NOT_FOUND, "workspace not found");
-        return false;
-    }
-    return true;
+    return api_live_workspace_or_reply(rq, &id, w);
 }
 
 /* ---- an exchange -------------------------------------------------------------------------------------------- */
