@@ -416,6 +416,32 @@ def test_delegations_through_the_bridge_meet_the_budget_and_a_pause(server, agen
         "result"] == "echo: after the pause"
 
 
+def test_bad_delegation_arguments_are_refused_and_change_nothing(server, agent):
+    boss = ws(server, mode="poll")
+    child = ws(server, parent=boss)
+    register(server, child, agent.url)
+    att = {"uri": "https://files.example/a", "name": "a"}
+    t = child["id"]
+    cases = [({"workspace_id": 5, "task": "x"}, "workspace_id must be a string", "invalid_request"),
+             ({"task": "x"}, "workspace_id is required", "invalid_request"),
+             ({"workspace_id": t + "0", "task": "x"}, "workspace_id must be a valid UUID", "invalid_request"),
+             ({"workspace_id": t, "task": ["x"]}, "task must be a string", "invalid_request"),
+             ({"workspace_id": t}, "task is required", "invalid_request"),
+             ({"workspace_id": t, "task": "x" * (256 * 1024 + 1)}, "task is longer than 262144 bytes", "too_large"),
+             ({"workspace_id": t, "task": "x", "attachments": att}, "attachments must be an array", "invalid_request"),
+             ({"workspace_id": t, "task": "x", "attachments": [att] * 33}, "attachments: at most 32 files",
+              "invalid_request"),
+             ({"workspace_id": t, "task": "x", "attachments": [att, {"uri": "", "name": "n"}]},
+              "attachment[1]: uri and name are required", "invalid_request")]
+    for tool in ("delegate_task", "delegate_task_async"):
+        for args, message, code in cases:
+            assert call(server, boss, tool, **args) == tool_error(message, code), (tool, message)
+    for args, message in (({"workspace_id": t, "task_id": 7}, "task_id must be a string"),
+                          ({"workspace_id": t}, "task_id is required"), ({"task_id": "x"}, "workspace_id is required")):
+        assert call(server, boss, "check_task_status", **args) == tool_error(message, "invalid_request")
+    assert ledger(server, boss) == {} and activity(server, boss) == [] and agent.seen == []
+
+
 def test_a_slow_agent_is_not_waited_for_past_the_limit(start_colony, agent):
     c = start_colony(args=["--mcp-delegate-wait-ms", "300"])
     boss = ws(c, mode="poll")
