@@ -1,6 +1,4 @@
-/* mcp_tools.c - see mcp_tools.h. The memory tools (§8 rows 11-18) are in TOOLS by name only, without a function:
- * colony has no memory store yet (issue #16), so they are never listed and every call says so. When the store lands
- * they get their descriptions, schemas and functions (through its model functions, as every tool here). */
+/* mcp_tools.c - see mcp_tools.h. The tools of delegation, the workspace and user tasks, and the table of all. */
 #include "api/mcp_tools.h"
 
 #include <stdlib.h>
@@ -28,25 +26,23 @@ void mcp_tools_init(bool allow) { allow_send_message = allow; }
 
 /* ---- arguments ---------------------------------------------------------------------------------------------- */
 
-static void fail(mcp_call *c, cl_err code, const char *msg)
+void mcp_fail(mcp_call *c, cl_err code, const char *msg)
 {
     cl_error e;
     cl_fail(&e, code, "%s", msg);
     mcp_call_fail(c, &e);
 }
 
-/* Argument `key` as a string (NULL when absent or null); false after failing the call when it is of another type,
- * or missing or empty while required. */
-static bool arg_str(mcp_call *c, const char *key, bool required, const char **out)
+bool mcp_arg_str(mcp_call *c, const char *key, bool required, const char **out)
 {
     json_t *v = json_object_get(c->args, key);
     *out = json_string_value(v);
     if (v != NULL && !json_is_null(v) && *out == NULL) {
-        fail(c, CL_INVALID, arena_sprintf(c->rq->arena, "%s must be a string", key));
+        mcp_fail(c, CL_INVALID, arena_sprintf(c->rq->arena, "%s must be a string", key));
         return false;
     }
     if (required && (*out == NULL || **out == '\0')) {
-        fail(c, CL_INVALID, arena_sprintf(c->rq->arena, "%s is required", key));
+        mcp_fail(c, CL_INVALID, arena_sprintf(c->rq->arena, "%s is required", key));
         return false;
     }
     return true;
@@ -55,36 +51,33 @@ static bool arg_str(mcp_call *c, const char *key, bool required, const char **ou
 /* A required workspace id argument, lower-cased. */
 static bool arg_workspace(mcp_call *c, const char *key, const char **out)
 {
-    if (!arg_str(c, key, true, out))
+    if (!mcp_arg_str(c, key, true, out))
         return false;
     if (!id_is_uuid(*out, strlen(*out))) {
-        fail(c, CL_INVALID, arena_sprintf(c->rq->arena, "%s must be a valid UUID", key));
+        mcp_fail(c, CL_INVALID, arena_sprintf(c->rq->arena, "%s must be a valid UUID", key));
         return false;
     }
     *out = id_lower(arena_strdup(c->rq->arena, *out));
     return true;
 }
 
-/* An optional string argument where "" means absent (update_user_task). */
-static bool arg_opt(mcp_call *c, const char *key, const char **out)
+bool mcp_arg_opt(mcp_call *c, const char *key, const char **out)
 {
-    if (!arg_str(c, key, false, out))
+    if (!mcp_arg_str(c, key, false, out))
         return false;
     if (*out != NULL && **out == '\0')
         *out = NULL;
     return true;
 }
 
-/* The model's answer: true when it succeeded, else the call fails with its error. */
-static bool ok_or_fail(mcp_call *c, cl_err r, const cl_error *e)
+bool mcp_ok_or_fail(mcp_call *c, cl_err r, const cl_error *e)
 {
     if (r != CL_OK)
         mcp_call_fail(c, e);
     return r == CL_OK;
 }
 
-/* Answer with `v` serialised with `flags` (takes the reference). */
-static void done_json(mcp_call *c, json_t *v, size_t flags)
+void mcp_done_json(mcp_call *c, json_t *v, size_t flags)
 {
     char *text = json_dumps(v, flags | JSON_PRESERVE_ORDER);
     mcp_call_done(c, text ? text : "null");
@@ -115,7 +108,7 @@ static const char *reply_text(arena_t *a, const char *body, size_t len)
 /* A delegation that has not answered yet: where it stands, and how to follow it. */
 static void done_pending(mcp_call *c, const char *did, const char *target, const char *status, const char *note)
 {
-    done_json(c, json_pack("{s:s, s:s, s:s, s:s}", "task_id", did, "status", status, "target_id", target, "note", note),
+    mcp_done_json(c, json_pack("{s:s, s:s, s:s, s:s}", "task_id", did, "status", status, "target_id", target, "note", note),
               JSON_COMPACT);
 }
 
@@ -125,10 +118,10 @@ static bool delegate_begin(mcp_call *c, const char **target, const char **task, 
 {
     cl_error e;
     bool hit;
-    if (!arg_workspace(c, "workspace_id", target) || !arg_str(c, "task", true, task))
+    if (!arg_workspace(c, "workspace_id", target) || !mcp_arg_str(c, "task", true, task))
         return false;
-    return ok_or_fail(c, activity_attachments(c->rq->arena, json_object_get(c->args, "attachments"), files, &e), &e) &&
-           ok_or_fail(c, deleg_create(c->rq->db, c->rq->arena, c->self->id, *target, *task, NULL, NULL, d, &hit, &e),
+    return mcp_ok_or_fail(c, activity_attachments(c->rq->arena, json_object_get(c->args, "attachments"), files, &e), &e) &&
+           mcp_ok_or_fail(c, deleg_create(c->rq->db, c->rq->arena, c->self->id, *target, *task, NULL, NULL, d, &hit, &e),
                       &e);
 }
 
@@ -206,14 +199,14 @@ static void delegate_task_async(mcp_call *c)
         mcp_call_fail(c, &e);
         return;
     }
-    done_json(c, json_pack("{s:s, s:s, s:s}", "task_id", d.delegation_id, "status", "queued", "target_id", target),
+    mcp_done_json(c, json_pack("{s:s, s:s, s:s}", "task_id", d.delegation_id, "status", "queued", "target_id", target),
               JSON_COMPACT);
 }
 
 static void check_task_status(mcp_call *c)
 {
     const char *target, *did;
-    if (!arg_workspace(c, "workspace_id", &target) || !arg_str(c, "task_id", true, &did))
+    if (!arg_workspace(c, "workspace_id", &target) || !mcp_arg_str(c, "task_id", true, &did))
         return;
     http_req *rq = c->rq;
     deleg_row d;
@@ -224,12 +217,12 @@ static void check_task_status(mcp_call *c)
     if (r == CL_OK && strcmp(d.callee_id, target) != 0)
         r = CL_NOT_FOUND;
     if (r == CL_NOT_FOUND) {
-        done_json(c, json_pack("{s:s, s:s, s:s}", "task_id", did, "status", "not_found", "note",
+        mcp_done_json(c, json_pack("{s:s, s:s, s:s}", "task_id", did, "status", "not_found", "note",
                                "task not tracked or not yet dispatched"),
                   JSON_COMPACT);
         return;
     }
-    if (!ok_or_fail(c, r, &e))
+    if (!mcp_ok_or_fail(c, r, &e))
         return;
     json_t *v = json_pack("{s:s, s:s, s:s}", "task_id", d.delegation_id, "target_id", d.callee_id, "status", d.status);
     if (d.error_detail != NULL && d.error_detail[0] != '\0')
@@ -241,7 +234,7 @@ static void check_task_status(mcp_call *c)
         result = reply_text(rq->arena, reply, strlen(reply));
     if (result != NULL && result[0] != '\0')
         json_object_set_new(v, "result", json_string(result));
-    done_json(c, v, JSON_INDENT(2) | JSON_SORT_KEYS);
+    mcp_done_json(c, v, JSON_INDENT(2) | JSON_SORT_KEYS);
 }
 
 /* ---- the workspace ------------------------------------------------------------------------------------------ */
@@ -258,7 +251,7 @@ static void list_peers(mcp_call *c)
     json_t *peers = json_array();
     bool more;
     cl_error e;
-    if (!ok_or_fail(c, ws_peers_page(c->rq->db, c->rq->arena, c->self->id, c->self->parent_id, NULL, MCP_PEERS_MAX,
+    if (!mcp_ok_or_fail(c, ws_peers_page(c->rq->db, c->rq->arena, c->self->id, c->self->parent_id, NULL, MCP_PEERS_MAX,
                                      peer_row, peers, &more, &e),
                     &e)) {
         json_decref(peers);
@@ -269,7 +262,7 @@ static void list_peers(mcp_call *c)
         mcp_call_done(c, "No peers found.");
         return;
     }
-    done_json(c, peers, JSON_INDENT(2));
+    mcp_done_json(c, peers, JSON_INDENT(2));
 }
 
 static void get_workspace_info(mcp_call *c)
@@ -279,7 +272,7 @@ static void get_workspace_info(mcp_call *c)
                           "status", w->status, "tier", (json_int_t)w->tier);
     if (w->parent_id != NULL)
         json_object_set_new(v, "parent_id", json_string(w->parent_id));
-    done_json(c, v, JSON_INDENT(2) | JSON_SORT_KEYS);
+    mcp_done_json(c, v, JSON_INDENT(2) | JSON_SORT_KEYS);
 }
 
 static bool send_message_listed(void) { return allow_send_message; }
@@ -291,18 +284,18 @@ static void send_message_to_user(mcp_call *c)
     json_t *files;
     cl_error e;
     if (!allow_send_message) { /* refused even when called without being listed */
-        fail(c, CL_FORBIDDEN, "send_message_to_user is not enabled on this server (--mcp-allow-send-message)");
+        mcp_fail(c, CL_FORBIDDEN, "send_message_to_user is not enabled on this server (--mcp-allow-send-message)");
         return;
     }
-    if (!arg_str(c, "message", true, &message) ||
-        !ok_or_fail(c, activity_attachments(c->rq->arena, json_object_get(c->args, "attachments"), &files, &e), &e))
+    if (!mcp_arg_str(c, "message", true, &message) ||
+        !mcp_ok_or_fail(c, activity_attachments(c->rq->arena, json_object_get(c->args, "attachments"), &files, &e), &e))
         return;
     if (strlen(message) > ACTIVITY_TEXT_MAX) {
-        fail(c, CL_TOO_LARGE, arena_sprintf(c->rq->arena, "message larger than %d bytes", ACTIVITY_TEXT_MAX));
+        mcp_fail(c, CL_TOO_LARGE, arena_sprintf(c->rq->arena, "message larger than %d bytes", ACTIVITY_TEXT_MAX));
         return;
     }
     const char *att = files ? json_dump_arena(c->rq->arena, files, NULL) : NULL;
-    if (ok_or_fail(c, activity_notify(c->rq->db, c->rq->arena, c->self->id, message, att, &e), &e))
+    if (mcp_ok_or_fail(c, activity_notify(c->rq->db, c->rq->arena, c->self->id, message, att, &e), &e))
         mcp_call_done(c, "Message sent.");
 }
 
@@ -312,8 +305,8 @@ static void request_user_action(mcp_call *c)
 {
     const char *title, *detail, *id;
     cl_error e;
-    if (arg_str(c, "title", true, &title) && arg_str(c, "detail", false, &detail) &&
-        ok_or_fail(c, user_task_create(c->rq->db, c->rq->arena, c->self->id, title, detail, &id, &e), &e))
+    if (mcp_arg_str(c, "title", true, &title) && mcp_arg_str(c, "detail", false, &detail) &&
+        mcp_ok_or_fail(c, user_task_create(c->rq->db, c->rq->arena, c->self->id, title, detail, &id, &e), &e))
         mcp_call_done(c, arena_sprintf(c->rq->arena, "Asked the user: %s", title));
 }
 
@@ -322,7 +315,7 @@ static void list_user_tasks(mcp_call *c)
     user_task_row *rows;
     size_t n;
     cl_error e;
-    if (!ok_or_fail(c, user_task_list(c->rq->db, c->rq->arena, c->self->id, NULL, MCP_USER_TASKS_MAX, &rows, &n, &e),
+    if (!mcp_ok_or_fail(c, user_task_list(c->rq->db, c->rq->arena, c->self->id, NULL, MCP_USER_TASKS_MAX, &rows, &n, &e),
                     &e))
         return;
     json_t *out = json_array();
@@ -334,13 +327,13 @@ static void list_user_tasks(mcp_call *c)
         json_object_set_new(t, "created_at", api_json_time(rows[i].created_at));
         json_array_append_new(out, t);
     }
-    done_json(c, out, JSON_COMPACT);
+    mcp_done_json(c, out, JSON_COMPACT);
 }
 
 /* The task id argument: a malformed one names no task (404, as the REST route answers it). */
 static bool arg_task_id(mcp_call *c, const char **id)
 {
-    if (!arg_str(c, "user_task_id", true, id))
+    if (!mcp_arg_str(c, "user_task_id", true, id))
         return false;
     *id = id_is_uuid(*id, strlen(*id)) ? id_lower(arena_strdup(c->rq->arena, *id)) : "";
     return true;
@@ -351,11 +344,11 @@ static void update_user_task(mcp_call *c)
     const char *id;
     user_task_patch p = {0};
     cl_error e;
-    if (!arg_task_id(c, &id) || !arg_opt(c, "title", &p.title) || !arg_opt(c, "detail", &p.detail) ||
-        !arg_opt(c, "status", &p.status))
+    if (!arg_task_id(c, &id) || !mcp_arg_opt(c, "title", &p.title) || !mcp_arg_opt(c, "detail", &p.detail) ||
+        !mcp_arg_opt(c, "status", &p.status))
         return;
     const char *by = api_caller(c->rq)->kind == CALLER_WORKSPACE ? "agent" : "human"; /* as the PATCH route */
-    if (ok_or_fail(c, user_task_update(c->rq->db, c->rq->arena, c->self->id, id, &p, by, &e), &e))
+    if (mcp_ok_or_fail(c, user_task_update(c->rq->db, c->rq->arena, c->self->id, id, &p, by, &e), &e))
         mcp_call_done(c, "User task updated.");
 }
 
@@ -363,7 +356,7 @@ static void delete_user_task(mcp_call *c)
 {
     const char *id;
     cl_error e;
-    if (arg_task_id(c, &id) && ok_or_fail(c, user_task_delete(c->rq->db, c->rq->arena, c->self->id, id, &e), &e))
+    if (arg_task_id(c, &id) && mcp_ok_or_fail(c, user_task_delete(c->rq->db, c->rq->arena, c->self->id, id, &e), &e))
         mcp_call_done(c, "User task deleted.");
 }
 
@@ -372,8 +365,8 @@ static void delete_user_task(mcp_call *c)
 typedef struct {
     const char *name, *description;
     const char *input_schema; /* JSON text */
-    void (*run)(mcp_call *c); /* NULL: its store does not exist in colony yet (the memory tools) */
-    bool (*listed)(void);     /* NULL: always offered when it has a function */
+    void (*run)(mcp_call *c);
+    bool (*listed)(void); /* NULL: always offered */
 } mcp_tool;
 
 #define ATTACHMENTS                                                                                                \
@@ -423,19 +416,46 @@ static const mcp_tool TOOLS[] = {
      "{\"type\": \"object\", \"properties\": {\"user_task_id\": {\"type\": \"string\"}}, \"required\": "
      "[\"user_task_id\"]}",
      delete_user_task, NULL},
-    {"commit_memory", NULL, NULL, NULL, NULL},
-    {"recall_memory", NULL, NULL, NULL, NULL},
-    {"commit_memory_v2", NULL, NULL, NULL, NULL},
-    {"search_memory", NULL, NULL, NULL, NULL},
-    {"commit_summary", NULL, NULL, NULL, NULL},
-    {"list_writable_namespaces", NULL, NULL, NULL, NULL},
-    {"list_readable_namespaces", NULL, NULL, NULL, NULL},
-    {"forget_memory", NULL, NULL, NULL, NULL},
+    {"commit_memory", "Remember something: LOCAL (this workspace, the default) or TEAM (shared with its team).",
+     "{\"type\": \"object\", \"properties\": {\"content\": {\"type\": \"string\", \"description\": \"what to "
+     "remember\"}, \"scope\": {\"type\": \"string\", \"enum\": [\"LOCAL\", \"TEAM\"]}}, \"required\": [\"content\"]}",
+     mcp_commit_memory, NULL},
+    {"recall_memory", "Recall memories: all this workspace may read (scope \"\"), its own (LOCAL), or its own and its "
+     "team's (TEAM), best matches of the query first.",
+     "{\"type\": \"object\", \"properties\": {\"query\": {\"type\": \"string\", \"description\": \"words to "
+     "look for (none: the newest)\"}, \"scope\": {\"type\": \"string\", \"enum\": [\"LOCAL\", \"TEAM\", \"\"]}}, "
+     "\"required\": []}",
+     mcp_recall_memory, NULL},
+    {"commit_memory_v2", "Store a memory in a namespace this workspace may write (default: its own).",
+     "{\"type\": \"object\", \"properties\": {\"content\": {\"type\": \"string\"}, \"namespace\": {\"type\": "
+     "\"string\", \"description\": \"see list_writable_namespaces\"}, \"kind\": {\"type\": \"string\", \"enum\": "
+     "[\"fact\", \"summary\", \"checkpoint\"]}, \"expires_at\": {\"type\": \"string\", \"description\": \"RFC "
+     "3339\"}, \"pin\": {\"type\": \"boolean\"}}, \"required\": [\"content\"]}",
+     mcp_commit_memory_v2, NULL},
+    {"search_memory", "Search the memories of the namespaces this workspace may read.",
+     "{\"type\": \"object\", \"properties\": {\"query\": {\"type\": \"string\"}, \"namespaces\": {\"type\": "
+     "\"array\", \"items\": {\"type\": \"string\"}}, \"kinds\": {\"type\": \"array\", \"items\": {\"type\": "
+     "\"string\", \"enum\": [\"fact\", \"summary\", \"checkpoint\"]}}, \"limit\": {\"type\": \"integer\"}}, "
+     "\"required\": []}",
+     mcp_search_memory, NULL},
+    {"commit_summary", "Store a summary (kept 30 days unless expires_at says otherwise).",
+     "{\"type\": \"object\", \"properties\": {\"content\": {\"type\": \"string\"}, \"namespace\": {\"type\": "
+     "\"string\"}, \"expires_at\": {\"type\": \"string\", \"description\": \"RFC 3339\"}}, \"required\": "
+     "[\"content\"]}",
+     mcp_commit_summary, NULL},
+    {"list_writable_namespaces", "The memory namespaces this workspace may write.", NO_ARGS,
+     mcp_list_writable_namespaces, NULL},
+    {"list_readable_namespaces", "The memory namespaces this workspace may read.", NO_ARGS,
+     mcp_list_readable_namespaces, NULL},
+    {"forget_memory", "Delete a memory of a namespace this workspace may write (default: its own).",
+     "{\"type\": \"object\", \"properties\": {\"memory_id\": {\"type\": \"string\"}, \"namespace\": {\"type\": "
+     "\"string\"}}, \"required\": [\"memory_id\"]}",
+     mcp_forget_memory, NULL},
 };
 
 enum { NTOOLS = sizeof(TOOLS) / sizeof(TOOLS[0]) };
 
-static bool offered(const mcp_tool *t) { return t->run != NULL && (t->listed == NULL || t->listed()); }
+static bool offered(const mcp_tool *t) { return t->listed == NULL || t->listed(); }
 
 json_t *mcp_tools_list(void)
 {
@@ -457,10 +477,7 @@ void mcp_tool_call(mcp_call *c)
         if (strcmp(TOOLS[i].name, c->tool) == 0)
             t = &TOOLS[i];
     if (t == NULL)
-        fail(c, CL_NOT_FOUND, "unknown tool");
-    else if (t->run == NULL) /* not a failure of the moment: no retry will find the store */
-        fail(c, CL_NOT_IMPLEMENTED,
-             arena_sprintf(c->rq->arena, "%s is not available on this server: it has no memory store yet", t->name));
+        mcp_fail(c, CL_NOT_FOUND, "unknown tool");
     else
         t->run(c); /* a tool offered only sometimes refuses itself (send_message_to_user) */
 }

@@ -34,13 +34,34 @@ void mcp_call_done(mcp_call *c, const char *text);
 /* A tool error (logged with its detail). Any thread. */
 void mcp_call_fail(mcp_call *c, const cl_error *e);
 
+/* For the tools (mcp_tools.c, mcp_memory.c), while they run on the request's thread. */
+void mcp_fail(mcp_call *c, cl_err code, const char *msg);
+/* Argument `key` as a string (NULL when absent or null); false after failing the call when it is of another type,
+ * or missing or empty while required. */
+bool mcp_arg_str(mcp_call *c, const char *key, bool required, const char **out);
+/* An optional string argument where "" means absent. */
+bool mcp_arg_opt(mcp_call *c, const char *key, const char **out);
+/* The model's answer: true when it succeeded, else the call fails with its error. */
+bool mcp_ok_or_fail(mcp_call *c, cl_err r, const cl_error *e);
+/* Answer with `v` serialised with `flags` (takes the reference). */
+void mcp_done_json(mcp_call *c, json_t *v, size_t flags);
+
+/* The memory tools (mcp_memory.c; data.md §2.7), listed after the others. */
+void mcp_commit_memory(mcp_call *c);
+void mcp_recall_memory(mcp_call *c);
+void mcp_commit_memory_v2(mcp_call *c);
+void mcp_search_memory(mcp_call *c);
+void mcp_commit_summary(mcp_call *c);
+void mcp_list_writable_namespaces(mcp_call *c);
+void mcp_list_readable_namespaces(mcp_call *c);
+void mcp_forget_memory(mcp_call *c);
+
 /* The tools offered now, in order: {"tools":[{name, description, inputSchema}]} (a new reference). A tool that
- * cannot work here is not offered: send_message_to_user unless enabled, the memory tools while colony has no memory
- * store (the reference lists them even when they can only fail, schedules-mcp.md §10.16). */
+ * cannot work here is not offered: send_message_to_user unless enabled. */
 json_t *mcp_tools_list(void);
-/* Run the tool the call names, which answers it. A name of no tool fails "unknown tool" (not_found); a tool of the
- * sheet that cannot work here fails saying why (send_message_to_user off: forbidden; a memory tool:
- * not_implemented), as the reference fails every tool whose store is missing (-32000, §9). */
+/* Run the tool the call names, which answers it. A name of no tool fails "unknown tool" (not_found); a tool not
+ * offered fails saying why (send_message_to_user off: forbidden), as the reference fails a tool it cannot run
+ * (-32000, schedules-mcp.md §9). */
 void mcp_tool_call(mcp_call *c);
 
 /* Settings (main.c): whether send_message_to_user is offered. */

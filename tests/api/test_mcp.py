@@ -13,6 +13,8 @@ from conftest import ADMIN, metric, wait_for
 SERVER_ARGS = ("--a2a-dispatch-interval-ms", "100")
 TOOLS = ["delegate_task", "delegate_task_async", "check_task_status", "list_peers", "get_workspace_info",
          "request_user_action", "list_user_tasks", "update_user_task", "delete_user_task"]
+MEMORY_TOOLS = ["commit_memory", "recall_memory", "commit_memory_v2", "search_memory", "commit_summary",
+                "list_writable_namespaces", "list_readable_namespaces", "forget_memory"]
 DENIED = "access denied: workspaces cannot communicate per hierarchy rules"
 
 
@@ -95,7 +97,7 @@ def test_initialize_tools_list_and_notifications(server):
     assert rpc(server, w, "notifications/initialized", rid="x") == {"jsonrpc": "2.0", "id": "x", "result": {}}
     assert rpc(server, w, "ping", rid=0) == {"jsonrpc": "2.0", "id": 0, "result": {}}
     tools = rpc(server, w, "tools/list")["result"]["tools"]
-    assert [t["name"] for t in tools] == TOOLS  # no send_message_to_user unless enabled, no memory tools yet
+    assert [t["name"] for t in tools] == TOOLS + MEMORY_TOOLS  # no send_message_to_user unless enabled
     for t in tools:
         assert set(t) == {"name", "description", "inputSchema"} and t["description"]
         assert t["inputSchema"]["type"] == "object" and isinstance(t["inputSchema"]["properties"], dict)
@@ -108,6 +110,15 @@ def test_initialize_tools_list_and_notifications(server):
     assert schemas["request_user_action"]["required"] == ["title"]
     assert schemas["update_user_task"]["properties"]["status"]["enum"] == ["pending", "done", "dismissed"]
     assert schemas["list_peers"]["required"] == [] and schemas["list_peers"]["properties"] == {}
+    assert schemas["commit_memory"]["required"] == ["content"]
+    assert schemas["commit_memory"]["properties"]["scope"]["enum"] == ["LOCAL", "TEAM"]
+    assert schemas["recall_memory"]["properties"]["scope"]["enum"] == ["LOCAL", "TEAM", ""]
+    assert schemas["commit_memory_v2"]["properties"]["kind"]["enum"] == ["fact", "summary", "checkpoint"]
+    assert set(schemas["commit_memory_v2"]["properties"]) == {"content", "namespace", "kind", "expires_at", "pin"}
+    assert set(schemas["search_memory"]["properties"]) == {"query", "namespaces", "kinds", "limit"}
+    assert set(schemas["commit_summary"]["properties"]) == {"content", "namespace", "expires_at"}
+    assert schemas["forget_memory"]["required"] == ["memory_id"]
+    assert schemas["list_readable_namespaces"]["properties"] == {}
     for method in ("resources/list", "prompts/list", "tools/unknown", "rpc.discover"):
         assert rpc(server, w, method) == {"jsonrpc": "2.0", "id": 1,
                                           "error": {"code": -32601, "message": "method not found"}}
@@ -246,43 +257,11 @@ def test_send_message_to_user_is_off_by_default(server):
     assert server.get(f"/events/{w['id']}", headers=ADMIN).json() == events
 
 
-MEMORY_TOOLS = ["commit_memory", "recall_memory", "commit_memory_v2", "search_memory", "commit_summary",
-                "list_writable_namespaces", "list_readable_namespaces", "forget_memory"]
-
-
-def test_memory_tools_are_refused_while_colony_has_no_memory_store(server):
-    """schedules-mcp.md §9: without their store the reference answers the memory tools -32000, but lists them
-    (§10.16); colony lists none of them, and says why a call fails instead of calling them unknown."""
-    boss = ws(server)
-    w = ws(server, parent=boss)
-    failed = metric(server, "colony_mcp_tool_calls_total", 'outcome="failed"')
-    events = {x["id"]: server.get(f"/events/{x['id']}", headers=ADMIN).json() for x in (w, boss)}
-    assert not set(MEMORY_TOOLS) & {t["name"] for t in rpc(server, w, "tools/list")["result"]["tools"]}
-    args = {"commit_memory": {"content": "the deploy key is in vault", "scope": "TEAM"},
-            "recall_memory": {"query": "deploy"}, "commit_memory_v2": {"content": "c", "namespace": "workspace:x"},
-            "search_memory": {"query": "q"}, "commit_summary": {"content": "s"}, "forget_memory": {"memory_id": "m"}}
-    for name in MEMORY_TOOLS:
-        assert call(server, w, name, **args.get(name, {})) == tool_error(
-            f"{name} is not available on this server: it has no memory store yet", "not_implemented"), name
-    # in a batch each is refused in its place, and the other calls run
-    batch = [{"jsonrpc": "2.0", "id": i, "method": "tools/call", "params": {"name": n}}
-             for i, n in enumerate(["recall_memory", "get_workspace_info", "forget_memory"])]
-    got = post(server, w, batch).json()
-    assert [x["id"] for x in got] == [0, 1, 2]
-    assert got[0]["error"]["data"]["code"] == got[2]["error"]["data"]["code"] == "not_implemented"
-    assert json.loads(got[1]["result"]["content"][0]["text"])["id"] == w["id"]
-    # nothing was written anywhere: no activity row, no event, on the workspace or its team
-    for x in (w, boss):
-        assert activity(server, x) == []
-        assert server.get(f"/events/{x['id']}", headers=ADMIN).json() == events[x["id"]]
-    assert metric(server, "colony_mcp_tool_calls_total", 'outcome="failed"') == failed + 10
-
-
 def test_send_message_to_user_when_enabled(start_colony):
     c = start_colony(args=["--mcp-allow-send-message"])
     w = ws(c)
     tools = [t["name"] for t in rpc(c, w, "tools/list")["result"]["tools"]]
-    assert tools == TOOLS[:5] + ["send_message_to_user"] + TOOLS[5:]
+    assert tools == TOOLS[:5] + ["send_message_to_user"] + TOOLS[5:] + MEMORY_TOOLS
     att = [{"uri": "https://files.example/r.pdf", "name": "r.pdf", "mimeType": "application/pdf", "size": 12}]
     assert call(c, w, "send_message_to_user", message="report ready", attachments=att) == "Message sent."
     (row,) = activity(c, w)
@@ -299,6 +278,84 @@ def test_send_message_to_user_when_enabled(start_colony):
     assert call(c, w, "send_message_to_user", message="m") == \
         tool_error("talk_to_user_disabled", "talk_to_user_disabled")
     assert len(activity(c, w)) == 1
+
+
+# ---- memory (data.md §2.7) -----------------------------------------------------------------------------------
+
+SECRET = "use OPENAI_API_KEY=sk-live-0123456789abcdefXYZ and ghp_0123456789abcdefABCD for postgres://u:pw@db/x"
+REDACTED = "use [REDACTED:API_KEY] and [REDACTED:GITHUB_PAT] for [REDACTED:DB_URL_WITH_CREDENTIALS]/x"
+
+
+def memory_activity(c, w):
+    return [(a["activity_type"], a["method"], a["target_id"], a["summary"])
+            for a in activity(c, w) if a["activity_type"].startswith("memory_")]
+
+
+def test_legacy_memory_tools(server):
+    root = ws(server)
+    a = ws(server, parent=root)
+    b = ws(server, parent=root)
+    v = json.loads(call(server, a, "commit_memory", content="the deploy runs on fridays"))
+    assert v == {"id": v["id"], "scope": "LOCAL"}
+    t = json.loads(call(server, a, "commit_memory", content="team standup at nine", scope="TEAM"))
+    assert t["scope"] == "TEAM"
+    assert call(server, a, "commit_memory", content="x", scope="GLOBAL") == \
+        tool_error("scope must be LOCAL or TEAM", "invalid_request")
+    assert call(server, a, "commit_memory", content="x", scope="local")["data"]["code"] == "invalid_request"
+    assert call(server, a, "commit_memory") == tool_error("content is required", "invalid_request")
+    got = json.loads(call(server, a, "recall_memory", query="deploy"))
+    assert [(m["id"], m["content"], m["scope"]) for m in got] == [(v["id"], "the deploy runs on fridays", "LOCAL")]
+    assert set(got[0]) == {"id", "content", "scope", "created_at"}
+    assert call(server, a, "recall_memory", query="deploy").startswith("[\n  {")  # 2-space indented
+    # a sibling shares the team, not the workspace's own
+    assert [m["id"] for m in json.loads(call(server, b, "recall_memory"))] == [t["id"]]
+    assert call(server, b, "recall_memory", scope="LOCAL") == "No memories found."
+    assert call(server, b, "recall_memory", query="deploy") == "No memories found."
+    assert memory_activity(server, a) == [
+        ("memory_write", f"team:{root['id']}", t["id"], f"commit_memory to team:{root['id']}"),
+        ("memory_write", f"workspace:{a['id']}", v["id"], f"commit_memory to workspace:{a['id']}")]
+
+
+def test_v2_memory_tools(server):
+    root = ws(server)
+    a = ws(server, parent=root)
+    other = ws(server)
+    own, team, org = f"workspace:{a['id']}", f"team:{root['id']}", f"org:{root['id']}"
+    v = json.loads(call(server, a, "commit_memory_v2", content=SECRET, pin=True))
+    assert v == {"id": v["id"], "namespace": own}
+    s = json.loads(call(server, a, "commit_summary", content="summary of the week", namespace=team,
+                        expires_at="not a time"))  # ignored: 30 days
+    assert s["namespace"] == team
+    assert call(server, a, "commit_memory_v2", content="x", expires_at="tomorrow") == \
+        tool_error("expires_at must be an RFC 3339 time", "invalid_request")
+    assert call(server, a, "commit_memory_v2", content="x", namespace=org)["data"]["code"] == "forbidden"
+    assert call(server, a, "commit_memory_v2", content="x", namespace=f"workspace:{other['id']}")["data"][
+        "code"] == "forbidden"
+    assert call(server, a, "commit_memory_v2", content="x", kind="opinion")["data"]["code"] == "invalid_request"
+    r = json.loads(call(server, root, "commit_memory_v2", content="org wide rule", namespace=org))
+    found = json.loads(call(server, a, "search_memory"))["memories"]
+    by_id = {m["id"]: m for m in found}
+    assert by_id[v["id"]]["content"] == REDACTED and by_id[v["id"]]["pin"] is True
+    assert by_id[s["id"]]["kind"] == "summary" and "expires_at" in by_id[s["id"]]
+    assert by_id[r["id"]]["content"] == f"[MEMORY id={r['id']} scope=ORG ns={org}]: org wide rule"
+    assert [m["id"] for m in json.loads(call(server, a, "search_memory", namespaces=[team]))["memories"]] == [s["id"]]
+    assert json.loads(call(server, other, "search_memory", namespaces=[own, team]))["memories"] == []
+    assert json.loads(call(server, a, "search_memory", kinds=["summary"], limit=1))["memories"][0]["id"] == s["id"]
+    writable = json.loads(call(server, a, "list_writable_namespaces"))
+    assert [(n["name"], n["kind"], n["writable"]) for n in writable] == [(own, "workspace", True),
+                                                                         (team, "team", True)]
+    readable = json.loads(call(server, a, "list_readable_namespaces"))
+    assert [(n["name"], n["writable"]) for n in readable] == [(own, True), (team, True), (org, False)]
+    assert readable[2]["display_name"] == root["name"]
+    # forget: own namespace by default; another's or a team's memory is not found from there
+    assert call(server, a, "forget_memory", memory_id=s["id"]) == tool_error("memory not found", "not_found")
+    assert call(server, a, "forget_memory", memory_id=s["id"], namespace=team) == '{"forgotten":true}'
+    assert call(server, other, "forget_memory", memory_id=v["id"], namespace=own)["data"]["code"] == "forbidden"
+    assert call(server, a, "forget_memory", memory_id=v["id"]) == '{"forgotten":true}'
+    assert json.loads(call(server, a, "search_memory", namespaces=[own, team]))["memories"] == []
+    assert memory_activity(server, a)[:2] == [
+        ("memory_delete", own, v["id"], f"forget_memory {v['id']} from {own}"),
+        ("memory_delete", team, s["id"], f"forget_memory {s['id']} from {team}")]
 
 
 # ---- delegations ---------------------------------------------------------------------------------------------
