@@ -356,6 +356,26 @@ def test_v2_memory_tools(server):
     assert memory_activity(server, a)[:2] == [
         ("memory_delete", own, v["id"], f"forget_memory {v['id']} from {own}"),
         ("memory_delete", team, s["id"], f"forget_memory {s['id']} from {team}")]
+    # bad arguments are refused and store nothing
+    before = len(memory_activity(server, a))
+    for tool, args, message in (
+            ("commit_memory_v2", {"content": "x" * 65537}, ("content is longer than 65536 bytes", "too_large")),
+            ("commit_memory_v2", {"content": "x", "pin": "yes"}, ("pin must be a boolean", "invalid_request")),
+            ("commit_memory_v2", {"content": "x", "namespace": "no spaces"}, None),
+            ("commit_memory", {"content": 5}, ("content must be a string", "invalid_request")),
+            ("commit_summary", {}, ("content is required", "invalid_request")),
+            ("search_memory", {"namespaces": own}, ("namespaces must be an array of at most 12 strings",
+                                                    "invalid_request")),
+            ("search_memory", {"kinds": ["fact"] * 4}, ("kinds must be an array of at most 3 strings",
+                                                       "invalid_request")),
+            ("search_memory", {"kinds": ["opinion"]}, ("kind must be fact, summary or checkpoint", "invalid_request")),
+            ("search_memory", {"limit": "10"}, ("limit must be an integer", "invalid_request")),
+            ("search_memory", {"query": "q" * 1025}, ("query is longer than 1024 bytes", "invalid_request")),
+            ("forget_memory", {}, ("memory_id is required", "invalid_request"))):
+        err = call(server, a, tool, **args)
+        assert err == tool_error(*message) if message else err["data"]["code"] == "invalid_request", (tool, err)
+    assert len(memory_activity(server, a)) == before
+    assert json.loads(call(server, a, "search_memory", namespaces=[own, team]))["memories"] == []
 
 
 # ---- delegations ---------------------------------------------------------------------------------------------
