@@ -159,6 +159,19 @@ static const opt OPTS[] = {
     {"--channel-send-timeout-ms", "COLONY_CHANNEL_SEND_TIMEOUT_MS", "30000",
      "how long a chat provider's API may stay silent while answering a send before the send is retried", OPT_LONG,
      OFF(channel_send_timeout_ms), 1000, 600000},
+    {"--public-url", "EXTERNAL_PLATFORM_URL", "",
+     "colony's URL as agents reach it, for the external-connection snippets (default: from each request's Host)",
+     OPT_STR, OFF(public_url), 0, 0},
+    {"--mcp-rate-limit", "MCP_RATE_LIMIT", "120", "MCP requests per token per minute (a batch counts each request)",
+     OPT_LONG, OFF(mcp_rate_limit), 1, 100000},
+    {"--mcp-allow-send-message", "MOLECULE_MCP_ALLOW_SEND_MESSAGE", "false",
+     "offer agents the MCP tool send_message_to_user (a message into their user's chat)", OPT_BOOL,
+     OFF(mcp_allow_send_message), 0, 0},
+    {"--mcp-delegate-wait-ms", "MCP_DELEGATE_WAIT_MS", "30000",
+     "how long the MCP delegate_task waits for the agent's answer before it answers that the task goes on",
+     OPT_LONG, OFF(mcp_delegate_wait_ms), 100, 3600000},
+    {"--mcp-stream-ping-ms", "MCP_STREAM_PING_MS", "30000", "between two pings of an MCP SSE stream", OPT_LONG,
+     OFF(mcp_stream_ping_ms), 100, 3600000},
 };
 
 #define NOPTS (sizeof(OPTS) / sizeof(OPTS[0]))

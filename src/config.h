@@ -66,6 +66,11 @@ typedef struct {
     long memory_sweep_interval_ms;
     long channel_interval_ms;
     long channel_send_timeout_ms;
+    char *public_url;
+    long mcp_rate_limit;
+    bool mcp_allow_send_message;
+    long mcp_delegate_wait_ms;
+    long mcp_stream_ping_ms;
 } config_t;
 
 /* Fill `c` from defaults, the environment and argv[from..argc). On a bad or unknown flag, print one line to

@@ -11,6 +11,8 @@
 #include "api/diagnostics.h"
 #include "api/errors.h"
 #include "api/events.h"
+#include "api/external.h"
+#include "api/mcp.h"
 #include "api/memories.h"
 #include "bus/pgnotify.h"
 #include "model/event.h"
@@ -230,6 +232,11 @@ static int cmd_serve(const config_t *c)
     }
     if (!audit_key_load(c->audit_key_file))
         return 2;
+    cl_error bad;
+    if (api_external_init(c->public_url, &bad) != CL_OK) {
+        fprintf(stderr, "colony: %s\n", bad.msg);
+        return 2;
+    }
     db_set_background_checkpoints(true); /* the prober thread checkpoints SQLite's log (jobs/health.h) */
     db_t *db = open_migrated(c);
     if (db == NULL)
@@ -246,7 +253,8 @@ static int cmd_serve(const config_t *c)
                          .max_queued = (size_t)c->events_max_queued,
                          .memory_max = (size_t)c->events_memory_max,
                          .max_streams = (int)c->events_max_streams,
-                         .max_per_key = (int)c->events_max_per_token};
+                         .max_per_key = (int)c->events_max_per_token,
+                         .keepalive_ms = c->mcp_stream_ping_ms};
     api_events_init(c->dev_open_events, &stc);
     stream_configure(&stc);
     api_uploads_init((size_t)c->upload_max_file, (size_t)c->max_body);
@@ -261,6 +269,7 @@ static int cmd_serve(const config_t *c)
     api_diagnostics_init(env_set("MOLECULE_ORG_ID"));
     api_tokens_init(c->approval_gate, id_lower(c->platform_workspace_id));
     api_secrets_init(c->approval_gate);
+    api_mcp_init(c->mcp_rate_limit, c->mcp_allow_send_message);
     /* SQLite has one writer: one group at a time; PostgreSQL writes in parallel and a group costs round trips, so
      * as many groups as there are fast workers */
     api_activity_init(db_url_is_postgres(c->db) ? (int)c->db_workers : 1);
@@ -268,7 +277,8 @@ static int cmd_serve(const config_t *c)
     if (c->allow_private_agent_urls)
         log_warn("--allow-private-agent-urls is on: agents on loopback and private addresses are reachable", NULL);
     http_client_set_defaults(
-        &(http_client_limits){c->a2a_connect_timeout_ms, c->a2a_idle_timeout_s * 1000, c->channel_send_timeout_ms});
+        &(http_client_limits){c->a2a_connect_timeout_ms, c->a2a_idle_timeout_s * 1000, c->channel_send_timeout_ms,
+                              c->mcp_delegate_wait_ms});
     if (getenv("ADMIN_TOKEN") == NULL || getenv("ADMIN_TOKEN")[0] == '\0')
         log_warn("ADMIN_TOKEN is not set: admin routes accept only org tokens", NULL);
     server_config sc = {
@@ -338,6 +348,7 @@ static int cmd_serve(const config_t *c)
     api_memories_fini();
     courier_stop(courier);
     scheduler_stop(scheduler);
+    api_mcp_free();
     dispatch_stop(dispatcher);
     sweepers_stop(jobs);
     if (rc != 0) {

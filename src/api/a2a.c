@@ -41,6 +41,7 @@ struct a2a_job {
     db_t *own_db;      /* a background sender's connection (its client's callbacks have no worker context) */
     a2a_done_fn done;  /* told the outcome, when set */
     void *done_arg;
+    void (*slow)(void *arg); /* told on the loop when the agent is slow to answer (a2a_job_wait) */
     a2a_done outcome;
 };
 
@@ -76,6 +77,13 @@ static void job_attach(a2a_job *j, http_req *rq)
 }
 
 arena_t *a2a_job_arena(a2a_job *j) { return j->arena; }
+
+void a2a_job_wait(a2a_job *j, a2a_done_fn done, void (*slow)(void *arg), void *arg)
+{
+    j->done = done;
+    j->slow = slow;
+    j->done_arg = arg;
+}
 
 void a2a_job_drop(a2a_job *j) { job_free(j); }
 
@@ -157,7 +165,8 @@ static void on_delivered(void *arg, void *ctx, const http_call_result *r)
     db_t *db = ctx ? ctx : j->own_db;
     if (db == NULL) { /* the server is stopping: nothing is recorded; the sender retries */
         job_fail(j, CL_UNAVAILABLE, NULL, "colony is shutting down; retry");
-        job_free(j);
+        j->outcome = (a2a_done){.kind = A2A_DONE_FAILED, .error = "colony is shutting down; retry", .duration_ms = -1};
+        job_finish(j, NULL);
         return;
     }
     a2a_outcome o = {.duration_ms = r->duration_ms, .status = r->status, .from_canvas = j->from_canvas};
@@ -243,6 +252,13 @@ void a2a_job_hold(a2a_job *j, db_t *db, const a2a_target *t, const char *sender,
     job_finish(j, db);
 }
 
+/* On the I/O loop, before the outcome (client.h): only the waiter's own business. */
+static void job_slow(void *arg)
+{
+    a2a_job *j = arg;
+    j->slow(j->done_arg);
+}
+
 void a2a_job_start(a2a_job *j, http_client *cl, db_t *db, const a2a_target *t, const char *sender, const a2a_msg *m,
                    bool from_canvas, const char *delegation_id)
 {
@@ -254,7 +270,7 @@ void a2a_job_start(a2a_job *j, http_client *cl, db_t *db, const a2a_target *t, c
     if (delegation_id != NULL)
         job_delegation(j, db, "dispatched", NULL, NULL);
     http_call c = {.url = t->url, .content_type = "application/json", .body = m->body, .body_len = m->body_len,
-                   .max_response = reply_cap};
+                   .max_response = reply_cap, .on_slow = j->slow ? job_slow : NULL};
     http_client_post(cl, &c, on_delivered, j);
 }
 

@@ -57,8 +57,14 @@ typedef struct {
     int64_t duration_ms;  /* a push's, else -1 */
 } a2a_done;
 
-/* Called once with the outcome and a connection to record it with (the thread's own, see below). */
+/* Called once with the outcome and a connection to record it with (the thread's own, see below; NULL when the
+ * server is stopping and no worker is left to lend one). */
 typedef void (*a2a_done_fn)(void *arg, db_t *db, const a2a_done *d);
+
+/* A waiter for a job started with a2a_job_start (call before it): `done` is told the outcome once, on a pool
+ * worker; `slow`, when not NULL, is told on the I/O loop, and before `done`, when the agent has not answered within
+ * the client's slow threshold (http_call.on_slow: no blocking, no database). */
+void a2a_job_wait(a2a_job *j, a2a_done_fn done, void (*slow)(void *arg), void *arg);
 
 /* Send `m` (built in the job's arena) from no workspace (as the canvas does: a schedule's prompt) to workspace
  * `target_id`, from a background thread whose connection is `db` and whose own client is `cl`, the way POST

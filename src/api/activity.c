@@ -317,33 +317,12 @@ static void notify(http_req *rq)
         api_fail(rq, CL_TOO_LARGE, "message larger than %d bytes", ACTIVITY_TEXT_MAX);
         return;
     }
-    json_t *att = json_object_get(body, "attachments");
-    const char *att_text = NULL;
-    if (att && !json_is_null(att)) {
-        if (!json_is_array(att) || json_array_size(att) > 32) {
-            api_fail(rq, CL_INVALID, "attachments must be a list of at most 32 files");
-            return;
-        }
-        json_t *clean = json_own(rq->arena, json_array());
-        size_t i;
-        json_t *v;
-        json_array_foreach(att, i, v) {
-            json_t *uri = json_object_get(v, "uri"), *name = json_object_get(v, "name");
-            if (!json_is_string(uri) || !json_is_string(name) || !*json_string_value(uri) ||
-                !*json_string_value(name)) {
-                api_fail(rq, CL_INVALID, "attachment[%zu]: uri and name are required", i);
-                return;
-            }
-            json_t *f = json_pack("{s:O, s:O}", "uri", uri, "name", name);
-            json_t *mt = json_object_get(v, "mimeType"), *sz = json_object_get(v, "size");
-            if (json_is_string(mt))
-                json_object_set(f, "mimeType", mt);
-            if (json_is_integer(sz))
-                json_object_set(f, "size", sz);
-            json_array_append_new(clean, f);
-        }
-        att_text = json_dump_arena(rq->arena, clean, NULL);
+    json_t *att;
+    if (activity_attachments(rq->arena, json_object_get(body, "attachments"), &att, &e) != CL_OK) {
+        api_reply_error(rq, &e);
+        return;
     }
+    const char *att_text = att ? json_dump_arena(rq->arena, att, NULL) : NULL;
     write_later(rq, &(activity_write){.notify = true, .workspace_id = id, .message = message, .attachments = att_text});
 }
 

@@ -42,12 +42,11 @@ static bool delegation_input(http_req *rq, const char *id, const char **target, 
                       "self-delegation not permitted");
         return false;
     }
-    return api_may_talk_or_reply(rq, id, *target);
+    return true; /* the hierarchy rule is the model's (deleg_create) */
 }
 
-/* Hand the task to the target: its inbox (poll), a job (push), or the busy queue when it has no URL yet or holds its
- * messages (paused, waking, a metered delivery in flight); a target over its budget fails the delegation. */
-static void dispatch(http_req *rq, const char *caller, const char *target, const char *task, const char *did)
+deleg_sent api_delegation_send(http_req *rq, const char *caller, const char *target, const char *task,
+                               const char *did, const json_t *files, const deleg_waiter *w, cl_error *err)
 {
     a2a_job *j = a2a_job_new();
     arena_t *a = a2a_job_arena(j);
@@ -55,6 +54,11 @@ static void dispatch(http_req *rq, const char *caller, const char *target, const
                                         "id", did, "method", "message/send", "params", "message", "role", "user",
                                         "messageId", did, "parts", "kind", "text", "text", task, "metadata",
                                         "delegation_id", did));
+    json_t *parts = json_object_get(json_object_get(json_object_get(msg, "params"), "message"), "parts");
+    size_t i;
+    json_t *f;
+    json_array_foreach(files, i, f) /* {uri, name, mimeType?} → a file part named by the type's family */
+        json_array_append_new(parts, a2a_file_part(f));
     size_t len;
     const char *text = json_dump_arena(a, msg, &len);
     a2a_msg *m = arena_calloc(a, 1, sizeof(*m));
@@ -63,6 +67,7 @@ static void dispatch(http_req *rq, const char *caller, const char *target, const
     bool moved;
     caller = arena_strdup(a, caller);
     did = arena_strdup(a, did);
+    deleg_sent sent = DELEG_SENT_FAILED;
     cl_err r = a2a_normalize(a, text, len, m, &e);
     if (r == CL_OK)
         r = a2a_target_get(rq->db, a, target, &t, &e);
@@ -72,14 +77,21 @@ static void dispatch(http_req *rq, const char *caller, const char *target, const
     budget_refusal over;
     if (r == CL_OK)
         r = a2a_admit(rq->db, a, &t, caller, m, poll ? "queued for poll" : NULL, &adm, &over, &e);
-    if (r == CL_PAYMENT_REQUIRED) {
-        r = deleg_set_status(rq->db, a, did, caller, "failed", arena_strdup(a, e.msg), NULL, NULL, &moved, &e);
-    } else if (r == CL_OK && poll) {
+    if (r == CL_PAYMENT_REQUIRED) { /* the target is over its budget: the delegation fails with the gate's reason */
+        cl_error ignore;
+        deleg_set_status(rq->db, a, did, caller, "failed", arena_strdup(a, e.msg), NULL, NULL, &moved, &ignore);
+        if (err != NULL)
+            *err = e;
+        a2a_job_drop(j);
+        return DELEG_SENT_FAILED;
+    }
+    if (r == CL_OK && poll) {
         r = deleg_set_status(rq->db, a, did, caller, "dispatched", NULL, NULL, NULL, &moved, &e);
         if (r == CL_OK)
             r = deleg_set_status(rq->db, a, did, caller, "in_progress", NULL, NULL, NULL, &moved, &e);
         if (r == CL_OK)
             r = deleg_callee_alive(rq->db, a, target, &e);
+        sent = DELEG_SENT_POLL;
     } else if (r == CL_OK && (adm != A2A_DELIVER || t.url == NULL || t.url[0] == '\0')) {
         const char *qid;
         int64_t depth;
@@ -87,13 +99,24 @@ static void dispatch(http_req *rq, const char *caller, const char *target, const
         r = deleg_set_status(rq->db, a, did, caller, "dispatched", NULL, NULL, NULL, &moved, &e);
         if (r == CL_OK)
             r = a2a_enqueue(rq->db, a, &t, caller, m, A2A_PRIORITY_TASK, 0, &qid, &depth, &existing, &e);
+        sent = DELEG_SENT_QUEUED;
     } else if (r == CL_OK) {
+        if (w != NULL)
+            a2a_job_wait(j, w->done, w->slow, w->arg);
         a2a_job_start(j, http_req_client(rq), rq->db, &t, caller, m, false, did);
-        return;
+        return DELEG_SENT_PUSH;
     }
-    if (r != CL_OK)
+    if (r != CL_OK) { /* said once, in the ledger too, rather than left queued until its deadline */
         log_warn("delegation not dispatched", "delegation=%s error=\"%s\"", did, e.msg);
+        cl_error ignore;
+        deleg_set_status(rq->db, a, did, caller, "failed", arena_sprintf(a, "not dispatched: %s", e.msg), NULL, NULL,
+                         &moved, &ignore);
+        if (err != NULL)
+            *err = e;
+        sent = DELEG_SENT_FAILED;
+    }
     a2a_job_drop(j);
+    return sent;
 }
 
 void api_delegate(http_req *rq)
@@ -113,7 +136,7 @@ void api_delegate(http_req *rq)
                                           "target_id", d.callee_id, "idempotent_hit", 1));
         return;
     }
-    dispatch(rq, id, target, task, d.delegation_id);
+    api_delegation_send(rq, id, target, task, d.delegation_id, NULL, NULL, NULL);
     api_reply_json(rq, 202, json_pack("{s:s, s:s, s:s}", "delegation_id", d.delegation_id, "status", "delegated",
                                       "target_id", target));
 }

@@ -222,6 +222,12 @@ void api_ws(http_req *rq)
         api_fail(rq, CL_INVALID, "websocket upgrade required");
 }
 
+void api_events_credential(http_req *rq, stream_filter *f)
+{
+    f->key = stream_key(rq, api_caller(rq));
+    f->group = stream_group(rq, api_caller(rq));
+}
+
 void api_events_stream(http_req *rq)
 {
     const char *id;
@@ -230,6 +236,7 @@ void api_events_stream(http_req *rq)
     if (!api_workspace_or_reply(rq, &id, &w) || !cursor(rq, "last-event-id", &since) || !from_now(rq, &since))
         return;
     const char *const ids[] = {id};
-    stream_filter f = {false, ids, 1, stream_key(rq, api_caller(rq)), stream_group(rq, api_caller(rq)), NULL};
+    stream_filter f = {false, ids, 1, NULL, NULL, NULL};
+    api_events_credential(rq, &f);
     stream_sse_subscribe(rq, since, &f);
 }

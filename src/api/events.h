@@ -15,4 +15,8 @@ void api_events_init(bool open_on_loopback, stream_config *c);
 void api_ws(http_req *rq);
 void api_events_stream(http_req *rq);
 
+/* The credential of the request's caller as a stream knows it (stream_filter.key and .group: what its caps count
+ * and what revokes it), for other streams of a route that authenticated it. */
+void api_events_credential(http_req *rq, stream_filter *f);
+
 #endif

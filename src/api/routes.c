@@ -18,12 +18,14 @@
 #include "api/delegations.h"
 #include "api/diagnostics.h"
 #include "api/events.h"
+#include "api/external.h"
 #include "api/files.h"
 #include "api/health.h"
 #include "api/input.h"
 #include "api/instructions.h"
 #include "api/lifecycle.h"
 #include "api/kvmemory.h"
+#include "api/mcp.h"
 #include "api/memadmin.h"
 #include "api/memories.h"
 #include "api/org.h"
@@ -259,6 +261,12 @@ const http_route api_routes[] = {
     {"POST", "/workspaces/:id/channels/:channelId/test", api_channels_test, ACCESS_WORKSPACE},
     {"POST", "/channels/discover", api_channels_discover, ACCESS_ADMIN},
     {"POST", "/webhooks/:type", api_channel_webhook, ACCESS_PUBLIC},
+    /* the MCP bridge (schedules-mcp.md §7): JSON-RPC acting as :id; its SSE keep-alive; external connection */
+    {"POST", "/workspaces/:id/mcp", api_mcp, ACCESS_WORKSPACE},
+    {"HEAD", "/workspaces/:id/mcp/stream", events_stream_head, ACCESS_WORKSPACE}, /* before its GET row */
+    {"GET", "/workspaces/:id/mcp/stream", api_mcp_stream, ACCESS_WORKSPACE},
+    {"GET", "/workspaces/:id/external/connection", api_external_connection, ACCESS_WORKSPACE},
+    {"POST", "/workspaces/:id/external/rotate", api_external_rotate, ACCESS_WORKSPACE},
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -144,7 +144,12 @@
     XX(CHAN_SEND_RETRIED, "counter", "colony_channel_sends_total", "outcome=\"retried\"", "")                     \
     XX(CHAN_SEND_FAILED, "counter", "colony_channel_sends_total", "outcome=\"failed\"", "")                       \
     XX(CHAN_ERRORS, "counter", "colony_channel_courier_errors_total", "",                                         \
-       "Database errors of the channel courier (retried on its next turn).")
+       "Database errors of the channel courier (retried on its next turn).")                                      \
+    XX(MCP_TOOL_OK, "counter", "colony_mcp_tool_calls_total", "outcome=\"ok\"",                                 \
+       "MCP tools/call by outcome: answered, or failed (a tool error, -32000).")                                 \
+    XX(MCP_TOOL_FAILED, "counter", "colony_mcp_tool_calls_total", "outcome=\"failed\"", "")                      \
+    XX(MCP_RATE_LIMITED, "counter", "colony_mcp_rate_limited_total", "",                                          \
+       "MCP requests refused (429) by the per-token limit.")
 
 typedef enum {
 #define XX(id, type, name, labels, help) METRIC_##id,

@@ -12,8 +12,10 @@ enum { PROBE = 8 };
 typedef struct {
     uint8_t key[RATELIMIT_KEY_LEN];
     bool used;
-    double tokens;
-    int64_t at; /* when tokens was last brought up to date */
+    double tokens;  /* bucket: what is left */
+    int64_t at;     /* when tokens was last brought up to date (bucket), or the key last seen (window) */
+    int64_t window; /* window: when the key's window started */
+    long taken;     /* window: requests taken in it */
 } slot;
 
 struct ratelimit {
@@ -21,10 +23,18 @@ struct ratelimit {
     slot *slots;
     size_t mask;
     double burst, per_ms;
+    long limit;        /* window: requests per window */
+    int64_t window_ms; /* 0: a token bucket */
 };
 
 ratelimit *ratelimit_new(size_t slots, long per_minute)
 {
+    return ratelimit_new_window(slots, per_minute, 0);
+}
+
+ratelimit *ratelimit_new_window(size_t slots, long limit, int64_t window_ms)
+{
+    long per_minute = limit;
     size_t n = PROBE;
     while (n < slots)
         n <<= 1;
@@ -34,6 +44,8 @@ ratelimit *ratelimit_new(size_t slots, long per_minute)
     r->mask = n - 1;
     r->burst = (double)(per_minute < 1 ? 1 : per_minute);
     r->per_ms = r->burst / 60000.0;
+    r->limit = per_minute < 1 ? 1 : per_minute;
+    r->window_ms = window_ms;
     return r;
 }
 
@@ -73,6 +85,8 @@ static slot *find(ratelimit *r, const uint8_t *key, int64_t now)
     s->used = true;
     s->tokens = r->burst;
     s->at = now;
+    s->window = now;
+    s->taken = 0;
     return s;
 }
 
@@ -91,6 +105,25 @@ bool ratelimit_take(ratelimit *r, const uint8_t key[RATELIMIT_KEY_LEN], int64_t 
         s->tokens -= 1.0;
     else if (retry_after_ms != NULL)
         *retry_after_ms = (int64_t)((1.0 - s->tokens) / r->per_ms) + 1;
+    pthread_mutex_unlock(&r->lock);
+    return ok;
+}
+
+bool ratelimit_take_window(ratelimit *r, const uint8_t key[RATELIMIT_KEY_LEN], int64_t now_ms, long cost,
+                           ratelimit_window *out)
+{
+    pthread_mutex_lock(&r->lock);
+    slot *s = find(r, key, now_ms);
+    if (now_ms >= s->window + r->window_ms || now_ms < s->window) { /* the window is over (or the clock went back) */
+        s->window = now_ms;
+        s->taken = 0;
+    }
+    s->at = now_ms;
+    bool ok = cost >= 1 && cost <= r->limit - s->taken;
+    if (ok)
+        s->taken += cost;
+    if (out != NULL)
+        *out = (ratelimit_window){r->limit - s->taken, s->window + r->window_ms - now_ms};
     pthread_mutex_unlock(&r->lock);
     return ok;
 }

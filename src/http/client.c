@@ -30,7 +30,7 @@ struct http_client {
     h2o_multithread_receiver_t getaddr_rx;
     h2o_multithread_receiver_t post_rx; /* calls handed over by other threads */
     h2o_http1client_ctx_t ctx, brief_ctx; /* the second for brief calls: the same, with the brief idle timeout */
-    h2o_timeout_t io_timeout, brief_timeout, connect_timeout;
+    h2o_timeout_t io_timeout, brief_timeout, connect_timeout, slow_timeout;
     SSL_CTX *ssl;
     call *calls;    /* in flight */
     call *dialling; /* the call inside h2o_http1client_connect, until it returns or the call finishes */
@@ -44,6 +44,8 @@ struct call {
     h2o_http1client_t *h; /* NULL once h2o is done with it */
     h2o_hostinfo_getaddr_req_t *getaddr; /* resolving the host name, until it answers */
     h2o_timeout_entry_t connect_timer;
+    h2o_timeout_entry_t slow_timer;
+    void (*on_slow)(void *arg);
     char *url, *head;
     h2o_iovec_t name; /* the host as the URL names it (into url; IPv6 without brackets) */
     uint16_t port;
@@ -65,7 +67,7 @@ struct call {
     bool started; /* linked into the client's list */
 };
 
-static http_client_limits defaults = {10000, 30 * 60 * 1000, HTTP_CLIENT_BRIEF_IDLE_MS};
+static http_client_limits defaults = {10000, 30 * 60 * 1000, HTTP_CLIENT_BRIEF_IDLE_MS, 0};
 
 void http_client_set_defaults(const http_client_limits *l) { defaults = *l; }
 
@@ -102,6 +104,8 @@ static void finish(call *c, http_call_outcome outcome, const char *error)
 {
     if (h2o_timeout_is_linked(&c->connect_timer))
         h2o_timeout_unlink(&c->connect_timer);
+    if (h2o_timeout_is_linked(&c->slow_timer))
+        h2o_timeout_unlink(&c->slow_timer);
     if (c->getaddr != NULL)
         h2o_hostinfo_getaddr_cancel(c->getaddr);
     if (c->cl->dialling == c)
@@ -259,6 +263,12 @@ static void on_connect_timeout(h2o_timeout_entry_t *entry)
     finish(c, HTTP_CALL_CONNECT, "connection timeout");
 }
 
+static void on_slow_timeout(h2o_timeout_entry_t *entry)
+{
+    call *c = H2O_STRUCT_FROM_MEMBER(call, slow_timer, entry);
+    c->on_slow(c->arg);
+}
+
 /* A failure known before any I/O still answers later, from the loop, as the contract of http_client_post says. */
 static void on_refused_now(h2o_timeout_entry_t *entry)
 {
@@ -337,6 +347,10 @@ static void start(call *c)
     }
     c->connect_timer.cb = on_connect_timeout; /* from now on it bounds resolution and connect together */
     h2o_timeout_link(cl->loop, &cl->connect_timeout, &c->connect_timer);
+    if (c->on_slow != NULL && defaults.slow_after_ms > 0) {
+        c->slow_timer.cb = on_slow_timeout;
+        h2o_timeout_link(cl->loop, &cl->slow_timeout, &c->slow_timer);
+    }
     bool allowed = c->kind == NETADDR_NUMERIC ? may_dial(&c->addr)
                                               : c->kind == NETADDR_NAME && name_may_dial(c->name);
     if (!allowed) {
@@ -370,6 +384,7 @@ void http_client_post(http_client *cl, const http_call *in, http_call_cb cb, voi
     c->cl = cl;
     c->cb = cb;
     c->arg = arg;
+    c->on_slow = in->on_slow;
     c->start_ms = time_mono_ms();
     c->brief = in->brief;
     buf_init(&c->resp, in->max_response ? in->max_response : CLIENT_MAX_RESPONSE_DEFAULT);
@@ -420,6 +435,7 @@ static http_client *client_new(h2o_loop_t *loop, h2o_multithread_queue_t *queue,
                      (uint64_t)(defaults.brief_idle_timeout_ms > 0 ? defaults.brief_idle_timeout_ms
                                                                    : HTTP_CLIENT_BRIEF_IDLE_MS));
     h2o_timeout_init(loop, &cl->connect_timeout, (uint64_t)defaults.connect_timeout_ms);
+    h2o_timeout_init(loop, &cl->slow_timeout, (uint64_t)defaults.slow_after_ms);
     cl->ssl = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_default_verify_paths(cl->ssl);
     SSL_CTX_set_verify(cl->ssl, SSL_VERIFY_PEER, NULL);
@@ -462,6 +478,7 @@ void http_client_detach(http_client *cl)
     h2o_timeout_dispose(cl->loop, &cl->io_timeout);
     h2o_timeout_dispose(cl->loop, &cl->brief_timeout);
     h2o_timeout_dispose(cl->loop, &cl->connect_timeout);
+    h2o_timeout_dispose(cl->loop, &cl->slow_timeout);
     SSL_CTX_free(cl->ssl);
     if (!cl->own_loop)
         free(cl);

@@ -57,12 +57,17 @@ typedef struct {
     size_t max_response;       /* 0: 64 MiB */
     bool brief;                /* a call to a service that answers at once (a chat provider's API): the client's
                                   brief idle timeout, not the one agents get while they think */
+    /* May be NULL. Run once, with the callback's arg, on the client's loop when the call is still running
+     * slow_after_ms after it started (always before the callback, which runs later anyway); it must not block and
+     * must not touch the database. For a waiter that stops waiting, not for the call, which goes on. */
+    void (*on_slow)(void *arg);
 } http_call;
 
 typedef struct {
     int64_t connect_timeout_ms; /* dial (and TLS handshake) */
     int64_t idle_timeout_ms;    /* no byte from the peer for this long ends the call */
     int64_t brief_idle_timeout_ms; /* the same for brief calls (0: HTTP_CLIENT_BRIEF_IDLE_MS) */
+    int64_t slow_after_ms;      /* when calls that ask are told they are slow (http_call.on_slow); 0: never */
 } http_client_limits;
 
 enum { HTTP_CLIENT_BRIEF_IDLE_MS = 30000 };

@@ -54,6 +54,7 @@ struct worker {
     h2o_multithread_message_t stream_msg;
     atomic_int stream_pending;
     h2o_timeout_t stream_linger; /* how long a closing subscriber may take to read what is in flight */
+    h2o_timeout_t stream_ping;   /* between two pings of a keep-alive stream */
     struct http_client *client;    /* outbound calls made from this loop (http/client.c) */
 };
 

@@ -29,7 +29,7 @@ enum {
 
 static stream_config cfg = {
     .max_lag = 20000, .stall_ms = 60000, .max_queued = 64 << 10, .memory_max = 64 << 20, .max_streams = 20000,
-    .max_per_key = 200,
+    .max_per_key = 200, .keepalive_ms = 30000,
 };
 
 void stream_configure(const stream_config *c) { cfg = *c; }
@@ -373,6 +373,10 @@ typedef struct stream_sub {
     engine_req *ereq;
     h2o_req_t *req;
     h2o_generator_t gen;
+    /* a keep-alive stream: no events, its first records, then pings */
+    bool quiet;
+    char *first;
+    h2o_timeout_entry_t ping;
 } stream_sub;
 
 #define SUB(l) ((stream_sub *)(l))
@@ -422,6 +426,7 @@ static void sub_unref(stream_sub *s)
     release_events(s->inflight, &s->ninflight);
     filter_unref(s->fs);
     key_release(s->key);
+    free(s->first);
     free(s);
 }
 
@@ -453,6 +458,8 @@ static void kill_sub(stream_sub *s)
     }
     if (h2o_timeout_is_linked(&s->linger))
         h2o_timeout_unlink(&s->linger);
+    if (h2o_timeout_is_linked(&s->ping))
+        h2o_timeout_unlink(&s->ping);
     sub_unref(s);
 }
 
@@ -711,6 +718,8 @@ static void pump_one(stream_sub *s)
         metric_inc(METRIC_STREAMS_REVOKED);
         return;
     }
+    if (s->quiet)
+        return; /* no events: its pings keep it going */
     feed_t *f = s->w->srv->feed;
     int64_t head = feed_head(f);
     if (s->writing) {
@@ -797,6 +806,7 @@ void stream_worker_init(worker_t *w)
     w->subs.next = w->subs.prev = &w->subs;
     h2o_multithread_register_receiver(w->ctx.queue, &w->stream_rx, on_wake_message);
     h2o_timeout_init(w->loop, &w->stream_linger, LINGER_MS);
+    h2o_timeout_init(w->loop, &w->stream_ping, (uint64_t)cfg.keepalive_ms);
 }
 
 void stream_worker_stop(worker_t *w)
@@ -823,6 +833,7 @@ void stream_worker_dispose(worker_t *w)
         h2o_linklist_unlink(w->stream_rx._messages.next);
     h2o_multithread_unregister_receiver(w->ctx.queue, &w->stream_rx);
     h2o_timeout_dispose(w->loop, &w->stream_linger);
+    h2o_timeout_dispose(w->loop, &w->stream_ping);
 }
 
 /* ---- WebSocket input ---------------------------------------------------------------------------------------- */
@@ -974,6 +985,22 @@ bool stream_ws_subscribe(http_req *rq, int64_t since, const stream_filter *f)
     return true;
 }
 
+static char PING[] = ": ping\n\n";
+
+/* A keep-alive stream's ping; skipped while the previous write is still on its way. */
+static void on_ping(h2o_timeout_entry_t *entry)
+{
+    stream_sub *s = H2O_STRUCT_FROM_MEMBER(stream_sub, ping, entry);
+    if (s->dead || s->closing || s->req == NULL)
+        return;
+    h2o_timeout_link(s->w->loop, &s->w->stream_ping, &s->ping);
+    if (s->writing)
+        return;
+    s->iov[0] = h2o_iovec_init(PING, sizeof(PING) - 1);
+    s->writing = true;
+    h2o_send(s->req, s->iov, 1, H2O_SEND_STATE_IN_PROGRESS);
+}
+
 static void sse_start(http_req *rq, void *arg)
 {
     stream_sub *s = arg;
@@ -1002,9 +1029,15 @@ static void sse_start(http_req *rq, void *arg)
                               headers[i].value, strlen(headers[i].value));
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 1, NULL, rq->request_id,
                           strlen(rq->request_id));
+    for (int i = 0; i < e->nheaders; i++) /* what the handler added (http_add_header) */
+        h2o_add_header_by_str(&req->pool, &req->res.headers, e->headers[i].name, strlen(e->headers[i].name), 1, NULL,
+                              e->headers[i].value, strlen(e->headers[i].value));
     h2o_start_response(req, &s->gen);
-    static char ping[] = ": ping\n\n";
-    s->iov[0] = h2o_iovec_init(ping, sizeof(ping) - 1);
+    if (s->quiet) {
+        s->ping.cb = on_ping;
+        h2o_timeout_link(s->w->loop, &s->w->stream_ping, &s->ping);
+    }
+    s->iov[0] = s->first ? h2o_iovec_init(s->first, strlen(s->first)) : h2o_iovec_init(PING, sizeof(PING) - 1);
     s->writing = true;
     h2o_send(req, s->iov, 1, H2O_SEND_STATE_IN_PROGRESS);
 }
@@ -1014,4 +1047,16 @@ void stream_sse_subscribe(http_req *rq, int64_t since, const stream_filter *f)
     stream_key *k = admit(rq, f);
     if (k != NULL)
         http_on_loop(rq, sse_start, new_sub(SUB_SSE, since, f, k));
+}
+
+void stream_sse_keepalive(http_req *rq, const char *first, const stream_filter *f)
+{
+    stream_filter none = {.key = f->key, .group = f->group}; /* admits no event */
+    stream_key *k = admit(rq, &none);
+    if (k == NULL)
+        return;
+    stream_sub *s = new_sub(SUB_SSE, -1, &none, k);
+    s->quiet = true;
+    s->first = xstrdup(first);
+    http_on_loop(rq, sse_start, s);
 }

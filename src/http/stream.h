@@ -55,6 +55,7 @@ typedef struct {
     size_t memory_max;  /* bytes all pages being written may hold on this node */
     int max_streams;    /* open subscribers on this node */
     int max_per_key;    /* open subscribers of one credential on this node */
+    int64_t keepalive_ms; /* between two pings of a keep-alive stream (stream_sse_keepalive) */
 } stream_config;
 
 /* Set once before the server starts; the server runs the feed only when a source is configured. */
@@ -79,5 +80,9 @@ bool stream_ws_subscribe(http_req *rq, int64_t since, const stream_filter *f);
 /* Answer `rq` with an event stream: ": ping", then "id: N" / "data: {"type","timestamp","data"}" per event, or 429
  * over a cap. Any thread. */
 void stream_sse_subscribe(http_req *rq, int64_t since, const stream_filter *f);
+/* Answer `rq` with an event stream that carries no events: `first` (whole SSE records, copied), then a ": ping"
+ * comment every keepalive_ms until the client goes away, or until its credential stops being valid (the end of the
+ * stream, as for the others). It counts against the same caps, or is refused 429. Any thread. */
+void stream_sse_keepalive(http_req *rq, const char *first, const stream_filter *f);
 
 #endif

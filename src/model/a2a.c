@@ -175,6 +175,21 @@ static const char SQL_TARGET[] =
     " WHERE id = $1 AND status <> 'removed'";
 static const char SQL_OUTBOUND[] = "UPDATE workspaces SET last_outbound_at = $2 WHERE id = $1";
 
+json_t *a2a_file_part(const json_t *f)
+{
+    const char *type = json_string_value(json_object_get(f, "mimeType"));
+    static const char *const FAMILIES[] = {"image", "audio", "video"};
+    const char *kind = "file";
+    for (size_t i = 0; type && i < sizeof(FAMILIES) / sizeof(FAMILIES[0]); i++)
+        if (strncmp(type, FAMILIES[i], strlen(FAMILIES[i])) == 0 && type[strlen(FAMILIES[i])] == '/')
+            kind = FAMILIES[i];
+    json_t *file = json_pack("{s:O}", "uri", json_object_get(f, "uri"));
+    if (type != NULL)
+        json_object_set_new(file, "mime_type", json_string(type));
+    json_object_set(file, "name", json_object_get(f, "name"));
+    return json_pack("{s:s, s:o}", "kind", kind, "file", file);
+}
+
 cl_err a2a_target_get(db_t *db, arena_t *a, const char *id, a2a_target *out, cl_error *err)
 {
     db_stmt_t *st;

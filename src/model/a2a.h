@@ -7,6 +7,7 @@
 #ifndef COLONY_MODEL_A2A_H
 #define COLONY_MODEL_A2A_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -41,6 +42,11 @@ cl_err a2a_normalize(arena_t *a, const char *body, size_t len, a2a_msg *out, cl_
 /* The first text part of a JSON-RPC reply: result.parts, else result.artifacts[].parts, else result.status.message
  * parts; NULL when there is none (or the body is not JSON). */
 const char *a2a_reply_text(arena_t *a, const char *body, size_t len);
+
+/* The part of a message that carries an attached file {uri, name, mimeType?} (activity_attachments):
+ * {"kind": "image" | "audio" | "video" | "file" by the family of its type, "file": {"uri", "mime_type", "name"}}
+ * (the reference's spelling of the outbound shape, runtime.md §4.4). A new reference. */
+json_t *a2a_file_part(const json_t *attachment);
 
 /* What the proxy needs of a target. `lease` is the budget's metering lease a push delivery holds (a2a_admit),
  * released with its outcome (a2a_log_outcome, a2a_enqueue); NULL when none. */

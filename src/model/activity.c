@@ -322,6 +322,36 @@ static cl_err notify_row(db_t *db, arena_t *a, const char *workspace_id, const c
     return e;
 }
 
+cl_err activity_attachments(arena_t *a, const json_t *v, json_t **out, cl_error *err)
+{
+    *out = NULL;
+    if (v == NULL || json_is_null(v))
+        return CL_OK;
+    if (!json_is_array(v))
+        return cl_fail(err, CL_INVALID, "attachments must be an array");
+    if (json_array_size(v) > ACTIVITY_ATTACHMENTS_MAX)
+        return cl_fail(err, CL_INVALID, "attachments: at most %d files", ACTIVITY_ATTACHMENTS_MAX);
+    json_t *clean = json_own(a, json_array());
+    size_t i;
+    json_t *f;
+    json_array_foreach(v, i, f) {
+        if (!json_is_object(f))
+            return cl_fail(err, CL_INVALID, "attachment[%zu]: must be an object", i);
+        json_t *uri = json_object_get(f, "uri"), *name = json_object_get(f, "name");
+        if (!json_is_string(uri) || !json_is_string(name) || !*json_string_value(uri) || !*json_string_value(name))
+            return cl_fail(err, CL_INVALID, "attachment[%zu]: uri and name are required", i);
+        json_t *c = json_pack("{s:O, s:O}", "uri", uri, "name", name);
+        json_t *mt = json_object_get(f, "mimeType"), *sz = json_object_get(f, "size");
+        if (json_is_string(mt))
+            json_object_set(c, "mimeType", mt);
+        if (json_is_integer(sz))
+            json_object_set(c, "size", sz);
+        json_array_append_new(clean, c);
+    }
+    *out = clean;
+    return CL_OK;
+}
+
 cl_err activity_notify(db_t *db, arena_t *a, const char *workspace_id, const char *message, const char *attachments,
                        cl_error *err)
 {

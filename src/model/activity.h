@@ -4,6 +4,7 @@
 #ifndef COLONY_MODEL_ACTIVITY_H
 #define COLONY_MODEL_ACTIVITY_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -19,6 +20,7 @@ enum {
     ACTIVITY_BODY_MAX = 1024 * 1024,    /* request/response bodies as JSON text */
     NOTIFY_PREVIEW_RUNES = 80,
     ACTIVITY_EVENT_DETAIL_MAX = 4096,   /* error_detail in ACTIVITY_LOGGED */
+    ACTIVITY_ATTACHMENTS_MAX = 32,      /* files attached to one agent message or task */
 };
 
 typedef struct {
@@ -62,6 +64,13 @@ typedef struct {
  * CL_GONE when since_id is not a row of this workspace. */
 cl_err activity_list(db_t *db, arena_t *a, const char *workspace_id, const activity_filter *f, activity_row **rows,
                      size_t *count, cl_error *err);
+
+/* The files attached to an agent message (POST /workspaces/:id/notify, the MCP send_message_to_user) or to a
+ * delegated task (MCP delegate_task): absent or JSON null → *out NULL; otherwise an array of at most
+ * ACTIVITY_ATTACHMENTS_MAX objects {uri, name (non-empty strings), mimeType? (string), size? (integer)}, copied with
+ * those keys only (*out is a new array owned by `a`). CL_INVALID "attachments must be an array", "attachments: at
+ * most 32 files", "attachment[<i>]: must be an object", "attachment[<i>]: uri and name are required". */
+cl_err activity_attachments(arena_t *a, const json_t *v, json_t **out, cl_error *err);
 
 /* The agent→user message: CL_NOT_FOUND (missing or removed), CL_FORBIDDEN (talk_to_user disabled); otherwise the
  * a2a_receive/notify row and the AGENT_MESSAGE event in one transaction. `attachments` is a JSON array text or

@@ -81,7 +81,7 @@ static cl_err announce(db_t *db, arena_t *a, const char *ws, const char *id, con
         json_object_set_new(p, "task_id", json_string(task_id));
     cl_err e = inbox_event(db, a, EV_APPROVAL_REQUESTED, ws, p, err);
     const char *parent = NULL;
-    db_stmt_t *st;
+    db_stmt_t *st = NULL;
     if (e == CL_OK && (e = db_query(db, a, &st, err, SQL_PARENT, "s", ws)) == CL_OK &&
         (e = db_one(st, err)) == CL_OK)
         parent = db_col_dup(st, a, 0);

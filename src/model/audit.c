@@ -171,17 +171,11 @@ static cl_err validate(const audit_input *in, cl_error *err)
 
 /* Appends of one workspace take turns (a PostgreSQL transaction advisory lock; SQLite's writer lock already
  * serialises them): its entries then become visible in seq order, which the incremental verifier relies on. */
-static int64_t append_lock(const char *workspace_id)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (const char *p = workspace_id; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    return (int64_t)(0x6175ULL << 48 | (h & 0xFFFFFFFFFFFFULL)); /* "au" + 48 bits */
-}
+static int64_t append_lock(const char *workspace_id) { return db_lock_key(0x6175, workspace_id); /* "au" */ }
 
 static cl_err do_append(db_t *db, arena_t *a, const char *ws, audit_event *ev, const audit_input *in, cl_error *err)
 {
-    db_stmt_t *st;
+    db_stmt_t *st = NULL;
     cl_err e = db_tx_lock_shared(db, WS_TREE_LOCK, err);
     if (e == CL_OK)
         e = db_tx_lock(db, append_lock(ws), err);

@@ -11,6 +11,7 @@
 #include "base/utf8.h"
 #include "model/activity.h"
 #include "model/event.h"
+#include "model/registry.h"
 
 const char *const DELEG_STATUSES[6] = {"queued", "dispatched", "in_progress", "completed", "failed", "stuck"};
 
@@ -120,6 +121,12 @@ cl_err deleg_create(db_t *db, arena_t *a, const char *caller, const char *callee
         return cl_fail(err, CL_INVALID, "self-delegation not permitted");
     if (strlen(task) > DELEG_TASK_MAX)
         return cl_fail(err, CL_TOO_LARGE, "task is longer than %d bytes", DELEG_TASK_MAX);
+    bool allowed;
+    cl_err e = reg_can_communicate(db, a, caller, callee, &allowed, err);
+    if (e != CL_OK)
+        return e;
+    if (!allowed)
+        return cl_fail(err, CL_FORBIDDEN, "access denied: workspaces cannot communicate per hierarchy rules");
     char idbuf[ID_UUID_LEN + 1];
     if (delegation_id == NULL) {
         id_uuid4(idbuf);
@@ -127,7 +134,7 @@ cl_err deleg_create(db_t *db, arena_t *a, const char *caller, const char *callee
     }
     const char *callee_name = NULL;
     db_stmt_t *st;
-    cl_err e = db_query(db, a, &st, err, SQL_CALLEE, "s", callee);
+    e = db_query(db, a, &st, err, SQL_CALLEE, "s", callee);
     if (e == CL_OK && (e = db_one(st, err)) == CL_OK)
         callee_name = db_col_dup(st, a, 0);
     db_finish(st);
@@ -242,6 +249,12 @@ cl_err deleg_set_status(db_t *db, arena_t *a, const char *delegation_id, const c
         }
     }
     return db_tx_end(db, e, err);
+}
+
+cl_err deleg_get(db_t *db, arena_t *a, const char *delegation_id, const char *caller, deleg_row *out, cl_error *err)
+{
+    cl_err e = one_row(db, a, SQL_BY_ID, delegation_id, caller, out, err);
+    return e == CL_NOT_FOUND ? cl_fail(err, CL_NOT_FOUND, "delegation not found") : e;
 }
 
 cl_err deleg_callee_alive(db_t *db, arena_t *a, const char *callee, cl_error *err)

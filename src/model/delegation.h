@@ -28,7 +28,9 @@ typedef struct {
 /* Record a new delegation from caller to callee: ledger row (queued), intent activity row, DELEGATION_SENT, in one
  * transaction. With an idempotency key already used by this caller, *hit is set and *out is the earlier row
  * (a failed one is replaced by the new delegation). `delegation_id` may be NULL (one is made). CL_INVALID for
- * self-delegation; CL_NOT_FOUND when the callee is not a live workspace. */
+ * self-delegation; CL_FORBIDDEN "access denied: workspaces cannot communicate per hierarchy rules" when the
+ * hierarchy rule (reg_can_communicate) keeps them apart, whoever asks (the REST routes and the MCP tools);
+ * CL_NOT_FOUND when the callee is not a live workspace. */
 cl_err deleg_create(db_t *db, arena_t *a, const char *caller, const char *callee, const char *task,
                     const char *delegation_id, const char *idempotency_key, deleg_row *out, bool *hit,
                     cl_error *err);
@@ -39,6 +41,9 @@ cl_err deleg_create(db_t *db, arena_t *a, const char *caller, const char *callee
  * is added to DELEGATION_COMPLETE. CL_NOT_FOUND when there is no such delegation (of that caller). */
 cl_err deleg_set_status(db_t *db, arena_t *a, const char *delegation_id, const char *caller, const char *status,
                         const char *error, const char *preview, const char *via, bool *moved, cl_error *err);
+
+/* The delegation `delegation_id` made by `caller` (NULL: anyone's). CL_NOT_FOUND "delegation not found" otherwise. */
+cl_err deleg_get(db_t *db, arena_t *a, const char *delegation_id, const char *caller, deleg_row *out, cl_error *err);
 
 /* The callee holds its open delegations now (their last_heartbeat); later silence is read from its heartbeats. */
 cl_err deleg_callee_alive(db_t *db, arena_t *a, const char *callee, cl_error *err);

@@ -7,6 +7,7 @@
 
 #include "base/buf.h"
 #include "base/time.h"
+#include "model/event.h"
 #include "model/workspace.h"
 
 enum { LAST_USED_RESOLUTION_MS = 60000 };
@@ -146,6 +147,24 @@ cl_err token_revoke_workspace(db_t *db, arena_t *a, const char *workspace_id, co
 cl_err token_revoke_all(db_t *db, arena_t *a, const char *workspace_id, cl_error *err)
 {
     return db_run(db, a, NULL, err, SQL_WS_REVOKE_ALL, "si", workspace_id, time_now_ms());
+}
+
+cl_err token_rotate_workspace(db_t *db, arena_t *a, const char *workspace_id, char plain[ID_TOKEN_LEN + 1],
+                              token_row *row, cl_error *err)
+{
+    memset(row, 0, sizeof(*row));
+    cl_err e = db_tx_begin(db, err);
+    if (e != CL_OK)
+        return e;
+    /* the tree lock first, as the mint and a removal take it: a removal then never waits on the rows this revokes
+     * while this waits on the removal */
+    if ((e = db_tx_lock_shared(db, WS_TREE_LOCK, err)) == CL_OK &&
+        (e = db_tx_lock(db, db_lock_key(0x746b, workspace_id), err)) == CL_OK && /* "tk" */
+        (e = token_revoke_all(db, a, workspace_id, err)) == CL_OK &&
+        (e = token_mint_workspace(db, a, workspace_id, "instance", plain, row, err)) == CL_OK)
+        e = event_record(db, a, EV_EXTERNAL_CREDENTIALS_ROTATED, workspace_id,
+                         arena_sprintf(a, "{\"workspace_id\":\"%s\"}", workspace_id), NULL, err);
+    return db_tx_end(db, e, err);
 }
 
 cl_err token_mint_org(db_t *db, arena_t *a, const char *name, const char *created_by, int64_t expires_at,

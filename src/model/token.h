@@ -59,6 +59,12 @@ cl_err token_list_workspace(db_t *db, arena_t *a, const char *workspace_id, cons
 /* Revoke one (CL_NOT_FOUND when it is not a live token of that workspace) or all of a workspace's tokens. */
 cl_err token_revoke_workspace(db_t *db, arena_t *a, const char *workspace_id, const char *token_id, cl_error *err);
 cl_err token_revoke_all(db_t *db, arena_t *a, const char *workspace_id, cl_error *err);
+/* New credentials for an external agent (POST /workspaces/:id/external/rotate): in one transaction every live token
+ * of the workspace revoked, one "instance" token minted, EXTERNAL_CREDENTIALS_ROTATED recorded. Rotations of one
+ * workspace take turns, so however many run at once, one token is left: the last one's. CL_NOT_FOUND (nothing
+ * revoked) for a missing or removed workspace. */
+cl_err token_rotate_workspace(db_t *db, arena_t *a, const char *workspace_id, char plain[ID_TOKEN_LEN + 1],
+                              token_row *row, cl_error *err);
 
 /* Which of these token ids are still live: org tokens (org true: not revoked, not expired) or workspace tokens
  * (not revoked, workspace not removed). live[i] answers ids[i]; at most TOKEN_LIVE_BATCH ids. */

@@ -81,7 +81,7 @@ cl_err user_task_create(db_t *db, arena_t *a, const char *workspace_id, const ch
         return CL_INVALID;
     char fresh[ID_UUID_LEN + 1];
     id_uuid4(fresh);
-    db_stmt_t *st;
+    db_stmt_t *st = NULL;
     cl_err e = db_tx_begin(db, err);
     if (e != CL_OK)
         return e;

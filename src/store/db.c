@@ -461,6 +461,14 @@ static cl_err tx_lock(db_t *db, int64_t key, bool exclusive, cl_error *err)
 cl_err db_tx_lock(db_t *db, int64_t key, cl_error *err) { return tx_lock(db, key, true, err); }
 cl_err db_tx_lock_shared(db_t *db, int64_t key, cl_error *err) { return tx_lock(db, key, false, err); }
 
+int64_t db_lock_key(uint16_t tag, const char *id)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const char *p = id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return (int64_t)((uint64_t)tag << 48 | (h & 0xFFFFFFFFFFFFULL));
+}
+
 cl_err db_notify(db_t *db, const char *channel, const char *payload, cl_error *err)
 {
     return db->ops->notify(db, channel, payload, err);

@@ -128,6 +128,9 @@ const char *db_last_error(const db_t *db);
  * transaction already holds (as strongly) costs nothing. Outside a transaction both do nothing. */
 cl_err db_tx_lock(db_t *db, int64_t key, cl_error *err);
 cl_err db_tx_lock_shared(db_t *db, int64_t key, cl_error *err);
+/* The lock key of one object of a family: `tag` (two letters naming the family) above 48 bits of the FNV-1a hash
+ * of its id. Keys of different objects may collide: they then only take turns needlessly. */
+int64_t db_lock_key(uint16_t tag, const char *id);
 
 /* Cross-node signals. notify inside a transaction is delivered when it commits (PostgreSQL NOTIFY); on SQLite,
  * a single-node database, it is a no-op. listen/wait_notify are PostgreSQL-only (CL_INVALID elsewhere):

@@ -51,11 +51,38 @@ static void test_a_flood_of_keys_stays_bounded(void **state)
     ratelimit_free(r);
 }
 
+static void test_fixed_window(void **state)
+{
+    (void)state;
+    ratelimit *r = ratelimit_new_window(64, 3, 60000);
+    uint8_t a[RATELIMIT_KEY_LEN], b[RATELIMIT_KEY_LEN];
+    key(a, 1), key(b, 2);
+    ratelimit_window w;
+    assert_true(ratelimit_take_window(r, a, 1000, 1, &w)); /* the window starts at the first request */
+    assert_int_equal(w.remaining, 2);
+    assert_int_equal(w.reset_ms, 60000);
+    assert_false(ratelimit_take_window(r, a, 2000, 3, &w)); /* all or none */
+    assert_int_equal(w.remaining, 2);
+    assert_true(ratelimit_take_window(r, a, 2000, 2, &w));
+    assert_int_equal(w.remaining, 0);
+    assert_int_equal(w.reset_ms, 59000);
+    assert_false(ratelimit_take_window(r, a, 60999, 1, &w));
+    assert_int_equal(w.remaining, 0);
+    assert_int_equal(w.reset_ms, 1);
+    assert_true(ratelimit_take_window(r, b, 60999, 1, NULL)); /* another key has its own window */
+    assert_true(ratelimit_take_window(r, a, 61000, 1, &w));  /* a new window */
+    assert_int_equal(w.remaining, 2);
+    assert_int_equal(w.reset_ms, 60000);
+    assert_false(ratelimit_take_window(r, a, 61000, 0, NULL)); /* a cost must be at least one */
+    ratelimit_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_burst_then_refill),
         cmocka_unit_test(test_a_flood_of_keys_stays_bounded),
+        cmocka_unit_test(test_fixed_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
