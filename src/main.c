@@ -249,7 +249,7 @@ static int cmd_serve(const config_t *c)
                          .max_per_key = (int)c->events_max_per_token};
     api_events_init(c->dev_open_events, &stc);
     stream_configure(&stc);
-    api_uploads_init((size_t)c->upload_max_file, (size_t)c->max_body);
+    api_uploads_init((size_t)c->upload_max_file, (size_t)c->max_body, (int)c->chat_download_max_concurrent);
     api_a2a_init((size_t)c->a2a_max_response, c->a2a_queue_ttl_s * 1000);
     api_registry_init(c->bootstrap_rate_limit);
     /* workspace operations without containers: a metered delivery's lease lasts as long as a delivery can; the

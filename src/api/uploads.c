@@ -2,6 +2,7 @@
  * file. A batch is staged all or nothing (poll mode) or forwarded to the workspace as it came (push mode). */
 #include "api/uploads.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "api/errors.h"
 #include "api/input.h"
 #include "base/json.h"
+#include "base/metrics.h"
 #include "http/client.h"
 #include "http/multipart.h"
 #include "model/secret.h"
@@ -17,9 +19,12 @@
 #include "model/workspace.h"
 
 static size_t file_cap = UPLOAD_FILE_CAP, request_cap = UPLOAD_FILE_CAP;
+static int max_downloads = 8;
+static atomic_int downloads; /* relays holding a slot: from before the dial until their request is done */
 
-void api_uploads_init(size_t max_file, size_t max_body)
+void api_uploads_init(size_t max_file, size_t max_body, int max_relays)
 {
+    max_downloads = max_relays;
     request_cap = max_body < UPLOAD_FILE_CAP ? max_body : UPLOAD_FILE_CAP;
     file_cap = max_file < request_cap ? max_file : request_cap;
 }
@@ -268,8 +273,32 @@ static bool under_root(const char *p)
     return false;
 }
 
-/* The workspace's answer, relayed: its status and body, and only its Content-Type and Content-Disposition (the
- * length is the body's). */
+/* A slot is held until the request's arena goes, i.e. until the relayed bytes are written or the caller is gone,
+ * so memory held by relays is bounded by max_downloads x file_cap however slowly callers read. */
+static void download_slot_free(void *unused)
+{
+    (void)unused;
+    atomic_fetch_sub(&downloads, 1);
+    metric_add(METRIC_CHAT_DOWNLOADS_INFLIGHT, -1);
+}
+
+static bool download_slot_or_reply(http_req *rq)
+{
+    if (atomic_fetch_add(&downloads, 1) >= max_downloads) {
+        atomic_fetch_sub(&downloads, 1);
+        metric_inc(METRIC_CHAT_DOWNLOADS_REFUSED);
+        http_add_header(rq, "retry-after", "5");
+        api_fail_with(rq, CL_UNAVAILABLE, NULL, json_pack("{s:i}", "retry_after", 5),
+                      "too many chat downloads in flight; retry");
+        return false;
+    }
+    metric_inc(METRIC_CHAT_DOWNLOADS_INFLIGHT);
+    arena_defer(rq->arena, download_slot_free, NULL);
+    return true;
+}
+
+/* The workspace's answer, relayed: its status and body (the client's buffer itself, not a copy), and only its
+ * Content-Type and Content-Disposition (the length is the body's). */
 static void on_downloaded(void *arg, void *ctx, const http_call_result *r)
 {
     (void)ctx;
@@ -286,7 +315,9 @@ static void on_downloaded(void *arg, void *ctx, const http_call_result *r)
         const char *type = r->content_type && r->content_type[0] && !strpbrk(r->content_type, "\r\n")
                                ? arena_strdup(rq->arena, r->content_type)
                                : "application/octet-stream";
-        http_respond(rq, r->status, type, arena_strndup(rq->arena, r->body, r->body_len), r->body_len);
+        char *body = http_call_take_body(r);
+        arena_defer(rq->arena, free, body);
+        http_respond(rq, r->status, type, body, r->body_len);
     }
     http_req_drop(rq);
 }
@@ -335,7 +366,7 @@ void api_chat_download(http_req *rq)
         api_fail(rq, CL_NOT_FOUND, "workspace not found");
         return;
     }
-    if (!agent_target_or_reply(rq, &w, "chat download", &base, &secret))
+    if (!agent_target_or_reply(rq, &w, "chat download", &base, &secret) || !download_slot_or_reply(rq))
         return;
     http_call c = {.method = "GET",
                    .url = arena_sprintf(rq->arena, "%s/internal/file/read?path=%s", base, query_escape(rq->arena, path)),

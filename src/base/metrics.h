@@ -144,7 +144,11 @@
     XX(CHAN_SEND_RETRIED, "counter", "colony_channel_sends_total", "outcome=\"retried\"", "")                     \
     XX(CHAN_SEND_FAILED, "counter", "colony_channel_sends_total", "outcome=\"failed\"", "")                       \
     XX(CHAN_ERRORS, "counter", "colony_channel_courier_errors_total", "",                                         \
-       "Database errors of the channel courier (retried on its next turn).")
+       "Database errors of the channel courier (retried on its next turn).")                                      \
+    XX(CHAT_DOWNLOADS_INFLIGHT, "gauge", "colony_chat_download_relays_in_flight", "",                            \
+       "Chat downloads being relayed (each holds the agent's answer until its caller has read it).")            \
+    XX(CHAT_DOWNLOADS_REFUSED, "counter", "colony_chat_download_refused_total", "",                                \
+       "Chat downloads refused with 503 because --chat-download-max-concurrent relays were in flight.")
 
 typedef enum {
 #define XX(id, type, name, labels, help) METRIC_##id,

@@ -1,9 +1,12 @@
 """Broadcast (surface.md §14) and chat download (data.md §1.11, surface.md §15): who a broadcast reaches, the rows and
 events it leaves, the ability that gates it; the download's path rules, its relay of the agent's answer, and the
 refusals before anything is dialled."""
+import threading
 import uuid
 
-from conftest import ADMIN
+import requests
+
+from conftest import ADMIN, metric, wait_for
 from inbox_util import bearer, create_ws, error, events, remove
 
 
@@ -123,3 +126,34 @@ def test_download_refusals_dial_nothing(server, agent):
           "workspace url not registered yet")
     server.db.execute(f"UPDATE workspaces SET url = 'http://127.0.0.1:9' WHERE id = '{w['id']}'")
     error(server.get(url + "?path=/configs/a", headers=ADMIN), 502, "workspace unreachable")
+
+
+def test_download_relays_in_flight_are_capped(start_colony, agent):
+    # each relay holds the agent's whole answer until the caller has read it: past the cap a download is refused
+    # before anything is dialled (503 + Retry-After, counted), and a finished relay gives its slot back
+    c = start_colony(args=["--chat-download-max-concurrent", "2"])
+    w = registered(c, agent)
+    agent.files["/workspace/big.bin"] = b"b" * 100000
+    agent.file_gate = threading.Event()
+    url = f"{c.url}/workspaces/{w['id']}/chat/download?path=/workspace/big.bin"
+    got = []
+    held = [threading.Thread(target=lambda: got.append(requests.get(url, headers=ADMIN, timeout=30)))
+            for _ in range(2)]
+    for t in held:
+        t.start()
+    wait_for(lambda: agent.file_waiting == 2)
+    assert metric(c, "colony_chat_download_relays_in_flight") == 2
+    r = c.get(f"/workspaces/{w['id']}/chat/download?path=/workspace/big.bin", headers=ADMIN)
+    body = error(r, 503, "too many chat downloads in flight; retry", "unavailable")
+    assert r.headers["Retry-After"] == "5" and body["retry_after"] == 5
+    assert agent.file_waiting == 2  # the refused one never reached the agent
+    assert metric(c, "colony_chat_download_refused_total") == 1
+    agent.file_gate.set()
+    for t in held:
+        t.join(30)
+    assert [(g.status_code, len(g.content)) for g in got] == [(200, 100000), (200, 100000)]
+    wait_for(lambda: metric(c, "colony_chat_download_relays_in_flight") == 0)
+    agent.file_gate = None
+    r = c.get(f"/workspaces/{w['id']}/chat/download?path=/workspace/big.bin", headers=ADMIN)
+    assert (r.status_code, len(r.content)) == (200, 100000)
+    assert metric(c, "colony_chat_download_refused_total") == 1
