@@ -73,6 +73,19 @@ def test_broadcast_refusals(server):
     error(server.post(url, headers=ADMIN, json={"message": "m"}), 404, "workspace not found")
 
 
+def test_broadcast_bytes_times_recipients_is_bounded(server):
+    # every recipient keeps the message twice (activity row and event): message bytes x recipients is at most 4 MiB
+    root = create_ws(server)
+    enable(server, root)
+    kids = [create_ws(server, parent=root) for _ in range(65)]
+    url = f"/workspaces/{root['id']}/broadcast"
+    error(server.post(url, headers=ADMIN, json={"message": "m" * 64528}), 413,
+          "broadcast too large: 64528 bytes to 65 workspaces exceeds 4194304 bytes in total", "too_large")
+    assert activity(server, kids[0], "broadcast_receive") == [] and activity(server, root, "broadcast_sent") == []
+    r = server.post(url, headers=ADMIN, json={"message": "m" * 64527})  # 65 x 64527 = 4194255: fits
+    assert (r.status_code, r.json()) == (200, {"status": "sent", "delivered": 65})
+
+
 # ---- chat download ---------------------------------------------------------------------------------------------
 
 def registered(c, agent, mode="push"):
