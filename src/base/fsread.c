@@ -2,13 +2,15 @@
 #include "base/fsread.h"
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-cl_err fs_read_file(arena_t *a, const char *path, size_t max, char **out, size_t *len, cl_error *err)
+/* Read the open file `fd` (closed here) when it is a regular file. */
+static cl_err read_fd(arena_t *a, int fd, size_t max, char **out, size_t *len, cl_error *err)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         if (fd >= 0)
@@ -31,4 +33,34 @@ cl_err fs_read_file(arena_t *a, const char *path, size_t max, char **out, size_t
     buf[got] = '\0';
     *out = buf, *len = got;
     return CL_OK;
+}
+
+cl_err fs_read_file(arena_t *a, const char *path, size_t max, char **out, size_t *len, cl_error *err)
+{
+    return read_fd(a, open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), max, out, len, err);
+}
+
+cl_err fs_read_under(arena_t *a, const char *root, const char *rel, size_t max, char **out, size_t *len,
+                     cl_error *err)
+{
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    for (const char *p = rel; fd >= 0;) {
+        size_t k = strcspn(p, "/");
+        char part[256];
+        if (k == 0 || k >= sizeof(part)) {
+            close(fd);
+            fd = -1;
+            break;
+        }
+        memcpy(part, p, k);
+        part[k] = '\0';
+        bool last = p[k] == '\0';
+        int next = openat(fd, part, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (last ? 0 : O_DIRECTORY));
+        close(fd);
+        fd = next;
+        if (last)
+            break;
+        p += k + 1;
+    }
+    return read_fd(a, fd, max, out, len, err);
 }

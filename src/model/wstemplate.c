@@ -214,16 +214,17 @@ cl_err wstpl_read(arena_t *a, const char *dir, const char *path, ws_file *out, c
     cl_error why;
     if (wsfiles_path_check(path, &why) != CL_OK || wsfiles_hidden(path))
         return cl_fail(err, CL_NOT_FOUND, "file not found");
-    char root[PATH_MAX], real[PATH_MAX];
-    const char *full = arena_sprintf(a, "%s/%s", dir, path);
-    if (realpath(dir, root) == NULL || realpath(full, real) == NULL)
+    /* no symlink is followed beneath the template (collect() lists none), so a link cannot serve a hidden file, a
+     * file outside the template, or one the listing does not show */
+    char *buf;
+    size_t got;
+    cl_err e = fs_read_under(a, dir, path, WSFILES_FILE_MAX, &buf, &got, err);
+    if (e == CL_OK && (!utf8_valid(buf, got) || memchr(buf, '\0', got) != NULL))
+        e = CL_NOT_FOUND;
+    if (e == CL_NOT_FOUND)
         return cl_fail(err, CL_NOT_FOUND, "file not found");
-    size_t rn = strlen(root);
-    if (strncmp(real, root, rn) != 0 || real[rn] != '/') /* a symlink out of the template: not its file */
-        return cl_fail(err, CL_NOT_FOUND, "file not found");
-    out->path = path;
-    cl_err e = read_text(a, real, WSFILES_FILE_MAX, out, err);
-    return e == CL_INVALID ? cl_fail(err, CL_NOT_FOUND, "file not found") : e;
+    *out = (ws_file){path, buf, got};
+    return e;
 }
 
 /* ---- the listing --------------------------------------------------------------------------------------------- */

@@ -223,6 +223,27 @@ def test_a_workspace_naming_its_template_reads_it(server):
         "---\nname: Review\n---\nreview it\n")
 
 
+def test_symlinks_inside_a_template_are_not_followed(server):
+    # a read serves what the listing shows: a link to a hidden file, or through a linked directory, is not a file
+    d = CONFIGS / "linky"
+    if not d.exists():  # once for both backends
+        (d / "sub").mkdir(parents=True)
+        (d / "config.yaml").write_text("name: Linky\n")
+        (d / ".env").write_text("OPENAI_API_KEY=sk-linked\n")
+        (d / "sub" / "x.md").write_text("x\n")
+        os.symlink(".env", d / "notes.md")
+        os.symlink("sub", d / "alias")
+        os.symlink("sub/x.md", d / "y.md")
+    w = create_ws(server, template="linky")
+    tok = bearer(w["auth_token"])
+    listing = server.get(files_url(w) + "?depth=3", headers=tok)
+    assert [e["path"] for e in listing.json()] == ["config.yaml", "sub", "sub/x.md"]
+    for link in ("notes.md", "alias/x.md", "y.md"):
+        r = server.get(files_url(w, link), headers=tok)
+        assert (r.status_code, r.json()) == (404, {"error": "file not found", "code": "not_found"}), link
+    assert server.get(files_url(w, "sub/x.md"), headers=tok).json()["content"] == "x\n"
+
+
 def test_generated_config_until_one_is_saved(server):
     w = create_ws(server, name="Lonely", role="keeps to itself", tier=2)
     tok = bearer(w["auth_token"])
