@@ -124,7 +124,8 @@ static const char *by_config_name(arena_t *a, const char *configs_dir, const cha
 const char *wstpl_dir_of(arena_t *a, const char *configs_dir, const char *template_name, const char *ws_name)
 {
     cl_error e;
-    if (configs_dir == NULL || configs_dir[0] == '\0' || !is_dir(configs_dir))
+    struct stat sb; /* the operator's directory may be reached through a link; lstat() only beneath it */
+    if (configs_dir == NULL || configs_dir[0] == '\0' || stat(configs_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
         return NULL;
     if (template_name != NULL && template_name[0] != '\0' && template_name[0] != '.' &&
         wstpl_name_check(template_name, &e) == CL_OK) {

@@ -244,6 +244,20 @@ def test_symlinks_inside_a_template_are_not_followed(server):
     assert server.get(files_url(w, "sub/x.md"), headers=tok).json()["content"] == "x\n"
 
 
+def test_a_symlinked_configs_dir_is_followed(start_colony, tmp_path):
+    # the operator's --configs-dir may itself be a link (a deployment's usual layout); only what lies beneath it is
+    # read without following links
+    link = tmp_path / "configs-link"
+    os.symlink(CONFIGS, link)
+    c = start_colony(args=["--configs-dir", str(link)])
+    w = create_ws(c, template="coder")
+    r = c.get(files_url(w, "config.yaml"), headers=ADMIN)
+    assert (r.status_code, r.json()) == (200, {"path": "config.yaml", "content": CODER_CONFIG,
+                                               "size": len(CODER_CONFIG)})
+    by_name = create_ws(c, name="Coder")
+    assert c.get(files_url(by_name) + "?depth=3", headers=ADMIN).json() == TEMPLATE_ENTRIES
+
+
 def test_generated_config_until_one_is_saved(server):
     w = create_ws(server, name="Lonely", role="keeps to itself", tier=2)
     tok = bearer(w["auth_token"])
