@@ -1,6 +1,7 @@
 /* fsread.c - see fsread.h. */
 #include "base/fsread.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -37,13 +38,13 @@ static cl_err read_fd(arena_t *a, int fd, size_t max, char **out, size_t *len, c
 
 cl_err fs_read_file(arena_t *a, const char *path, size_t max, char **out, size_t *len, cl_error *err)
 {
-    return read_fd(a, open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), max, out, len, err);
+    return read_fd(a, open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), max, out, len, err);
 }
 
 cl_err fs_read_under(arena_t *a, const char *root, const char *rel, size_t max, char **out, size_t *len,
                      cl_error *err)
 {
-    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC);
     for (const char *p = rel; fd >= 0;) {
         size_t k = strcspn(p, "/");
         char part[256];
@@ -55,7 +56,7 @@ cl_err fs_read_under(arena_t *a, const char *root, const char *rel, size_t max, 
         memcpy(part, p, k);
         part[k] = '\0';
         bool last = p[k] == '\0';
-        int next = openat(fd, part, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (last ? 0 : O_DIRECTORY));
+        int next = openat(fd, part, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | (last ? 0 : O_DIRECTORY));
         close(fd);
         fd = next;
         if (last)
@@ -63,4 +64,21 @@ cl_err fs_read_under(arena_t *a, const char *root, const char *rel, size_t max, 
         p += k + 1;
     }
     return read_fd(a, fd, max, out, len, err);
+}
+
+FILE *fs_fopen_regular(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0)
+        return NULL;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        errno = EINVAL;
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (f == NULL)
+        close(fd);
+    return f;
 }
