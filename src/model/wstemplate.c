@@ -426,6 +426,9 @@ cl_err wstpl_import(arena_t *a, const char *configs_dir, const char *name, const
             return cl_fail(err, e, "%s: %s", files[i].path, why.msg);
         config = config || strcmp(files[i].path, "config.yaml") == 0;
     }
+    const char *dir = wsfiles_shape_conflict(a, files, n);
+    if (dir != NULL)
+        return cl_fail(err, CL_INVALID, "invalid request body: %s is both a file and a directory", dir);
     *id = wstpl_normalize(a, name);
     const char *target = arena_sprintf(a, "%s/%s", configs_dir, *id);
     if (mkdir(configs_dir, 0755) != 0 && errno != EEXIST)

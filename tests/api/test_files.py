@@ -383,6 +383,24 @@ def test_bulk_replace(server):
     assert "ok.md" not in [e["path"] for e in server.get(files_url(w), headers=ADMIN).json()]
 
 
+def test_a_file_and_a_directory_cannot_share_a_path(server):
+    w = create_ws(server)
+    tok = w["auth_token"]
+    assert put_file(server, w, "a", "file").status_code == 200
+    error(put_file(server, w, "a/b", "under a file"), 400, "invalid request body: a is both a file and a directory")
+    assert put_file(server, w, "d/e/f.md", "deep").status_code == 200
+    for path in ("d", "d/e"):
+        error(put_file(server, w, path, "over a directory"), 400,
+              f"invalid request body: {path} is both a file and a directory")
+    error(server.put(files_url(w), headers=bearer(tok), json={"files": {"x.md": "x", "x.md/y": "y"}}), 400,
+          "invalid request body: x.md is both a file and a directory")
+    error(server.put(files_url(w), headers=bearer(tok), json={"files": {"ok.md": "x", "a/c": "y"}}), 400,
+          "invalid request body: a is both a file and a directory")  # with what is stored already
+    assert put_file(server, w, "a-b/c", "a sibling, not a child").status_code == 200
+    rows = server.db.query(f"SELECT path FROM workspace_files WHERE workspace_id = '{w['id']}' ORDER BY path")
+    assert [p for (p,) in rows] == ["a", "a-b/c", "d/e/f.md"]
+
+
 def test_file_auth_and_removed_workspaces(server):
     w, other = create_ws(server), create_ws(server)
     error(put_file(server, w, "a.md", "x", token=other["auth_token"]), 401, "invalid workspace auth token")

@@ -70,6 +70,16 @@ def test_no_template_cache_to_refresh(server):
     assert sorted(os.listdir(CONFIGS)) == before
 
 
+def test_import_refuses_a_file_and_a_directory_at_one_path(server):
+    name = "shape-" + uuid.uuid4().hex[:6]
+    for files in ({"a": "x", "a/b": "y"}, {"d/e/f.md": "y", "d/e": "x"}):
+        shared = "a" if "a" in files else "d/e"
+        error(server.post("/templates/import", headers=ADMIN, json={"name": name, "files": files}), 400,
+              f"invalid request body: {shared} is both a file and a directory")
+    assert not (CONFIGS / name).exists()
+    assert not [p for p in os.listdir(CONFIGS) if p.startswith(".import-")]
+
+
 def test_import_then_conflict(server):
     name = "My Team-Lead " + uuid.uuid4().hex[:6].upper()
     want = name.lower().replace(" ", "-")
