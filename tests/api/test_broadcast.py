@@ -51,6 +51,17 @@ def test_broadcast_reaches_the_org_but_not_the_sender(server):
         assert activity(server, w, "broadcast_receive") == [] and events(server, w["id"], {"BROADCAST_MESSAGE"}) == []
 
 
+def test_broadcast_from_70_levels_down_reaches_the_whole_org(server):
+    chain = [create_ws(server)]
+    for _ in range(69):
+        chain.append(create_ws(server, parent=chain[-1]))
+    leaf = chain[-1]
+    enable(server, leaf)
+    r = server.post(f"/workspaces/{leaf['id']}/broadcast", headers=bearer(leaf["auth_token"]), json={"message": "m"})
+    assert (r.status_code, r.json()) == (200, {"status": "sent", "delivered": 69})
+    assert len(activity(server, chain[0], "broadcast_receive")) == 1
+
+
 def test_broadcast_refusals(server):
     w = create_ws(server)
     enable(server, w)
