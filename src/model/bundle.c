@@ -184,6 +184,10 @@ static cl_err tools(reader *r, const json_t *list, const char *path, cl_error *e
         if (e != CL_OK)
             return e;
     }
+    size_t len; /* the document the import will seed (wsconfig_seed): refused here, not inside its transaction */
+    json_dump_arena(r->a, json_own(r->a, json_pack("{s:O}", "tools", list)), &len);
+    if (len > WSCONFIG_DOC_MAX)
+        return cl_fail(err, CL_INVALID, "%s would make a config document over %d bytes", where, WSCONFIG_DOC_MAX);
     return CL_OK;
 }
 
