@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/errors.h"
 #include "api/input.h"
@@ -297,8 +298,36 @@ static bool download_slot_or_reply(http_req *rq)
     return true;
 }
 
+/* The file name a Content-Disposition gives (`filename="…"` with its escapes, or a bare token), its last path part;
+ * NULL when there is none. */
+static const char *given_filename(arena_t *a, const char *cd)
+{
+    const char *p = cd;
+    while (*p != '\0' && !(strncasecmp(p, "filename=", 9) == 0 && (p == cd || strchr("; \t", p[-1]) != NULL)))
+        p++;
+    if (*p == '\0')
+        return NULL;
+    p += strlen("filename=");
+    char *name = arena_alloc(a, strlen(p) + 1);
+    size_t n = 0;
+    if (*p == '"') {
+        for (p++; *p != '\0' && *p != '"'; p++)
+            name[n++] = *p == '\\' && p[1] != '\0' ? *++p : *p;
+    } else {
+        while (*p != '\0' && *p != ';' && *p != ' ' && *p != '\t')
+            name[n++] = *p++;
+    }
+    name[n] = '\0';
+    const char *base = name;
+    for (const char *s = name; *s != '\0'; s++)
+        if (*s == '/' || *s == '\\')
+            base = s + 1;
+    return base[0] != '\0' ? base : NULL;
+}
+
 /* The workspace's answer, relayed: its status and body (the client's buffer itself, not a copy), and only its
- * Content-Type and Content-Disposition (the length is the body's). */
+ * Content-Type. The bytes come from an agent but are served from colony's origin, so they are always an attachment
+ * (the agent's file name kept, else the path's) and never sniffed: a text/html answer is saved, never rendered. */
 static void on_downloaded(void *arg, void *ctx, const http_call_result *r)
 {
     (void)ctx;
@@ -310,8 +339,13 @@ static void on_downloaded(void *arg, void *ctx, const http_call_result *r)
     } else if (r->outcome != HTTP_CALL_OK) {
         api_fail_with(rq, CL_BAD_GATEWAY, NULL, json_pack("{s:s?}", "detail", r->error), "workspace unreachable");
     } else {
-        if (r->content_disposition && r->content_disposition[0] && !strpbrk(r->content_disposition, "\r\n"))
-            http_add_header(rq, "content-disposition", r->content_disposition);
+        const char *name = r->content_disposition ? given_filename(rq->arena, r->content_disposition) : NULL;
+        if (name == NULL) {
+            const char *path = http_query(rq, "path"); /* checked before the dial */
+            name = strrchr(path, '/') + 1; /* an absolute clean path: never ends in '/' */
+        }
+        http_add_header(rq, "content-disposition", disposition(rq->arena, name));
+        http_add_header(rq, "x-content-type-options", "nosniff");
         const char *type = r->content_type && r->content_type[0] && !strpbrk(r->content_type, "\r\n")
                                ? arena_strdup(rq->arena, r->content_type)
                                : "application/octet-stream";

@@ -116,13 +116,33 @@ def test_download_relays_the_agents_file(server, agent):
                    headers=bearer(w["auth_token"]))
     assert (r.status_code, r.content) == (200, b"# Report\n")
     assert r.headers["Content-Type"] == "text/markdown"
-    assert r.headers["Content-Disposition"] == 'attachment; filename="report v1.md"'
+    assert r.headers["Content-Disposition"] == "attachment; filename=\"report v1.md\"; filename*=UTF-8''report%20v1.md"
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert r.headers["Content-Length"] == "9" and "X-Internal" not in r.headers
     (path, headers, _), = [s for s in agent.seen if s[0].startswith("/internal/file/read")]
     assert path == "/internal/file/read?path=/workspace/out/report%20v1.md"
     assert headers["Authorization"] == f"Bearer {secret}"
     r = server.get(f"/workspaces/{w['id']}/chat/download?path=/home/none.txt", headers=ADMIN)
     assert (r.status_code, r.json()) == (404, {"error": "file not found"})  # the agent's own answer, relayed
+
+
+def test_download_is_an_attachment_never_rendered(server, agent):
+    # the agent's bytes are served from colony's origin: whatever type it claims, a browser saves them, never renders
+    # or sniffs them; the agent's file name is kept (its last part, quotes escaped), else the path's
+    w = registered(server, agent)
+    agent.files["/workspace/page.html"] = b"<html><script>alert(document.domain)</script></html>"
+    url = f"/workspaces/{w['id']}/chat/download?path=/workspace/page.html"
+    cases = [({"Content-Type": "text/html", "Content-Disposition": None},
+              "attachment; filename=\"page.html\"; filename*=UTF-8''page.html"),
+             ({"Content-Type": "text/html", "Content-Disposition": 'inline; filename="../x/\\"q\\".html"'},
+              "attachment; filename=\"\\\"q\\\".html\"; filename*=UTF-8''%22q%22.html"),
+             ({"Content-Type": "text/html", "Content-Disposition": "inline; filename=plain.htm; size=3"},
+              "attachment; filename=\"plain.htm\"; filename*=UTF-8''plain.htm")]
+    for headers, want in cases:
+        agent.file_headers = headers
+        r = server.get(url, headers=ADMIN)
+        assert (r.status_code, r.headers["Content-Type"]) == (200, "text/html")
+        assert (r.headers["Content-Disposition"], r.headers["X-Content-Type-Options"]) == (want, "nosniff")
 
 
 def test_download_refusals_dial_nothing(server, agent):
