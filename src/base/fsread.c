@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Read the open file `fd` (closed here) when it is a regular file. */
-static cl_err read_fd(arena_t *a, int fd, size_t max, char **out, size_t *len, cl_error *err)
+/* Read the first `head` bytes of the open file `fd` (closed here) when it is a regular file of at most `max`. */
+static cl_err read_fd(arena_t *a, int fd, size_t max, size_t head, char **out, size_t *len, cl_error *err)
 {
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
@@ -22,10 +22,11 @@ static cl_err read_fd(arena_t *a, int fd, size_t max, char **out, size_t *len, c
         close(fd);
         return cl_fail(err, CL_TOO_LARGE, "file larger than %zu bytes", max);
     }
-    char *buf = arena_alloc(a, (size_t)sb.st_size + 1);
+    size_t want = (size_t)sb.st_size < head ? (size_t)sb.st_size : head;
+    char *buf = arena_alloc(a, want + 1);
     size_t got = 0;
-    while (got < (size_t)sb.st_size) { /* a file that shrinks meanwhile gives what it still has */
-        ssize_t k = read(fd, buf + got, (size_t)sb.st_size - got);
+    while (got < want) { /* a file that shrinks meanwhile gives what it still has */
+        ssize_t k = read(fd, buf + got, want - got);
         if (k <= 0)
             break;
         got += (size_t)k;
@@ -38,7 +39,12 @@ static cl_err read_fd(arena_t *a, int fd, size_t max, char **out, size_t *len, c
 
 cl_err fs_read_file(arena_t *a, const char *path, size_t max, char **out, size_t *len, cl_error *err)
 {
-    return read_fd(a, open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), max, out, len, err);
+    return fs_read_head(a, path, max, max, out, len, err);
+}
+
+cl_err fs_read_head(arena_t *a, const char *path, size_t max, size_t head, char **out, size_t *len, cl_error *err)
+{
+    return read_fd(a, open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), max, head, out, len, err);
 }
 
 cl_err fs_read_under(arena_t *a, const char *root, const char *rel, size_t max, char **out, size_t *len,
@@ -63,7 +69,7 @@ cl_err fs_read_under(arena_t *a, const char *root, const char *rel, size_t max, 
             break;
         p += k + 1;
     }
-    return read_fd(a, fd, max, out, len, err);
+    return read_fd(a, fd, max, max, out, len, err);
 }
 
 FILE *fs_fopen_regular(const char *path)

@@ -14,6 +14,8 @@
 /* The bytes of `path` (NUL-terminated, *len of them) into `a`. CL_NOT_FOUND when it is missing, not a regular file
  * or a symlink; CL_TOO_LARGE past `max` bytes. */
 cl_err fs_read_file(arena_t *a, const char *path, size_t max, char **out, size_t *len, cl_error *err);
+/* Only its first `head` bytes (fewer when it is shorter), with the same refusals. */
+cl_err fs_read_head(arena_t *a, const char *path, size_t max, size_t head, char **out, size_t *len, cl_error *err);
 /* The same for `rel` ("a/b/c", no empty, "." or ".." part) beneath directory `root`: the root may be reached
  * through symlinks, but nothing beneath it is - every directory on the way is opened without following one, as a
  * listing that lstat()s sees the tree. CL_NOT_FOUND as above, and for a symlink or non-directory on the way. */

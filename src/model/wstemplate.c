@@ -108,13 +108,13 @@ static const char *by_config_name(arena_t *a, const char *configs_dir, const cha
         if (ent->d_name[0] == '.')
             continue;
         const char *dir = arena_sprintf(a, "%s/%s", configs_dir, ent->d_name);
-        ws_file f;
+        char *head; /* the name is looked for in the first NAME_SCAN_BYTES only: read no more, on every request */
+        size_t got;
         cl_error e;
-        if (!is_dir(dir) || read_text(a, arena_sprintf(a, "%s/config.yaml", dir), WSTPL_CONFIG_MAX, &f, &e) != CL_OK)
+        if (!is_dir(dir) || fs_read_head(a, arena_sprintf(a, "%s/config.yaml", dir), WSTPL_CONFIG_MAX,
+                                         NAME_SCAN_BYTES, &head, &got, &e) != CL_OK)
             continue;
-        if (f.size > NAME_SCAN_BYTES)
-            ((char *)f.content)[NAME_SCAN_BYTES] = '\0';
-        if (names(f.content, ws_name))
+        if (names(head, ws_name))
             found = dir;
     }
     closedir(d);

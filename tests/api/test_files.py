@@ -258,6 +258,20 @@ def test_a_symlinked_configs_dir_is_followed(start_colony, tmp_path):
     assert c.get(files_url(by_name) + "?depth=3", headers=ADMIN).json() == TEMPLATE_ENTRIES
 
 
+def test_a_template_found_by_the_name_its_config_says(server):
+    # no directory by the workspace's (normalised) name: the template whose config.yaml names it, looked for in the
+    # first 8 KiB of each (colony reads no more of them on this path, which every files request may take)
+    for d, text in (("dir-x", "description: x\nname: Special Agent\n"),
+                    ("dir-late", "#" + "x" * 8192 + "\nname: Late Agent\n")):
+        (CONFIGS / d).mkdir(exist_ok=True)
+        (CONFIGS / d / "config.yaml").write_text(text)
+    w = create_ws(server, name="Special Agent")
+    assert server.get(files_url(w, "config.yaml"), headers=ADMIN).json()["content"] == (
+        "description: x\nname: Special Agent\n")
+    late = create_ws(server, name="Late Agent")
+    assert server.get(files_url(late, "config.yaml"), headers=ADMIN).json()["content"].startswith('name: "Late Agent"')
+
+
 def test_generated_config_until_one_is_saved(server):
     w = create_ws(server, name="Lonely", role="keeps to itself", tier=2)
     tok = bearer(w["auth_token"])
