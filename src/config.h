@@ -40,6 +40,7 @@ typedef struct {
     long upload_ack_retention_s;
     long upload_max_file;
     long chat_download_max_concurrent;
+    long broadcast_rate_limit;
     long a2a_connect_timeout_ms;
     long a2a_idle_timeout_s;
     long a2a_max_response;

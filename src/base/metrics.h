@@ -148,7 +148,9 @@
     XX(CHAT_DOWNLOADS_INFLIGHT, "gauge", "colony_chat_download_relays_in_flight", "",                            \
        "Chat downloads being relayed (each holds the agent's answer until its caller has read it).")            \
     XX(CHAT_DOWNLOADS_REFUSED, "counter", "colony_chat_download_refused_total", "",                                \
-       "Chat downloads refused with 503 because --chat-download-max-concurrent relays were in flight.")
+       "Chat downloads refused with 503 because --chat-download-max-concurrent relays were in flight.")           \
+    XX(BROADCAST_RATE_LIMITED, "counter", "colony_broadcasts_refused_total", "reason=\"rate\"",                  \
+       "Broadcasts refused with 429: their sender passed --broadcast-rate-limit.")
 
 typedef enum {
 #define XX(id, type, name, labels, help) METRIC_##id,

@@ -62,6 +62,24 @@ def test_broadcast_from_70_levels_down_reaches_the_whole_org(server):
     assert len(activity(server, chain[0], "broadcast_receive")) == 1
 
 
+def test_broadcast_rate_is_limited_per_sender(start_colony):
+    # a broadcast writes to the whole org: each sender has --broadcast-rate-limit of them a minute (a token bucket)
+    c = start_colony(args=["--broadcast-rate-limit", "2"])
+    root = create_ws(c)
+    kid = create_ws(c, parent=root)
+    enable(c, root), enable(c, kid)
+    url = f"/workspaces/{root['id']}/broadcast"
+    for _ in range(2):
+        assert c.post(url, headers=ADMIN, json={"message": "m"}).json() == {"status": "sent", "delivered": 1}
+    r = c.post(url, headers=ADMIN, json={"message": "m"})
+    body = error(r, 429, "too many broadcasts from this workspace; retry later", "rate_limited")
+    assert 1 <= int(r.headers["Retry-After"]) <= 30 and body["retry_after"] == int(r.headers["Retry-After"])
+    assert len(activity(c, kid, "broadcast_receive")) == 2  # the refused one wrote nothing
+    assert metric(c, "colony_broadcasts_refused_total", 'reason="rate"') == 1
+    r = c.post(f"/workspaces/{kid['id']}/broadcast", headers=bearer(kid["auth_token"]), json={"message": "m"})
+    assert r.json() == {"status": "sent", "delivered": 1}  # another sender has its own bucket
+
+
 def test_broadcast_refusals(server):
     w = create_ws(server)
     enable(server, w)
