@@ -114,6 +114,8 @@ BAD = [
     ({"name": "a", "sub_workspaces": [{"name": "b", "skills": [{"id": "s", "bar": 1}]}]},
      'invalid bundle: unknown key "bar" at sub_workspaces[0].skills[0]'),
     ({"name": "a", "tools": [{"id": "t", "config": {}, "x": 1}]}, 'invalid bundle: unknown key "x" at tools[0]'),
+    ({"name": "a", "sub_workspaces": [{"name": "b", "prompts": {"n/a.md": "x", "n": "y"}}]},
+     "invalid bundle: sub_workspaces[0].prompts: n is both a file and a directory"),
     ({"name": "a", "sub_workspaces": [{"name": "b", "tools": [{"id": "t", "config": {"blob": "x" * (1 << 20)}}]}]},
      "invalid bundle: sub_workspaces[0].tools would make a config document over 1048576 bytes"),
     ({"name": "a", "prompts": {"big.md": "x" * (1024 * 1024 + 1)}},
