@@ -36,6 +36,18 @@ void api_upload_limits(http_req *rq)
                                       (json_int_t)request_cap, "max_attachments_per_message", UPLOAD_MAX_ATTACHMENTS));
 }
 
+/* Answer with the agent's status, Content-Type (octet-stream when it gave none usable) and body - the client's
+ * buffer itself, handed over to rq's arena rather than copied. */
+static void relay(http_req *rq, const http_call_result *r)
+{
+    const char *type = r->content_type && r->content_type[0] && !strpbrk(r->content_type, "\r\n")
+                           ? arena_strdup(rq->arena, r->content_type)
+                           : "application/octet-stream";
+    char *body = http_call_take_body(r);
+    arena_defer(rq->arena, free, body);
+    http_respond(rq, r->status, type, body, r->body_len);
+}
+
 /* The workspace's answer to a forwarded upload, relayed (rq was held for it). */
 static void on_forwarded(void *arg, void *ctx, const http_call_result *r)
 {
@@ -46,10 +58,7 @@ static void on_forwarded(void *arg, void *ctx, const http_call_result *r)
     } else if (r->outcome != HTTP_CALL_OK && r->outcome != HTTP_CALL_TOO_LARGE) {
         api_fail_with(rq, CL_BAD_GATEWAY, NULL, json_pack("{s:s?}", "detail", r->error), "workspace unreachable");
     } else {
-        const char *type = r->content_type && r->content_type[0] && !strpbrk(r->content_type, "\r\n")
-                               ? arena_strdup(rq->arena, r->content_type)
-                               : "application/octet-stream";
-        http_respond(rq, r->status, type, arena_strndup(rq->arena, r->body, r->body_len), r->body_len);
+        relay(rq, r);
     }
     http_req_drop(rq);
 }
@@ -325,8 +334,8 @@ static const char *given_filename(arena_t *a, const char *cd)
     return base[0] != '\0' ? base : NULL;
 }
 
-/* The workspace's answer, relayed: its status and body (the client's buffer itself, not a copy), and only its
- * Content-Type. The bytes come from an agent but are served from colony's origin, so they are always an attachment
+/* The workspace's answer, relayed (relay()): its status, body and Content-Type, nothing else of its headers. The
+ * bytes come from an agent but are served from colony's origin, so they are always an attachment
  * (the agent's file name kept, else the path's) and never sniffed: a text/html answer is saved, never rendered. */
 static void on_downloaded(void *arg, void *ctx, const http_call_result *r)
 {
@@ -346,12 +355,7 @@ static void on_downloaded(void *arg, void *ctx, const http_call_result *r)
         }
         http_add_header(rq, "content-disposition", disposition(rq->arena, name));
         http_add_header(rq, "x-content-type-options", "nosniff");
-        const char *type = r->content_type && r->content_type[0] && !strpbrk(r->content_type, "\r\n")
-                               ? arena_strdup(rq->arena, r->content_type)
-                               : "application/octet-stream";
-        char *body = http_call_take_body(r);
-        arena_defer(rq->arena, free, body);
-        http_respond(rq, r->status, type, body, r->body_len);
+        relay(rq, r);
     }
     http_req_drop(rq);
 }
