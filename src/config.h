@@ -39,6 +39,8 @@ typedef struct {
     long upload_sweep_interval_ms;
     long upload_ack_retention_s;
     long upload_max_file;
+    long chat_download_max_concurrent;
+    long broadcast_rate_limit;
     long a2a_connect_timeout_ms;
     long a2a_idle_timeout_s;
     long a2a_max_response;

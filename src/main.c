@@ -19,6 +19,7 @@
 #include "api/org.h"
 #include "api/registry.h"
 #include "api/secrets.h"
+#include "api/broadcast.h"
 #include "api/uploads.h"
 #include "api/routes.h"
 #include "api/templates.h"
@@ -257,9 +258,10 @@ static int cmd_serve(const config_t *c)
                          .keepalive_ms = c->mcp_stream_ping_ms};
     api_events_init(c->dev_open_events, &stc);
     stream_configure(&stc);
-    api_uploads_init((size_t)c->upload_max_file, (size_t)c->max_body);
+    api_uploads_init((size_t)c->upload_max_file, (size_t)c->max_body, (int)c->chat_download_max_concurrent);
     api_a2a_init((size_t)c->a2a_max_response, c->a2a_queue_ttl_s * 1000);
     api_registry_init(c->bootstrap_rate_limit);
+    api_broadcast_init(c->broadcast_rate_limit);
     /* workspace operations without containers: a metered delivery's lease lasts as long as a delivery can; the
      * liveness window decides whether a resumed workspace is online; the deployment's platform LLM proxy and org */
     budget_set_lease_ms(c->a2a_connect_timeout_ms + c->a2a_idle_timeout_s * 1000 + 60000);
@@ -344,6 +346,7 @@ static int cmd_serve(const config_t *c)
     pgnotify_stop(listener);
     health_stop(health);
     api_registry_fini();
+    api_broadcast_fini();
     api_activity_fini();
     api_memories_fini();
     courier_stop(courier);

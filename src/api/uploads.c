@@ -2,13 +2,16 @@
  * file. A batch is staged all or nothing (poll mode) or forwarded to the workspace as it came (push mode). */
 #include "api/uploads.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/errors.h"
 #include "api/input.h"
 #include "base/json.h"
+#include "base/metrics.h"
 #include "http/client.h"
 #include "http/multipart.h"
 #include "model/secret.h"
@@ -17,9 +20,12 @@
 #include "model/workspace.h"
 
 static size_t file_cap = UPLOAD_FILE_CAP, request_cap = UPLOAD_FILE_CAP;
+static int max_downloads = 8;
+static atomic_int downloads; /* relays holding a slot: from before the dial until their request is done */
 
-void api_uploads_init(size_t max_file, size_t max_body)
+void api_uploads_init(size_t max_file, size_t max_body, int max_relays)
 {
+    max_downloads = max_relays;
     request_cap = max_body < UPLOAD_FILE_CAP ? max_body : UPLOAD_FILE_CAP;
     file_cap = max_file < request_cap ? max_file : request_cap;
 }
@@ -28,6 +34,18 @@ void api_upload_limits(http_req *rq)
 {
     api_reply_json(rq, 200, json_pack("{s:I, s:I, s:i}", "per_file_bytes", (json_int_t)file_cap, "per_request_bytes",
                                       (json_int_t)request_cap, "max_attachments_per_message", UPLOAD_MAX_ATTACHMENTS));
+}
+
+/* Answer with the agent's status, Content-Type (octet-stream when it gave none usable) and body - the client's
+ * buffer itself, handed over to rq's arena rather than copied. */
+static void relay(http_req *rq, const http_call_result *r)
+{
+    const char *type = r->content_type && r->content_type[0] && !strpbrk(r->content_type, "\r\n")
+                           ? arena_strdup(rq->arena, r->content_type)
+                           : "application/octet-stream";
+    char *body = http_call_take_body(r);
+    arena_defer(rq->arena, free, body);
+    http_respond(rq, r->status, type, body, r->body_len);
 }
 
 /* The workspace's answer to a forwarded upload, relayed (rq was held for it). */
@@ -40,10 +58,7 @@ static void on_forwarded(void *arg, void *ctx, const http_call_result *r)
     } else if (r->outcome != HTTP_CALL_OK && r->outcome != HTTP_CALL_TOO_LARGE) {
         api_fail_with(rq, CL_BAD_GATEWAY, NULL, json_pack("{s:s?}", "detail", r->error), "workspace unreachable");
     } else {
-        const char *type = r->content_type && r->content_type[0] && !strpbrk(r->content_type, "\r\n")
-                               ? arena_strdup(rq->arena, r->content_type)
-                               : "application/octet-stream";
-        http_respond(rq, r->status, type, arena_strndup(rq->arena, r->body, r->body_len), r->body_len);
+        relay(rq, r);
     }
     http_req_drop(rq);
 }
@@ -268,8 +283,60 @@ static bool under_root(const char *p)
     return false;
 }
 
-/* The workspace's answer, relayed: its status and body, and only its Content-Type and Content-Disposition (the
- * length is the body's). */
+/* A slot is held until the request's arena goes, i.e. until the relayed bytes are written or the caller is gone,
+ * so memory held by relays is bounded by max_downloads x file_cap however slowly callers read. */
+static void download_slot_free(void *unused)
+{
+    (void)unused;
+    atomic_fetch_sub(&downloads, 1);
+    metric_add(METRIC_CHAT_DOWNLOADS_INFLIGHT, -1);
+}
+
+static bool download_slot_or_reply(http_req *rq)
+{
+    if (atomic_fetch_add(&downloads, 1) >= max_downloads) {
+        atomic_fetch_sub(&downloads, 1);
+        metric_inc(METRIC_CHAT_DOWNLOADS_REFUSED);
+        http_add_header(rq, "retry-after", "5");
+        api_fail_with(rq, CL_UNAVAILABLE, NULL, json_pack("{s:i}", "retry_after", 5),
+                      "too many chat downloads in flight; retry");
+        return false;
+    }
+    metric_inc(METRIC_CHAT_DOWNLOADS_INFLIGHT);
+    arena_defer(rq->arena, download_slot_free, NULL);
+    return true;
+}
+
+/* The file name a Content-Disposition gives (`filename="…"` with its escapes, or a bare token), its last path part;
+ * NULL when there is none. */
+static const char *given_filename(arena_t *a, const char *cd)
+{
+    const char *p = cd;
+    while (*p != '\0' && !(strncasecmp(p, "filename=", 9) == 0 && (p == cd || strchr("; \t", p[-1]) != NULL)))
+        p++;
+    if (*p == '\0')
+        return NULL;
+    p += strlen("filename=");
+    char *name = arena_alloc(a, strlen(p) + 1);
+    size_t n = 0;
+    if (*p == '"') {
+        for (p++; *p != '\0' && *p != '"'; p++)
+            name[n++] = *p == '\\' && p[1] != '\0' ? *++p : *p;
+    } else {
+        while (*p != '\0' && *p != ';' && *p != ' ' && *p != '\t')
+            name[n++] = *p++;
+    }
+    name[n] = '\0';
+    const char *base = name;
+    for (const char *s = name; *s != '\0'; s++)
+        if (*s == '/' || *s == '\\')
+            base = s + 1;
+    return base[0] != '\0' ? base : NULL;
+}
+
+/* The workspace's answer, relayed (relay()): its status, body and Content-Type, nothing else of its headers. The
+ * bytes come from an agent but are served from colony's origin, so they are always an attachment
+ * (the agent's file name kept, else the path's) and never sniffed: a text/html answer is saved, never rendered. */
 static void on_downloaded(void *arg, void *ctx, const http_call_result *r)
 {
     (void)ctx;
@@ -281,12 +348,14 @@ static void on_downloaded(void *arg, void *ctx, const http_call_result *r)
     } else if (r->outcome != HTTP_CALL_OK) {
         api_fail_with(rq, CL_BAD_GATEWAY, NULL, json_pack("{s:s?}", "detail", r->error), "workspace unreachable");
     } else {
-        if (r->content_disposition && r->content_disposition[0] && !strpbrk(r->content_disposition, "\r\n"))
-            http_add_header(rq, "content-disposition", r->content_disposition);
-        const char *type = r->content_type && r->content_type[0] && !strpbrk(r->content_type, "\r\n")
-                               ? arena_strdup(rq->arena, r->content_type)
-                               : "application/octet-stream";
-        http_respond(rq, r->status, type, arena_strndup(rq->arena, r->body, r->body_len), r->body_len);
+        const char *name = r->content_disposition ? given_filename(rq->arena, r->content_disposition) : NULL;
+        if (name == NULL) {
+            const char *path = http_query(rq, "path"); /* checked before the dial */
+            name = strrchr(path, '/') + 1; /* an absolute clean path: never ends in '/' */
+        }
+        http_add_header(rq, "content-disposition", disposition(rq->arena, name));
+        http_add_header(rq, "x-content-type-options", "nosniff");
+        relay(rq, r);
     }
     http_req_drop(rq);
 }
@@ -335,7 +404,7 @@ void api_chat_download(http_req *rq)
         api_fail(rq, CL_NOT_FOUND, "workspace not found");
         return;
     }
-    if (!agent_target_or_reply(rq, &w, "chat download", &base, &secret))
+    if (!agent_target_or_reply(rq, &w, "chat download", &base, &secret) || !download_slot_or_reply(rq))
         return;
     http_call c = {.method = "GET",
                    .url = arena_sprintf(rq->arena, "%s/internal/file/read?path=%s", base, query_escape(rq->arena, path)),

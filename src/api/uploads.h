@@ -7,8 +7,9 @@
 #include "http/request.h"
 
 /* The per-file cap (an operator's choice) and the request body limit the server enforces; the effective caps are
- * the smaller of the two. */
-void api_uploads_init(size_t max_file, size_t max_body);
+ * the smaller of the two. A chat download holds up to the per-file cap until its caller has read it: at most
+ * `max_relays` run at once. */
+void api_uploads_init(size_t max_file, size_t max_body, int max_relays);
 
 void api_upload_limits(http_req *rq);
 void api_chat_upload(http_req *rq);

@@ -149,7 +149,13 @@
        "MCP tools/call by outcome: answered, or failed (a tool error, -32000).")                                 \
     XX(MCP_TOOL_FAILED, "counter", "colony_mcp_tool_calls_total", "outcome=\"failed\"", "")                      \
     XX(MCP_RATE_LIMITED, "counter", "colony_mcp_rate_limited_total", "",                                          \
-       "MCP requests refused (429) by the per-token limit.")
+       "MCP requests refused (429) by the per-token limit.")                                \
+    XX(CHAT_DOWNLOADS_INFLIGHT, "gauge", "colony_chat_download_relays_in_flight", "",                            \
+       "Chat downloads being relayed (each holds the agent's answer until its caller has read it).")            \
+    XX(CHAT_DOWNLOADS_REFUSED, "counter", "colony_chat_download_refused_total", "",                                \
+       "Chat downloads refused with 503 because --chat-download-max-concurrent relays were in flight.")           \
+    XX(BROADCAST_RATE_LIMITED, "counter", "colony_broadcasts_refused_total", "reason=\"rate\"",                  \
+       "Broadcasts refused with 429: their sender passed --broadcast-rate-limit.")
 
 typedef enum {
 #define XX(id, type, name, labels, help) METRIC_##id,

@@ -135,6 +135,12 @@ static void finish(call *c, http_call_outcome outcome, const char *error)
     release(c);
 }
 
+char *http_call_take_body(const http_call_result *r)
+{
+    call *c = H2O_STRUCT_FROM_MEMBER(call, result, r);
+    return buf_steal(&c->resp, NULL);
+}
+
 /* A failure raised by h2o itself: h2o closes its client after the callback returns. */
 static http_call_outcome classify(const char *errstr)
 {

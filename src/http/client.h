@@ -76,6 +76,10 @@ enum { HTTP_CLIENT_BRIEF_IDLE_MS = 30000 };
  * thread), so do everything the callback relies on before calling. Any thread for a worker's client. */
 void http_client_post(http_client *cl, const http_call *c, http_call_cb cb, void *arg);
 
+/* From inside a callback: the response body itself (NUL-terminated, r->body_len bytes), handed over so that a
+ * relay keeps it without a second copy; the caller frees it. r->body must not be read afterwards. */
+char *http_call_take_body(const http_call_result *r);
+
 /* The client of the I/O thread serving rq (defined by the engine, request.c). */
 http_client *http_req_client(http_req *rq);
 

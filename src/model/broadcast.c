@@ -61,6 +61,9 @@ static cl_err send(db_t *db, arena_t *a, const char *sender_id, const char *mess
     db_finish(st);
     if (e == CL_OK && n > BROADCAST_RECIPIENTS_MAX)
         e = cl_fail(err, CL_TOO_LARGE, "a broadcast reaches at most %d workspaces", BROADCAST_RECIPIENTS_MAX);
+    if (e == CL_OK && n > 0 && strlen(message) > BROADCAST_TOTAL_MAX / n)
+        e = cl_fail(err, CL_TOO_LARGE, "broadcast too large: %zu bytes to %zu workspaces exceeds %d bytes in total",
+                    strlen(message), n, BROADCAST_TOTAL_MAX);
     if (e != CL_OK)
         return e;
     json_t *p = json_own(a, json_pack("{s:s, s:s, s:s}", "message", message, "sender_id", sender_id, "sender", name));

@@ -184,6 +184,10 @@ static cl_err tools(reader *r, const json_t *list, const char *path, cl_error *e
         if (e != CL_OK)
             return e;
     }
+    size_t len; /* the document the import will seed (wsconfig_seed): refused here, not inside its transaction */
+    json_dump_arena(r->a, json_own(r->a, json_pack("{s:O}", "tools", list)), &len);
+    if (len > WSCONFIG_DOC_MAX)
+        return cl_fail(err, CL_INVALID, "%s would make a config document over %d bytes", where, WSCONFIG_DOC_MAX);
     return CL_OK;
 }
 
@@ -300,6 +304,9 @@ static cl_err node(reader *r, const json_t *j, const char *path, bundle *out, cl
         (e = skills(r, json_object_get(j, "skills"), path, &fs, err)) != CL_OK ||
         (e = tools(r, json_object_get(j, "tools"), path, err)) != CL_OK)
         return e;
+    const char *both = wsfiles_shape_conflict(r->a, fs.files, fs.n);
+    if (both != NULL)
+        return cl_fail(err, CL_INVALID, "%s: %s is both a file and a directory", at(r, path, "prompts"), both);
     const json_t *tl = json_object_get(j, "tools");
     out->tools = json_array_size(tl) > 0 ? tl : NULL;
     out->files = fs.files, out->nfiles = fs.n;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/fsread.h"
 #include "base/utf8.h"
 
 static bool blank(char c)
@@ -158,7 +159,9 @@ cl_err envfile_parse(arena_t *a, const char *text, size_t len, secret_pair **pai
 cl_err envfile_load(arena_t *a, const char *path, secret_pair **pairs, size_t *count, cl_error *err)
 {
     *pairs = NULL, *count = 0;
-    FILE *f = fopen(path, "rb");
+    FILE *f = fs_fopen_regular(path);
+    if (f == NULL && errno == EINVAL)
+        return cl_fail(err, CL_INVALID, "%s is not a regular file of at most %d bytes", path, ENVFILE_MAX);
     if (f == NULL)
         return errno == ENOENT ? CL_OK : cl_fail(err, CL_INVALID, "cannot read %s: %s", path, strerror(errno));
     struct stat sb; /* as large as the file, not as the bound: an import may read one per node */

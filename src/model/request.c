@@ -25,11 +25,11 @@ static const char SQL_INSERT[] =
     " CAST($9 AS INTEGER), CAST($10 AS BIGINT), CAST($10 AS BIGINT) FROM workspaces w"
     " WHERE w.id = $3 AND w.status <> 'removed' RETURNING id";
 static const char SQL_LIVE[] = "SELECT 1 FROM workspaces WHERE id = $1 AND status <> 'removed'";
-/* the org of a workspace: the root above it (depth bounded as every ancestor walk) */
+/* the org of a workspace: the root above it, however deep (UNION visits a row once, so even a cycle ends) */
 static const char SQL_ROOT[] =
-    "WITH RECURSIVE anc(id, parent_id, depth) AS (SELECT id, parent_id, 0 FROM workspaces WHERE id = $1"
-    " UNION ALL SELECT w.id, w.parent_id, anc.depth + 1 FROM workspaces w JOIN anc ON w.id = anc.parent_id"
-    " WHERE anc.depth < 64) SELECT id FROM anc WHERE parent_id IS NULL";
+    "WITH RECURSIVE anc(id, parent_id) AS (SELECT id, parent_id FROM workspaces WHERE id = $1"
+    " UNION SELECT w.id, w.parent_id FROM workspaces w JOIN anc ON w.id = anc.parent_id)"
+    " SELECT id FROM anc WHERE parent_id IS NULL";
 /* newest first, keyset pages on (created_at, id): idx_requests_outgoing, _inbox, _open, _open_org */
 #define LIST_SQL(party)                                                                                            \
     "SELECT " R_COLUMNS ", NULL FROM requests r WHERE r." party "_type = 'agent' AND r." party "_id = $1"          \
@@ -201,7 +201,7 @@ cl_err request_create(db_t *db, arena_t *a, const char *requester, const request
     if ((e = db_tx_lock_shared(db, WS_TREE_LOCK, err)) == CL_OK && to_agent)
         e = check_recipient(db, a, requester, recipient, err);
     if (e == CL_OK && (e = exists(db, a, SQL_ROOT, requester, &org, err)) == CL_NOT_FOUND)
-        e = CL_OK; /* no root (a missing workspace, or a cycle past the walk's bound): no org, never a refusal */
+        e = CL_OK; /* no root (a missing workspace, or a cycle): no org, never a refusal */
     db_stmt_t *st;
     if (e == CL_OK) {
         e = db_query(db, a, &st, err, SQL_INSERT, "ssssssssni", fresh, s->kind, requester, org, s->recipient_type,

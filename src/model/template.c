@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/fsread.h"
 #include "base/json.h"
 #include "base/time.h"
 #include "base/utf8.h"
@@ -193,7 +194,7 @@ static cl_err prompt_file(walk_ctx *w, const char *files_dir, const char *file, 
     size_t rn = strlen(root);
     if (strncmp(real, root, rn) != 0 || real[rn] != '/')
         return cl_fail(err, CL_INVALID, "%s: prompt_file must be a path inside the template directory", path);
-    FILE *f = fopen(real, "rb");
+    FILE *f = fs_fopen_regular(real);
     struct stat sb;
     if (f == NULL || fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
         if (f)
@@ -518,7 +519,7 @@ cl_err tpl_from_json(arena_t *a, const json_t *doc, org_template *out, cl_error 
 
 cl_err tpl_load_file(arena_t *a, const char *path, org_template *out, cl_error *err)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = fs_fopen_regular(path);
     if (f == NULL)
         return cl_fail(err, CL_NOT_FOUND, "cannot open %s: %s", path, strerror(errno));
     char *buf = arena_alloc(a, TPL_FILE_MAX + 1);

@@ -58,11 +58,12 @@ static const char SQL_LIVE_BY_NAME[] =
     " = COALESCE(CAST($1 AS TEXT), '00000000-0000-0000-0000-000000000000') AND name = $2 AND status <> 'removed'";
 static const char SQL_LIVE_EXISTS[] = "SELECT 1 FROM workspaces WHERE id = $1 AND status <> 'removed'";
 static const char SQL_PLATFORM[] = "SELECT id FROM workspaces WHERE kind = 'platform' AND status <> 'removed'";
+/* Walks up to the top however deep the tree is (creation bounds no depth): UNION, not UNION ALL, so that a row is
+ * visited once and even a cycle ends the walk. */
 static const char SQL_IS_ANCESTOR[] =
-    "WITH RECURSIVE anc(id, parent_id, depth) AS ("
-    " SELECT id, parent_id, 0 FROM workspaces WHERE id = $1"
-    " UNION ALL SELECT w.id, w.parent_id, anc.depth + 1 FROM workspaces w JOIN anc ON w.id = anc.parent_id"
-    " WHERE anc.depth < 64)"
+    "WITH RECURSIVE anc(id, parent_id) AS ("
+    " SELECT id, parent_id FROM workspaces WHERE id = $1"
+    " UNION SELECT w.id, w.parent_id FROM workspaces w JOIN anc ON w.id = anc.parent_id)"
     " SELECT count(*) FROM anc WHERE id = $2";
 static const char SQL_SUBTREE[] =
     "WITH RECURSIVE sub(id, depth) AS ("
@@ -593,12 +594,12 @@ cl_err ws_delete(db_t *db, arena_t *a, const char *id, bool purge, int64_t *casc
     return db_tx_end(db, cascade(db, a, id, purge, cascaded, err), err);
 }
 
+/* The top of the walk (as SQL_IS_ANCESTOR, any depth): the row without a parent, or whose parent is gone. */
 static const char SQL_ORG_ROOT[] =
-    "WITH RECURSIVE anc(id, parent_id, depth) AS ("
-    " SELECT id, parent_id, 0 FROM workspaces WHERE id = $1"
-    " UNION ALL SELECT w.id, w.parent_id, anc.depth + 1 FROM workspaces w JOIN anc ON w.id = anc.parent_id"
-    " WHERE anc.depth < 64)"
-    " SELECT id FROM anc ORDER BY depth DESC LIMIT 1";
+    "WITH RECURSIVE anc(id, parent_id) AS ("
+    " SELECT id, parent_id FROM workspaces WHERE id = $1"
+    " UNION SELECT w.id, w.parent_id FROM workspaces w JOIN anc ON w.id = anc.parent_id)"
+    " SELECT id FROM anc WHERE parent_id IS NULL OR parent_id NOT IN (SELECT id FROM anc) LIMIT 1";
 
 cl_err ws_org_root(db_t *db, arena_t *a, const char *id, const char **root, cl_error *err)
 {

@@ -271,6 +271,35 @@ static cl_err check_totals(db_t *db, arena_t *a, const char *ws_id, cl_error *er
     return e;
 }
 
+static int by_path_ptr(const void *x, const void *y) { return strcmp(*(const char *const *)x, *(const char *const *)y); }
+
+const char *wsfiles_shape_conflict(arena_t *a, const ws_file *files, size_t n)
+{
+    const char **paths = arena_calloc(a, n + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        paths[i] = files[i].path;
+    qsort(paths, n, sizeof(char *), by_path_ptr);
+    for (size_t i = 0; i < n; i++) /* each directory on the way to a file must not be a file itself */
+        for (const char *s = strchr(paths[i], '/'); s != NULL; s = strchr(s + 1, '/')) {
+            const char *dir = arena_strndup(a, paths[i], (size_t)(s - paths[i]));
+            if (bsearch(&dir, paths, n, sizeof(char *), by_path_ptr) != NULL)
+                return dir;
+        }
+    return NULL;
+}
+
+/* Within the writer's lock: what root `root` holds now has no path that is a file and a directory. */
+static cl_err check_shape(db_t *db, arena_t *a, const char *ws_id, const char *root, cl_error *err)
+{
+    ws_file *now;
+    size_t k;
+    cl_err e = stored(db, a, ws_id, root, false, &now, &k, err);
+    const char *dir = e == CL_OK ? wsfiles_shape_conflict(a, now, k) : NULL;
+    if (dir != NULL)
+        e = cl_fail(err, CL_INVALID, "invalid request body: %s is both a file and a directory", dir);
+    return e;
+}
+
 static cl_err lock_live(db_t *db, arena_t *a, const char *ws_id, cl_error *err)
 {
     int64_t changed = 0;
@@ -308,7 +337,8 @@ cl_err wsfiles_write(db_t *db, arena_t *a, const ws_row *w, const char *tpl_dir,
             e = put(db, a, w->id, root, &f, time_now_ms(), err);
         }
     }
-    if (e == CL_OK && (e = check_totals(db, a, w->id, err)) == CL_OK)
+    if (e == CL_OK && (e = check_totals(db, a, w->id, err)) == CL_OK &&
+        (e = check_shape(db, a, w->id, root, err)) == CL_OK)
         e = announce(db, a, w->id, root, files, n, NULL, false, err);
     return db_tx_end(db, e, err);
 }
@@ -340,5 +370,7 @@ cl_err wsfiles_seed(db_t *db, arena_t *a, const char *ws_id, const char *tpl_dir
     cl_err e = copy_template(db, a, ws_id, tpl_dir, WSFILES_CONFIGS, err);
     if (e == CL_OK)
         e = put_all(db, a, ws_id, WSFILES_CONFIGS, files, n, err);
-    return e == CL_OK ? check_totals(db, a, ws_id, err) : e;
+    if (e == CL_OK && (e = check_totals(db, a, ws_id, err)) == CL_OK)
+        e = check_shape(db, a, ws_id, WSFILES_CONFIGS, err);
+    return e;
 }

@@ -51,6 +51,9 @@ bool wsfiles_root_valid(const char *root);
 cl_err wsfiles_path_check(const char *path, cl_error *err);
 /* A file content colony stores: valid UTF-8 without NUL, at most WSFILES_FILE_MAX bytes (CL_TOO_LARGE). */
 cl_err wsfiles_content_check(const char *content, size_t size, cl_error *err);
+/* A path that names a file and, with files beneath it, a directory too ("a" and "a/b"), arena-owned; NULL when
+ * there is none. A tree on disk cannot hold both, so no set of stored or imported files may. */
+const char *wsfiles_shape_conflict(arena_t *a, const ws_file *files, size_t n);
 /* A name a listing leaves out (.git, __pycache__, node_modules, .DS_Store), at any level of `path`. */
 bool wsfiles_ignored(const char *path);
 /* A path that is hidden (a part starting with '.'): never exported, never read from a template (.env, tokens). */
@@ -74,7 +77,7 @@ const char *wsfiles_default_config(arena_t *a, const ws_row *w, const ws_file *f
 /* Write `files` (checked by the caller) under `root` of live workspace `ws_id` in one transaction, with the
  * template's files copied in first when it stores nothing there, and (with `default_config`) a generated
  * config.yaml when none is stored after. CL_NOT_FOUND for a missing or removed workspace; CL_TOO_LARGE past
- * WSFILES_MAX_FILES or WSFILES_TOTAL_MAX. */
+ * WSFILES_MAX_FILES or WSFILES_TOTAL_MAX; CL_INVALID when a path would be a file and a directory. */
 cl_err wsfiles_write(db_t *db, arena_t *a, const ws_row *w, const char *tpl_dir, const char *root, const ws_file *files,
                      size_t n, bool default_config, cl_error *err);
 /* Delete file `path`, or every file under directory `path`. CL_NOT_FOUND when there is none. *deleted: how many. */

@@ -108,13 +108,13 @@ static const char *by_config_name(arena_t *a, const char *configs_dir, const cha
         if (ent->d_name[0] == '.')
             continue;
         const char *dir = arena_sprintf(a, "%s/%s", configs_dir, ent->d_name);
-        ws_file f;
+        char *head; /* the name is looked for in the first NAME_SCAN_BYTES only: read no more, on every request */
+        size_t got;
         cl_error e;
-        if (!is_dir(dir) || read_text(a, arena_sprintf(a, "%s/config.yaml", dir), WSTPL_CONFIG_MAX, &f, &e) != CL_OK)
+        if (!is_dir(dir) || fs_read_head(a, arena_sprintf(a, "%s/config.yaml", dir), WSTPL_CONFIG_MAX,
+                                         NAME_SCAN_BYTES, &head, &got, &e) != CL_OK)
             continue;
-        if (f.size > NAME_SCAN_BYTES)
-            ((char *)f.content)[NAME_SCAN_BYTES] = '\0';
-        if (names(f.content, ws_name))
+        if (names(head, ws_name))
             found = dir;
     }
     closedir(d);
@@ -124,7 +124,8 @@ static const char *by_config_name(arena_t *a, const char *configs_dir, const cha
 const char *wstpl_dir_of(arena_t *a, const char *configs_dir, const char *template_name, const char *ws_name)
 {
     cl_error e;
-    if (configs_dir == NULL || configs_dir[0] == '\0' || !is_dir(configs_dir))
+    struct stat sb; /* the operator's directory may be reached through a link; lstat() only beneath it */
+    if (configs_dir == NULL || configs_dir[0] == '\0' || stat(configs_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
         return NULL;
     if (template_name != NULL && template_name[0] != '\0' && template_name[0] != '.' &&
         wstpl_name_check(template_name, &e) == CL_OK) {
@@ -214,16 +215,17 @@ cl_err wstpl_read(arena_t *a, const char *dir, const char *path, ws_file *out, c
     cl_error why;
     if (wsfiles_path_check(path, &why) != CL_OK || wsfiles_hidden(path))
         return cl_fail(err, CL_NOT_FOUND, "file not found");
-    char root[PATH_MAX], real[PATH_MAX];
-    const char *full = arena_sprintf(a, "%s/%s", dir, path);
-    if (realpath(dir, root) == NULL || realpath(full, real) == NULL)
+    /* no symlink is followed beneath the template (collect() lists none), so a link cannot serve a hidden file, a
+     * file outside the template, or one the listing does not show */
+    char *buf;
+    size_t got;
+    cl_err e = fs_read_under(a, dir, path, WSFILES_FILE_MAX, &buf, &got, err);
+    if (e == CL_OK && (!utf8_valid(buf, got) || memchr(buf, '\0', got) != NULL))
+        e = CL_NOT_FOUND;
+    if (e == CL_NOT_FOUND)
         return cl_fail(err, CL_NOT_FOUND, "file not found");
-    size_t rn = strlen(root);
-    if (strncmp(real, root, rn) != 0 || real[rn] != '/') /* a symlink out of the template: not its file */
-        return cl_fail(err, CL_NOT_FOUND, "file not found");
-    out->path = path;
-    cl_err e = read_text(a, real, WSFILES_FILE_MAX, out, err);
-    return e == CL_INVALID ? cl_fail(err, CL_NOT_FOUND, "file not found") : e;
+    *out = (ws_file){path, buf, got};
+    return e;
 }
 
 /* ---- the listing --------------------------------------------------------------------------------------------- */
@@ -424,6 +426,9 @@ cl_err wstpl_import(arena_t *a, const char *configs_dir, const char *name, const
             return cl_fail(err, e, "%s: %s", files[i].path, why.msg);
         config = config || strcmp(files[i].path, "config.yaml") == 0;
     }
+    const char *dir = wsfiles_shape_conflict(a, files, n);
+    if (dir != NULL)
+        return cl_fail(err, CL_INVALID, "invalid request body: %s is both a file and a directory", dir);
     *id = wstpl_normalize(a, name);
     const char *target = arena_sprintf(a, "%s/%s", configs_dir, *id);
     if (mkdir(configs_dir, 0755) != 0 && errno != EEXIST)

@@ -27,6 +27,9 @@ class AgentStub:
         self.delivered = []      # JSON bodies answered in echo mode
         self.seen = []           # (path, headers, raw body) of every request
         self.files = {}          # path -> bytes served at GET /internal/file/read?path= (chat download)
+        self.file_gate = None    # a threading.Event: file reads wait for it (counted in file_waiting) before answering
+        self.file_waiting = 0
+        self.file_headers = {}   # extra response headers of file reads (replacing the defaults of the same name)
         self.lock = threading.Lock()
         stub = self
 
@@ -74,16 +77,24 @@ class AgentStub:
                 with stub.lock:
                     stub.seen.append((self.path, dict(self.headers), b""))
                     files = dict(stub.files)
+                    gate = stub.file_gate
+                    if gate is not None:
+                        stub.file_waiting += 1
+                if gate is not None:
+                    gate.wait(30)
                 url = urllib.parse.urlsplit(self.path)
                 path = urllib.parse.parse_qs(url.query).get("path", [""])[0]
                 if url.path != "/internal/file/read" or path not in files:
                     return self.reply(404, {"error": "file not found"})
                 data = files[path]
                 self.send_response(200)
-                self.send_header("Content-Type", "text/markdown")
+                headers = {"Content-Type": "text/markdown",
+                           "Content-Disposition": f'attachment; filename="{path.rsplit("/", 1)[-1]}"',
+                           "X-Internal": "not relayed", **stub.file_headers}
+                for k, v in headers.items():
+                    if v is not None:
+                        self.send_header(k, v)
                 self.send_header("Content-Length", str(len(data)))
-                self.send_header("Content-Disposition", f'attachment; filename="{path.rsplit("/", 1)[-1]}"')
-                self.send_header("X-Internal", "not relayed")
                 self.end_headers()
                 self.wfile.write(data)
 

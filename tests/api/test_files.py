@@ -223,6 +223,55 @@ def test_a_workspace_naming_its_template_reads_it(server):
         "---\nname: Review\n---\nreview it\n")
 
 
+def test_symlinks_inside_a_template_are_not_followed(server):
+    # a read serves what the listing shows: a link to a hidden file, or through a linked directory, is not a file
+    d = CONFIGS / "linky"
+    if not d.exists():  # once for both backends
+        (d / "sub").mkdir(parents=True)
+        (d / "config.yaml").write_text("name: Linky\n")
+        (d / ".env").write_text("OPENAI_API_KEY=sk-linked\n")
+        (d / "sub" / "x.md").write_text("x\n")
+        os.symlink(".env", d / "notes.md")
+        os.symlink("sub", d / "alias")
+        os.symlink("sub/x.md", d / "y.md")
+    w = create_ws(server, template="linky")
+    tok = bearer(w["auth_token"])
+    listing = server.get(files_url(w) + "?depth=3", headers=tok)
+    assert [e["path"] for e in listing.json()] == ["config.yaml", "sub", "sub/x.md"]
+    for link in ("notes.md", "alias/x.md", "y.md"):
+        r = server.get(files_url(w, link), headers=tok)
+        assert (r.status_code, r.json()) == (404, {"error": "file not found", "code": "not_found"}), link
+    assert server.get(files_url(w, "sub/x.md"), headers=tok).json()["content"] == "x\n"
+
+
+def test_a_symlinked_configs_dir_is_followed(start_colony, tmp_path):
+    # the operator's --configs-dir may itself be a link (a deployment's usual layout); only what lies beneath it is
+    # read without following links
+    link = tmp_path / "configs-link"
+    os.symlink(CONFIGS, link)
+    c = start_colony(args=["--configs-dir", str(link)])
+    w = create_ws(c, template="coder")
+    r = c.get(files_url(w, "config.yaml"), headers=ADMIN)
+    assert (r.status_code, r.json()) == (200, {"path": "config.yaml", "content": CODER_CONFIG,
+                                               "size": len(CODER_CONFIG)})
+    by_name = create_ws(c, name="Coder")
+    assert c.get(files_url(by_name) + "?depth=3", headers=ADMIN).json() == TEMPLATE_ENTRIES
+
+
+def test_a_template_found_by_the_name_its_config_says(server):
+    # no directory by the workspace's (normalised) name: the template whose config.yaml names it, looked for in the
+    # first 8 KiB of each (colony reads no more of them on this path, which every files request may take)
+    for d, text in (("dir-x", "description: x\nname: Special Agent\n"),
+                    ("dir-late", "#" + "x" * 8192 + "\nname: Late Agent\n")):
+        (CONFIGS / d).mkdir(exist_ok=True)
+        (CONFIGS / d / "config.yaml").write_text(text)
+    w = create_ws(server, name="Special Agent")
+    assert server.get(files_url(w, "config.yaml"), headers=ADMIN).json()["content"] == (
+        "description: x\nname: Special Agent\n")
+    late = create_ws(server, name="Late Agent")
+    assert server.get(files_url(late, "config.yaml"), headers=ADMIN).json()["content"].startswith('name: "Late Agent"')
+
+
 def test_generated_config_until_one_is_saved(server):
     w = create_ws(server, name="Lonely", role="keeps to itself", tier=2)
     tok = bearer(w["auth_token"])
@@ -346,6 +395,24 @@ def test_bulk_replace(server):
     error(server.put(files_url(w), headers=ADMIN, json={"files": {"a.md": 1}}), 400,
           'invalid request body: files["a.md"] must be a string')
     assert "ok.md" not in [e["path"] for e in server.get(files_url(w), headers=ADMIN).json()]
+
+
+def test_a_file_and_a_directory_cannot_share_a_path(server):
+    w = create_ws(server)
+    tok = w["auth_token"]
+    assert put_file(server, w, "a", "file").status_code == 200
+    error(put_file(server, w, "a/b", "under a file"), 400, "invalid request body: a is both a file and a directory")
+    assert put_file(server, w, "d/e/f.md", "deep").status_code == 200
+    for path in ("d", "d/e"):
+        error(put_file(server, w, path, "over a directory"), 400,
+              f"invalid request body: {path} is both a file and a directory")
+    error(server.put(files_url(w), headers=bearer(tok), json={"files": {"x.md": "x", "x.md/y": "y"}}), 400,
+          "invalid request body: x.md is both a file and a directory")
+    error(server.put(files_url(w), headers=bearer(tok), json={"files": {"ok.md": "x", "a/c": "y"}}), 400,
+          "invalid request body: a is both a file and a directory")  # with what is stored already
+    assert put_file(server, w, "a-b/c", "a sibling, not a child").status_code == 200
+    rows = server.db.query(f"SELECT path FROM workspace_files WHERE workspace_id = '{w['id']}' ORDER BY path")
+    assert [p for (p,) in rows] == ["a", "a-b/c", "d/e/f.md"]
 
 
 def test_file_auth_and_removed_workspaces(server):

@@ -181,3 +181,19 @@ def test_download_by_an_operator_when_the_workspace_holds_no_token(server):
     assert server.post(f"/admin/workspaces/{w['id']}/revoke-auth-tokens", headers=ADMIN).status_code == 200
     r = server.get(f"/workspaces/{w['id']}/plugins/beta/download", headers=ADMIN)
     assert r.status_code == 200 and untar(r.content) == {}
+
+
+def test_the_allowlist_of_a_deep_workspace_is_its_org_roots(server):
+    # the walk up to the org root has no depth bound: 70 levels down, the root's allowlist applies, not a mid-tree one
+    chain = [create_ws(server)]
+    for _ in range(69):
+        chain.append(create_ws(server, parent=chain[-1]))
+    leaf = chain[-1]
+    assert server.put(f"/orgs/{chain[0]['id']}/plugins/allowlist", headers=ADMIN,
+                      json={"plugins": ["beta"], "enabled_by": "ops"}).status_code == 200
+    body = error(server.post(f"/workspaces/{leaf['id']}/plugins", headers=bearer(leaf["auth_token"]),
+                             json={"source": "alpha"}), 403, "plugin alpha is not in the org's plugin allowlist")
+    assert body["plugin"] == "alpha"
+    # and the cycle check of a parent change walks as far: the root may not move under its own leaf
+    error(server.patch(f"/workspaces/{chain[0]['id']}", headers=ADMIN, json={"parent_id": leaf["id"]}), 400,
+          "parent change would create a cycle")

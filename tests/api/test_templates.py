@@ -8,6 +8,8 @@ import shutil
 import tempfile
 import uuid
 
+import requests
+
 from conftest import ADMIN, ROOT
 from inbox_util import bearer, error, mint_org_token, race
 
@@ -66,6 +68,16 @@ def test_no_template_cache_to_refresh(server):
           "template cache refresh is not available: colony fetches no templates; it reads them from --configs-dir")
     error(server.post("/admin/templates/refresh"), 401, "admin auth required")
     assert sorted(os.listdir(CONFIGS)) == before
+
+
+def test_import_refuses_a_file_and_a_directory_at_one_path(server):
+    name = "shape-" + uuid.uuid4().hex[:6]
+    for files in ({"a": "x", "a/b": "y"}, {"d/e/f.md": "y", "d/e": "x"}):
+        shared = "a" if "a" in files else "d/e"
+        error(server.post("/templates/import", headers=ADMIN, json={"name": name, "files": files}), 400,
+              f"invalid request body: {shared} is both a file and a directory")
+    assert not (CONFIGS / name).exists()
+    assert not [p for p in os.listdir(CONFIGS) if p.startswith(".import-")]
 
 
 def test_import_then_conflict(server):
@@ -165,3 +177,33 @@ def test_the_shipped_templates_are_listed(start_colony):
                            "--templates-dir", str(ROOT / "org-templates")])
     assert [t["dir"] for t in c.get("/org/templates", headers=ADMIN).json()] == ["demo"]
     assert [t["id"] for t in c.get("/templates", headers=ADMIN).json()] == ["developer"]
+
+
+def test_a_fifo_in_an_operator_directory_blocks_nothing(start_colony, tmp_path):
+    # a named pipe where a file is expected is refused at once (opened without blocking, then not a regular file):
+    # before, opening it parked a worker until some writer came along
+    cfg, plg, orgs = tmp_path / "cfg", tmp_path / "plg", tmp_path / "orgs"
+    for d in (cfg / "piped", cfg / "tpl", plg / "piped", orgs / "piped"):
+        d.mkdir(parents=True)
+    (cfg / "tpl" / "config.yaml").write_text("name: Tpl\n")
+    for fifo in (cfg / "piped" / "config.yaml", cfg / "tpl" / "fifo.md", plg / "piped" / "plugin.yaml",
+                 orgs / "piped" / "org.yaml"):
+        os.mkfifo(fifo)
+    c = start_colony(args=["--configs-dir", str(cfg), "--plugins-dir", str(plg), "--templates-dir", str(orgs)])
+
+    def call(method, path, **kw):  # a deadline: a blocked worker fails the test instead of hanging it
+        return requests.request(method, c.url + path, headers=ADMIN, timeout=10, **kw)
+
+    assert [t["id"] for t in call("GET", "/templates").json()] == ["tpl"]
+    w = call("POST", "/workspaces", json={"name": "Tpl2", "model": "m", "template": "tpl"}).json()
+    r = call("GET", f"/workspaces/{w['id']}/files/fifo.md")
+    assert (r.status_code, r.json()) == (404, {"error": "file not found", "code": "not_found"})
+    assert [e["path"] for e in call("GET", f"/workspaces/{w['id']}/files").json()] == ["config.yaml"]
+    stray = call("POST", "/workspaces", json={"name": "Nobody", "model": "m"}).json()  # its name is looked up in every config.yaml
+    assert call("GET", f"/workspaces/{stray['id']}/files/config.yaml").status_code == 200
+    assert call("GET", "/plugins").json() == [  # as a plugin without a plugin.yaml
+        {"name": "piped", "version": None, "description": None, "author": None, "tags": None, "skills": None,
+         "runtimes": None}]
+    assert call("GET", "/org/templates").json() == []
+    r = call("POST", "/org/import", json={"dir": "piped"})
+    assert (r.status_code, r.json()["code"]) == (404, "not_found"), r.text

@@ -105,6 +105,21 @@ static void test_path_rules(void **state)
     assert_true(wsfiles_root_valid("/configs") && wsfiles_root_valid("/plugins") && !wsfiles_root_valid("/agent-home"));
 }
 
+static void test_shape_conflicts(void **state)
+{
+    (void)state;
+    arena_t *a = arena_new();
+    /* "a-b" and "a.md" sort between "a" and "a/b": a neighbour-only check would miss the pair */
+    ws_file clash[] = {{"a/b/c", NULL, 0}, {"a-b", NULL, 0}, {"a.md", NULL, 0}, {"a", NULL, 0}};
+    assert_string_equal(wsfiles_shape_conflict(a, clash, 4), "a");
+    ws_file deep[] = {{"x/y", NULL, 0}, {"x/y/z/w", NULL, 0}};
+    assert_string_equal(wsfiles_shape_conflict(a, deep, 2), "x/y");
+    ws_file fine[] = {{"a-b/c", NULL, 0}, {"a", NULL, 0}, {"ab/c", NULL, 0}, {"a.d/e", NULL, 0}};
+    assert_null(wsfiles_shape_conflict(a, fine, 4));
+    assert_null(wsfiles_shape_conflict(a, NULL, 0));
+    arena_free(a);
+}
+
 static void test_entries(void **state)
 {
     (void)state;
@@ -155,6 +170,7 @@ int main(void)
         cmocka_unit_test(test_reader_maps_a_bundle_to_files),
         cmocka_unit_test(test_reader_refusals_name_their_path),
         cmocka_unit_test(test_path_rules),
+        cmocka_unit_test(test_shape_conflicts),
         cmocka_unit_test(test_entries),
         cmocka_unit_test(test_names_and_generated_config),
     };
