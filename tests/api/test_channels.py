@@ -341,6 +341,112 @@ def test_a_busy_agent_answers_later_and_the_reply_still_goes_back(server, provid
     assert len(agent.deliveries_of(mid)) == 1
 
 
+GOOD_TG = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
+
+
+def message_state(c, mid):
+    """(status, deadline_at - updated_at, error) of the incoming message whose A2A messageId is `mid`, as text."""
+    rows = c.db.query(f"SELECT status, deadline_at - updated_at, error FROM channel_messages"
+                      f" WHERE 'channel-' || id = '{mid}'")
+    return tuple(rows[0]) if rows else None
+
+
+def replies_of(c, mid):
+    return c.db.query(f"SELECT o.status, o.text FROM channel_outbox o JOIN channel_messages m ON m.id = o.inbound_id"
+                      f" WHERE 'channel-' || m.id = '{mid}'")
+
+
+def inbox_row(c, w, mid):
+    """The a2a_receive row that carries message `mid` to a poll-mode agent (what it drains)."""
+    rows = c.get(f"/workspaces/{w['id']}/activity", headers=bearer(w["auth_token"]),
+                 params={"type": "a2a_receive"}).json()
+    return [r for r in rows if r["method"] == "message/send"
+            and r["request_body"]["params"]["message"]["messageId"] == mid]
+
+
+def notify(c, w, text, **extra):
+    r = c.post(f"/workspaces/{w['id']}/notify", headers=bearer(w["auth_token"]), json={"message": text, **extra})
+    assert r.status_code == 200 and r.json() == {"status": "sent"}, r.text
+
+
+def test_a_poll_agent_answers_from_its_inbox_and_the_chat_gets_the_reply_once(server, provider):
+    w = ws(server, mode="poll")
+    cid = chat()
+    telegram(server, w, cid)
+    mid = server.post("/webhooks/telegram", headers=GOOD_TG, json=tg_update(cid, "are you there?")).json()["message_id"]
+    # the agent drains its inbox: the chat's message, from no workspace (as an operator's), named by its messageId
+    (row,) = wait_for(lambda: inbox_row(server, w, mid))
+    assert row["source_id"] is None and row["response_body"] is None
+    msg = row["request_body"]["params"]["message"]
+    assert msg["parts"] == [{"kind": "text", "text": "are you there?"}]
+    assert msg["metadata"]["source"] == "channel" and msg["metadata"]["chat_id"] == cid
+    # it answers the user naming that message, twice (a retry of its own): the chat gets the answer once
+    notify(server, w, "yes, here", in_reply_to=mid)
+    notify(server, w, "yes, here", in_reply_to=mid)
+    want = {"chat_id": cid, "text": "yes, here"}
+    wait_for(lambda: replies_of(server, mid) == [["sent", "yes, here"]])
+    assert [c[3] for c in provider.calls_to("/sendMessage") if c[3].get("chat_id") == cid] == [want]
+    assert message_state(server, mid)[0] == "replied"
+    (row,) = inbox_row(server, w, mid)
+    assert row["response_body"]["result"]["parts"] == [{"kind": "text", "text": "yes, here"}]
+    # the chat history shows the answer under the question, and the retry as a note of its own
+    r = server.get(f"/workspaces/{w['id']}/chat-history", headers=bearer(w["auth_token"]))
+    assert [(m["role"], m["content"]) for m in r.json()["messages"]] == [
+        ("user", "are you there?"), ("agent", "yes, here"), ("agent", "yes, here")]
+    wait_for(lambda: listed(server, w)[0]["message_count"] == 2)  # one in, one reply out
+    # a notify naming no message of the inbox, or another workspace's, is a plain note; a bad one changes nothing
+    other = ws(server, mode="poll")
+    notify(server, other, "not yours", in_reply_to=mid)
+    for bad in ("", 7, "x" * 1025):
+        r = server.post(f"/workspaces/{w['id']}/notify", headers=bearer(w["auth_token"]),
+                        json={"message": "m", "in_reply_to": bad})
+        assert r.status_code == 400 and r.json() == {
+            "error": "in_reply_to must be a message id of 1 to 1024 bytes", "code": "invalid_request"}
+    assert replies_of(server, mid) == [["sent", "yes, here"]]
+
+
+def test_a_poll_agent_that_never_answers_lets_the_message_expire(server, provider):
+    w = ws(server, mode="poll")
+    cid = chat()
+    telegram(server, w, cid)
+    mid = server.post("/webhooks/telegram", headers=GOOD_TG, json=tg_update(cid, "hello?")).json()["message_id"]
+    # it waits as long as a busy agent's queued message would: --a2a-queue-ttl (3600 s) and a minute for the reply
+    state = wait_for(lambda: (lambda s: s if s and s[0] == "awaiting" else None)(message_state(server, mid)))
+    assert state == ("awaiting", "3660000", "")
+    server.db.execute(f"UPDATE channel_messages SET deadline_at = 1 WHERE 'channel-' || id = '{mid}'")
+    wait_for(lambda: message_state(server, mid)[0] == "failed")
+    assert message_state(server, mid) == ("failed", "", "the agent did not answer in time")
+    rows = server.get(f"/workspaces/{w['id']}/activity", headers=bearer(w["auth_token"]),
+                      params={"type": "channel"}).json()
+    assert [(r["method"], r["summary"], r["status"], r["error_detail"]) for r in rows] == [
+        ("receive", "Telegram message not relayed to the agent", "error", "the agent did not answer in time")]
+    assert replies_of(server, mid) == []
+
+
+def test_two_nodes_send_a_poll_agents_reply_once(backend, new_db, start_colony, provider):
+    if backend != "postgres":
+        pytest.skip("several nodes share a PostgreSQL database; SQLite is a single-node store")
+    env = {"COLONY_CHANNEL_INTERVAL_MS": "20", "MOLECULE_CHANNELS_TEST_TELEGRAM_API_BASE": provider.url}
+    db = new_db()
+    a, b = start_colony(db=db, env=env), start_colony(db=db, env=env)
+    w = ws(a, mode="poll")
+    cid = chat()
+    telegram(a, w, cid)
+    mids = [a.post("/webhooks/telegram", headers=GOOD_TG, json=tg_update(cid, f"q{i}")).json()["message_id"]
+            for i in range(4)]
+    for i, mid in enumerate(mids):  # drained and answered through either node, each answer sent to both
+        wait_for(lambda: inbox_row(b, w, mid))
+        for node in (b, a) if i % 2 else (a, b):
+            notify(node, w, f"a{i}", in_reply_to=mid)
+    calls = wait_for(lambda: (lambda c: c if len(c) >= 4 else None)(
+        [x for x in provider.calls_to("/sendMessage") if x[3].get("chat_id") == cid]), timeout=30)
+    for mid, i in zip(mids, range(4)):
+        wait_for(lambda: replies_of(a, mid) == [["sent", f"a{i}"]])
+    assert sorted(x[3]["text"] for x in provider.calls_to("/sendMessage") if x[3].get("chat_id") == cid) == \
+        ["a0", "a1", "a2", "a3"]
+    assert len(calls) == 4
+
+
 def test_concurrent_retries_of_one_update_make_one_message(server, agent):
     w = ws(server)
     register(server, w, agent.url)
