@@ -9,6 +9,8 @@ import concurrent.futures
 import hashlib
 import hmac
 import json
+import pathlib
+import tempfile
 import threading
 import time
 import uuid
@@ -79,10 +81,14 @@ def provider():
     p.close()
 
 
+TEMPLATES = pathlib.Path(tempfile.mkdtemp(prefix="colony-channel-templates-"))
+
+
 @pytest.fixture(scope="module")
 def server(backend, request, tmp_path_factory, provider):
     c = module_colony(backend, request, tmp_path_factory,
                       env={"COLONY_CHANNEL_INTERVAL_MS": "50", "A2A_DISPATCH_INTERVAL_MS": "100",
+                           "ORG_TEMPLATES_DIR": str(TEMPLATES),
                            "MOLECULE_CHANNELS_TEST_TELEGRAM_API_BASE": provider.url,
                            "MOLECULE_CHANNELS_TEST_WEBHOOK_BASE": provider.url})
     yield c
@@ -704,3 +710,138 @@ def test_two_nodes_send_each_message_once_in_order(backend, new_db, start_colony
     assert all(calls[i + 1][0] - calls[i][0] >= 0.95 for i in range(5))
     wait_for(lambda: listed(a, w)[0]["message_count"] == 6)
     assert len([x for x in provider.calls_to("/sendMessage") if x[3].get("chat_id") == cid]) == 6
+
+
+# ---- channels declared in org templates ------------------------------------------------------------------------------
+
+def admin_channels(c, wid):
+    """A workspace's channels by type (created in one import, they may share a millisecond: their ids order them)."""
+    r = c.get(f"/workspaces/{wid}/channels", headers=ADMIN)
+    assert r.status_code == 200, r.text
+    return sorted(r.json(), key=lambda ch: ch["channel_type"])
+
+
+def test_org_template_channels_are_created_with_their_node_or_skipped_with_a_reason(server, provider):
+    p = uuid.uuid4().hex[:6]
+    cid = chat()
+    d = TEMPLATES / f"chan-{p}"
+    (d / "team").mkdir(parents=True)
+    (d / ".env").write_text(f"TG_TOKEN={TG_TOKEN}\n")
+    (d / "team" / ".env").write_text(f"HOOK_SECRET={TG_SECRET}\n")
+    assert server.put("/settings/secrets", headers=ADMIN,
+                      json={"key": "CHAN_SLACK_SIGNING", "value": SLACK_SIGNING}).status_code == 200
+    (d / "org.yaml").write_text(f"""
+name: Chan {p}
+defaults: {{model: m}}
+workspaces:
+  - name: Lead {p}
+    files_dir: team
+    channels:
+      - type: telegram
+        config: {{bot_token: "${{TG_TOKEN}}", chat_id: {cid}, webhook_secret: "${{HOOK_SECRET}}"}}
+        allowed_users: ["@alice"]
+      - type: slack
+        config: {{bot_token: {SLACK_TOKEN}, channel_id: C1, signing_secret: "${{CHAN_SLACK_SIGNING}}"}}
+        enabled: false
+      - type: discord
+        config: {{webhook_url: "https://discord.com/api/webhooks/1/${{NOPE}}"}}
+      - type: irc
+        config: {{}}
+      - config: {{bot_token: "${{TG_TOKEN}}"}}
+      - type: lark
+        config: {{webhook_url: "https://127.0.0.1/${{TG_TOKEN}}"}}
+      - type: telegram
+        config: {{bot_token: "${{TG_TOKEN}}", chat_id: "1"}}
+      - type: slack
+        config: {{webhook_url: "https://hooks.slack.com/services/x"}}
+        allowed_users: ["{'u' * 129}"]
+    children:
+      - name: Plain
+""")
+    r = server.post("/org/import", headers=ADMIN, json={"dir": f"chan-{p}"})
+    assert r.status_code == 201, r.text
+    lead, plain = r.json()["workspaces"]
+    assert lead["channels"] == ["telegram", "slack"]
+    skip = lambda t, why: {"workspace": f"Lead {p}", "type": t, "reason": why}  # noqa: E731
+    assert lead["channels_skipped"] == [
+        skip("discord", "config.webhook_url: ${NOPE} is not set (in the template's .env files or the secrets)"),
+        skip("irc", "unknown channel type (one of discord, lark, slack, telegram)"),
+        skip("", "type is required"),
+        skip("lark", "invalid config: webhook_url must be an https://open.feishu.cn/open-apis/bot/… or "
+                     "open.larksuite.com URL"),
+        skip("telegram", "this workspace already has a telegram channel"),
+        skip("slack", "allowed_users[0] must be a non-empty string of at most 128 bytes"),
+    ]
+    assert TG_TOKEN not in r.text and TG_SECRET not in r.text and SLACK_SIGNING not in r.text
+    assert set(plain) == {"id", "name", "tier", "parent_id"}
+    # the same rows as the API makes: masked, sealed at rest, and working
+    sl, tg = admin_channels(server, lead["id"])
+    assert (tg["channel_type"], tg["enabled"], tg["allowed_users"]) == ("telegram", True, ["@alice"])
+    assert tg["config"] == {"bot_token": "***", "chat_id": cid, "webhook_secret": "***"}
+    assert (sl["channel_type"], sl["enabled"], sl["allowed_users"]) == ("slack", False, [])
+    assert sl["config"] == {"bot_token": "***", "channel_id": "C1", "signing_secret": "***"}
+    stored = server.db.query(f"SELECT channel_config FROM workspace_channels WHERE workspace_id = '{lead['id']}'")
+    assert sorted((json.loads(row[0]) for row in stored), key=json.dumps) == \
+        sorted([{"chat_id": cid}, {"channel_id": "C1"}], key=json.dumps)
+    assert admin_channels(server, plain["id"]) == []
+    r = server.post(f"/workspaces/{lead['id']}/channels/{tg['id']}/send", headers=ADMIN, json={"text": "imported"})
+    assert r.status_code == 200
+    wait_for(lambda: [c for c in provider.calls_to(f"/bot{TG_TOKEN}/sendMessage")
+                      if c[3] == {"chat_id": cid, "text": "imported"}])
+    r = server.post("/webhooks/telegram", headers=GOOD_TG, json=tg_update(cid, "hi", user="alice"))
+    assert r.status_code == 200 and r.json()["status"] == "accepted"
+    # a re-import (even with other values) applies nothing to the nodes that exist
+    (d / ".env").write_text("TG_TOKEN=999:changed\n")
+    r = server.post("/org/import", headers=ADMIN, json={"dir": f"chan-{p}"})
+    assert r.status_code == 201 and r.json()["created"] == 0
+    assert all(set(w) == {"id", "name", "tier", "parent_id", "skipped"} for w in r.json()["workspaces"])
+    assert [(c["id"], c["config"], c["updated_at"]) for c in admin_channels(server, lead["id"])] == \
+        [(c["id"], c["config"], c["updated_at"]) for c in (sl, tg)]
+    assert server.db.query(f"SELECT count(*) FROM workspace_channels WHERE workspace_id = '{lead['id']}'") == [["2"]]
+
+
+def test_inline_template_channels_take_global_secrets_and_bad_shapes_are_refused(server):
+    p = uuid.uuid4().hex[:6]
+    assert server.put("/settings/secrets", headers=ADMIN, json={"key": "CHAN_TG_GLOBAL", "value": TG_TOKEN}
+                      ).status_code == 200
+
+    def tpl(channels):
+        return {"name": f"Inline {p}", "defaults": {"model": "m"},
+                "workspaces": [{"name": f"Solo {p}", "channels": channels}]}
+
+    for channels, error in (
+            ([{"type": "telegram", "config": {"chat_id": [1]}}],
+             "workspaces[0].channels[0].config.chat_id must be a string"),
+            ([{"type": "telegram", "token": "x"}], 'unknown key "token" in workspaces[0].channels[0]'),
+            (["telegram"], "workspaces[0].channels[0] must be a mapping"),
+            ([{"type": "telegram", "config": "x"}], "workspaces[0].channels[0].config must be a mapping"),
+            ([{"type": "slack"}] * 17, "workspaces[0].channels: at most 16 channels")):
+        r = server.post("/org/import", headers=ADMIN, json={"template": tpl(channels)})
+        assert r.status_code == 400 and r.json() == {"error": error, "code": "invalid_request"}, r.text
+    assert not [w for w in server.get("/workspaces", headers=ADMIN).json() if w["name"] == f"Solo {p}"]
+    r = server.post("/org/import", headers=ADMIN, json={"mode": "reconcile", "template": tpl(
+        [{"type": "telegram", "config": {"bot_token": "${CHAN_TG_GLOBAL}", "chat_id": -100200300}, "enabled": True}])})
+    assert r.status_code == 201, r.text
+    (solo,) = r.json()["workspaces"]
+    assert solo["channels"] == ["telegram"] and "channels_skipped" not in solo
+    (ch,) = admin_channels(server, solo["id"])
+    assert ch["config"] == {"bot_token": "***", "chat_id": "-100200300"}
+
+
+def test_the_cli_import_creates_template_channels_and_names_the_skipped(new_db, tmp_path):
+    db = new_db()
+    f = tmp_path / "org.yaml"
+    f.write_text(f"name: CLI Chan\ndefaults: {{model: m}}\nworkspaces:\n  - name: Boss\n    channels:\n"
+                 f"      - {{type: telegram, config: {{bot_token: '{TG_TOKEN}', chat_id: 1}}}}\n"
+                 f"      - {{type: irc}}\n")
+    env = {"COLONY_SECRETS_KEY": SECRETS_KEY}
+    first = run_colony(["import", str(f), "--db", db.url], env=env)
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert lines[0] == "CLI Chan: 1 created, 0 skipped" and lines[1].startswith("  created Boss (")
+    assert lines[2:] == ["    telegram channel created",
+                         "    irc channel skipped: unknown channel type (one of discord, lark, slack, telegram)"]
+    assert TG_TOKEN not in first.stdout
+    second = run_colony(["import", str(f), "--db", db.url], env=env)
+    assert second.stdout.splitlines()[0] == "CLI Chan: 0 created, 1 skipped" and len(second.stdout.splitlines()) == 2
+    assert db.query("SELECT channel_type FROM workspace_channels") == [["telegram"]]
