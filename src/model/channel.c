@@ -103,14 +103,17 @@ static const char SQL_REPLY[] =
 /* The awaiting messages whose A2A message (an operator's: no sender, messageId "channel-<id>") has its reply
  * stored, however it came: the agent's answer to a push, the busy queue's delivery, a poll-mode agent's notify or
  * message naming it in in_reply_to. Found through the activity log's (workspace, sender, message id) index. */
+#define REPLY_OF_M                                                                                                 \
+    "l.workspace_id = m.workspace_id AND COALESCE(l.source_id, '') = '' AND l.message_id = 'channel-' || m.id"      \
+    " AND l.activity_type = 'a2a_receive' AND l.response_body IS NOT NULL AND l.status = 'ok'"
 static const char SQL_ANSWERED[] =
     "SELECT " IN_COLUMNS ", l.response_body FROM channel_messages m JOIN workspace_channels c ON c.id = m.channel_id"
-    " JOIN activity_logs l ON l.workspace_id = m.workspace_id AND COALESCE(l.source_id, '') = ''"
-    " AND l.message_id = 'channel-' || m.id AND l.activity_type = 'a2a_receive' AND l.response_body IS NOT NULL"
-    " AND l.status = 'ok' WHERE m.status = 'awaiting' ORDER BY m.claimed_at, m.id LIMIT $1";
-static const char SQL_EXPIRED[] = "SELECT " IN_COLUMNS " FROM channel_messages m"
-                                  " JOIN workspace_channels c ON c.id = m.channel_id WHERE m.status = 'awaiting'"
-                                  " AND m.deadline_at <= $1 ORDER BY m.deadline_at, m.id LIMIT $2";
+    " JOIN activity_logs l ON " REPLY_OF_M " WHERE m.status = 'awaiting' ORDER BY m.claimed_at, m.id LIMIT $1";
+/* past their deadline without a reply (one answered but not settled yet, past the batch above, is not failed) */
+static const char SQL_EXPIRED[] =
+    "SELECT " IN_COLUMNS " FROM channel_messages m JOIN workspace_channels c ON c.id = m.channel_id"
+    " WHERE m.status = 'awaiting' AND m.deadline_at <= $1 AND NOT EXISTS (SELECT 1 FROM activity_logs l WHERE "
+    REPLY_OF_M ") ORDER BY m.deadline_at, m.id LIMIT $2";
 
 static const char SQL_OUT_LOCK[] = "UPDATE workspace_channels SET updated_at = updated_at WHERE id = $1"
                                    " AND workspace_id = $2 RETURNING channel_budget, message_count";

@@ -332,6 +332,7 @@ def test_a_busy_agent_answers_later_and_the_reply_still_goes_back(server, provid
     r = server.post("/registry/heartbeat", headers=bearer(w["auth_token"]),
                     json={"workspace_id": w["id"], "active_tasks": 1})  # at its maximum (1): queued at once
     assert r.status_code == 200
+    agent.mode = "busy"  # and the queue's deliveries find it busy (503) until it frees up
     cid = chat()
     telegram(server, w, cid)
     r = server.post("/webhooks/telegram", headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET},
@@ -341,7 +342,8 @@ def test_a_busy_agent_answers_later_and_the_reply_still_goes_back(server, provid
              == [["awaiting"]])
     r = server.post("/registry/heartbeat", headers=bearer(w["auth_token"]),
                     json={"workspace_id": w["id"], "active_tasks": 0})
-    wait_for(lambda: agent.deliveries_of(mid))
+    agent.mode = "echo"
+    wait_for(lambda: agent.deliveries_of(mid), timeout=70)  # the busy queue's back-off doubles from 1 s
     want = {"chat_id": cid, "text": "echo: when free"}
     wait_for(lambda: [c for c in provider.calls_to("/sendMessage") if c[3] == want])
     assert len(agent.deliveries_of(mid)) == 1
