@@ -387,9 +387,16 @@ static int cmd_import(const config_t *c, const char *file)
         fprintf(stderr, "colony: import of %s failed: %s\n", file, e.msg);
     } else {
         printf("%s: %zu created, %zu skipped\n", t.name, r.created, r.skipped);
-        for (size_t i = 0; i < r.count; i++)
-            printf("%*s%s %s (%s)\n", 2 * (r.items[i].depth + 1), "", r.items[i].skipped ? "skipped" : "created",
-                   r.items[i].name, r.items[i].id);
+        for (size_t i = 0; i < r.count; i++) {
+            const import_item *it = &r.items[i];
+            int in = 2 * (it->depth + 1);
+            printf("%*s%s %s (%s)\n", in, "", it->skipped ? "skipped" : "created", it->name, it->id);
+            for (size_t k = 0; k < it->nchannels; k++)
+                printf("%*s  %s channel created\n", in, "", it->channels[k]);
+            for (size_t k = 0; k < it->nchannels_skipped; k++)
+                printf("%*s  %s channel skipped: %s\n", in, "", it->channels_skipped[k].type,
+                       it->channels_skipped[k].reason);
+        }
     }
     arena_free(a);
     db_close(db);

@@ -16,7 +16,8 @@
 #include "model/chat.h"
 #include "model/event.h"
 
-enum { SEARCH_LIMIT_DEFAULT = 50, SEARCH_LIMIT_MAX = 200, EVENTS_LIMIT_DEFAULT = 100, EVENTS_LIMIT_MAX = 1000 };
+enum { SEARCH_LIMIT_DEFAULT = 50, SEARCH_LIMIT_MAX = 200, EVENTS_LIMIT_DEFAULT = 100, EVENTS_LIMIT_MAX = 1000,
+       NOTIFY_IN_REPLY_TO_MAX = 1024 };
 
 /* `key`: JSON text stored in a column, as a value (null when absent or unreadable). */
 static void kstored(jsonw *w, const char *key, const char *text)
@@ -317,13 +318,21 @@ static void notify(http_req *rq)
         api_fail(rq, CL_TOO_LARGE, "message larger than %d bytes", ACTIVITY_TEXT_MAX);
         return;
     }
+    /* colony's: the operator message this one answers (README "Agent-to-agent messages and delegations") */
+    const char *in_reply_to = NULL;
+    if (json_opt_string(body, "in_reply_to", &in_reply_to, NULL, NULL, &e) != CL_OK ||
+        (in_reply_to != NULL && (in_reply_to[0] == '\0' || strlen(in_reply_to) > NOTIFY_IN_REPLY_TO_MAX))) {
+        api_fail(rq, CL_INVALID, "in_reply_to must be a message id of 1 to %d bytes", NOTIFY_IN_REPLY_TO_MAX);
+        return;
+    }
     json_t *att;
     if (activity_attachments(rq->arena, json_object_get(body, "attachments"), &att, &e) != CL_OK) {
         api_reply_error(rq, &e);
         return;
     }
     const char *att_text = att ? json_dump_arena(rq->arena, att, NULL) : NULL;
-    write_later(rq, &(activity_write){.notify = true, .workspace_id = id, .message = message, .attachments = att_text});
+    write_later(rq, &(activity_write){.notify = true, .workspace_id = id, .message = message, .attachments = att_text,
+                                      .in_reply_to = in_reply_to});
 }
 
 void api_notify(http_req *rq) { here_or_on_worker(rq, notify); }

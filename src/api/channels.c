@@ -144,7 +144,7 @@ void api_channels_create(http_req *rq)
     chan_type t;
     if (json_opt_string(body, "channel_type", &type_name, NULL, NULL, &e) != CL_OK || type_name == NULL ||
         !chan_type_parse(type_name, &t)) {
-        api_fail(rq, CL_INVALID, "unknown channel type (one of discord, lark, slack, telegram)");
+        api_fail(rq, CL_INVALID, CHAN_UNKNOWN_TYPE);
         return;
     }
     const json_t *cfg, *allowed;

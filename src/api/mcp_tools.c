@@ -295,7 +295,7 @@ static void send_message_to_user(mcp_call *c)
         return;
     }
     const char *att = files ? json_dump_arena(c->rq->arena, files, NULL) : NULL;
-    if (mcp_ok_or_fail(c, activity_notify(c->rq->db, c->rq->arena, c->self->id, message, att, &e), &e))
+    if (mcp_ok_or_fail(c, activity_notify(c->rq->db, c->rq->arena, c->self->id, message, att, NULL, &e), &e))
         mcp_call_done(c, "Message sent.");
 }
 

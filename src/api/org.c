@@ -39,6 +39,20 @@ static json_t *items_json(const import_result *r)
                               "parent_id", it->parent_id ? json_string(it->parent_id) : json_null());
         if (it->skipped)
             json_object_set_new(o, "skipped", json_true());
+        if (it->nchannels > 0) {
+            json_t *types = json_array();
+            for (size_t k = 0; k < it->nchannels; k++)
+                json_array_append_new(types, json_string(it->channels[k]));
+            json_object_set_new(o, "channels", types);
+        }
+        if (it->nchannels_skipped > 0) {
+            json_t *skips = json_array();
+            for (size_t k = 0; k < it->nchannels_skipped; k++)
+                json_array_append_new(skips, json_pack("{s:s, s:s, s:s}", "workspace", it->name, "type",
+                                                       it->channels_skipped[k].type, "reason",
+                                                       it->channels_skipped[k].reason));
+            json_object_set_new(o, "channels_skipped", skips);
+        }
         json_array_append_new(arr, o);
     }
     return arr;

@@ -136,8 +136,9 @@ static void send_one(courier_t *c, const char *id)
     http_client_post(c->client, &call, on_sent, q);
 }
 
-/* Look for work; returns how long to sleep before the next look. */
-static int64_t tick(courier_t *c)
+/* Look for work (`woken`: something was queued or answered on this node); returns how long to sleep before the next
+ * look. */
+static int64_t tick(courier_t *c, bool woken)
 {
     cl_error err;
     if (c->db == NULL && db_open(c->cfg.db_url, &c->db, &err) != CL_OK) {
@@ -148,14 +149,20 @@ static int64_t tick(courier_t *c)
     metric_set(METRIC_TICK_COURIER, time_now_ms());
     arena_t *a = arena_new();
     int64_t now = time_now_ms(), reaped = 0, replied = 0, expired = 0;
-    if (now >= c->next_reap) {
+    bool housekeeping = now >= c->next_reap;
+    if (housekeeping) {
         int64_t every = REAP_TURNS * c->cfg.interval_ms;
         c->next_reap = now + (every < REAP_EVERY_MS ? every : REAP_EVERY_MS);
-        if (chan_reap(c->db, a, now, 2 * c->cfg.send_timeout_ms + 10000, &reaped, &err) != CL_OK ||
-            chan_awaiting_check(c->db, a, now, BATCH, &replied, &expired, &err) != CL_OK) {
+        if (chan_reap(c->db, a, now, 2 * c->cfg.send_timeout_ms + 10000, &reaped, &err) != CL_OK) {
             metric_inc(METRIC_CHAN_ERRORS);
             log_warn("channel housekeeping failed", "error=\"%s\"", err.msg);
         }
+    }
+    /* replies stored since: at once when one landed on this node (a notify naming its message), else on the
+     * housekeeping turn (one that landed on another node, or that no wake announced) */
+    if ((housekeeping || woken) && chan_awaiting_check(c->db, a, now, BATCH, &replied, &expired, &err) != CL_OK) {
+        metric_inc(METRIC_CHAN_ERRORS);
+        log_warn("channel replies not looked for", "error=\"%s\"", err.msg);
     }
     const char **ids;
     size_t n = 0;
@@ -204,8 +211,9 @@ static void *loop(void *arg)
     int64_t next = 0;
     c->client = http_client_new(); /* made here: h2o ties a loop's buffers to the thread that creates them */
     while (!atomic_load(&c->stop)) {
-        if (chan_take_wake() || time_mono_ms() >= next)
-            next = time_mono_ms() + tick(c);
+        bool woken = chan_take_wake();
+        if (woken || time_mono_ms() >= next)
+            next = time_mono_ms() + tick(c, woken);
         int64_t wait = next - time_mono_ms();
         http_client_run(c->client, wait < 1 ? 1 : wait > 20 ? 20 : wait);
     }

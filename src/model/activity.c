@@ -11,6 +11,7 @@
 #include "base/json.h"
 #include "base/time.h"
 #include "base/utf8.h"
+#include "model/channel.h"
 #include "model/event.h"
 
 #define ACT_COLUMNS                                                                                                \
@@ -275,10 +276,43 @@ cl_err activity_list(db_t *db, arena_t *a, const char *workspace_id, const activ
     return collect(st, a, e, rows, count, err);
 }
 
-/* The notify row and AGENT_MESSAGE inside the caller's transaction. *refused: the workspace said no (missing,
+/* The inbox row of an operator's message (no sender) that has no reply yet gets this one: the first answer naming
+ * it wins; a reply to a relayed chat message ("channel-<id>") wakes this node's channel courier once committed. */
+static const char SQL_ANSWER_OPERATOR[] =
+    "UPDATE activity_logs SET response_body = $3, status = 'ok' WHERE workspace_id = $1"
+    " AND COALESCE(source_id, '') = '' AND message_id = $2 AND activity_type = 'a2a_receive'"
+    " AND response_body IS NULL";
+
+static void wake_courier(void *arg, int64_t value)
+{
+    (void)arg, (void)value;
+    chan_wake();
+}
+
+/* `message` (and its files) as the reply of operator message `in_reply_to`; *answered when that row took it. */
+static cl_err answer_operator(db_t *db, arena_t *a, const char *workspace_id, const char *in_reply_to,
+                              const char *message, json_t *att, bool *answered, cl_error *err)
+{
+    json_t *parts = json_pack("[{s:s, s:s}]", "kind", "text", "text", message);
+    size_t i;
+    json_t *v;
+    json_array_foreach(att, i, v) json_array_append_new(parts, json_pack("{s:s, s:O}", "kind", "file", "file", v));
+    json_t *reply = json_own(a, json_pack("{s:s, s:s, s:{s:s, s:o}}", "jsonrpc", "2.0", "id", in_reply_to, "result",
+                                          "role", "agent", "parts", parts));
+    int64_t changed = 0;
+    cl_err e = db_run(db, a, &changed, err, SQL_ANSWER_OPERATOR, "sss", workspace_id, in_reply_to,
+                      json_dump_arena(a, reply, NULL));
+    *answered = e == CL_OK && changed > 0;
+    if (*answered && strncmp(in_reply_to, "channel-", 8) == 0)
+        db_after_commit(db, wake_courier, NULL, 0);
+    return e;
+}
+
+/* The notify row and AGENT_MESSAGE inside the caller's transaction; a notify naming the operator message it answers
+ * (in_reply_to) is that message's reply instead of a row of its own, once. *refused: the workspace said no (missing,
  * removed, talk_to_user disabled) before anything was written; the transaction is still good. */
 static cl_err notify_row(db_t *db, arena_t *a, const char *workspace_id, const char *message, const char *attachments,
-                         bool *refused, cl_error *err)
+                         const char *in_reply_to, bool *refused, cl_error *err)
 {
     db_stmt_t *st;
     const char *name = NULL;
@@ -297,7 +331,10 @@ static cl_err notify_row(db_t *db, arena_t *a, const char *workspace_id, const c
         return e;
     }
     json_t *att = attachments ? json_own(a, json_loads(attachments, 0, NULL)) : NULL;
-    if (e == CL_OK) {
+    bool answered = false;
+    if (e == CL_OK && in_reply_to != NULL)
+        e = answer_operator(db, a, workspace_id, in_reply_to, message, att, &answered, err);
+    if (e == CL_OK && !answered) {
         utf8_cut cut = utf8_cut_runes(message, strlen(message), NOTIFY_PREVIEW_RUNES, true);
         activity_row r = {.workspace_id = workspace_id, .activity_type = "a2a_receive", .method = "notify"};
         r.summary = arena_sprintf(a, "Agent message: %.*s%s", (int)cut.keep, message, cut.marker ? UTF8_ELLIPSIS : "");
@@ -353,19 +390,20 @@ cl_err activity_attachments(arena_t *a, const json_t *v, json_t **out, cl_error 
 }
 
 cl_err activity_notify(db_t *db, arena_t *a, const char *workspace_id, const char *message, const char *attachments,
-                       cl_error *err)
+                       const char *in_reply_to, cl_error *err)
 {
     bool refused;
     cl_err e = db_tx_begin(db, err);
     if (e != CL_OK)
         return e;
-    return db_tx_end(db, notify_row(db, a, workspace_id, message, attachments, &refused, err), err);
+    return db_tx_end(db, notify_row(db, a, workspace_id, message, attachments, in_reply_to, &refused, err), err);
 }
 
 /* One item alone, in its own transaction. */
 static void write_one(db_t *db, arena_t *a, activity_write *w)
 {
-    w->result = w->notify ? activity_notify(db, a, w->workspace_id, w->message, w->attachments, &w->err)
+    w->result = w->notify ? activity_notify(db, a, w->workspace_id, w->message, w->attachments, w->in_reply_to,
+                                            &w->err)
                           : activity_report(db, a, &w->row, &w->err);
 }
 
@@ -393,7 +431,8 @@ void activity_write_group(db_t *db, arena_t *a, activity_write *items, size_t n)
         activity_write *w = order[i];
         bool refused = false;
         if (w->notify)
-            w->result = notify_row(db, a, w->workspace_id, w->message, w->attachments, &refused, &w->err);
+            w->result = notify_row(db, a, w->workspace_id, w->message, w->attachments, w->in_reply_to, &refused,
+                                   &w->err);
         else
             w->result = report_row(db, a, &w->row, &w->err);
         if (w->result != CL_OK && !refused)

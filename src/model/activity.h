@@ -74,9 +74,11 @@ cl_err activity_attachments(arena_t *a, const json_t *v, json_t **out, cl_error 
 
 /* The agent→user message: CL_NOT_FOUND (missing or removed), CL_FORBIDDEN (talk_to_user disabled); otherwise the
  * a2a_receive/notify row and the AGENT_MESSAGE event in one transaction. `attachments` is a JSON array text or
- * NULL. */
+ * NULL. `in_reply_to` (NULL: none) names the operator's message (no sender) in the workspace's inbox that this one
+ * answers: while that message has no reply, its row gets this one (as an A2A reply naming it: the chat history shows
+ * it under the question, and a relayed chat message's reply goes back to its chat) and no notify row is written. */
 cl_err activity_notify(db_t *db, arena_t *a, const char *workspace_id, const char *message, const char *attachments,
-                       cl_error *err);
+                       const char *in_reply_to, cl_error *err);
 
 /* Reports and notifies written together (group commit): one transaction for all, each item's outcome in its
  * `result` (a refused notify fails only itself). When the database refuses the group, each item is written again
@@ -85,6 +87,7 @@ typedef struct {
     bool notify;                                      /* a notify (below) rather than a report (row) */
     activity_row row;                                 /* report; row.id is set once written */
     const char *workspace_id, *message, *attachments; /* notify */
+    const char *in_reply_to;                          /* notify: the operator message it answers, or NULL */
     cl_err result;
     cl_error err;
 } activity_write;

@@ -100,10 +100,20 @@ static const char SQL_REPLY[] =
     "INSERT INTO channel_outbox (id, channel_id, workspace_id, target, thread, text, origin, inbound_id, status,"
     " next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'reply', $7, 'pending', $8, $8, $8)"
     " ON CONFLICT (inbound_id) DO NOTHING";
-static const char SQL_AWAITING[] = "SELECT " IN_COLUMNS " FROM channel_messages m"
-                                   " JOIN workspace_channels c ON c.id = m.channel_id WHERE m.status = 'awaiting'"
-                                   " ORDER BY m.claimed_at, m.id LIMIT $1";
-static const char SQL_LOOKED[] = "UPDATE channel_messages SET claimed_at = $2 WHERE id = $1 AND status = 'awaiting'";
+/* The awaiting messages whose A2A message (an operator's: no sender, messageId "channel-<id>") has its reply
+ * stored, however it came: the agent's answer to a push, the busy queue's delivery, a poll-mode agent's notify or
+ * message naming it in in_reply_to. Found through the activity log's (workspace, sender, message id) index. */
+#define REPLY_OF_M                                                                                                 \
+    "l.workspace_id = m.workspace_id AND COALESCE(l.source_id, '') = '' AND l.message_id = 'channel-' || m.id"      \
+    " AND l.activity_type = 'a2a_receive' AND l.response_body IS NOT NULL AND l.status = 'ok'"
+static const char SQL_ANSWERED[] =
+    "SELECT " IN_COLUMNS ", l.response_body FROM channel_messages m JOIN workspace_channels c ON c.id = m.channel_id"
+    " JOIN activity_logs l ON " REPLY_OF_M " WHERE m.status = 'awaiting' ORDER BY m.claimed_at, m.id LIMIT $1";
+/* past their deadline without a reply (one answered but not settled yet, past the batch above, is not failed) */
+static const char SQL_EXPIRED[] =
+    "SELECT " IN_COLUMNS " FROM channel_messages m JOIN workspace_channels c ON c.id = m.channel_id"
+    " WHERE m.status = 'awaiting' AND m.deadline_at <= $1 AND NOT EXISTS (SELECT 1 FROM activity_logs l WHERE "
+    REPLY_OF_M ") ORDER BY m.deadline_at, m.id LIMIT $2";
 
 static const char SQL_OUT_LOCK[] = "UPDATE workspace_channels SET updated_at = updated_at WHERE id = $1"
                                    " AND workspace_id = $2 RETURNING channel_budget, message_count";
@@ -708,10 +718,12 @@ static cl_err failure_row(db_t *db, arena_t *a, const char *ws, const char *meth
 static cl_err settle_inbound(db_t *db, arena_t *a, const chan_inbound_row *r, chan_relay_outcome o,
                              const char *reply, const char *error, int64_t now, cl_error *err)
 {
-    static const char *const states[] = {"replied", "delivered", "awaiting", "failed"};
+    /* a poll-mode agent's inbox and a busy agent's queue both answer later: the message awaits its reply */
+    static const char *const states[] = {"replied", "awaiting", "awaiting", "failed"};
+    bool waits = o == CHAN_RELAY_DELIVERED || o == CHAN_RELAY_AWAITING;
     db_stmt_t *st = NULL;
     cl_err e = db_query(db, a, &st, err, SQL_IN_SETTLE, "sssnii", r->id, states[o], error, now, r->claimed_at);
-    if (e == CL_OK && o == CHAN_RELAY_AWAITING)
+    if (e == CL_OK && waits)
         db_bind_int64(st, 4, now + reply_wait_ms);
     int64_t changed = 0;
     if (e == CL_OK && (e = db_exec(st, err)) == CL_OK)
@@ -719,6 +731,10 @@ static cl_err settle_inbound(db_t *db, arena_t *a, const chan_inbound_row *r, ch
     db_finish(st);
     if (e != CL_OK || changed == 0) /* settled already (another courier, or a reaped relay taken again) */
         return e;
+    if (waits) { /* a reply that landed while it was relayed is looked for at once */
+        db_after_commit(db, wake_hook, NULL, 0);
+        return CL_OK;
+    }
     if (o == CHAN_RELAY_FAILED) {
         const char *display = chan_adapter_of(r->type)->display_name;
         return failure_row(db, a, r->workspace_id, "receive",
@@ -749,40 +765,47 @@ cl_err chan_inbound_settle(db_t *db, arena_t *a, const chan_inbound_row *r, chan
     return db_tx_end(db, settle_inbound(db, a, r, o, reply, error, now_ms, err), err);
 }
 
+/* Read the rows of an awaiting-message query (IN_COLUMNS, then the reply when `with_reply`). */
+static cl_err read_awaiting(db_stmt_t *st, arena_t *a, cl_err e, bool with_reply, chan_inbound_row **rows,
+                            const char ***replies, size_t *n, cl_error *err)
+{
+    bool more = true;
+    size_t cap = 0, rcap = 0;
+    int64_t deadline;
+    *rows = NULL, *replies = NULL, *n = 0;
+    while (e == CL_OK && (e = db_step(st, &more, err)) == CL_OK && more) {
+        *rows = arena_grow(a, *rows, *n, &cap, sizeof(**rows));
+        *replies = arena_grow(a, *replies, *n, &rcap, sizeof(**replies));
+        read_inbound(st, a, &(*rows)[*n], &deadline);
+        (*replies)[(*n)++] = with_reply ? db_col_dup(st, a, 10) : NULL;
+    }
+    db_finish(st);
+    return e;
+}
+
 cl_err chan_awaiting_check(db_t *db, arena_t *a, int64_t now_ms, int64_t limit, int64_t *replied, int64_t *expired,
                            cl_error *err)
 {
     db_stmt_t *st = NULL;
-    bool more = true;
-    size_t n = 0, cap = 0;
-    chan_inbound_row *rows = NULL;
-    int64_t *deadlines = NULL;
-    size_t dcap = 0;
+    chan_inbound_row *rows;
+    const char **replies;
+    size_t n;
     *replied = *expired = 0;
-    cl_err e = db_query(db, a, &st, err, SQL_AWAITING, "i", limit);
-    while (e == CL_OK && (e = db_step(st, &more, err)) == CL_OK && more) {
-        rows = arena_grow(a, rows, n, &cap, sizeof(*rows));
-        deadlines = arena_grow(a, deadlines, n, &dcap, sizeof(*deadlines));
-        read_inbound(st, a, &rows[n], &deadlines[n]);
-        n++;
-    }
-    db_finish(st);
+    cl_err e = db_query(db, a, &st, err, SQL_ANSWERED, "i", limit);
+    e = read_awaiting(st, a, e, true, &rows, &replies, &n, err);
     for (size_t i = 0; e == CL_OK && i < n; i++) {
-        const char *reply = NULL;
-        cl_err found = a2a_prior_reply(db, a, rows[i].workspace_id, NULL, rows[i].message_id, &reply, err);
-        if (found == CL_OK) {
-            const char *text = a2a_reply_text(a, reply, strlen(reply));
-            e = chan_inbound_settle(db, a, &rows[i], CHAN_RELAY_REPLIED, text ? text : "", NULL, now_ms, err);
-            (*replied)++;
-        } else if (found != CL_NOT_FOUND) {
-            e = found;
-        } else if (deadlines[i] > 0 && deadlines[i] <= now_ms) {
-            e = chan_inbound_settle(db, a, &rows[i], CHAN_RELAY_FAILED, NULL,
-                                    "the agent was busy and did not answer in time", now_ms, err);
-            (*expired)++;
-        } else {
-            e = db_run(db, a, NULL, err, SQL_LOOKED, "si", rows[i].id, now_ms);
-        }
+        const char *text = a2a_reply_text(a, replies[i], strlen(replies[i]));
+        e = chan_inbound_settle(db, a, &rows[i], CHAN_RELAY_REPLIED, text ? text : "", NULL, now_ms, err);
+        (*replied)++;
+    }
+    if (e != CL_OK)
+        return e;
+    e = db_query(db, a, &st, err, SQL_EXPIRED, "ii", now_ms, limit);
+    e = read_awaiting(st, a, e, false, &rows, &replies, &n, err);
+    for (size_t i = 0; e == CL_OK && i < n; i++) {
+        e = chan_inbound_settle(db, a, &rows[i], CHAN_RELAY_FAILED, NULL, "the agent did not answer in time", now_ms,
+                                err);
+        (*expired)++;
     }
     return e;
 }

@@ -32,7 +32,7 @@ enum {
 
 /* Process-wide settings, set once at start: DISCORD_APP_PUBLIC_KEY (hex; NULL: none), the longest a relay to an
  * agent may take (after which a relay whose node died is taken again) and how long a reply is looked for when the
- * agent was busy. */
+ * agent did not answer at once (busy, or polling its inbox). */
 void chan_configure(const char *discord_env_key, int64_t relay_lease_ms, int64_t reply_wait_ms);
 
 /* Work for the courier appeared on this node (a webhook accepted, a reply or a send queued, a stuck send reaped):
@@ -123,18 +123,21 @@ cl_err chan_inbound_claim(db_t *db, arena_t *a, const char *id, int64_t now_ms, 
 
 typedef enum {
     CHAN_RELAY_REPLIED,   /* the agent answered: its text (may be empty) goes back to the chat */
-    CHAN_RELAY_DELIVERED, /* in a poll-mode agent's inbox: nothing comes back through the A2A path */
-    CHAN_RELAY_AWAITING,  /* the agent was busy: its reply is looked for until the reply wait ends */
+    CHAN_RELAY_DELIVERED, /* in a poll-mode agent's inbox: awaits the reply the agent names it in (in_reply_to) */
+    CHAN_RELAY_AWAITING,  /* the agent was busy: awaits the reply the busy queue stores */
     CHAN_RELAY_FAILED,    /* `error` says why (also an activity row) */
 } chan_relay_outcome;
 
 /* Record a relay's outcome (relaying or awaiting → …); a reply with text becomes the message's one outgoing reply,
- * to the chat (and thread) it came from, in the same transaction. */
+ * to the chat (and thread) it came from, in the same transaction. DELIVERED and AWAITING leave the message
+ * awaiting its reply until the reply wait ends (chan_awaiting_check). */
 cl_err chan_inbound_settle(db_t *db, arena_t *a, const chan_inbound_row *r, chan_relay_outcome o, const char *reply,
                            const char *error, int64_t now_ms, cl_error *err);
 
-/* Look for the replies of up to `limit` awaiting messages (least recently looked at first), settling those that
- * have one and failing those whose wait has ended. */
+/* Settle up to `limit` awaiting messages whose reply is stored (as the A2A path stores the reply of an operator's
+ * message "channel-<id>": a push reply, the busy queue's delivery, a poll-mode agent's answer naming it), and fail
+ * up to `limit` whose wait (the reply wait of chan_configure, from the relay) has ended. A message is settled once
+ * on any number of nodes (a guarded UPDATE; its one reply row is unique per message). */
 cl_err chan_awaiting_check(db_t *db, arena_t *a, int64_t now_ms, int64_t limit, int64_t *replied, int64_t *expired,
                            cl_error *err);
 

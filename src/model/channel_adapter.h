@@ -17,6 +17,8 @@
 #include "base/error.h"
 
 #define CHAN_MASK "***"
+/* What a type that names no adapter is told (POST …/channels, an org template's channel). */
+#define CHAN_UNKNOWN_TYPE "unknown channel type (one of discord, lark, slack, telegram)"
 
 enum {
     CHAN_VALUE_MAX = 2048,    /* bytes of one config value */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/buf.h"
 #include "base/fsread.h"
 #include "base/utf8.h"
 
@@ -199,4 +200,44 @@ secret_pair *envfile_merge(arena_t *a, const secret_pair *base, size_t nbase, co
     }
     *count = n;
     return out;
+}
+
+static const secret_pair *pair_named(const secret_pair *pairs, size_t n, const char *name, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(pairs[i].name) == len && memcmp(pairs[i].name, name, len) == 0)
+            return &pairs[i];
+    return NULL;
+}
+
+envfile_expansion envfile_expand(arena_t *a, const char *text, const secret_pair *pairs, size_t n, size_t max,
+                                 const char **out, const char **name)
+{
+    buf_t b;
+    buf_init(&b, max);
+    envfile_expansion r = ENVFILE_EXPANDED;
+    *out = *name = NULL;
+    for (const char *p = text; r == ENVFILE_EXPANDED;) {
+        const char *ref = strstr(p, "${");
+        if (!buf_append(&b, p, ref ? (size_t)(ref - p) : strlen(p))) {
+            r = ENVFILE_TOO_LONG;
+        } else if (ref != NULL) {
+            const char *from = ref + 2, *close = strchr(from, '}');
+            size_t len = close ? (size_t)(close - from) : strlen(from);
+            const secret_pair *v = close && secret_name_valid(from, len) ? pair_named(pairs, n, from, len) : NULL;
+            if (v == NULL) {
+                *name = utf8_cut_copy(a, arena_strndup(a, from, len), SECRET_NAME_MAX, true);
+                r = ENVFILE_UNRESOLVED;
+            } else if (!buf_append(&b, v->value, v->len)) {
+                r = ENVFILE_TOO_LONG;
+            }
+            p = close ? close + 1 : from;
+        } else {
+            break;
+        }
+    }
+    if (r == ENVFILE_EXPANDED)
+        *out = arena_strndup(a, b.data ? b.data : "", b.len);
+    buf_free(&b);
+    return r;
 }

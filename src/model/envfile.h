@@ -29,4 +29,14 @@ cl_err envfile_load(arena_t *a, const char *path, secret_pair **pairs, size_t *c
 secret_pair *envfile_merge(arena_t *a, const secret_pair *base, size_t nbase, const secret_pair *over, size_t nover,
                            size_t *count);
 
+/* How a ${NAME} expansion went. */
+typedef enum { ENVFILE_EXPANDED, ENVFILE_UNRESOLVED, ENVFILE_TOO_LONG } envfile_expansion;
+
+/* `text` with each ${NAME} replaced by the value of NAME in `pairs` (an org template's channel config, workspaces.md
+ * §4.2). A `$` not followed by `{` is kept. ENVFILE_UNRESOLVED when a NAME is not there, or is not a valid name, or
+ * its `}` is missing (*name: what was inside the braces, at most SECRET_NAME_MAX bytes); ENVFILE_TOO_LONG once the
+ * result would pass `max` bytes. *out is arena-owned. */
+envfile_expansion envfile_expand(arena_t *a, const char *text, const secret_pair *pairs, size_t n, size_t max,
+                                 const char **out, const char **name);
+
 #endif

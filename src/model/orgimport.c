@@ -9,6 +9,9 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "base/utf8.h"
+#include "model/channel.h"
+#include "model/envfile.h"
 #include "model/secret.h"
 #include "model/schedule.h"
 #include "model/memory.h"
@@ -74,6 +77,82 @@ static cl_err seed_node(import_ctx *c, const tpl_node *n, const char *id, cl_err
     if (e == CL_OK && n->nplugins > 0)
         e = plugin_declare(c->db, c->a, id, n->plugins, n->nplugins, err);
     return e;
+}
+
+/* ---- channels (workspaces.md §4.3 step 8) ---------------------------------------------------------------- */
+
+/* The config with each ${VAR} expanded from the secrets the node sees (read once, when a value needs them). NULL
+ * with *why when a value cannot be: the reason names the field and the variable, never a value. */
+static cl_err expand_config(import_ctx *c, const char *id, const json_t *config, secret_pair **env, size_t *nenv,
+                            bool *have_env, json_t **out, const char **why, cl_error *err)
+{
+    *out = json_own(c->a, json_object());
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)config, key, v) {
+        const char *text = json_string_value(v), *expanded = text, *name;
+        if (strstr(text, "${") != NULL) {
+            const char **failed;
+            size_t nfailed;
+            cl_err e = *have_env ? CL_OK : secret_values(c->db, c->a, id, env, nenv, &failed, &nfailed, err);
+            if (e != CL_OK)
+                return e;
+            *have_env = true;
+            envfile_expansion r = envfile_expand(c->a, text, *env, *nenv, CHAN_VALUE_MAX, &expanded, &name);
+            const char *field = utf8_cut_copy(c->a, key, 64, true);
+            if (r == ENVFILE_UNRESOLVED) {
+                *why = arena_sprintf(c->a, "config.%s: ${%s} is not set (in the template's .env files or the secrets)",
+                                     field, name);
+                return CL_OK;
+            }
+            if (r == ENVFILE_TOO_LONG) {
+                *why = arena_sprintf(c->a, "config.%s is longer than %d bytes once expanded", field, CHAN_VALUE_MAX);
+                return CL_OK;
+            }
+        }
+        json_object_set_new(*out, key, json_string(expanded));
+    }
+    return CL_OK;
+}
+
+/* A created node's template channels, each created through the API's write (model/channel.h) or skipped with why. */
+static cl_err add_channels(import_ctx *c, const tpl_node *n, const char *id, import_item *it, cl_error *err)
+{
+    secret_pair *env = NULL;
+    size_t nenv = 0;
+    bool have_env = false;
+    it->channels = arena_calloc(c->a, n->nchannels + 1, sizeof(*it->channels));
+    it->channels_skipped = arena_calloc(c->a, n->nchannels + 1, sizeof(*it->channels_skipped));
+    for (size_t i = 0; i < n->nchannels; i++) {
+        const tpl_channel *ch = &n->channels[i];
+        const char *why = NULL;
+        chan_type t = CHAN_TELEGRAM;
+        json_t *config = NULL;
+        cl_err e = CL_OK;
+        if (ch->type[0] == '\0')
+            why = "type is required";
+        else if (!chan_type_parse(ch->type, &t))
+            why = CHAN_UNKNOWN_TYPE;
+        else
+            e = expand_config(c, id, ch->config, &env, &nenv, &have_env, &config, &why, err);
+        if (e == CL_OK && why == NULL) {
+            chan_row made;
+            const char *conflict;
+            e = chan_create(c->db, c->a, id, t, config, ch->allowed, ch->enabled, NULL, &made, &conflict, err);
+            if (e == CL_INVALID || e == CL_CONFLICT) /* refused as the API refuses it (a second of a type: 409) */
+                why = arena_strdup(c->a, err->msg), e = CL_OK;
+            else if (e == CL_OK)
+                it->channels[it->nchannels++] = chan_type_name(t);
+        }
+        if (e != CL_OK) {
+            const char *cause = arena_strdup(c->a, err->msg);
+            return cl_fail(err, e, "channel %zu (%s): %s", i, utf8_cut_copy(c->a, ch->type, 64, true), cause);
+        }
+        if (why != NULL)
+            it->channels_skipped[it->nchannels_skipped++] =
+                (import_channel_skip){utf8_cut_copy(c->a, ch->type, 64, true), why};
+    }
+    return CL_OK;
 }
 
 /* ---- canvas layout (workspaces.md §4.3): the reference's grid, so a fresh org is not a pile of cards at 0,0 ---- */
@@ -180,9 +259,14 @@ static cl_err create_tree(import_ctx *c, const tpl_node *n, const layout *l, con
     }
     if (how == WS_CREATED && (e = seed(c, row.id, n->name, n->memories, n->nmemories, err)) != CL_OK)
         return e;
+    import_item item = {row.id, n->name, parent, n->tier, depth, how == WS_EXISTING, NULL, 0, NULL, 0};
+    if (how == WS_CREATED && (e = add_channels(c, n, row.id, &item, err)) != CL_OK) {
+        const char *why = arena_strdup(c->a, err->msg);
+        return cl_fail(err, e, "workspace \"%s\", %s", n->name, why);
+    }
     import_result *r = c->r;
     r->items = arena_grow(c->a, r->items, r->count, &c->cap, sizeof(import_item));
-    r->items[r->count++] = (import_item){row.id, n->name, parent, n->tier, depth, how == WS_EXISTING};
+    r->items[r->count++] = item;
     if (how == WS_EXISTING)
         r->skipped++;
     else

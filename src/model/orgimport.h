@@ -16,11 +16,20 @@
 
 enum { ORG_TEMPLATES_DIR_MAX = 10000 }; /* directory entries a template listing reads */
 
+/* A template channel of a created node that was not created, and why (never a credential). */
+typedef struct {
+    const char *type, *reason;
+} import_channel_skip;
+
 typedef struct {
     const char *id, *name, *parent_id;
     int64_t tier;
     int depth;
     bool skipped;
+    const char **channels; /* created node: the types of the channels created for it */
+    size_t nchannels;
+    import_channel_skip *channels_skipped; /* and those skipped */
+    size_t nchannels_skipped;
 } import_item;
 
 typedef struct {
@@ -32,7 +41,10 @@ typedef struct {
 
 /* Import `t`. All or nothing: on failure nothing of this import stays. The required_env checks run first, inside
  * the import's transaction (CL_PRECONDITION_FAILED with out->env); a created node stores its .env values as its
- * secrets (model/secret.h: without a secrets key that fails the import rather than skip them). */
+ * secrets (model/secret.h: without a secrets key that fails the import rather than skip them), and gets its
+ * template channels through chan_create, their config's ${VAR} taken from the secrets it sees (its .env values
+ * over the global secrets); a channel with an empty or unknown type, an unresolved ${VAR} or a config the API would
+ * refuse is skipped (import_item.channels_skipped), not an error. A node that exists gets nothing. */
 cl_err org_import(db_t *db, arena_t *a, const org_template *t, bool reconcile, import_result *out, cl_error *err);
 
 /* Append an org-level telemetry row to structure_events; never fails the caller (a failure is logged). */

@@ -275,6 +275,54 @@ static cl_err schedules(walk_ctx *w, const json_t *j, const char *path, tpl_node
     return CL_OK;
 }
 
+/* ---- channels ---------------------------------------------------------------------------------------------- */
+
+static const key_rule CHANNEL_KEYS[] = {{"type", T_STR}, {"config", T_MAP}, {"allowed_users", T_LIST},
+                                        {"enabled", T_BOOL}};
+
+static cl_err channel(walk_ctx *w, const json_t *j, const char *path, tpl_channel *out, cl_error *err)
+{
+    if (!json_is_object(j))
+        return cl_fail(err, CL_INVALID, "%s must be a mapping", path);
+    cl_err e = check_keys(j, CHANNEL_KEYS, sizeof(CHANNEL_KEYS) / sizeof(CHANNEL_KEYS[0]), path, err);
+    if (e != CL_OK)
+        return e;
+    out->type = str(j, "type") ? str(j, "type") : "";
+    out->enabled = !json_is_false(json_object_get(j, "enabled"));
+    const json_t *allowed = json_object_get(j, "allowed_users");
+    out->allowed = json_is_array(allowed) ? allowed : NULL;
+    out->config = json_own(w->a, json_object());
+    const char *key;
+    json_t *v;
+    json_object_foreach(json_object_get(j, "config"), key, v) { /* map string→string: YAML's scalars as text */
+        json_t *text = json_is_string(v)    ? json_incref(v)
+                       : json_is_integer(v) ? json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v))
+                       : json_is_boolean(v) ? json_string(json_is_true(v) ? "true" : "false")
+                                            : NULL;
+        if (text == NULL)
+            return cl_fail(err, CL_INVALID, "%s.config.%s must be a string", path, key);
+        json_object_set_new(out->config, key, text);
+    }
+    return CL_OK;
+}
+
+static cl_err channels(walk_ctx *w, const json_t *j, const char *path, tpl_node *out, cl_error *err)
+{
+    const json_t *list = json_object_get(j, "channels");
+    size_t n = json_array_size(list);
+    if (n > TPL_CHANNELS_MAX)
+        return cl_fail(err, CL_INVALID, "%s.channels: at most %d channels", path, TPL_CHANNELS_MAX);
+    out->channels = arena_calloc(w->a, n ? n : 1, sizeof(*out->channels));
+    for (size_t i = 0; i < n; i++) {
+        cl_err e = channel(w, json_array_get(list, i), arena_sprintf(w->a, "%s.channels[%zu]", path, i),
+                           &out->channels[i], err);
+        if (e != CL_OK)
+            return e;
+    }
+    out->nchannels = n;
+    return CL_OK;
+}
+
 /* A list of {content, scope} at `path` (scope LOCAL when absent; `force_global` for global_memories). Each is
  * written later through the same path as POST /memories, which checks the content again; refusing it here names
  * the entry before anything is created. */
@@ -455,7 +503,8 @@ static cl_err node(walk_ctx *w, const json_t *j, const char *path, int depth, bo
         out->x = x ? json_number_value(x) : 0;
         out->y = y ? json_number_value(y) : 0;
     }
-    if ((e = schedules(w, j, path, out, err)) != CL_OK || (e = node_plugins(w, j, path, out, err)) != CL_OK)
+    if ((e = schedules(w, j, path, out, err)) != CL_OK || (e = channels(w, j, path, out, err)) != CL_OK ||
+        (e = node_plugins(w, j, path, out, err)) != CL_OK)
         return e;
     const json_t *seeds = json_object_get(j, "initial_memories");
     const char *from = path;

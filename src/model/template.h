@@ -13,7 +13,7 @@
 #include "model/secret.h"
 
 enum { TPL_MAX_NODES = 20000, TPL_MAX_DEPTH = 32, TPL_FILE_MAX = 4 << 20, TPL_FILES_DIR_MAX = 1024,
-       TPL_SCHEDULES_MAX = 100, TPL_MAX_MEMORIES = 100000 };
+       TPL_SCHEDULES_MAX = 100, TPL_MAX_MEMORIES = 100000, TPL_CHANNELS_MAX = 16 };
 
 /* One required_env entry (workspaces.md §4.2): a name (n == 1), or any one of several (sorted, distinct). Entries
  * that name nothing valid are dropped, as the reference drops invalid names. */
@@ -28,6 +28,16 @@ typedef struct {
     const char *name, *cron_expr, *timezone, *prompt;
     bool enabled;
 } tpl_schedule;
+
+/* A node's chat channel (workspaces.md §4.2): created with the node, through the API's write (model/channel.h), or
+ * skipped with a reason (an unknown or empty type, an unresolved ${VAR}, a config or allowed_users the API refuses).
+ * Only the shape is checked here: a mapping of known keys, a config of scalars (numbers and booleans as their text). */
+typedef struct {
+    const char *type;      /* as written; "" when absent */
+    json_t *config;        /* an object of strings, ${VAR} not yet expanded */
+    const json_t *allowed; /* allowed_users, or NULL */
+    bool enabled;          /* default true */
+} tpl_channel;
 
 /* A memory a template seeds (initial_memories of a node or of defaults, global_memories of the org). */
 typedef struct {
@@ -47,6 +57,8 @@ typedef struct tpl_node {
     double x, y;
     tpl_schedule *schedules; /* at most TPL_SCHEDULES_MAX, names unique */
     size_t nschedules;
+    tpl_channel *channels; /* at most TPL_CHANNELS_MAX */
+    size_t nchannels;
     const char *system_prompt; /* inline, at most 1 MiB: stored as its system-prompt.md (model/wsfiles.h) */
     const char **plugins;      /* defaults.plugins then its own, less its "!x"/"-x" opt-outs; names, deduplicated */
     size_t nplugins;

@@ -9,6 +9,8 @@ import concurrent.futures
 import hashlib
 import hmac
 import json
+import pathlib
+import tempfile
 import threading
 import time
 import uuid
@@ -79,10 +81,14 @@ def provider():
     p.close()
 
 
+TEMPLATES = pathlib.Path(tempfile.mkdtemp(prefix="colony-channel-templates-"))
+
+
 @pytest.fixture(scope="module")
 def server(backend, request, tmp_path_factory, provider):
     c = module_colony(backend, request, tmp_path_factory,
                       env={"COLONY_CHANNEL_INTERVAL_MS": "50", "A2A_DISPATCH_INTERVAL_MS": "100",
+                           "ORG_TEMPLATES_DIR": str(TEMPLATES),
                            "MOLECULE_CHANNELS_TEST_TELEGRAM_API_BASE": provider.url,
                            "MOLECULE_CHANNELS_TEST_WEBHOOK_BASE": provider.url})
     yield c
@@ -326,6 +332,7 @@ def test_a_busy_agent_answers_later_and_the_reply_still_goes_back(server, provid
     r = server.post("/registry/heartbeat", headers=bearer(w["auth_token"]),
                     json={"workspace_id": w["id"], "active_tasks": 1})  # at its maximum (1): queued at once
     assert r.status_code == 200
+    agent.mode = "busy"  # and the queue's deliveries find it busy (503) until it frees up
     cid = chat()
     telegram(server, w, cid)
     r = server.post("/webhooks/telegram", headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET},
@@ -335,10 +342,117 @@ def test_a_busy_agent_answers_later_and_the_reply_still_goes_back(server, provid
              == [["awaiting"]])
     r = server.post("/registry/heartbeat", headers=bearer(w["auth_token"]),
                     json={"workspace_id": w["id"], "active_tasks": 0})
-    wait_for(lambda: agent.deliveries_of(mid))
+    agent.mode = "echo"
+    wait_for(lambda: agent.deliveries_of(mid), timeout=70)  # the busy queue's back-off doubles from 1 s
     want = {"chat_id": cid, "text": "echo: when free"}
     wait_for(lambda: [c for c in provider.calls_to("/sendMessage") if c[3] == want])
     assert len(agent.deliveries_of(mid)) == 1
+
+
+GOOD_TG = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
+
+
+def message_state(c, mid):
+    """(status, deadline_at - updated_at, error) of the incoming message whose A2A messageId is `mid`, as text."""
+    rows = c.db.query(f"SELECT status, deadline_at - updated_at, error FROM channel_messages"
+                      f" WHERE 'channel-' || id = '{mid}'")
+    return tuple(rows[0]) if rows else None
+
+
+def replies_of(c, mid):
+    return c.db.query(f"SELECT o.status, o.text FROM channel_outbox o JOIN channel_messages m ON m.id = o.inbound_id"
+                      f" WHERE 'channel-' || m.id = '{mid}'")
+
+
+def inbox_row(c, w, mid):
+    """The a2a_receive row that carries message `mid` to a poll-mode agent (what it drains)."""
+    rows = c.get(f"/workspaces/{w['id']}/activity", headers=bearer(w["auth_token"]),
+                 params={"type": "a2a_receive"}).json()
+    return [r for r in rows if r["method"] == "message/send"
+            and r["request_body"]["params"]["message"]["messageId"] == mid]
+
+
+def notify(c, w, text, **extra):
+    r = c.post(f"/workspaces/{w['id']}/notify", headers=bearer(w["auth_token"]), json={"message": text, **extra})
+    assert r.status_code == 200 and r.json() == {"status": "sent"}, r.text
+
+
+def test_a_poll_agent_answers_from_its_inbox_and_the_chat_gets_the_reply_once(server, provider):
+    w = ws(server, mode="poll")
+    cid = chat()
+    telegram(server, w, cid)
+    mid = server.post("/webhooks/telegram", headers=GOOD_TG, json=tg_update(cid, "are you there?")).json()["message_id"]
+    # the agent drains its inbox: the chat's message, from no workspace (as an operator's), named by its messageId
+    (row,) = wait_for(lambda: inbox_row(server, w, mid))
+    assert row["source_id"] is None and row["response_body"] is None
+    msg = row["request_body"]["params"]["message"]
+    assert msg["parts"] == [{"kind": "text", "text": "are you there?"}]
+    assert msg["metadata"]["source"] == "channel" and msg["metadata"]["chat_id"] == cid
+    # it answers the user naming that message, twice (a retry of its own): the chat gets the answer once
+    notify(server, w, "yes, here", in_reply_to=mid)
+    notify(server, w, "yes, here", in_reply_to=mid)
+    want = {"chat_id": cid, "text": "yes, here"}
+    wait_for(lambda: replies_of(server, mid) == [["sent", "yes, here"]])
+    assert [c[3] for c in provider.calls_to("/sendMessage") if c[3].get("chat_id") == cid] == [want]
+    assert message_state(server, mid)[0] == "replied"
+    (row,) = inbox_row(server, w, mid)
+    assert row["response_body"]["result"]["parts"] == [{"kind": "text", "text": "yes, here"}]
+    # the chat history shows the answer under the question, and the retry as a note of its own
+    r = server.get(f"/workspaces/{w['id']}/chat-history", headers=bearer(w["auth_token"]))
+    assert [(m["role"], m["content"]) for m in r.json()["messages"]] == [
+        ("user", "are you there?"), ("agent", "yes, here"), ("agent", "yes, here")]
+    wait_for(lambda: listed(server, w)[0]["message_count"] == 2)  # one in, one reply out
+    # a notify naming no message of the inbox, or another workspace's, is a plain note; a bad one changes nothing
+    other = ws(server, mode="poll")
+    notify(server, other, "not yours", in_reply_to=mid)
+    for bad in ("", 7, "x" * 1025):
+        r = server.post(f"/workspaces/{w['id']}/notify", headers=bearer(w["auth_token"]),
+                        json={"message": "m", "in_reply_to": bad})
+        assert r.status_code == 400 and r.json() == {
+            "error": "in_reply_to must be a message id of 1 to 1024 bytes", "code": "invalid_request"}
+    assert replies_of(server, mid) == [["sent", "yes, here"]]
+
+
+def test_a_poll_agent_that_never_answers_lets_the_message_expire(server, provider):
+    w = ws(server, mode="poll")
+    cid = chat()
+    telegram(server, w, cid)
+    mid = server.post("/webhooks/telegram", headers=GOOD_TG, json=tg_update(cid, "hello?")).json()["message_id"]
+    # it waits as long as a busy agent's queued message would: --a2a-queue-ttl (3600 s) and a minute for the reply
+    state = wait_for(lambda: (lambda s: s if s and s[0] == "awaiting" else None)(message_state(server, mid)))
+    assert state == ("awaiting", "3660000", "")
+    server.db.execute(f"UPDATE channel_messages SET deadline_at = 1 WHERE 'channel-' || id = '{mid}'")
+    wait_for(lambda: message_state(server, mid)[0] == "failed")
+    assert message_state(server, mid) == ("failed", "", "the agent did not answer in time")
+    rows = server.get(f"/workspaces/{w['id']}/activity", headers=bearer(w["auth_token"]),
+                      params={"type": "channel"}).json()
+    assert [(r["method"], r["summary"], r["status"], r["error_detail"]) for r in rows] == [
+        ("receive", "Telegram message not relayed to the agent", "error", "the agent did not answer in time")]
+    assert replies_of(server, mid) == []
+
+
+def test_two_nodes_send_a_poll_agents_reply_once(backend, new_db, start_colony, provider):
+    if backend != "postgres":
+        pytest.skip("several nodes share a PostgreSQL database; SQLite is a single-node store")
+    env = {"COLONY_CHANNEL_INTERVAL_MS": "20", "MOLECULE_CHANNELS_TEST_TELEGRAM_API_BASE": provider.url}
+    db = new_db()
+    a, b = start_colony(db=db, env=env), start_colony(db=db, env=env)
+    w = ws(a, mode="poll")
+    cid = chat()
+    telegram(a, w, cid)
+    mids = [a.post("/webhooks/telegram", headers=GOOD_TG, json=tg_update(cid, f"q{i}")).json()["message_id"]
+            for i in range(4)]
+    for i, mid in enumerate(mids):  # drained and answered through either node, each answer sent to both
+        wait_for(lambda: inbox_row(b, w, mid))
+        for node in (b, a) if i % 2 else (a, b):
+            notify(node, w, f"a{i}", in_reply_to=mid)
+    calls = wait_for(lambda: (lambda c: c if len(c) >= 4 else None)(
+        [x for x in provider.calls_to("/sendMessage") if x[3].get("chat_id") == cid]), timeout=30)
+    for mid, i in zip(mids, range(4)):
+        wait_for(lambda: replies_of(a, mid) == [["sent", f"a{i}"]])
+    assert sorted(x[3]["text"] for x in provider.calls_to("/sendMessage") if x[3].get("chat_id") == cid) == \
+        ["a0", "a1", "a2", "a3"]
+    assert len(calls) == 4
 
 
 def test_concurrent_retries_of_one_update_make_one_message(server, agent):
@@ -598,3 +712,138 @@ def test_two_nodes_send_each_message_once_in_order(backend, new_db, start_colony
     assert all(calls[i + 1][0] - calls[i][0] >= 0.95 for i in range(5))
     wait_for(lambda: listed(a, w)[0]["message_count"] == 6)
     assert len([x for x in provider.calls_to("/sendMessage") if x[3].get("chat_id") == cid]) == 6
+
+
+# ---- channels declared in org templates ------------------------------------------------------------------------------
+
+def admin_channels(c, wid):
+    """A workspace's channels by type (created in one import, they may share a millisecond: their ids order them)."""
+    r = c.get(f"/workspaces/{wid}/channels", headers=ADMIN)
+    assert r.status_code == 200, r.text
+    return sorted(r.json(), key=lambda ch: ch["channel_type"])
+
+
+def test_org_template_channels_are_created_with_their_node_or_skipped_with_a_reason(server, provider):
+    p = uuid.uuid4().hex[:6]
+    cid = chat()
+    d = TEMPLATES / f"chan-{p}"
+    (d / "team").mkdir(parents=True)
+    (d / ".env").write_text(f"TG_TOKEN={TG_TOKEN}\n")
+    (d / "team" / ".env").write_text(f"HOOK_SECRET={TG_SECRET}\n")
+    assert server.put("/settings/secrets", headers=ADMIN,
+                      json={"key": "CHAN_SLACK_SIGNING", "value": SLACK_SIGNING}).status_code == 200
+    (d / "org.yaml").write_text(f"""
+name: Chan {p}
+defaults: {{model: m}}
+workspaces:
+  - name: Lead {p}
+    files_dir: team
+    channels:
+      - type: telegram
+        config: {{bot_token: "${{TG_TOKEN}}", chat_id: {cid}, webhook_secret: "${{HOOK_SECRET}}"}}
+        allowed_users: ["@alice"]
+      - type: slack
+        config: {{bot_token: {SLACK_TOKEN}, channel_id: C1, signing_secret: "${{CHAN_SLACK_SIGNING}}"}}
+        enabled: false
+      - type: discord
+        config: {{webhook_url: "https://discord.com/api/webhooks/1/${{NOPE}}"}}
+      - type: irc
+        config: {{}}
+      - config: {{bot_token: "${{TG_TOKEN}}"}}
+      - type: lark
+        config: {{webhook_url: "https://127.0.0.1/${{TG_TOKEN}}"}}
+      - type: telegram
+        config: {{bot_token: "${{TG_TOKEN}}", chat_id: "1"}}
+      - type: slack
+        config: {{webhook_url: "https://hooks.slack.com/services/x"}}
+        allowed_users: ["{'u' * 129}"]
+    children:
+      - name: Plain
+""")
+    r = server.post("/org/import", headers=ADMIN, json={"dir": f"chan-{p}"})
+    assert r.status_code == 201, r.text
+    lead, plain = r.json()["workspaces"]
+    assert lead["channels"] == ["telegram", "slack"]
+    skip = lambda t, why: {"workspace": f"Lead {p}", "type": t, "reason": why}  # noqa: E731
+    assert lead["channels_skipped"] == [
+        skip("discord", "config.webhook_url: ${NOPE} is not set (in the template's .env files or the secrets)"),
+        skip("irc", "unknown channel type (one of discord, lark, slack, telegram)"),
+        skip("", "type is required"),
+        skip("lark", "invalid config: webhook_url must be an https://open.feishu.cn/open-apis/bot/… or "
+                     "open.larksuite.com URL"),
+        skip("telegram", "this workspace already has a telegram channel"),
+        skip("slack", "allowed_users[0] must be a non-empty string of at most 128 bytes"),
+    ]
+    assert TG_TOKEN not in r.text and TG_SECRET not in r.text and SLACK_SIGNING not in r.text
+    assert set(plain) == {"id", "name", "tier", "parent_id"}
+    # the same rows as the API makes: masked, sealed at rest, and working
+    sl, tg = admin_channels(server, lead["id"])
+    assert (tg["channel_type"], tg["enabled"], tg["allowed_users"]) == ("telegram", True, ["@alice"])
+    assert tg["config"] == {"bot_token": "***", "chat_id": cid, "webhook_secret": "***"}
+    assert (sl["channel_type"], sl["enabled"], sl["allowed_users"]) == ("slack", False, [])
+    assert sl["config"] == {"bot_token": "***", "channel_id": "C1", "signing_secret": "***"}
+    stored = server.db.query(f"SELECT channel_config FROM workspace_channels WHERE workspace_id = '{lead['id']}'")
+    assert sorted((json.loads(row[0]) for row in stored), key=json.dumps) == \
+        sorted([{"chat_id": cid}, {"channel_id": "C1"}], key=json.dumps)
+    assert admin_channels(server, plain["id"]) == []
+    r = server.post(f"/workspaces/{lead['id']}/channels/{tg['id']}/send", headers=ADMIN, json={"text": "imported"})
+    assert r.status_code == 200
+    wait_for(lambda: [c for c in provider.calls_to(f"/bot{TG_TOKEN}/sendMessage")
+                      if c[3] == {"chat_id": cid, "text": "imported"}])
+    r = server.post("/webhooks/telegram", headers=GOOD_TG, json=tg_update(cid, "hi", user="alice"))
+    assert r.status_code == 200 and r.json()["status"] == "accepted"
+    # a re-import (even with other values) applies nothing to the nodes that exist
+    (d / ".env").write_text("TG_TOKEN=999:changed\n")
+    r = server.post("/org/import", headers=ADMIN, json={"dir": f"chan-{p}"})
+    assert r.status_code == 201 and r.json()["created"] == 0
+    assert all(set(w) == {"id", "name", "tier", "parent_id", "skipped"} for w in r.json()["workspaces"])
+    assert [(c["id"], c["config"], c["updated_at"]) for c in admin_channels(server, lead["id"])] == \
+        [(c["id"], c["config"], c["updated_at"]) for c in (sl, tg)]
+    assert server.db.query(f"SELECT count(*) FROM workspace_channels WHERE workspace_id = '{lead['id']}'") == [["2"]]
+
+
+def test_inline_template_channels_take_global_secrets_and_bad_shapes_are_refused(server):
+    p = uuid.uuid4().hex[:6]
+    assert server.put("/settings/secrets", headers=ADMIN, json={"key": "CHAN_TG_GLOBAL", "value": TG_TOKEN}
+                      ).status_code == 200
+
+    def tpl(channels):
+        return {"name": f"Inline {p}", "defaults": {"model": "m"},
+                "workspaces": [{"name": f"Solo {p}", "channels": channels}]}
+
+    for channels, error in (
+            ([{"type": "telegram", "config": {"chat_id": [1]}}],
+             "workspaces[0].channels[0].config.chat_id must be a string"),
+            ([{"type": "telegram", "token": "x"}], 'unknown key "token" in workspaces[0].channels[0]'),
+            (["telegram"], "workspaces[0].channels[0] must be a mapping"),
+            ([{"type": "telegram", "config": "x"}], "workspaces[0].channels[0].config must be a mapping"),
+            ([{"type": "slack"}] * 17, "workspaces[0].channels: at most 16 channels")):
+        r = server.post("/org/import", headers=ADMIN, json={"template": tpl(channels)})
+        assert r.status_code == 400 and r.json() == {"error": error, "code": "invalid_request"}, r.text
+    assert not [w for w in server.get("/workspaces", headers=ADMIN).json() if w["name"] == f"Solo {p}"]
+    r = server.post("/org/import", headers=ADMIN, json={"mode": "reconcile", "template": tpl(
+        [{"type": "telegram", "config": {"bot_token": "${CHAN_TG_GLOBAL}", "chat_id": -100200300}, "enabled": True}])})
+    assert r.status_code == 201, r.text
+    (solo,) = r.json()["workspaces"]
+    assert solo["channels"] == ["telegram"] and "channels_skipped" not in solo
+    (ch,) = admin_channels(server, solo["id"])
+    assert ch["config"] == {"bot_token": "***", "chat_id": "-100200300"}
+
+
+def test_the_cli_import_creates_template_channels_and_names_the_skipped(new_db, tmp_path):
+    db = new_db()
+    f = tmp_path / "org.yaml"
+    f.write_text(f"name: CLI Chan\ndefaults: {{model: m}}\nworkspaces:\n  - name: Boss\n    channels:\n"
+                 f"      - {{type: telegram, config: {{bot_token: '{TG_TOKEN}', chat_id: 1}}}}\n"
+                 f"      - {{type: irc}}\n")
+    env = {"COLONY_SECRETS_KEY": SECRETS_KEY}
+    first = run_colony(["import", str(f), "--db", db.url], env=env)
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert lines[0] == "CLI Chan: 1 created, 0 skipped" and lines[1].startswith("  created Boss (")
+    assert lines[2:] == ["    telegram channel created",
+                         "    irc channel skipped: unknown channel type (one of discord, lark, slack, telegram)"]
+    assert TG_TOKEN not in first.stdout
+    second = run_colony(["import", str(f), "--db", db.url], env=env)
+    assert second.stdout.splitlines()[0] == "CLI Chan: 0 created, 1 skipped" and len(second.stdout.splitlines()) == 2
+    assert db.query("SELECT channel_type FROM workspace_channels") == [["telegram"]]

@@ -161,6 +161,36 @@ static void test_merge_overlays_by_name(void **state)
     arena_free(a);
 }
 
+static void test_expand_replaces_names_and_says_which_is_missing(void **state)
+{
+    (void)state;
+    arena_t *a = arena_new();
+    size_t n;
+    secret_pair *env = parse_ok(a, "TOKEN=123:abc\nHOST=example.org\n", &n);
+    const char *out, *name;
+    assert_int_equal(envfile_expand(a, "https://${HOST}/bot${TOKEN}", env, n, 100, &out, &name), ENVFILE_EXPANDED);
+    assert_string_equal(out, "https://example.org/bot123:abc");
+    assert_null(name);
+    assert_int_equal(envfile_expand(a, "plain $TOKEN and $", env, n, 100, &out, &name), ENVFILE_EXPANDED);
+    assert_string_equal(out, "plain $TOKEN and $"); /* only ${NAME} is a reference */
+    assert_int_equal(envfile_expand(a, "", env, n, 100, &out, &name), ENVFILE_EXPANDED);
+    assert_string_equal(out, "");
+    const char *missing[][2] = {{"${NOPE}", "NOPE"}, {"a${TOKEN}${lower}", "lower"}, {"${TOKEN", "TOKEN"},
+                                {"${}", ""}, {"x${HOST", "HOST"}};
+    for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {
+        assert_int_equal(envfile_expand(a, missing[i][0], env, n, 100, &out, &name), ENVFILE_UNRESOLVED);
+        assert_null(out);
+        assert_string_equal(name, missing[i][1]);
+    }
+    /* the result is bounded, whatever the references expand to */
+    assert_int_equal(envfile_expand(a, "${HOST}", env, n, 11, &out, &name), ENVFILE_EXPANDED);
+    assert_int_equal(envfile_expand(a, "${HOST}", env, n, 10, &out, &name), ENVFILE_TOO_LONG);
+    assert_int_equal(envfile_expand(a, "${HOST}${HOST}${HOST}", env, n, 30, &out, &name), ENVFILE_TOO_LONG);
+    assert_int_equal(envfile_expand(a, "0123456789ab", env, n, 10, &out, &name), ENVFILE_TOO_LONG);
+    assert_null(out);
+    arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -169,6 +199,7 @@ int main(void)
         cmocka_unit_test(test_refusals_name_the_line_not_its_text),
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_merge_overlays_by_name),
+        cmocka_unit_test(test_expand_replaces_names_and_says_which_is_missing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
