@@ -618,6 +618,32 @@ def test_bounds_per_record_and_per_namespace(start_colony):
     assert metric(c, "colony_memory_records_written_total") == 6
 
 
+def test_a_megabyte_of_greek_is_searchable_alike_on_both(start_colony):
+    """Greek takes three times its bytes in the search form, past PostgreSQL's 1 MiB tsvector: the terms are capped
+    (the first terms whose search form fits 1,000,000 bytes) identically on both databases, so a large memory is
+    found by its first words on both, by the words past the cap on neither, and the index stays sound."""
+    c = start_colony(args=["--memory-max-content", "1048576"])
+    w = ws(c)
+    letters = "αβγδεζηθικλμνξοπρτυφχψω"
+
+    def greek(i):
+        return "".join(letters[(i // len(letters) ** k) % len(letters)] for k in range(8))
+
+    words, size = [], len("openingword ") + len(" closingword")
+    while size + 17 <= 1048576:
+        words.append(greek(len(words)))
+        size += 17
+    content = "openingword " + " ".join(words) + " closingword"
+    assert len(content.encode()) <= 1048576
+    mid = commit(c, w, content)
+    assert [m["id"] for m in search(c, w, q="openingword")] == [mid]
+    assert [m["id"] for m in search(c, w, q=words[100])] == [mid]
+    assert search(c, w, q="closingword") == []
+    assert search(c, w, q=words[-1]) == []
+    small = commit(c, w, "closingword alone")
+    assert [m["id"] for m in search(c, w, q="closingword")] == [small]
+
+
 def test_concurrent_writes_never_pass_the_bound(start_colony):
     c = start_colony(args=["--memory-namespace-max-records", "5"])
     w = ws(c)
