@@ -734,6 +734,10 @@ def test_kv_set_get_list_delete(server):
     r = server.get(f"/workspaces/{w['id']}/memory", headers=auth(w),
                    params={"limit": 1, "cursor": r.headers["x-next-cursor"]})
     assert [e["key"] for e in r.json()] == ["cursor"]
+    # a forged key cursor that decodes to invalid UTF-8 is a 400 like any other, on PostgreSQL too (not a 503)
+    for bad in ("ff", "c0af", "eda080", "e282", "61ff62"):
+        error(server.get(f"/workspaces/{w['id']}/memory", headers=auth(w), params={"cursor": bad}), 400,
+              "cursor is not one this list gave (pass back X-Next-Cursor as it came)")
     for _ in range(2):
         r = server.delete(f"/workspaces/{w['id']}/memory/cursor", headers=auth(w))
         assert r.status_code == 200 and r.json() == {"status": "deleted"}
