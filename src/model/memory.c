@@ -154,11 +154,17 @@ typedef struct {
     bool redacted;
 } prepared;
 
-static void prepare(arena_t *a, const char *content, prepared *c)
+static cl_err prepare(arena_t *a, const char *content, prepared *c, cl_error *err)
 {
     c->text = redact_secrets(a, content, strlen(content), &c->len, &c->redacted);
     c->text = escape_delimiter(a, c->text, c->len, &c->len);
+    if ((int64_t)c->len > limits.content_max) { /* the bound is on what is stored, which redaction lengthens */
+        metric_inc(METRIC_MEMORY_REFUSED_TOO_LARGE);
+        return cl_fail(err, CL_TOO_LARGE, "content is longer than %lld bytes once secrets are redacted",
+                       (long long)limits.content_max);
+    }
     c->terms = memtext_terms(a, c->text, c->len, &c->count);
+    return CL_OK;
 }
 
 /* What was stored, with the content as stored. */
@@ -259,7 +265,7 @@ cl_err mem_commit(db_t *db, arena_t *a, const mem_write *w, mem_written *out, cl
         e = check_target(db, a, w, &set, err);
     prepared c;
     if (e == CL_OK)
-        prepare(a, w->content, &c);
+        e = prepare(a, w->content, &c, err);
     stored s = {0};
     if (e == CL_OK)
         e = write_tx(db, a, w, &c, &s, err);
@@ -315,8 +321,7 @@ static cl_err plan_scoped(db_t *db, arena_t *a, const mem_scoped *w, mem_write *
                       .source = w->source, .operator_write = w->operator_write, .log = w->log};
     if ((e = check_write(mw, err)) != CL_OK || (e = check_target(db, a, mw, &set, err)) != CL_OK)
         return e;
-    prepare(a, mw->content, c);
-    return CL_OK;
+    return prepare(a, mw->content, c, err);
 }
 
 /* A planned scoped write in a savepoint of the caller's transaction (the GLOBAL audit row with it). */

@@ -618,6 +618,27 @@ def test_bounds_per_record_and_per_namespace(start_colony):
     assert metric(c, "colony_memory_records_written_total") == 6
 
 
+def test_the_bound_is_on_the_content_as_stored(start_colony):
+    """Redaction and the delimiter escape lengthen content: the per-record bound holds for what is stored (413),
+    on every write path, and nothing is written."""
+    c = start_colony(args=["--memory-max-content", "100"])
+    w = ws(c)
+    too_long = "content is longer than 100 bytes once secrets are redacted"
+    error(c.post(f"/workspaces/{w['id']}/memories", headers=auth(w), json={"content": "ctx7_a " * 10,
+                                                                           "scope": "LOCAL"}),
+          413, too_long, "too_large")
+    error(c.post(f"/workspaces/{w['id']}/memories", headers=auth(w), json={"content": "[memory " + "x " * 46,
+                                                                           "scope": "LOCAL"}),
+          413, too_long, "too_large")
+    assert metric(c, "colony_memory_writes_refused_total", 'reason="record_too_large"') == 2
+    r = c.post("/admin/memories/import", headers=ADMIN,
+               json=[{"content": "ctx7_a " * 10, "scope": "LOCAL", "workspace_name": w["name"]}])
+    assert r.status_code == 200 and r.json()["errors"] == 1, r.text
+    assert search(c, w) == []
+    fits = commit(c, w, "[memory " + "x " * 45 + "x")  # 99 bytes sent, 100 stored: just fits
+    assert [(m["id"], m["content"]) for m in search(c, w)] == [(fits, "[_memory " + "x " * 45 + "x")]
+
+
 def test_a_megabyte_of_greek_is_searchable_alike_on_both(start_colony):
     """Greek takes three times its bytes in the search form, past PostgreSQL's 1 MiB tsvector: the terms are capped
     (the first terms whose search form fits 1,000,000 bytes) identically on both databases, so a large memory is
