@@ -173,6 +173,15 @@ typedef struct {
     const char *content;
 } stored;
 
+/* A constraint failed where the input was checked already: only the foreign keys are left (the namespace's owner,
+ * the record's namespace), so a purge that committed after the plan step read the tree took the owner away. */
+static cl_err owner_gone(const mem_write *w, cl_error *err)
+{
+    if (w->operator_write)
+        return cl_fail(err, CL_NOT_FOUND, "namespace owner %s not found", owner_of(w->namespace));
+    return cl_fail(err, CL_NOT_FOUND, "workspace not found");
+}
+
 /* Upsert the namespace, insert the record (or find it stored already), check the bounds; inside a transaction. */
 static cl_err store(db_t *db, arena_t *a, const mem_write *w, const prepared *c, stored *out, cl_error *err)
 {
@@ -188,6 +197,8 @@ static cl_err store(db_t *db, arena_t *a, const mem_write *w, const prepared *c,
     memns_kind kind = memns_kind_of(w->namespace);
     cl_err e = db_run(db, a, NULL, err, SQL_NS_UPSERT, "sssi", w->namespace, memns_kind_name(kind),
                       kind == MEMNS_CUSTOM ? NULL : owner_of(w->namespace), now);
+    if (e == CL_INVALID)
+        return owner_gone(w, err);
     db_stmt_t *st;
     if (e == CL_OK && (e = db_prepare(db, a, SQL_INSERT, &st, err)) == CL_OK) {
         db_bind_str(st, 1, fresh);
@@ -211,6 +222,8 @@ static cl_err store(db_t *db, arena_t *a, const mem_write *w, const prepared *c,
                 e = db_exec(st, err);
         }
         db_finish(st);
+        if (e == CL_INVALID)
+            return owner_gone(w, err);
     }
     out->w.id = arena_strdup(a, fresh);
     out->content = c->text;

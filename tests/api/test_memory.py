@@ -676,6 +676,25 @@ def test_concurrent_writes_never_pass_the_bound(start_colony):
     assert c.db.query(f"SELECT record_count FROM memory_namespaces WHERE name = 'workspace:{w['id']}'") == [["5"]]
 
 
+def test_a_write_racing_a_purge_is_written_or_not_found(start_colony):
+    """A write whose workspace is purged between its plan and its transaction finds no owner for its namespace:
+    404 `workspace not found` (PostgreSQL's foreign key failure was a 400 "constraint violated"), or 401 once the
+    purge has taken its token, or 201 before it; never anything else, and nothing is left behind."""
+    c = start_colony(args=["--memory-max-content", "1048576"])
+    content = "word " * 100000  # half a megabyte to redact and index in the plan step: a wide window
+    for _ in range(6):
+        w = ws(c)
+        got = race(9, lambda i: requests.delete(f"{c.url}/workspaces/{w['id']}?purge=true", timeout=60,
+                                                headers={**ADMIN, "X-Confirm-Name": w["name"]}) if i == 8 else
+                   requests.post(f"{c.url}/workspaces/{w['id']}/memories", headers=auth(w), timeout=60,
+                                 json={"content": content, "scope": "TEAM" if i % 2 else "LOCAL"}))
+        assert got[8].status_code == 200, got[8].text
+        for r in got[:8]:
+            assert (r.status_code, r.json().get("error")) in {
+                (201, None), (404, "workspace not found"), (401, "invalid workspace auth token")}, r.text
+        assert c.db.query(f"SELECT count(*) FROM memory_namespaces WHERE owner_id = '{w['id']}'") == [["0"]]
+
+
 def test_purge_deletes_namespaces_soft_remove_keeps_them(server):
     R = ws(server)
     kid = ws(server, parent=R)
