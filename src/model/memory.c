@@ -44,10 +44,26 @@ static bool one_of(const char *s, const char *const *set, size_t n)
     return false;
 }
 
+/* White space as the reference's strings.TrimSpace reads it (Go's unicode.IsSpace): ASCII's, U+0085, U+00A0 and
+ * the Unicode space separators. */
+static bool space_at(const char *s, size_t len, size_t *step)
+{
+    *step = utf8_seq_len(s, len);
+    const unsigned char *p = (const unsigned char *)s;
+    if (*step == 1)
+        return strchr(" \t\n\r\f\v", s[0]) != NULL;
+    uint32_t c = *step == 2   ? (uint32_t)(p[0] & 0x1F) << 6 | (p[1] & 0x3F)
+                 : *step == 3 ? (uint32_t)(p[0] & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F)
+                              : 0;
+    return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
+           c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
 static bool blank(const char *s)
 {
-    for (; *s; s++)
-        if (!strchr(" \t\n\r\f\v", *s))
+    size_t len = strlen(s), step;
+    for (size_t i = 0; i < len; i += step)
+        if (!space_at(s + i, len - i, &step))
             return false;
     return true;
 }

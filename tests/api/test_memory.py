@@ -131,6 +131,7 @@ def test_global_is_for_roots_and_is_audited(server):
     ({"scope": "LOCAL"}, 400, "content is required"),
     ({"content": "", "scope": "LOCAL"}, 400, "content is required"),
     ({"content": " \n\t ", "scope": "TEAM"}, 400, "content is required"),
+    ({"content": "\u00a0\u2003\u3000\u0085\v\u2028", "scope": "LOCAL"}, 400, "content is required"),  # TrimSpace's
     ({"content": "x", "scope": "LOCAL", "namespace": "n" * 51}, 400, "namespace must be at most 50 characters"),
     ({"content": "é" * 32769, "scope": "LOCAL"}, 413, "content is longer than 65536 bytes"),
 ])
@@ -807,6 +808,8 @@ def test_kv_compare_and_set(server):
     ({"key": "", "value": 1}, 400, "key is required"),
     ({"key": 5, "value": 1}, 400, "key must be a string"),
     ({"key": "k" * 257, "value": 1}, 400, "key is longer than 256 bytes"),
+    ({"key": ".", "value": 1}, 400, "key must not be \".\" or \"..\": no URL can name it"),
+    ({"key": "..", "value": 1}, 400, "key must not be \".\" or \"..\": no URL can name it"),
     ({"key": "k"}, 400, "value is required"),
     ({"key": "k", "value": "v" * 65537}, 413, "value is larger than 65536 bytes"),
     ({"key": "k", "value": 1, "ttl_seconds": -1}, 400, "ttl_seconds must be between 0 and 315360000"),
