@@ -45,6 +45,12 @@ cl_err api_identify(http_req *rq, const char *bearer, caller *c)
 
 bool api_guard(http_req *rq)
 {
+    /* once for every route: a parameter that does not decode would read as absent (?q=%00x: no filter at all) */
+    const char *bad = http_query_undecodable(rq);
+    if (bad != NULL) {
+        api_fail(rq, CL_INVALID, "query parameter \"%s\" does not decode: a malformed %%-escape or a NUL byte", bad);
+        return false;
+    }
     return rq->route->access == ACCESS_WORKSPACE_BY_HANDLER || api_authorize(rq, rq->route->access);
 }
 

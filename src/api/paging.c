@@ -10,6 +10,7 @@
 #include "base/buf.h"
 #include "base/id.h"
 #include "base/time.h"
+#include "base/utf8.h"
 
 enum { CURSOR_TEXT_MAX = 640, CURSOR_NAME_MAX = 255 };
 
@@ -44,7 +45,8 @@ static int hexval(char c)
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* A name part: lower-case hex of 1..CURSOR_NAME_MAX bytes, none of them NUL; NULL otherwise. */
+/* A name part: lower-case hex of 1..CURSOR_NAME_MAX bytes of UTF-8, none of them NUL; NULL otherwise (a forged
+ * cursor must not reach the database: PostgreSQL refuses invalid UTF-8 with an error, not with an empty page). */
 static const char *unhex(arena_t *a, const char *p, size_t n)
 {
     if (n == 0 || n % 2 != 0 || n / 2 > CURSOR_NAME_MAX)
@@ -57,7 +59,7 @@ static const char *unhex(arena_t *a, const char *p, size_t n)
         out[i] = (char)(hi * 16 + lo);
     }
     out[n / 2] = '\0';
-    return out;
+    return utf8_valid(out, n / 2) ? out : NULL;
 }
 
 bool api_cursor_or_reply(http_req *rq, const char *shape, api_cursor *c)

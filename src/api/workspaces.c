@@ -411,6 +411,11 @@ void api_ws_patch(http_req *rq)
         }
         p.has_dir = true, p.workspace_dir = json_string_value(v);
     }
+    const caller *who = api_caller(rq); /* who may move it: the model decides (ws_mover) */
+    if (who->kind == CALLER_ADMIN || (who->kind == CALLER_ORG && who->org_id == NULL))
+        p.mover = WS_MOVER_OPERATOR;
+    else if (who->kind == CALLER_ORG)
+        p.mover = WS_MOVER_ORG, p.mover_org = who->org_id;
     bool restart;
     const char *holder;
     cl_err r = ws_update(rq->db, rq->arena, id, &p, &restart, &holder, &e);

@@ -55,6 +55,21 @@ const char *http_query(http_req *rq, const char *name)
     return NULL;
 }
 
+const char *http_query_undecodable(http_req *rq)
+{
+    for (const char *q = rq->query; *q;) {
+        const char *amp = strchr(q, '&');
+        size_t plen = amp ? (size_t)(amp - q) : strlen(q);
+        const char *eq = memchr(q, '=', plen);
+        size_t klen = eq ? (size_t)(eq - q) : plen;
+        if (http_pct_decode(rq->arena, q, klen, 1, NULL) == NULL ||
+            (eq != NULL && http_pct_decode(rq->arena, eq + 1, plen - klen - 1, 1, NULL) == NULL))
+            return arena_strndup(rq->arena, q, klen < 64 ? klen : 64);
+        q += plen + (amp != NULL);
+    }
+    return NULL;
+}
+
 void http_add_header(http_req *rq, const char *name, const char *value)
 {
     engine_req *e = (engine_req *)rq;

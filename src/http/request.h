@@ -83,6 +83,9 @@ const char *http_header(http_req *rq, const char *name);
 /* A decoded query parameter ('+' and %XX) as an arena-owned NUL-terminated copy, or NULL when absent (or when an
  * escape is malformed or decodes to NUL). Always valid UTF-8: invalid bytes are replaced by U+FFFD. */
 const char *http_query(http_req *rq, const char *name);
+/* The raw name (arena-owned, at most 64 bytes) of the first query parameter whose name or value does not decode —
+ * a malformed escape, or a NUL byte, which http_query would answer as absent — or NULL when every one decodes. */
+const char *http_query_undecodable(http_req *rq);
 
 /* The handler returns without answering: whoever answers later must hold the request (http_req_hold) until then. */
 void http_defer(http_req *rq);

@@ -170,6 +170,8 @@ cl_err kv_set(db_t *db, arena_t *a, const char *workspace_id, const kv_put *p, i
         return cl_fail(err, CL_INVALID, "key is required");
     if (klen > KV_KEY_MAX)
         return cl_fail(err, CL_INVALID, "key is longer than %d bytes", KV_KEY_MAX);
+    if (strcmp(p->key, ".") == 0 || strcmp(p->key, "..") == 0) /* a client normalises /memory/.. away */
+        return cl_fail(err, CL_INVALID, "key must not be \".\" or \"..\": no URL can name it");
     if (p->value == NULL)
         return cl_fail(err, CL_INVALID, "value is required");
     if (strlen(p->value) > KV_VALUE_MAX)

@@ -44,10 +44,26 @@ static bool one_of(const char *s, const char *const *set, size_t n)
     return false;
 }
 
+/* White space as the reference's strings.TrimSpace reads it (Go's unicode.IsSpace): ASCII's, U+0085, U+00A0 and
+ * the Unicode space separators. */
+static bool space_at(const char *s, size_t len, size_t *step)
+{
+    *step = utf8_seq_len(s, len);
+    const unsigned char *p = (const unsigned char *)s;
+    if (*step == 1)
+        return strchr(" \t\n\r\f\v", s[0]) != NULL;
+    uint32_t c = *step == 2   ? (uint32_t)(p[0] & 0x1F) << 6 | (p[1] & 0x3F)
+                 : *step == 3 ? (uint32_t)(p[0] & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F)
+                              : 0;
+    return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
+           c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
 static bool blank(const char *s)
 {
-    for (; *s; s++)
-        if (!strchr(" \t\n\r\f\v", *s))
+    size_t len = strlen(s), step;
+    for (size_t i = 0; i < len; i += step)
+        if (!space_at(s + i, len - i, &step))
             return false;
     return true;
 }
@@ -145,20 +161,48 @@ static cl_err log_activity(db_t *db, arena_t *a, const char *ws, const char *typ
     return activity_report(db, a, &r, err);
 }
 
+/* A write's content as it will be stored, and its search terms: worked out before its transaction, so that no
+ * lock is held (SQLite's write lock, for a whole group) while a megabyte is scanned. */
+typedef struct {
+    const char *text, *terms;
+    size_t len;
+    int64_t count;
+    bool redacted;
+} prepared;
+
+static cl_err prepare(arena_t *a, const char *content, prepared *c, cl_error *err)
+{
+    c->text = redact_secrets(a, content, strlen(content), &c->len, &c->redacted);
+    c->text = escape_delimiter(a, c->text, c->len, &c->len);
+    if ((int64_t)c->len > limits.content_max) { /* the bound is on what is stored, which redaction lengthens */
+        metric_inc(METRIC_MEMORY_REFUSED_TOO_LARGE);
+        return cl_fail(err, CL_TOO_LARGE, "content is longer than %lld bytes once secrets are redacted",
+                       (long long)limits.content_max);
+    }
+    c->terms = memtext_terms(a, c->text, c->len, &c->count);
+    return CL_OK;
+}
+
 /* What was stored, with the content as stored. */
 typedef struct {
     mem_written w;
     const char *content;
 } stored;
 
-/* Upsert the namespace, insert the record (or find it stored already), check the bounds; inside a transaction. */
-static cl_err store(db_t *db, arena_t *a, const mem_write *w, stored *out, cl_error *err)
+/* A constraint failed where the input was checked already: only the foreign keys are left (the namespace's owner,
+ * the record's namespace), so a purge that committed after the plan step read the tree took the owner away. */
+static cl_err owner_gone(const mem_write *w, cl_error *err)
 {
-    size_t n = strlen(w->content), len;
-    const char *text = redact_secrets(a, w->content, n, &len, &out->w.redacted);
-    text = escape_delimiter(a, text, len, &len);
-    int64_t count = 0, now = time_now_ms();
-    const char *terms = memtext_terms(a, text, len, &count);
+    if (w->operator_write)
+        return cl_fail(err, CL_NOT_FOUND, "namespace owner %s not found", owner_of(w->namespace));
+    return cl_fail(err, CL_NOT_FOUND, "workspace not found");
+}
+
+/* Upsert the namespace, insert the record (or find it stored already), check the bounds; inside a transaction. */
+static cl_err store(db_t *db, arena_t *a, const mem_write *w, const prepared *c, stored *out, cl_error *err)
+{
+    int64_t now = time_now_ms();
+    out->w.redacted = c->redacted;
     char fresh[ID_UUID_LEN + 1];
     if (w->id) {
         snprintf(fresh, sizeof(fresh), "%s", w->id);
@@ -169,11 +213,13 @@ static cl_err store(db_t *db, arena_t *a, const mem_write *w, stored *out, cl_er
     memns_kind kind = memns_kind_of(w->namespace);
     cl_err e = db_run(db, a, NULL, err, SQL_NS_UPSERT, "sssi", w->namespace, memns_kind_name(kind),
                       kind == MEMNS_CUSTOM ? NULL : owner_of(w->namespace), now);
+    if (e == CL_INVALID)
+        return owner_gone(w, err);
     db_stmt_t *st;
     if (e == CL_OK && (e = db_prepare(db, a, SQL_INSERT, &st, err)) == CL_OK) {
         db_bind_str(st, 1, fresh);
         db_bind_str(st, 2, w->namespace);
-        db_bind_text(st, 3, text, len);
+        db_bind_text(st, 3, c->text, c->len);
         db_bind_str(st, 4, w->kind ? w->kind : "fact");
         db_bind_str(st, 5, w->source ? w->source : "agent");
         db_bind_int64(st, 6, w->pin ? 1 : 0);
@@ -182,8 +228,8 @@ static cl_err store(db_t *db, arena_t *a, const mem_write *w, stored *out, cl_er
         else
             db_bind_null(st, 7);
         db_bind_str(st, 8, w->workspace_id);
-        db_bind_str(st, 9, terms);
-        db_bind_int64(st, 10, count);
+        db_bind_str(st, 9, c->terms);
+        db_bind_int64(st, 10, c->count);
         db_bind_int64(st, 11, w->created_at > 0 ? w->created_at : now);
         bool row;
         if ((e = db_step(st, &row, err)) == CL_OK) {
@@ -192,9 +238,11 @@ static cl_err store(db_t *db, arena_t *a, const mem_write *w, stored *out, cl_er
                 e = db_exec(st, err);
         }
         db_finish(st);
+        if (e == CL_INVALID)
+            return owner_gone(w, err);
     }
     out->w.id = arena_strdup(a, fresh);
-    out->content = text;
+    out->content = c->text;
     if (e == CL_OK && !out->w.created) { /* the id is stored already: the same write again, or another memory's */
         if ((e = db_query(db, a, &st, err, SQL_HOLDER, "s", fresh)) == CL_OK && (e = db_one(st, err)) == CL_OK &&
             strcmp(db_col_text(st, 0), w->namespace) != 0)
@@ -225,12 +273,12 @@ void mem_count(const mem_written *w)
 }
 
 /* A write in its own transaction (a savepoint inside the caller's), counted once it is durable. */
-static cl_err write_tx(db_t *db, arena_t *a, const mem_write *w, stored *out, cl_error *err)
+static cl_err write_tx(db_t *db, arena_t *a, const mem_write *w, const prepared *c, stored *out, cl_error *err)
 {
     cl_err e = db_tx_begin(db, err);
     if (e != CL_OK)
         return e;
-    e = db_tx_end(db, store(db, a, w, out, err), err);
+    e = db_tx_end(db, store(db, a, w, c, out, err), err);
     if (e == CL_OK && !db_in_tx(db))
         mem_count(&out->w);
     return e;
@@ -244,9 +292,12 @@ cl_err mem_commit(db_t *db, arena_t *a, const mem_write *w, mem_written *out, cl
         e = memns_resolve(db, a, w->workspace_id, &set, err);
     if (e == CL_OK)
         e = check_target(db, a, w, &set, err);
+    prepared c;
+    if (e == CL_OK)
+        e = prepare(a, w->content, &c, err);
     stored s = {0};
     if (e == CL_OK)
-        e = write_tx(db, a, w, &s, err);
+        e = write_tx(db, a, w, &c, &s, err);
     if (e == CL_OK)
         *out = s.w;
     return e;
@@ -284,8 +335,9 @@ static cl_err audit_global(db_t *db, arena_t *a, const char *ws, const stored *s
     return activity_record(db, a, &r, err);
 }
 
-/* Where a scoped write goes and whether it may, read before its transaction: *mw receives the write. */
-static cl_err plan_scoped(db_t *db, arena_t *a, const mem_scoped *w, mem_write *mw, cl_error *err)
+/* Where a scoped write goes and whether it may, read before its transaction: *mw receives the write, *c its
+ * content as stored. */
+static cl_err plan_scoped(db_t *db, arena_t *a, const mem_scoped *w, mem_write *mw, prepared *c, cl_error *err)
 {
     memns_set set;
     cl_err e = memns_resolve(db, a, w->workspace_id, &set, err);
@@ -296,19 +348,20 @@ static cl_err plan_scoped(db_t *db, arena_t *a, const mem_scoped *w, mem_write *
         return cl_fail(err, CL_FORBIDDEN, "only root workspaces can write GLOBAL memories");
     *mw = (mem_write){.workspace_id = w->workspace_id, .namespace = ns->name, .content = w->content,
                       .source = w->source, .operator_write = w->operator_write, .log = w->log};
-    if ((e = check_write(mw, err)) != CL_OK)
+    if ((e = check_write(mw, err)) != CL_OK || (e = check_target(db, a, mw, &set, err)) != CL_OK)
         return e;
-    return check_target(db, a, mw, &set, err);
+    return prepare(a, mw->content, c, err);
 }
 
 /* A planned scoped write in a savepoint of the caller's transaction (the GLOBAL audit row with it). */
-static cl_err write_scoped(db_t *db, arena_t *a, mem_scoped *w, const mem_write *mw, cl_error *err)
+static cl_err write_scoped(db_t *db, arena_t *a, mem_scoped *w, const mem_write *mw, const prepared *c,
+                           cl_error *err)
 {
     stored s = {0};
     cl_err e = db_tx_begin(db, err);
     if (e != CL_OK)
         return e;
-    e = store(db, a, mw, &s, err);
+    e = store(db, a, mw, c, &s, err);
     if (e == CL_OK && w->scope == MEM_SCOPE_GLOBAL)
         e = audit_global(db, a, w->workspace_id, &s, mw->namespace, err);
     if ((e = db_tx_end(db, e, err)) == CL_OK) {
@@ -321,6 +374,7 @@ static cl_err write_scoped(db_t *db, arena_t *a, mem_scoped *w, const mem_write 
 typedef struct {
     mem_scoped *item;
     mem_write w;
+    prepared c;
 } planned;
 
 /* The database itself failed (not the write): the group is lost. */
@@ -344,7 +398,7 @@ static cl_err write_group(db_t *db, arena_t *a, planned *p, size_t n)
     cl_err e = db_tx_begin(db, &err);
     for (size_t i = 0; e == CL_OK && i < n; i++) {
         mem_scoped *w = p[i].item;
-        if (database_failed(w->result = write_scoped(db, a, w, &p[i].w, &w->err))) {
+        if (database_failed(w->result = write_scoped(db, a, w, &p[i].w, &p[i].c, &w->err))) {
             e = w->result;
             err = w->err;
         }
@@ -366,7 +420,7 @@ void mem_commit_group(db_t *db, arena_t *a, mem_scoped *items, size_t n)
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         p[k].item = &items[i];
-        if ((items[i].result = plan_scoped(db, a, &items[i], &p[k].w, &items[i].err)) == CL_OK)
+        if ((items[i].result = plan_scoped(db, a, &items[i], &p[k].w, &p[k].c, &items[i].err)) == CL_OK)
             k++;
     }
     qsort(p, k, sizeof(*p), by_namespace);
@@ -386,8 +440,9 @@ cl_err mem_commit_scope(db_t *db, arena_t *a, const char *workspace_id, mem_scop
                     .operator_write = operator_write, .log = log};
     if (db_in_tx(db)) { /* inside the caller's transaction (an import): counted when that one commits, not here */
         mem_write mw;
-        if ((w.result = plan_scoped(db, a, &w, &mw, &w.err)) == CL_OK)
-            w.result = write_scoped(db, a, &w, &mw, &w.err);
+        prepared c;
+        if ((w.result = plan_scoped(db, a, &w, &mw, &c, &w.err)) == CL_OK)
+            w.result = write_scoped(db, a, &w, &mw, &c, &w.err);
     } else {
         mem_commit_group(db, a, &w, 1);
     }

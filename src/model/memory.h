@@ -6,9 +6,10 @@
  *
  * Every write goes through mem_commit: the namespace is re-derived from the tree and must be writable by the
  * acting workspace (an operator's write - admin import, org templates - needs only a namespace of the tree), the
- * content is redacted and its delimiter escaped ("[MEMORY " → "[_MEMORY ", so stored text can never pose as the
- * wrapper agents are shown org memories in), the namespace row is upserted, the record inserted, and the
- * namespace's figures (kept by triggers) checked against its bounds - all in one transaction. */
+ * content is redacted, its delimiter escaped ("[MEMORY " → "[_MEMORY ", so stored text can never pose as the
+ * wrapper agents are shown org memories in) and its search terms worked out - before the transaction, so no lock
+ * waits on a scan of the content - then, in one transaction, the namespace row is upserted, the record inserted,
+ * and the namespace's figures (kept by triggers) checked against its bounds. */
 #ifndef COLONY_MODEL_MEMORY_H
 #define COLONY_MODEL_MEMORY_H
 
@@ -77,8 +78,9 @@ typedef struct {
 void mem_count(const mem_written *w);
 
 /* Store a memory. CL_INVALID for a bad namespace name, kind, source, id, blank or non-UTF-8 content;
- * CL_TOO_LARGE "content is longer than N bytes"; CL_NOT_FOUND "workspace not found" (unknown, or removed when it
- * writes for itself); CL_FORBIDDEN "namespace <ns> is not writable by this workspace"; CL_CONFLICT with code
+ * CL_TOO_LARGE "content is longer than N bytes" (as sent, or "... once secrets are redacted" as stored);
+ * CL_NOT_FOUND "workspace not found" (unknown, removed when it writes for itself, or purged while it writes);
+ * CL_FORBIDDEN "namespace <ns> is not writable by this workspace"; CL_CONFLICT with code
  * "namespace_full" past the namespace's bounds, or "memory id already in use" when `id` names a memory of another
  * namespace. An `id` already stored in this namespace changes nothing (out->created is false). */
 cl_err mem_commit(db_t *db, arena_t *a, const mem_write *w, mem_written *out, cl_error *err);

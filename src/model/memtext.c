@@ -218,11 +218,14 @@ typedef struct {
     char *out;
     size_t len;
     int64_t count;
+    bool full; /* a term did not fit: none after it is taken either */
 } doc_ctx;
 
 static void add_doc_term(void *arg, const char *term, size_t n)
 {
     doc_ctx *d = arg;
+    if (d->full || (d->full = d->len + n + 2 > MEMTEXT_DOC_MAX))
+        return;
     d->out[d->len++] = ' ';
     memcpy(d->out + d->len, term, n);
     d->len += n;
@@ -233,7 +236,7 @@ static void add_doc_term(void *arg, const char *term, size_t n)
 char *memtext_terms(arena_t *a, const char *text, size_t len, int64_t *count)
 {
     /* at worst a character of one byte becomes three ("z" between separators: " zz "), of two bytes eight */
-    doc_ctx d = {arena_alloc(a, 4 * len + 8), 0, 0};
+    doc_ctx d = {arena_alloc(a, 4 * len + 8), 0, 0, false};
     scan(text, len, add_doc_term, &d);
     d.out[d.len] = '\0';
     *count = d.count;

@@ -25,10 +25,15 @@ enum {
     MEMTEXT_TERM_MAX = 64,   /* characters of one encoded term */
     MEMTEXT_QUERY_MAX = 16,  /* terms of one query; more are ignored */
     MEMTEXT_PREFIX_MIN = 3,  /* a query term this long or longer also matches the terms it begins */
+    /* bytes of a memory's search form: its terms up to the first that would not fit are indexed, the rest not,
+     * alike on both databases (PostgreSQL's tsvector holds at most 1 MiB of lexemes; Greek or Cyrillic text takes
+     * three times its bytes in the search form) */
+    MEMTEXT_DOC_MAX = 1000000,
 };
 
 /* The search form of `text` (valid UTF-8; invalid bytes are separators): every term with one space before and
- * one after it (" deploy  staging "), "" when there is none. *count receives the number of terms. Arena-owned. */
+ * one after it (" deploy  staging "), "" when there is none, cut before the first term that would take it past
+ * MEMTEXT_DOC_MAX bytes. *count receives the number of terms. Arena-owned. */
 char *memtext_terms(arena_t *a, const char *text, size_t len, int64_t *count);
 
 /* One term of a query. */

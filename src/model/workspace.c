@@ -466,6 +466,25 @@ static cl_err check_new_parent(db_t *db, arena_t *a, const char *id, const char 
     return hits > 0 ? cl_fail(err, CL_INVALID, "parent change would create a cycle") : CL_OK;
 }
 
+/* May p->mover move `cur` under p->parent_id? An anchored org token keeps both ends inside its org: the row's root
+ * and the new parent's root are its org, and a new root (parent null) is a move out of it. */
+static cl_err check_mover(db_t *db, arena_t *a, const ws_row *cur, const ws_patch *p, cl_error *err)
+{
+    if (same_parent(cur->parent_id, p->parent_id) || p->mover == WS_MOVER_OPERATOR)
+        return CL_OK;
+    if (p->mover != WS_MOVER_ORG || p->mover_org == NULL)
+        return cl_fail(err, CL_FORBIDDEN, "only an operator (admin or org token) may change a workspace's parent");
+    const char *from, *to = NULL;
+    cl_err e = ws_org_root(db, a, cur->id, &from, err);
+    if (e == CL_OK && p->parent_id != NULL && (e = ws_org_root(db, a, p->parent_id, &to, err)) == CL_NOT_FOUND)
+        return cl_fail(err, CL_NOT_FOUND, "parent workspace not found");
+    if (e != CL_OK)
+        return e;
+    if (to == NULL || strcmp(from, p->mover_org) != 0 || strcmp(to, p->mover_org) != 0)
+        return cl_fail(err, CL_FORBIDDEN, "an org token may move workspaces only within its own org");
+    return CL_OK;
+}
+
 static cl_err apply_patch(db_t *db, arena_t *a, const char *id, const ws_patch *p, const char **conflict_id,
                           cl_error *err)
 {
@@ -477,6 +496,8 @@ static cl_err apply_patch(db_t *db, arena_t *a, const char *id, const ws_patch *
         return cl_fail(err, CL_NOT_FOUND, "workspace not found");
     ws_row cur;
     if ((e = ws_get(db, a, id, &cur, err)) != CL_OK)
+        return e;
+    if (p->has_parent && (e = check_mover(db, a, &cur, p, err)) != CL_OK)
         return e;
     if (p->has_parent && p->parent_id != NULL && (e = check_new_parent(db, a, id, p->parent_id, err)) != CL_OK)
         return e;

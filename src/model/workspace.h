@@ -101,6 +101,14 @@ cl_err ws_peers_page(db_t *db, arena_t *a, const char *self_id, const char *self
 /* The group of one of those rows. */
 int ws_peer_group(const char *self_id, const char *self_parent, const ws_row *row);
 
+/* Who may move a workspace to another parent. A move changes what the workspace may read (its team's and org's
+ * memories follow the tree), so the zero value may move nothing. */
+typedef enum {
+    WS_MOVER_NONE = 0, /* a workspace's own token (or unknown): no move */
+    WS_MOVER_ORG,      /* an org token anchored to an org: within that org only (mover_org = its root) */
+    WS_MOVER_OPERATOR, /* the admin token or an unanchored org token: anywhere */
+} ws_mover;
+
 /* A partial update: each `has_*` says whether that field is set. */
 typedef struct {
     bool has_name, has_role, has_tier, has_parent, has_position, has_collapsed, has_runtime, has_dir;
@@ -108,11 +116,14 @@ typedef struct {
     int64_t tier;
     double x, y;
     bool collapsed;
+    ws_mover mover;
+    const char *mover_org;
 } ws_patch;
 
 /* Apply `p` in one transaction. Unknown or removed → CL_NOT_FOUND; a parent that is the row itself or one of its
- * descendants → CL_INVALID; a live sibling with the new name → CL_CONFLICT (conflict_id receives its id);
- * *needs_restart tells whether a runtime-visible field changed. */
+ * descendants → CL_INVALID; a live sibling with the new name → CL_CONFLICT (conflict_id receives its id); a parent
+ * change `p->mover` may not make → CL_FORBIDDEN (naming the current parent is no change); *needs_restart tells
+ * whether a runtime-visible field changed. */
 cl_err ws_update(db_t *db, arena_t *a, const char *id, const ws_patch *p, bool *needs_restart,
                  const char **conflict_id, cl_error *err);
 

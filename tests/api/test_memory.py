@@ -131,6 +131,7 @@ def test_global_is_for_roots_and_is_audited(server):
     ({"scope": "LOCAL"}, 400, "content is required"),
     ({"content": "", "scope": "LOCAL"}, 400, "content is required"),
     ({"content": " \n\t ", "scope": "TEAM"}, 400, "content is required"),
+    ({"content": "\u00a0\u2003\u3000\u0085\v\u2028", "scope": "LOCAL"}, 400, "content is required"),  # TrimSpace's
     ({"content": "x", "scope": "LOCAL", "namespace": "n" * 51}, 400, "namespace must be at most 50 characters"),
     ({"content": "é" * 32769, "scope": "LOCAL"}, 413, "content is longer than 65536 bytes"),
 ])
@@ -618,6 +619,53 @@ def test_bounds_per_record_and_per_namespace(start_colony):
     assert metric(c, "colony_memory_records_written_total") == 6
 
 
+def test_the_bound_is_on_the_content_as_stored(start_colony):
+    """Redaction and the delimiter escape lengthen content: the per-record bound holds for what is stored (413),
+    on every write path, and nothing is written."""
+    c = start_colony(args=["--memory-max-content", "100"])
+    w = ws(c)
+    too_long = "content is longer than 100 bytes once secrets are redacted"
+    error(c.post(f"/workspaces/{w['id']}/memories", headers=auth(w), json={"content": "ctx7_a " * 10,
+                                                                           "scope": "LOCAL"}),
+          413, too_long, "too_large")
+    error(c.post(f"/workspaces/{w['id']}/memories", headers=auth(w), json={"content": "[memory " + "x " * 46,
+                                                                           "scope": "LOCAL"}),
+          413, too_long, "too_large")
+    assert metric(c, "colony_memory_writes_refused_total", 'reason="record_too_large"') == 2
+    r = c.post("/admin/memories/import", headers=ADMIN,
+               json=[{"content": "ctx7_a " * 10, "scope": "LOCAL", "workspace_name": w["name"]}])
+    assert r.status_code == 200 and r.json()["errors"] == 1, r.text
+    assert search(c, w) == []
+    fits = commit(c, w, "[memory " + "x " * 45 + "x")  # 99 bytes sent, 100 stored: just fits
+    assert [(m["id"], m["content"]) for m in search(c, w)] == [(fits, "[_memory " + "x " * 45 + "x")]
+
+
+def test_a_megabyte_of_greek_is_searchable_alike_on_both(start_colony):
+    """Greek takes three times its bytes in the search form, past PostgreSQL's 1 MiB tsvector: the terms are capped
+    (the first terms whose search form fits 1,000,000 bytes) identically on both databases, so a large memory is
+    found by its first words on both, by the words past the cap on neither, and the index stays sound."""
+    c = start_colony(args=["--memory-max-content", "1048576"])
+    w = ws(c)
+    letters = "αβγδεζηθικλμνξοπρτυφχψω"
+
+    def greek(i):
+        return "".join(letters[(i // len(letters) ** k) % len(letters)] for k in range(8))
+
+    words, size = [], len("openingword ") + len(" closingword")
+    while size + 17 <= 1048576:
+        words.append(greek(len(words)))
+        size += 17
+    content = "openingword " + " ".join(words) + " closingword"
+    assert len(content.encode()) <= 1048576
+    mid = commit(c, w, content)
+    assert [m["id"] for m in search(c, w, q="openingword")] == [mid]
+    assert [m["id"] for m in search(c, w, q=words[100])] == [mid]
+    assert search(c, w, q="closingword") == []
+    assert search(c, w, q=words[-1]) == []
+    small = commit(c, w, "closingword alone")
+    assert [m["id"] for m in search(c, w, q="closingword")] == [small]
+
+
 def test_concurrent_writes_never_pass_the_bound(start_colony):
     c = start_colony(args=["--memory-namespace-max-records", "5"])
     w = ws(c)
@@ -627,6 +675,25 @@ def test_concurrent_writes_never_pass_the_bound(start_colony):
     assert codes == [201] * 5 + [409] * 15, [(r.status_code, r.text) for r in got]
     assert len(search(c, w)) == 5
     assert c.db.query(f"SELECT record_count FROM memory_namespaces WHERE name = 'workspace:{w['id']}'") == [["5"]]
+
+
+def test_a_write_racing_a_purge_is_written_or_not_found(start_colony):
+    """A write whose workspace is purged between its plan and its transaction finds no owner for its namespace:
+    404 `workspace not found` (PostgreSQL's foreign key failure was a 400 "constraint violated"), or 401 once the
+    purge has taken its token, or 201 before it; never anything else, and nothing is left behind."""
+    c = start_colony(args=["--memory-max-content", "1048576"])
+    content = "word " * 100000  # half a megabyte to redact and index in the plan step: a wide window
+    for _ in range(6):
+        w = ws(c)
+        got = race(9, lambda i: requests.delete(f"{c.url}/workspaces/{w['id']}?purge=true", timeout=60,
+                                                headers={**ADMIN, "X-Confirm-Name": w["name"]}) if i == 8 else
+                   requests.post(f"{c.url}/workspaces/{w['id']}/memories", headers=auth(w), timeout=60,
+                                 json={"content": content, "scope": "TEAM" if i % 2 else "LOCAL"}))
+        assert got[8].status_code == 200, got[8].text
+        for r in got[:8]:
+            assert (r.status_code, r.json().get("error")) in {
+                (201, None), (404, "workspace not found"), (401, "invalid workspace auth token")}, r.text
+        assert c.db.query(f"SELECT count(*) FROM memory_namespaces WHERE owner_id = '{w['id']}'") == [["0"]]
 
 
 def test_purge_deletes_namespaces_soft_remove_keeps_them(server):
@@ -708,6 +775,10 @@ def test_kv_set_get_list_delete(server):
     r = server.get(f"/workspaces/{w['id']}/memory", headers=auth(w),
                    params={"limit": 1, "cursor": r.headers["x-next-cursor"]})
     assert [e["key"] for e in r.json()] == ["cursor"]
+    # a forged key cursor that decodes to invalid UTF-8 is a 400 like any other, on PostgreSQL too (not a 503)
+    for bad in ("ff", "c0af", "eda080", "e282", "61ff62"):
+        error(server.get(f"/workspaces/{w['id']}/memory", headers=auth(w), params={"cursor": bad}), 400,
+              "cursor is not one this list gave (pass back X-Next-Cursor as it came)")
     for _ in range(2):
         r = server.delete(f"/workspaces/{w['id']}/memory/cursor", headers=auth(w))
         assert r.status_code == 200 and r.json() == {"status": "deleted"}
@@ -737,6 +808,8 @@ def test_kv_compare_and_set(server):
     ({"key": "", "value": 1}, 400, "key is required"),
     ({"key": 5, "value": 1}, 400, "key must be a string"),
     ({"key": "k" * 257, "value": 1}, 400, "key is longer than 256 bytes"),
+    ({"key": ".", "value": 1}, 400, "key must not be \".\" or \"..\": no URL can name it"),
+    ({"key": "..", "value": 1}, 400, "key must not be \".\" or \"..\": no URL can name it"),
     ({"key": "k"}, 400, "value is required"),
     ({"key": "k", "value": "v" * 65537}, 413, "value is larger than 65536 bytes"),
     ({"key": "k", "value": 1, "ttl_seconds": -1}, 400, "ttl_seconds must be between 0 and 315360000"),

@@ -466,6 +466,36 @@ def test_error_bodies_never_carry_invalid_utf8(server):
         assert r.status_code == 200 and r.json() == [], (q, r.text)
 
 
+def test_a_query_parameter_that_does_not_decode_is_400_on_every_route(server):
+    """A NUL (or a malformed escape) made the parameter read as absent: ?q=%00alpha listed everything and
+    ?namespace=%00 read every namespace. Refused once, for every route, before the handler runs."""
+    ws = create(server)
+    h = bearer(ws["auth_token"])
+    assert server.post(f"/workspaces/{ws['id']}/memories", headers=h,
+                       json={"content": "beta fact", "scope": "LOCAL"}).status_code == 201
+    for path, query, name in [
+        ("v2/memories", "q=%00alpha", "q"), ("v2/memories", "namespace=%00", "namespace"),
+        ("memories", "q=%00", "q"), ("activity", "type=a%00b", "type"), ("activity", "limit=1&x%00y=1", "x%00y"),
+    ]:
+        r = server.get(f"/workspaces/{ws['id']}/{path}?{query}", headers=h)
+        assert (r.status_code, r.json()) == (400, {
+            "error": f'query parameter "{name}" does not decode: a malformed %-escape or a NUL byte',
+            "code": "invalid_request"}), (path, query, r.text)
+    r = server.get(f"/org/templates?limit=%00", headers=ADMIN)  # an operator's list, a public one: the same
+    assert r.status_code == 400 and r.json()["code"] == "invalid_request"
+    assert server.get("/health?x=%00").status_code == 400
+    for query, name in ((b"q=alpha%", "q"), (b"%zz=1", "%zz")):  # raw: a client library would re-escape them
+        out, _ = raw_exchange(server, b"GET /workspaces/" + ws["id"].encode() + b"/v2/memories?" + query +
+                              b" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + ws["auth_token"].encode() +
+                              b"\r\nConnection: close\r\n\r\n")
+        head, _, body = out.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400") and json.loads(body)["error"] == (
+            f'query parameter "{name}" does not decode: a malformed %-escape or a NUL byte'), out
+    # what decodes is untouched: an escaped percent sign, '+' as a space, a name without a value
+    r = server.get(f"/workspaces/{ws['id']}/v2/memories?q=beta+%25&flag", headers=h)
+    assert r.status_code == 200 and [m["content"] for m in r.json()["memories"]] == ["beta fact"]
+
+
 # ---- 3. revocation bites at once, live streams included --------------------------------------------------------
 
 import time  # noqa: E402  (the stream tests below)

@@ -251,6 +251,58 @@ def test_patch_of_removed_or_unknown_is_404_and_bad_input_400(server):
     assert r.status_code == 404 and r.json()["error"] == "workspace not found"
 
 
+def parent_of(c, wid):
+    return c.get(f"/workspaces/{wid}").json()["parent_id"]
+
+
+def test_a_workspace_token_cannot_move_its_workspace(server):
+    """Moving a workspace moves what it may read (its team's and org's memories follow the tree), so a workspace's
+    own token may not re-parent it, into another org nor out of its own (null: a root of its own); both 403."""
+    r1 = create(server).json()
+    a = create(server, parent_id=r1["id"]).json()
+    r2 = create(server).json()
+    b = create(server, parent_id=r2["id"]).json()
+    for target in (b["id"], r2["id"], None):
+        r = server.patch(f"/workspaces/{a['id']}", headers=bearer(a["auth_token"]),
+                         json={"parent_id": target, "name": "renamed"})
+        assert (r.status_code, r.json()) == (403, {
+            "error": "only an operator (admin or org token) may change a workspace's parent",
+            "code": "forbidden"}), target
+    got = server.get(f"/workspaces/{a['id']}").json()
+    assert got["parent_id"] == r1["id"] and got["name"] != "renamed"
+    # naming the parent it already has is no move; the other fields still apply
+    r = server.patch(f"/workspaces/{a['id']}", headers=bearer(a["auth_token"]),
+                     json={"parent_id": r1["id"], "role": "stays"})
+    assert r.status_code == 200 and server.get(f"/workspaces/{a['id']}").json()["role"] == "stays"
+    assert server.patch(f"/workspaces/{r1['id']}", headers=bearer(r1["auth_token"]),
+                        json={"parent_id": None}).status_code == 200
+    # the root's own token cannot move its org under another one either
+    r = server.patch(f"/workspaces/{r1['id']}", headers=bearer(r1["auth_token"]), json={"parent_id": b["id"]})
+    assert r.status_code == 403 and parent_of(server, r1["id"]) is None
+
+
+def test_an_anchored_org_token_moves_only_within_its_org(server):
+    r1 = create(server).json()["id"]
+    a, a2 = (create(server, parent_id=r1).json()["id"] for _ in range(2))
+    r2 = create(server).json()["id"]
+    b = create(server, parent_id=r2).json()["id"]
+    tok = server.post("/org/tokens", headers=ADMIN, json={"name": "anchored"}).json()
+    server.db.execute(f"UPDATE org_api_tokens SET org_id = '{r1}' WHERE id = '{tok['id']}'")
+    org = bearer(tok["auth_token"])
+    denied = {"error": "an org token may move workspaces only within its own org", "code": "forbidden"}
+    for wid, target in ((a, b), (a, r2), (a, None), (r1, b), (b, a), (b, r1), (b, None)):
+        r = server.patch(f"/workspaces/{wid}", headers=org, json={"parent_id": target})
+        assert (r.status_code, r.json()) == (403, denied), (wid, target)
+    assert (parent_of(server, a), parent_of(server, r1), parent_of(server, b)) == (r1, None, r2)
+    r = server.patch(f"/workspaces/{a}", headers=org, json={"parent_id": a2})
+    assert r.status_code == 200 and parent_of(server, a) == a2
+    # an unanchored org token is a full operator, as the admin token
+    free = bearer(server.post("/org/tokens", headers=ADMIN, json={"name": "free"}).json()["auth_token"])
+    assert server.patch(f"/workspaces/{a}", headers=free, json={"parent_id": b}).status_code == 200
+    assert server.patch(f"/workspaces/{a}", headers=ADMIN, json={"parent_id": None}).status_code == 200
+    assert parent_of(server, a) is None
+
+
 # ---- auth -----------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("header", ["", "xyz", "bearer x", "Bearer ", "Basic abc"])

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "model/memtext.h"
@@ -86,11 +87,30 @@ static void test_terms_of_a_query(void **state)
     arena_free(a);
 }
 
+/* A search form that would pass MEMTEXT_DOC_MAX keeps its terms up to the first that does not fit. */
+static void test_terms_are_capped(void **state)
+{
+    (void)state;
+    arena_t *a = arena_new();
+    size_t words = 200000, len = 0; /* "w000000 " ...: each term " w000000 " takes 9 bytes */
+    char *text = arena_alloc(a, 8 * words + 8);
+    for (size_t i = 0; i < words; i++)
+        len += (size_t)snprintf(text + len, 9, "w%06zu ", i);
+    text[len++] = 'x'; /* a short term after the cut is not taken either */
+    int64_t n;
+    const char *t = memtext_terms(a, text, len, &n);
+    assert_int_equal(n, MEMTEXT_DOC_MAX / 9);
+    assert_int_equal(strlen(t), (size_t)n * 9);
+    assert_string_equal(t + strlen(t) - 9, " w111110 ");
+    arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_terms_of_a_memory),
         cmocka_unit_test(test_terms_of_a_query),
+        cmocka_unit_test(test_terms_are_capped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

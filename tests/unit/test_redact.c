@@ -100,11 +100,67 @@ static void test_worst_cases(void **state)
     arena_free(a);
 }
 
+/* A text of `n` bytes: `unit` repeated (the last copy cut), then `tail`. */
+static char *repeat(arena_t *a, const char *unit, const char *tail, size_t n, size_t *len)
+{
+    size_t k = strlen(unit), t = strlen(tail);
+    char *s = arena_alloc(a, n + t + 1);
+    for (size_t i = 0; i < n; i += k)
+        memcpy(s + i, unit, k <= n - i ? k : n - i);
+    memcpy(s + n, tail, t + 1);
+    *len = n + t;
+    return s;
+}
+
+/* Inputs of 1 MiB that make a backtracking matcher (or one that rescans what a failed attempt read) quadratic, for
+ * every rule: each must come out right (and, being linear by construction, completes at once; ctest's timeout is
+ * the backstop). NULL `out`: the text is unchanged. */
+static void test_pathological_inputs(void **state)
+{
+    (void)state;
+    arena_t *a = arena_new();
+    static const struct {
+        const char *unit, *tail, *out;
+    } cases[] = {
+        {"redis://:", "", NULL},                                        /* passwords to the end, never an '@' */
+        {"redis://:", "@h", "[REDACTED:DB_URL_WITH_CREDENTIALS]"},      /* the first one takes everything */
+        {"postgres://u:p:", " x", NULL},
+        {"mongodb+srv://:a/", "", NULL},
+        {"A_API_KEY ", "", NULL},                                       /* words without '=' */
+        {"x_token  \t ", "=", NULL},
+        {"AB_SECRET=", "", "[REDACTED:SECRET]"},                        /* one value: all the rest */
+        {"Bearer", "", "[REDACTED:BASE64_BLOB]"},                     /* never a space: one long word */
+        {"-----BEGIN RSA PRIVATE KEY-----", "", NULL},
+        {"-----BEGIN OPENSSH PRIVATE KEY-----", "", NULL},
+        {"-----BEGIN RSA PRIVATE KEY-----END X", "", NULL},              /* end lines that are not */
+        {"ghp_", "", NULL},
+        {"github_pat_", "", "[REDACTED:GITHUB_FINEGRAINED_PAT]"},      /* "_" is of its class: one token */
+        {"vc_ ", "", NULL},
+        {"AKIA", "", "[REDACTED:AWS_ACCESS_KEY_ID][REDACTED:BASE64_BLOB]"},
+        {"pplx-", "", NULL},
+        {"sk-", " ", "[REDACTED:SK_TOKEN] "},
+        {"sk-a ", "", NULL},
+        {"ctx7_-", "", NULL},
+        {"0123456789abcdef0123456789abcde ", "", NULL},               /* 31 base64 characters and a space */
+        {"a", "", "[REDACTED:BASE64_BLOB]"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n, got;
+        const char *in = repeat(a, cases[i].unit, cases[i].tail, 1024 * 1024, &n);
+        const char *r = redact_secrets(a, in, n, &got, NULL);
+        const char *want = cases[i].out ? cases[i].out : in;
+        if (got != strlen(want) || memcmp(r, want, got) != 0)
+            fail_msg("case %zu (\"%s\"): %zu bytes starting \"%.60s\"", i, cases[i].unit, got, r);
+    }
+    arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules),
         cmocka_unit_test(test_worst_cases),
+        cmocka_unit_test(test_pathological_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
