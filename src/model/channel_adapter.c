@@ -372,7 +372,21 @@ cl_err chan_allowed_check(const json_t *v, cl_error *err)
     return CL_OK;
 }
 
-static bool same_user(const char *listed, const char *who)
+/* A listed entry of digits alone is a numeric user id (Telegram's, Discord's): it matches the sender's id and only
+ * that. Anything else is a name: the sender's real username (never a display or first name, which anyone picks),
+ * '@' and case ignored. So a name spelled like an allowed id, or an id like an allowed name, matches nothing. */
+static bool numeric_id(const char *s)
+{
+    if (*s == '-')
+        s++;
+    if (*s == '\0')
+        return false;
+    while (*s >= '0' && *s <= '9')
+        s++;
+    return *s == '\0';
+}
+
+static bool same_name(const char *listed, const char *who)
 {
     if (who == NULL || who[0] == '\0')
         return false;
@@ -392,7 +406,9 @@ bool chan_user_allowed(const json_t *allowed, const char *user_id, const char *u
     json_array_foreach(allowed, i, u)
     {
         const char *s = json_string_value(u);
-        if (s != NULL && (same_user(s, user_id) || same_user(s, username)))
+        if (s == NULL)
+            continue;
+        if (numeric_id(s) ? user_id != NULL && strcmp(s, user_id) == 0 : same_name(s, username))
             return true;
     }
     return false;

@@ -75,8 +75,9 @@ bool chan_has_target(arena_t *a, chan_type t, const json_t *clear, const char *c
 
 /* allowed_users: a JSON array of at most CHAN_ALLOWED_MAX non-empty strings of at most CHAN_USER_MAX bytes. */
 cl_err chan_allowed_check(const json_t *v, cl_error *err);
-/* May this sender write to the channel? An empty list lets everyone; otherwise the user id or the username
- * (with or without a leading '@', case-insensitively) must be listed. */
+/* May this sender write to the channel? An empty list lets everyone; otherwise an entry of digits alone (a numeric
+ * user id) must equal user_id, any other entry must name `username` (the provider's real, unique username, with or
+ * without a leading '@', case-insensitively); ids and names never match each other. */
 bool chan_user_allowed(const json_t *allowed, const char *user_id, const char *username);
 
 /* How long a destination of type t waits between two sends (the provider's published per-chat or per-webhook

@@ -47,7 +47,7 @@ static cl_err parse_telegram(arena_t *a, const json_t *u, chan_inbound *in, cl_e
         return parse_failed(err);
     const json_t *from = json_object_get(m, "from");
     in->user_id = id_at(a, from, "id");
-    in->username = str_at(from, "username") ? str_at(from, "username") : str_at(from, "first_name");
+    in->username = str_at(from, "username"); /* never first_name: anyone may call themselves anything */
     in->text = text_of(a, str_at(m, "text"));
     if (in->text != NULL && in->text[0] != '\0' && !json_is_true(json_object_get(from, "is_bot")))
         in->kind = CHAN_IN_MESSAGE;

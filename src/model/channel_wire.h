@@ -35,7 +35,8 @@ typedef struct {
     chan_in_kind kind;
     const char *key;       /* the provider's id of the update: what a retry repeats */
     const char *chat;      /* the chat it came from */
-    const char *user_id, *username;
+    const char *user_id;
+    const char *username;  /* the sender's real username (Slack, Lark: their user id); NULL when none */
     const char *text;      /* at most CHAN_TEXT_MAX bytes, valid UTF-8 */
     const char *thread;    /* Slack: the thread to answer in */
     const char *challenge; /* a handshake's, to echo */

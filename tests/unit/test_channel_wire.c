@@ -263,6 +263,22 @@ static void test_allowed(void **state)
     assert_true(chan_user_allowed(list, "42", NULL));
     assert_false(chan_user_allowed(list, "43", "bob"));
     assert_true(chan_user_allowed(obj(a, "[]"), "43", "bob"));
+    /* ids and names never match each other: a name spelled like an allowed id, or an id like an allowed name */
+    assert_false(chan_user_allowed(list, "7", "42"));
+    assert_false(chan_user_allowed(obj(a, "[\"alice\"]"), "alice", NULL));
+    assert_true(chan_user_allowed(obj(a, "[\"ALICE\"]"), "7", "@alice"));
+    assert_false(chan_user_allowed(obj(a, "[\"@555\"]"), "555", NULL));
+    assert_true(chan_user_allowed(obj(a, "[\"@555\"]"), "7", "555"));
+    /* Slack's and Lark's user ids are not numbers: listed as they are */
+    assert_true(chan_user_allowed(obj(a, "[\"U0123ABC\"]"), "U0123ABC", "U0123ABC"));
+    /* Telegram: a first name is no username (anyone may call themselves "alice" or "555") */
+    chan_inbound in;
+    const char *b = "{\"update_id\":1,\"message\":{\"chat\":{\"id\":1},\"text\":\"hi\","
+                    "\"from\":{\"id\":9,\"first_name\":\"alice\",\"is_bot\":false}}}";
+    assert_int_equal(chan_parse(a, CHAN_TELEGRAM, b, strlen(b), &in, &err), CL_OK);
+    assert_string_equal(in.user_id, "9");
+    assert_null(in.username);
+    assert_false(chan_user_allowed(obj(a, "[\"alice\", \"555\"]"), in.user_id, in.username));
 }
 
 static void test_chunks(void **state)
