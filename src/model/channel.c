@@ -55,6 +55,13 @@ static const char SQL_BY_TYPE[] = "SELECT id FROM workspace_channels WHERE works
 static const char SQL_CHAT[] = "INSERT INTO channel_chats (channel_id, channel_type, chat_id) VALUES ($1, $2, $3)"
                                " ON CONFLICT (channel_id, chat_id) DO NOTHING";
 static const char SQL_CHATS_CLEAR[] = "DELETE FROM channel_chats WHERE channel_id = $1";
+/* a Discord (application, channel) is one channel's: a claim of a removed workspace's channel is taken over */
+static const char SQL_CLAIMS_CLEAR[] = "DELETE FROM channel_claims WHERE channel_id = $1";
+static const char SQL_CLAIM[] =
+    "INSERT INTO channel_claims (claim, channel_id) VALUES ($1, $2) ON CONFLICT (claim) DO UPDATE"
+    " SET channel_id = excluded.channel_id WHERE NOT EXISTS (SELECT 1 FROM workspace_channels c"
+    " JOIN workspaces w ON w.id = c.workspace_id WHERE c.id = channel_claims.channel_id AND w.status <> 'removed')"
+    " RETURNING channel_id";
 static const char SQL_GET[] = "SELECT " C_COLUMNS " FROM workspace_channels c WHERE c.id = $1 AND c.workspace_id = $2";
 static const char SQL_BY_ID[] = "SELECT " C_COLUMNS " FROM workspace_channels c WHERE c.id = $1";
 static const char SQL_LIST[] = "SELECT " C_COLUMNS " FROM workspace_channels c WHERE c.workspace_id = $1"
@@ -263,15 +270,43 @@ static void bind_blob(db_stmt_t *st, int idx, const sealed_blob *b)
         db_bind_null(st, idx);
 }
 
-/* The routing index of a channel's chat list, rewritten. */
+/* The application key a Discord channel's interactions are signed with, in lower case ("env": none known yet). */
+static const char *discord_claim_key(arena_t *a, const json_t *clear)
+{
+    const char *key = json_string_value(json_object_get(clear, "public_key"));
+    char *k = arena_strdup(a, key ? key : discord_env_key ? discord_env_key : "env");
+    for (char *p = k; *p; p++)
+        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+    return k;
+}
+
+static cl_err claim_discord(db_t *db, arena_t *a, const char *id, const char *key, const char *chat, cl_error *err)
+{
+    db_stmt_t *st = NULL;
+    cl_err e = db_query(db, a, &st, err, SQL_CLAIM, "ss", arena_sprintf(a, "discord:%s:%s", key, chat), id);
+    if (e == CL_OK && (e = db_one(st, err)) == CL_OK)
+        e = db_exec(st, err);
+    db_finish(st);
+    return e == CL_NOT_FOUND ? cl_fail(err, CL_CONFLICT, "a channel of this Discord application already listens to"
+                                                         " that channel")
+                             : e;
+}
+
+/* The routing index of a channel's chat list, rewritten (and, for Discord, its claims). */
 static cl_err write_chats(db_t *db, arena_t *a, const char *id, chan_type t, const json_t *clear, cl_error *err)
 {
     const char **targets;
     size_t n;
     chan_targets(a, t, clear, &targets, &n);
+    const char *key = t == CHAN_DISCORD ? discord_claim_key(a, clear) : NULL;
     cl_err e = db_run(db, a, NULL, err, SQL_CHATS_CLEAR, "s", id);
-    for (size_t i = 0; e == CL_OK && i < n; i++)
+    if (e == CL_OK && key != NULL)
+        e = db_run(db, a, NULL, err, SQL_CLAIMS_CLEAR, "s", id);
+    for (size_t i = 0; e == CL_OK && i < n; i++) {
         e = db_run(db, a, NULL, err, SQL_CHAT, "sss", id, chan_type_name(t), targets[i]);
+        if (e == CL_OK && key != NULL)
+            e = claim_discord(db, a, id, key, targets[i], err);
+    }
     return e;
 }
 
@@ -626,13 +661,15 @@ cl_err chan_receive(db_t *db, arena_t *a, chan_type t, const chan_sig_headers *h
         out->status = CHAN_RECV_NO_CHANNEL;
         return CL_OK;
     }
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (chan_user_allowed(rows[i].allowed_users, in.user_id, in.username))
-            rows[k++] = rows[i];
+    if (t == CHAN_DISCORD && n > 1) { /* claims make this one channel; a key set since in the environment may not */
+        log_warn("a Discord interaction verifies for several channels of its chat: not routed", "chat=%s", in.chat);
+        out->status = CHAN_RECV_IGNORED;
+        return CL_OK;
+    }
+    /* the channel the message is for decides who may write: a sender it refuses never falls through to another */
     const char *text = in.text;
-    chan_row *c = k > 0 ? pick(a, rows, k, &text, out) : NULL;
-    if (k == 0 || (c != NULL && text[0] == '\0')) {
+    chan_row *c = pick(a, rows, n, &text, out);
+    if (c != NULL && (text[0] == '\0' || !chan_user_allowed(c->allowed_users, in.user_id, in.username))) {
         out->status = CHAN_RECV_IGNORED;
         return CL_OK;
     }

@@ -566,6 +566,70 @@ def test_discord_interaction_is_verified_with_ed25519(server, provider, agent):
     assert call[3] == {"content": "echo: why?", "allowed_mentions": {"parse": []}, "username": "Colony"}
 
 
+def test_a_discord_application_and_channel_route_to_one_channel_only(server, agent):
+    """A Discord public key is public: a second workspace claiming the same application key and channel id would
+    receive the first one's interactions. The claim is refused (409, naming nothing of the other workspace), on
+    create and on patch, also for a key given in another case; a different key or channel is free."""
+    key = Ed25519PrivateKey.generate()
+    pub = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+    dchan, other = chat(), chat()
+    victim, attacker = ws(server), ws(server)
+    register(server, victim, agent.url)
+    cfg = {"webhook_url": "https://discord.com/api/webhooks/1/v-" + uuid.uuid4().hex, "public_key": pub,
+           "channel_id": dchan}
+    r = create(server, victim, "discord", cfg)
+    assert r.status_code == 201, r.text
+    evil = {"webhook_url": "https://discord.com/api/webhooks/9/attacker", "public_key": pub.upper(),
+            "channel_id": f"{other}, {dchan}"}
+    r = create(server, attacker, "discord", evil)
+    assert r.status_code == 409, r.text
+    assert r.json() == {"error": "a channel of this Discord application already listens to that channel",
+                        "code": "conflict"}
+    assert listed(server, attacker) == []
+    r = create(server, attacker, "discord", {**evil, "channel_id": other})
+    assert r.status_code == 201, r.text
+    ch = r.json()["id"]
+    r = server.patch(f"/workspaces/{attacker['id']}/channels/{ch}", headers=bearer(attacker["auth_token"]),
+                     json={"config": {**evil, "webhook_url": "***"}})
+    assert r.status_code == 409 and r.json()["code"] == "conflict", r.text
+    assert listed(server, attacker)[0]["config"]["channel_id"] == other
+    # the victim's interaction reaches the victim
+    cmd = json.dumps({"type": 2, "id": "I" + uuid.uuid4().hex, "channel_id": dchan,
+                      "member": {"user": {"id": "7", "username": "bob"}},
+                      "data": {"name": "ask", "options": [{"type": 3, "name": "q", "value": "mine"}]}}).encode()
+    ts = str(int(time.time()))
+    r = server.post("/webhooks/discord", data=cmd, headers={"X-Signature-Ed25519": key.sign(ts.encode() + cmd).hex(),
+                                                            "X-Signature-Timestamp": ts,
+                                                            "Content-Type": "application/json"})
+    assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+    assert r.json()["message_id"].startswith("channel-")
+    body = wait_for(lambda: agent.deliveries_of(r.json()["message_id"]))[0]
+    assert body["params"]["message"]["parts"][0]["text"] == "mine"
+    # deleting the victim's channel frees the claim
+    vid = listed(server, victim)[0]["id"]
+    assert server.delete(f"/workspaces/{victim['id']}/channels/{vid}",
+                         headers=bearer(victim["auth_token"])).status_code == 200
+    r = server.patch(f"/workspaces/{attacker['id']}/channels/{ch}", headers=bearer(attacker["auth_token"]),
+                     json={"config": {**evil, "webhook_url": "***"}})
+    assert r.status_code == 200, r.text
+
+
+def test_a_sender_another_channel_of_the_chat_allows_does_not_fall_through_to_it(server, agent):
+    """allowed_users of the channel a message is for decides: a sender it refuses is ignored, not handed to the
+    next channel of the same chat that would take them."""
+    first, second = ws(server), ws(server)
+    register(server, first, agent.url)
+    register(server, second, agent.url)
+    cid = chat()
+    r = create(server, first, "telegram", {"bot_token": TG_TOKEN, "chat_id": cid, "webhook_secret": TG_SECRET},
+               allowed_users=["@carol"])
+    assert r.status_code == 201, r.text
+    telegram(server, second, cid)
+    r = server.post("/webhooks/telegram", headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET},
+                    json=tg_update(cid, "hello"))
+    assert r.status_code == 200 and r.json() == {"status": "ignored"}, r.text
+
+
 def test_lark_event_with_its_verification_token_round_trips(server, provider, agent):
     w = ws(server)
     register(server, w, agent.url)
