@@ -129,8 +129,14 @@ static const char SQL_OUT_OPEN[] = "SELECT count(*) FROM channel_outbox WHERE ch
 static const char SQL_OUT_ADD[] =
     "INSERT INTO channel_outbox (id, channel_id, workspace_id, target, text, origin, status, next_attempt_at,"
     " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $7)";
-static const char SQL_OUT_DUE[] = "SELECT id FROM channel_outbox WHERE status = 'pending' AND next_attempt_at <= $1"
-                                  " ORDER BY next_attempt_at, created_at, id LIMIT $2";
+/* per destination: its oldest open message, when it is due and the destination's pace has passed — a destination
+ * told to wait (a Retry-After, a backlog) never fills the batch and hides the others */
+static const char SQL_OUT_DUE[] =
+    "SELECT o.id FROM channel_outbox o LEFT JOIN channel_pace p ON p.channel_id = o.channel_id AND p.target = o.target"
+    " WHERE o.status = 'pending' AND o.next_attempt_at <= $1 AND COALESCE(p.next_send_at, 0) <= $1"
+    " AND o.id = (SELECT x.id FROM channel_outbox x WHERE x.channel_id = o.channel_id AND x.target = o.target"
+    " AND x.status IN ('pending', 'sending') ORDER BY x.created_at, x.id LIMIT 1)"
+    " ORDER BY o.next_attempt_at, o.created_at, o.id LIMIT $2";
 static const char SQL_OUT_PEEK[] = "SELECT channel_id, target FROM channel_outbox WHERE id = $1 AND status = 'pending'"
                                    " AND next_attempt_at <= $2";
 static const char SQL_PACE_ROW[] = "INSERT INTO channel_pace (channel_id, target, next_send_at) VALUES ($1, $2, 0)"

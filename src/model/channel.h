@@ -147,7 +147,8 @@ cl_err chan_awaiting_check(db_t *db, arena_t *a, int64_t now_ms, int64_t limit, 
 cl_err chan_outbox_add(db_t *db, arena_t *a, const char *workspace_id, const char *channel_id, const char *text,
                        bool test, const char ***ids, size_t *n, cl_error *err);
 
-/* Outgoing messages due now (oldest first). */
+/* Outgoing messages due now (oldest first): of each destination whose pace has passed, its oldest open message
+ * when that one is due — so a destination held back never hides another's work. */
 cl_err chan_outbox_due(db_t *db, arena_t *a, int64_t now_ms, int64_t limit, const char ***ids, size_t *n,
                        cl_error *err);
 

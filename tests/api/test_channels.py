@@ -911,3 +911,20 @@ def test_the_cli_import_creates_template_channels_and_names_the_skipped(new_db, 
     second = run_colony(["import", str(f), "--db", db.url], env=env)
     assert second.stdout.splitlines()[0] == "CLI Chan: 0 created, 1 skipped" and len(second.stdout.splitlines()) == 2
     assert db.query("SELECT channel_type FROM workspace_channels") == [["telegram"]]
+
+
+def test_a_destination_told_to_wait_holds_back_no_other_destination(server, provider):
+    """A chat answering 429 Retry-After: 3600 with more messages queued than the courier looks at in one turn must
+    not hide other workspaces' sends: due work is looked for per destination whose pace has passed."""
+    a, b = ws(server), ws(server)
+    ca, cb = chat(), chat()
+    cha, chb = telegram(server, a, ca), telegram(server, b, cb)
+    with provider.lock:
+        provider.script[ca] = [(429, {"Retry-After": "3600"},
+                                {"ok": False, "description": "Too Many Requests", "parameters": {"retry_after": 3600}})]
+    for i in range(70):
+        assert send(server, a, cha, f"a{i}").status_code == 200
+    wait_for(lambda: [c for c in provider.calls_to("/sendMessage") if c[3].get("chat_id") == ca])
+    assert send(server, b, chb, "b's turn").status_code == 200
+    wait_for(lambda: [c for c in provider.calls_to("/sendMessage") if c[3] == {"chat_id": cb, "text": "b's turn"}])
+    assert [c[3]["text"] for c in provider.calls_to("/sendMessage") if c[3].get("chat_id") == ca] == ["a0"]
