@@ -90,8 +90,16 @@ static const char SQL_ACCEPTED[] = "SELECT id FROM channel_messages WHERE channe
 static const char SQL_COUNT[] =
     "UPDATE workspace_channels SET message_count = message_count + 1, last_message_at = $2 WHERE id = $1";
 
-static const char SQL_IN_DUE[] = "SELECT id FROM channel_messages WHERE status = 'received' ORDER BY updated_at, id"
-                                 " LIMIT $1";
+/* at most CHAN_RELAY_PER_WORKSPACE relays of a workspace at a time (on all nodes): a workspace whose agent hangs
+ * with a backlog holds that many and hides no other workspace's messages */
+static const char SQL_IN_DUE[] =
+    "WITH busy AS (SELECT workspace_id, count(*) AS n FROM channel_messages WHERE status = 'relaying'"
+    " GROUP BY workspace_id),"
+    " due AS (SELECT id, workspace_id, updated_at,"
+    " ROW_NUMBER() OVER (PARTITION BY workspace_id ORDER BY updated_at, id) AS rn"
+    " FROM channel_messages WHERE status = 'received')"
+    " SELECT d.id FROM due d LEFT JOIN busy b ON b.workspace_id = d.workspace_id"
+    " WHERE d.rn + COALESCE(b.n, 0) <= CAST($2 AS BIGINT) ORDER BY d.updated_at, d.id LIMIT $1";
 static const char SQL_IN_CLAIM[] =
     "UPDATE channel_messages SET status = 'relaying', claimed_at = $2, attempts = attempts + 1, updated_at = $2"
     " WHERE id = $1 AND status = 'received'";
@@ -695,7 +703,7 @@ cl_err chan_inbound_due(db_t *db, arena_t *a, int64_t limit, const char ***ids, 
     size_t cap = 0;
     *ids = NULL;
     *n = 0;
-    cl_err e = db_query(db, a, &st, err, SQL_IN_DUE, "i", limit);
+    cl_err e = db_query(db, a, &st, err, SQL_IN_DUE, "ii", limit, (int64_t)CHAN_RELAY_PER_WORKSPACE);
     while (e == CL_OK && (e = db_step(st, &more, err)) == CL_OK && more) {
         *ids = arena_grow(a, *ids, *n, &cap, sizeof(**ids));
         (*ids)[(*n)++] = db_col_dup(st, a, 0);

@@ -27,6 +27,7 @@ enum {
     CHAN_RETRY_MAX_MS = 5 * 60 * 1000,     /* …up to this */
     CHAN_RETRY_AFTER_MAX_MS = 3600 * 1000, /* the longest Retry-After honoured */
     CHAN_RELAY_MAX_ATTEMPTS = 3,           /* relays of one incoming message whose node died before it was done */
+    CHAN_RELAY_PER_WORKSPACE = 8,          /* relays of one workspace in flight at a time, on all nodes */
     CHAN_KEEP_MS = 7 * 24 * 3600 * 1000LL, /* finished messages are kept this long (a provider's retry finds them) */
 };
 
@@ -107,7 +108,8 @@ cl_err chan_receive(db_t *db, arena_t *a, chan_type t, const chan_sig_headers *h
 
 /* ---- the courier's work ---- */
 
-/* Incoming messages waiting for a relay (oldest first). */
+/* Incoming messages waiting for a relay (oldest first), of each workspace only as many as keep its relays in flight
+ * (on every node) within CHAN_RELAY_PER_WORKSPACE. */
 cl_err chan_inbound_due(db_t *db, arena_t *a, int64_t limit, const char ***ids, size_t *n, cl_error *err);
 
 typedef struct {

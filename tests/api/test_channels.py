@@ -928,3 +928,30 @@ def test_a_destination_told_to_wait_holds_back_no_other_destination(server, prov
     assert send(server, b, chb, "b's turn").status_code == 200
     wait_for(lambda: [c for c in provider.calls_to("/sendMessage") if c[3] == {"chat_id": cb, "text": "b's turn"}])
     assert [c[3]["text"] for c in provider.calls_to("/sendMessage") if c[3].get("chat_id") == ca] == ["a0"]
+
+
+def test_a_hanging_agent_holds_at_most_a_few_relays_and_no_other_workspace(server, provider, agent):
+    """One workspace's slow agent with many incoming messages gets at most 8 relays in flight; its backlog neither
+    fills the courier nor hides another workspace's message, whose reply goes out meanwhile."""
+    from agent_stub import AgentStub
+    slow = AgentStub()
+    slow.mode, slow.slow_s = "slow", 20
+    try:
+        a, b = ws(server), ws(server)
+        register(server, a, slow.url)
+        register(server, b, agent.url)
+        ca, cb = chat(), chat()
+        telegram(server, a, ca)
+        telegram(server, b, cb)
+        good = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
+        for i in range(20):
+            r = server.post("/webhooks/telegram", headers=good, json=tg_update(ca, f"a{i}"))
+            assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+        wait_for(lambda: len(slow.seen) >= 8)
+        r = server.post("/webhooks/telegram", headers=good, json=tg_update(cb, "b's question"))
+        assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+        wait_for(lambda: [c for c in provider.calls_to("/sendMessage")
+                          if c[3] == {"chat_id": cb, "text": "echo: b's question"}])
+        assert len(slow.seen) == 8
+    finally:
+        slow.close()
