@@ -431,22 +431,55 @@ int64_t chan_pace_ms(chan_type t, const char *target)
     return 1000;
 }
 
+/* What a provider's words may quote of a credential: the value, and the token part of a hook URL (its last path
+ * segment) or of a bot token (past its ':'), each CHAN_SCRUB_MIN bytes or longer. */
+static size_t scrub_needles(arena_t *a, const json_t *secret, const char ***out)
+{
+    size_t n = 0, cap = 0;
+    const char **v = NULL;
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)secret, key, val)
+    {
+        const char *s = json_string_value(val);
+        if (s == NULL)
+            continue;
+        const char *parts[] = {s, strrchr(s, '/'), strchr(s, ':')};
+        parts[1] = strncmp(s, "https://", 8) == 0 && parts[1] ? parts[1] + 1 : NULL;
+        parts[2] = strncmp(s, "https://", 8) != 0 && parts[2] ? parts[2] + 1 : NULL;
+        for (size_t i = 0; i < 3; i++)
+            if (parts[i] != NULL && strlen(parts[i]) >= CHAN_SCRUB_MIN) {
+                v = arena_grow(a, v, n, &cap, sizeof(*v));
+                v[n++] = parts[i];
+            }
+    }
+    *out = v;
+    return n;
+}
+
 const char *chan_scrub(arena_t *a, const char *text, const json_t *secret)
 {
     if (text == NULL)
         return NULL;
-    char *out = arena_strdup(a, text);
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)secret, key, v)
-    {
-        const char *s = json_string_value(v);
-        size_t n = s ? strlen(s) : 0;
-        if (n < 6)
-            continue;
-        char *hit;
-        while ((hit = strstr(out, s)) != NULL)
-            out = arena_sprintf(a, "%.*s[REDACTED]%s", (int)(hit - out), out, hit + n);
+    const char **needles;
+    size_t n = scrub_needles(a, secret, &needles), len = strlen(text), used = 0;
+    /* read once, left to right, the longest credential at each place replaced: nothing inserted is read again */
+    char *out = arena_alloc(a, 3 * len + 1); /* each replacement takes >= 4 bytes and writes 10 */
+    for (size_t i = 0; i < len;) {
+        size_t best = 0;
+        for (size_t k = 0; k < n; k++) {
+            size_t m = strlen(needles[k]);
+            if (m > best && strncmp(text + i, needles[k], m) == 0)
+                best = m;
+        }
+        if (best > 0) {
+            memcpy(out + used, "[REDACTED]", 10);
+            used += 10;
+            i += best;
+        } else {
+            out[used++] = text[i++];
+        }
     }
+    out[used] = '\0';
     return out;
 }

@@ -346,6 +346,15 @@ static void test_scrub(void **state)
     json_t *secret = obj(a, "{\"bot_token\":\"1:TOKENVALUE\",\"short\":\"abc\"}");
     assert_string_equal(chan_scrub(a, "POST /bot1:TOKENVALUE/sendMessage abc", secret),
                         "POST /bot[REDACTED]/sendMessage abc");
+    /* a credential spelled like (a part of) the replacement: the text is read once, it does not loop */
+    json_t *odd = obj(a, "{\"webhook_secret\":\"REDACTED\",\"verify_token\":\"ACTE\"}");
+    assert_string_equal(chan_scrub(a, "x REDACTED y REDACTEDACTE", odd), "x [REDACTED] y [REDACTED][REDACTED]");
+    /* credentials of 4 bytes and more; the token of a hook URL and of a bot token on their own */
+    json_t *hooks = obj(a, "{\"verify_token\":\"abcd\",\"signing_secret\":\"xyz\","
+                           "\"webhook_url\":\"https://hooks.slack.com/services/T1/B2/hooktoken99\","
+                           "\"bot_token\":\"123:SECRETPART\"}");
+    assert_string_equal(chan_scrub(a, "abcd xyz /services/T1/B2/hooktoken99 bot SECRETPART", hooks),
+                        "[REDACTED] xyz /services/T1/B2/[REDACTED] bot [REDACTED]");
 }
 
 static void test_discover(void **state)
