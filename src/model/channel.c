@@ -81,7 +81,8 @@ static const char SQL_CANDIDATES[] =
     " ORDER BY c.created_at, c.id LIMIT $3";
 static const char SQL_OF_TYPE[] =
     "SELECT " C_COLUMNS " FROM workspace_channels c JOIN workspaces w ON w.id = c.workspace_id"
-    " WHERE c.channel_type = $1 AND c.enabled = 1 AND w.status <> 'removed' ORDER BY c.created_at, c.id LIMIT $2";
+    " WHERE c.channel_type = $1 AND c.enabled = 1 AND w.status <> 'removed' ORDER BY c.updated_at DESC, c.id"
+    " LIMIT $2";
 static const char SQL_ACCEPT[] =
     "INSERT INTO channel_messages (id, channel_id, workspace_id, provider_key, chat_id, thread, username, text,"
     " status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'received', $9, $9)"
@@ -500,8 +501,8 @@ static cl_err load(db_t *db, arena_t *a, chan_type t, const char *chat, chan_row
 {
     db_stmt_t *st = NULL;
     cl_err e = chat ? db_query(db, a, &st, err, SQL_CANDIDATES, "ssi", chan_type_name(t), chat,
-                               (int64_t)CHAN_HANDSHAKE_MAX)
-                    : db_query(db, a, &st, err, SQL_OF_TYPE, "si", chan_type_name(t), (int64_t)CHAN_HANDSHAKE_MAX);
+                               (int64_t)CHAN_CANDIDATES_MAX)
+                    : db_query(db, a, &st, err, SQL_OF_TYPE, "si", chan_type_name(t), (int64_t)CHAN_CANDIDATES_MAX);
     return read_rows(st, a, e, rows, n, err);
 }
 
@@ -592,13 +593,15 @@ static cl_err accept(db_t *db, arena_t *a, const chan_row *c, const chan_inbound
 }
 
 /* Discord signs with one key per application, whatever the body: checked first, as the reference does, against
- * every enabled Discord channel's key (each distinct key once) and DISCORD_APP_PUBLIC_KEY. */
+ * DISCORD_APP_PUBLIC_KEY and the keys (each distinct one once) of the channels listening to the interaction's
+ * chat — or, for a request naming no chat (a PING), of the most recently changed Discord channels — at most
+ * CHAN_CANDIDATES_MAX of them: unauthenticated work does not grow with the number of channels. */
 static cl_err discord_first(db_t *db, arena_t *a, const chan_sig_headers *h, const char *body, size_t len,
-                            chan_row **rows, size_t *n, bool *env_ok, cl_error *err)
+                            const char *chat, chan_row **rows, size_t *n, bool *env_ok, cl_error *err)
 {
     chan_row *all;
     size_t count;
-    cl_err e = load(db, a, CHAN_DISCORD, NULL, &all, &count, err);
+    cl_err e = load(db, a, CHAN_DISCORD, chat, &all, &count, err);
     if (e != CL_OK)
         return e;
     *env_ok = chan_sig_verify(CHAN_DISCORD, h, body, len, NULL, NULL, NULL, discord_env_key);
@@ -637,10 +640,12 @@ cl_err chan_receive(db_t *db, arena_t *a, chan_type t, const chan_sig_headers *h
     size_t n = 0;
     bool env_ok = false;
     cl_err e;
-    if (t == CHAN_DISCORD && (e = discord_first(db, a, h, body, len, &rows, &n, &env_ok, err)) != CL_OK)
-        return e;
     chan_inbound in;
-    if ((e = chan_parse(a, t, body, len, &in, err)) != CL_OK)
+    cl_err parsed = chan_parse(a, t, body, len, &in, err);
+    const char *chat = parsed == CL_OK && in.kind == CHAN_IN_MESSAGE ? in.chat : NULL;
+    if (t == CHAN_DISCORD && (e = discord_first(db, a, h, body, len, chat, &rows, &n, &env_ok, err)) != CL_OK)
+        return e;
+    if ((e = parsed) != CL_OK)
         return e;
     if (in.kind == CHAN_IN_HANDSHAKE) {
         if (t != CHAN_DISCORD) { /* any channel of the type that the request verifies under */

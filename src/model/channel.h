@@ -20,7 +20,8 @@
 
 enum {
     CHAN_LIST_MAX = CHAN__COUNT,           /* channels of a workspace: one per type */
-    CHAN_HANDSHAKE_MAX = 1000,             /* channels of a type a handshake's signature is tried against */
+    CHAN_CANDIDATES_MAX = 8, /* channels an unauthenticated request's signature is tried against: those of its chat
+                              * (the oldest), or for a request naming none (a handshake) the most recently changed */
     CHAN_SEND_MAX_FAILURES = 8,            /* retryable failures before a send is given up */
     CHAN_SEND_GIVE_UP_MS = 24 * 3600 * 1000, /* and the age past which it is */
     CHAN_RETRY_BASE_MS = 1000,             /* back-off without a Retry-After: doubles per failure… */

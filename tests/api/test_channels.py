@@ -289,6 +289,16 @@ def test_webhook_errors_unknown_type_bad_json_and_ignored(server):
     assert r.status_code == 200 and r.json() == {"status": "no_channel"}
 
 
+def test_a_webhook_body_past_256_kib_is_refused_before_any_key_is_tried(server):
+    big = b'{"type":1,"pad":"' + b"x" * (256 * 1024) + b'"}'
+    ts = str(int(time.time()))
+    for kind, headers in (("discord", {"X-Signature-Ed25519": "00" * 64, "X-Signature-Timestamp": ts}),
+                          ("slack", slack_headers(big)), ("telegram", {})):
+        r = server.post(f"/webhooks/{kind}", data=big, headers={**headers, "Content-Type": "application/json"})
+        assert r.status_code == 413, (kind, r.status_code, r.text)
+        assert r.json() == {"error": "webhook body must be at most 262144 bytes", "code": "too_large"}
+
+
 def test_telegram_update_is_verified_deduped_relayed_and_answered(server, provider, agent):
     w = ws(server)
     register(server, w, agent.url)
