@@ -64,6 +64,7 @@ static const char SQL_CLAIM[] =
     " RETURNING channel_id";
 static const char SQL_GET[] = "SELECT " C_COLUMNS " FROM workspace_channels c WHERE c.id = $1 AND c.workspace_id = $2";
 static const char SQL_BY_ID[] = "SELECT " C_COLUMNS " FROM workspace_channels c WHERE c.id = $1";
+static const char SQL_LIVE[] = "SELECT 1 FROM workspaces WHERE id = $1 AND status <> 'removed'";
 static const char SQL_LIST[] = "SELECT " C_COLUMNS " FROM workspace_channels c WHERE c.workspace_id = $1"
                                " AND (c.created_at, c.id) > (CAST($2 AS BIGINT), $3) ORDER BY c.created_at, c.id"
                                " LIMIT $4";
@@ -103,7 +104,8 @@ static const char SQL_IN_DUE[] =
     " WHERE d.rn + COALESCE(b.n, 0) <= CAST($2 AS BIGINT) ORDER BY d.updated_at, d.id LIMIT $1";
 static const char SQL_IN_CLAIM[] =
     "UPDATE channel_messages SET status = 'relaying', claimed_at = $2, attempts = attempts + 1, updated_at = $2"
-    " WHERE id = $1 AND status = 'received'";
+    " WHERE id = $1 AND status = 'received' AND EXISTS (SELECT 1 FROM workspaces w"
+    " WHERE w.id = channel_messages.workspace_id AND w.status <> 'removed')";
 #define IN_COLUMNS                                                                                                 \
     "m.id, m.channel_id, m.workspace_id, m.chat_id, m.thread, m.username, m.text, c.channel_type, m.claimed_at,"  \
     " m.deadline_at"
@@ -159,7 +161,8 @@ static const char SQL_OUT_TAKE[] =
     "UPDATE channel_outbox SET status = 'sending', claimed_at = $4, updated_at = $4"
     " WHERE id = (SELECT id FROM channel_outbox WHERE channel_id = $1 AND target = $2"
     " AND status IN ('pending', 'sending') ORDER BY created_at, id LIMIT 1)"
-    " AND id = $3 AND status = 'pending' AND next_attempt_at <= $4"
+    " AND id = $3 AND status = 'pending' AND next_attempt_at <= $4 AND EXISTS (SELECT 1 FROM workspaces w"
+    " WHERE w.id = channel_outbox.workspace_id AND w.status <> 'removed')"
     " RETURNING thread, text, origin, sent_bytes, failures, created_at";
 static const char SQL_OUT_SETTLE[] =
     "UPDATE channel_outbox SET status = $3, sent_bytes = $4, failures = failures + $5, last_error = $6,"
@@ -408,8 +411,14 @@ cl_err chan_list(db_t *db, arena_t *a, const char *workspace_id, int64_t after_c
                  int64_t limit, chan_row **rows, size_t *n, cl_error *err)
 {
     db_stmt_t *st = NULL;
-    cl_err e = db_query(db, a, &st, err, SQL_LIST, "sisi", workspace_id, after_created, after_id ? after_id : "",
-                        limit);
+    cl_err e = db_query(db, a, &st, err, SQL_LIVE, "s", workspace_id);
+    if (e == CL_OK)
+        e = db_one(st, err);
+    db_finish(st);
+    *n = 0;
+    if (e != CL_OK)
+        return e == CL_NOT_FOUND ? cl_fail(err, CL_NOT_FOUND, "workspace not found") : e;
+    e = db_query(db, a, &st, err, SQL_LIST, "sisi", workspace_id, after_created, after_id ? after_id : "", limit);
     return read_rows(st, a, e, rows, n, err);
 }
 
@@ -872,7 +881,9 @@ static cl_err add_locked(db_t *db, arena_t *a, const char *ws, const char *id, c
                          const char ***ids, size_t *n, cl_error *err)
 {
     db_stmt_t *st = NULL;
-    cl_err e = db_query(db, a, &st, err, SQL_OUT_LOCK, "ss", id, ws);
+    cl_err e = lock_scope(db, a, ws, err);
+    if (e == CL_OK)
+        e = db_query(db, a, &st, err, SQL_OUT_LOCK, "ss", id, ws);
     bool budget = false;
     int64_t limit = 0, count = 0, open = 0;
     if (e == CL_OK && (e = db_one(st, err)) == CL_OK) {

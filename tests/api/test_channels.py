@@ -668,6 +668,40 @@ def test_lark_event_with_its_verification_token_round_trips(server, provider, ag
     assert call[3] == {"msg_type": "text", "content": {"text": "echo: ping"}}
 
 
+def test_a_removed_workspaces_channels_send_nothing_more_and_are_gone(server, provider):
+    """DELETE /workspaces/:id closes its queued sends (failed, "workspace removed") and its open incoming messages
+    in the same transaction: no retry goes out, no reply of a relay in flight is posted; its channels answer 404."""
+    from agent_stub import AgentStub
+    slow = AgentStub()
+    slow.mode, slow.slow_s = "slow", 3
+    try:
+        w = ws(server)
+        name = server.get(f"/workspaces/{w['id']}", headers=ADMIN).json()["name"]
+        register(server, w, slow.url)
+        cid = chat()
+        ch = telegram(server, w, cid)
+        with provider.lock:
+            provider.script[cid] = [(503, {}, {"ok": False})] * 20
+        assert send(server, w, ch, "before removal").status_code == 200
+        wait_for(lambda: [c for c in provider.calls_to("/sendMessage") if c[3].get("chat_id") == cid])
+        r = server.post("/webhooks/telegram", headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET},
+                        json=tg_update(cid, "in flight"))
+        assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+        wait_for(lambda: slow.seen)
+        r = server.delete(f"/workspaces/{w['id']}", headers={**ADMIN, "X-Confirm-Name": name})
+        assert r.status_code == 200, r.text
+        assert server.db.query(f"SELECT status, last_error FROM channel_outbox WHERE channel_id = '{ch}'") == \
+            [["failed", "workspace removed"]]
+        assert server.db.query(f"SELECT status, error FROM channel_messages WHERE channel_id = '{ch}'") == \
+            [["failed", "workspace removed"]]
+        r = server.get(f"/workspaces/{w['id']}/channels", headers=ADMIN)
+        assert r.status_code == 404 and r.json() == {"error": "workspace not found", "code": "not_found"}, r.text
+        r = server.post(f"/workspaces/{w['id']}/channels/{ch}/send", headers=ADMIN, json={"text": "x"})
+        assert r.status_code == 404, r.text
+    finally:
+        slow.close()
+
+
 # ---- outgoing -------------------------------------------------------------------------------------------------------
 
 def send(c, w, ch, text="hi"):
