@@ -143,7 +143,8 @@ static const char SQL_OUT_ADD[] =
 /* per destination: its oldest open message, when it is due and the destination's pace has passed — a destination
  * told to wait (a Retry-After, a backlog) never fills the batch and hides the others */
 static const char SQL_OUT_DUE[] =
-    "SELECT o.id FROM channel_outbox o LEFT JOIN channel_pace p ON p.channel_id = o.channel_id AND p.target = o.target"
+    "SELECT o.id FROM channel_outbox o JOIN workspace_channels c ON c.id = o.channel_id AND c.enabled = 1"
+    " LEFT JOIN channel_pace p ON p.channel_id = o.channel_id AND p.target = o.target"
     " WHERE o.status = 'pending' AND o.next_attempt_at <= $1 AND COALESCE(p.next_send_at, 0) <= $1"
     " AND o.id = (SELECT x.id FROM channel_outbox x WHERE x.channel_id = o.channel_id AND x.target = o.target"
     " AND x.status IN ('pending', 'sending') ORDER BY x.created_at, x.id LIMIT 1)"
@@ -163,6 +164,7 @@ static const char SQL_OUT_TAKE[] =
     " AND status IN ('pending', 'sending') ORDER BY created_at, id LIMIT 1)"
     " AND id = $3 AND status = 'pending' AND next_attempt_at <= $4 AND EXISTS (SELECT 1 FROM workspaces w"
     " WHERE w.id = channel_outbox.workspace_id AND w.status <> 'removed')"
+    " AND EXISTS (SELECT 1 FROM workspace_channels c WHERE c.id = $1 AND c.enabled = 1)"
     " RETURNING thread, text, origin, sent_bytes, failures, created_at";
 static const char SQL_OUT_SETTLE[] =
     "UPDATE channel_outbox SET status = $3, sent_bytes = $4, failures = failures + $5, last_error = $6,"
@@ -904,6 +906,8 @@ static cl_err add_locked(db_t *db, arena_t *a, const char *ws, const char *id, c
     chan_row c;
     if (e != CL_OK || (e = chan_get(db, a, ws, id, &c, err)) != CL_OK)
         return e;
+    if (!c.enabled) /* it sends nothing; what it queued before waits for it to be enabled again */
+        return cl_fail(err, CL_CONFLICT, "channel is disabled");
     const char **targets;
     size_t nt;
     chan_targets(a, c.type, c.clear, &targets, &nt);

@@ -999,3 +999,28 @@ def test_a_hanging_agent_holds_at_most_a_few_relays_and_no_other_workspace(serve
         assert len(slow.seen) == 8
     finally:
         slow.close()
+
+
+def test_a_disabled_channel_sends_nothing_and_its_queue_waits(server, provider):
+    """send and test on a disabled channel are a 409; what was queued before it was disabled waits (it is not
+    posted, nor failed) and goes out once the channel is enabled again."""
+    w = ws(server)
+    cid = chat()
+    ch = telegram(server, w, cid)
+    url = f"/workspaces/{w['id']}/channels/{ch}"
+    with provider.lock:
+        provider.script[cid] = [(429, {"Retry-After": "1"}, {"ok": False, "description": "Too Many Requests"})]
+    assert send(server, w, ch, "queued").status_code == 200
+    wait_for(lambda: [c for c in provider.calls_to("/sendMessage") if c[3].get("chat_id") == cid])
+    assert server.patch(url, headers=bearer(w["auth_token"]), json={"enabled": False}).status_code == 200
+    for path, body in (("/send", {"text": "x"}), ("/test", None)):
+        r = server.post(url + path, headers=bearer(w["auth_token"]), json=body)
+        assert r.status_code == 409 and r.json() == {"error": "channel is disabled", "code": "conflict"}, r.text
+    # the retry is due a second after the 429: a disabled channel's row is not taken
+    wait_for(lambda: server.db.query(f"SELECT count(*) FROM channel_outbox WHERE channel_id = '{ch}'"
+                                     f" AND status = 'pending' AND next_attempt_at < {int(time.time() * 1000) - 1500}")
+             == [["1"]], timeout=30)
+    assert len([c for c in provider.calls_to("/sendMessage") if c[3].get("chat_id") == cid]) == 1
+    assert server.patch(url, headers=bearer(w["auth_token"]), json={"enabled": True}).status_code == 200
+    wait_for(lambda: listed(server, w)[0]["message_count"] == 1)
+    assert [c[3]["text"] for c in provider.calls_to("/sendMessage") if c[3].get("chat_id") == cid] == ["queued"] * 2
