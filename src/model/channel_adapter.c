@@ -11,7 +11,8 @@
 enum {
     FORM_TG_TOKEN,   /* <bot id>:<secret>, what @BotFather hands out (it goes into a URL path) */
     FORM_TOKEN,      /* printable ASCII without spaces (it may go into a header) */
-    FORM_TG_SECRET,  /* Telegram's secret_token alphabet: A-Z a-z 0-9 _ - */
+    FORM_TG_SECRET,  /* Telegram's secret_token alphabet: A-Z a-z 0-9 _ -, CHAN_SECRET_MIN bytes or more */
+    FORM_SECRET,     /* a shared secret: FORM_TOKEN, CHAN_SECRET_MIN bytes or more (guessing it is hopeless) */
     FORM_URL_SLACK,  /* https://hooks.slack.com/services/… */
     FORM_URL_DISCORD,/* https://discord.com/api/webhooks/… */
     FORM_URL_LARK,   /* https://open.feishu.cn/open-apis/bot/… or open.larksuite.com */
@@ -39,7 +40,7 @@ static const chan_field SLACK[] = {
     {"webhook_url", "Incoming webhook URL", PASSWORD, false, true, "https://hooks.slack.com/services/…",
      "Instead of a bot token", FORM_URL_SLACK},
     {"signing_secret", "Signing secret", PASSWORD, false, true, NULL,
-     "The app's signing secret: incoming events must be signed with it", FORM_TOKEN},
+     "The app's signing secret: incoming events must be signed with it", FORM_SECRET},
     {"username", "Display name", "text", false, false, NULL, NULL, FORM_NAME},
     {"icon_emoji", "Icon emoji", "text", false, false, ":robot_face:", NULL, FORM_EMOJI},
 };
@@ -56,7 +57,7 @@ static const chan_field LARK[] = {
     {"webhook_url", "Webhook URL", PASSWORD, true, true, "https://open.feishu.cn/open-apis/bot/v2/hook/…", NULL,
      FORM_URL_LARK},
     {"verify_token", "Verification token", PASSWORD, false, true, NULL, "Incoming events must carry it",
-     FORM_TOKEN},
+     FORM_SECRET},
     {"chat_id", "Chat IDs", "text", false, false, "oc_…", "Chats whose messages reach this agent", FORM_TARGETS},
     {"username", "Agent name", "text", false, false, NULL, NULL, FORM_NAME},
 };
@@ -183,8 +184,10 @@ static bool form_ok(int form, const char *s, size_t n)
                n - (size_t)(colon - s) - 1 >= 20 && n <= 256 && all_in(colon + 1, n - (size_t)(colon - s) - 1, "_-");
     case FORM_TOKEN:
         return n <= 512 && printable(s, n);
+    case FORM_SECRET:
+        return n >= CHAN_SECRET_MIN && n <= 512 && printable(s, n);
     case FORM_TG_SECRET:
-        return n <= 256 && all_in(s, n, "_-");
+        return n >= CHAN_SECRET_MIN && n <= 256 && all_in(s, n, "_-");
     case FORM_URL_SLACK:
         return url_of(s, n, slack, "/services/");
     case FORM_URL_DISCORD:
@@ -217,8 +220,10 @@ static const char *form_text(int form)
         return "a Telegram bot token (<bot id>:<secret>)";
     case FORM_TOKEN:
         return "1 to 512 printable ASCII characters without spaces";
+    case FORM_SECRET:
+        return "16 to 512 printable ASCII characters without spaces";
     case FORM_TG_SECRET:
-        return "1 to 256 of A-Z, a-z, 0-9, _ and -";
+        return "16 to 256 of A-Z, a-z, 0-9, _ and -";
     case FORM_URL_SLACK:
         return "an https://hooks.slack.com/services/… URL";
     case FORM_URL_DISCORD:

@@ -27,6 +27,7 @@ enum {
     CHAN_ALLOWED_MAX = 1000,  /* entries of allowed_users */
     CHAN_USER_MAX = 128,      /* bytes of one of them */
     CHAN_NAME_MAX = 80,       /* bytes of a username (the [slug] that selects an agent) */
+    CHAN_SECRET_MIN = 16,     /* bytes of a webhook secret, signing secret or verification token */
     CHAN_SCRUB_MIN = 4,       /* bytes of the shortest credential (part) scrubbed from a provider's words */
 };
 

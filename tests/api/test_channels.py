@@ -25,7 +25,8 @@ from conftest import ADMIN, SECRETS_KEY, metric, module_colony, run_colony, wait
 TG_TOKEN = "123456789:AAbbCCddEEffGGhhIIjjKKllMMnn"
 SLACK_TOKEN = "xoxb-1111-2222-secretsecret"
 SLACK_SIGNING = "8f742231b10e8888abcd99yyyzzz85a5"
-TG_SECRET = "hook_secret-1"
+TG_SECRET = "hook_secret-1-of-the-tests"
+LARK_TOKEN = "vtok-123-of-the-tests"
 
 
 class Provider:
@@ -645,7 +646,7 @@ def test_lark_event_with_its_verification_token_round_trips(server, provider, ag
     register(server, w, agent.url)
     hook = "/open-apis/bot/v2/hook/" + uuid.uuid4().hex
     oc = "oc_" + uuid.uuid4().hex
-    r = create(server, w, "lark", {"webhook_url": "https://open.feishu.cn" + hook, "verify_token": "vtok-123",
+    r = create(server, w, "lark", {"webhook_url": "https://open.feishu.cn" + hook, "verify_token": LARK_TOKEN,
                                    "chat_id": oc})
     assert r.status_code == 201, r.text
 
@@ -656,13 +657,13 @@ def test_lark_event_with_its_verification_token_round_trips(server, provider, ag
                           "message": {"chat_id": oc, "message_type": "text",
                                       "content": json.dumps({"text": "@_user_1 ping"})}}}
 
-    r = server.post("/webhooks/lark", json={"type": "url_verification", "token": "vtok-123", "challenge": "c-9"})
+    r = server.post("/webhooks/lark", json={"type": "url_verification", "token": LARK_TOKEN, "challenge": "c-9"})
     assert r.status_code == 200 and r.json() == {"challenge": "c-9"}
     r = server.post("/webhooks/lark", json={"type": "url_verification", "token": "nope", "challenge": "c-9"})
     assert r.status_code == 401
     r = server.post("/webhooks/lark", json=event("nope"))
     assert r.status_code == 401 and r.json() == {"error": "invalid signature", "code": "unauthorized"}
-    r = server.post("/webhooks/lark", json=event("vtok-123"))
+    r = server.post("/webhooks/lark", json=event(LARK_TOKEN))
     assert r.status_code == 200 and r.json()["status"] == "accepted"
     (call,) = wait_for(lambda: provider.calls_to(hook))
     assert call[3] == {"msg_type": "text", "content": {"text": "echo: ping"}}

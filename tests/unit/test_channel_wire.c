@@ -204,7 +204,7 @@ static void test_config(void **state)
     chan_config c;
     cl_error err;
     json_t *tg = obj(a, "{\"bot_token\":\"123456:ABCDEFGHIJKLMNOPQRSTUV\",\"chat_id\":\"1, -2,1\","
-                        "\"webhook_secret\":\"ws_1\"}");
+                        "\"webhook_secret\":\"ws_1-0123456789abcdef\"}");
     assert_int_equal(chan_config_check(a, CHAN_TELEGRAM, tg, NULL, &c, &err), CL_OK);
     assert_null(json_object_get(c.clear, "bot_token"));
     assert_string_equal(json_string_value(json_object_get(c.secret, "bot_token")), "123456:ABCDEFGHIJKLMNOPQRSTUV");
@@ -243,6 +243,13 @@ static void test_config(void **state)
          "invalid config: webhook_url must be an https://discord.com/api/webhooks/… URL"},
         {CHAN_LARK, "{\"webhook_url\":1}", "invalid config: webhook_url must be a string"},
         {CHAN_LARK, "[]", "invalid config: config must be an object"},
+        /* a shared secret short enough to guess is no secret */
+        {CHAN_TELEGRAM, "{\"bot_token\":\"1:ABCDEFGHIJKLMNOPQRSTUV\",\"chat_id\":\"1\",\"webhook_secret\":\"s3cr3t\"}",
+         "invalid config: webhook_secret must be 16 to 256 of A-Z, a-z, 0-9, _ and -"},
+        {CHAN_SLACK, "{\"webhook_url\":\"https://hooks.slack.com/services/x\",\"signing_secret\":\"123456789012345\"}",
+         "invalid config: signing_secret must be 16 to 512 printable ASCII characters without spaces"},
+        {CHAN_LARK, "{\"webhook_url\":\"https://open.feishu.cn/open-apis/bot/x\",\"verify_token\":\"vt\"}",
+         "invalid config: verify_token must be 16 to 512 printable ASCII characters without spaces"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         json_t *in = json_is_object(obj(a, bad[i].cfg)) ? obj(a, bad[i].cfg) : obj(a, "[]");
