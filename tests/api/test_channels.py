@@ -1025,3 +1025,64 @@ def test_a_disabled_channel_sends_nothing_and_its_queue_waits(server, provider):
     assert server.patch(url, headers=bearer(w["auth_token"]), json={"enabled": True}).status_code == 200
     wait_for(lambda: listed(server, w)[0]["message_count"] == 1)
     assert [c[3]["text"] for c in provider.calls_to("/sendMessage") if c[3].get("chat_id") == cid] == ["queued"] * 2
+
+
+class RawAgent:
+    """An agent answering every message with these bytes, whatever they are."""
+
+    def __init__(self, body):
+        raw = body
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.parametrize("text", [b'"before\\u0000after"', b'"bad \xff\xfe bytes"', b'"x\\ud800y"'])
+def test_an_unreadable_agent_reply_is_an_activity_row_and_a_metric(server, provider, text):
+    """A reply colony cannot read (a NUL, invalid UTF-8, a lone surrogate) is not dropped silently: the relay fails
+    with a `channel` activity row saying why, and colony_channel_relays_failed_total counts it; nothing is posted."""
+    agent = RawAgent(b'{"jsonrpc":"2.0","id":"x","result":{"role":"agent","messageId":"r","parts":[{"kind":"text",'
+                     b'"text":' + text + b'}]}}')
+    try:
+        w = ws(server)
+        register(server, w, agent.url)
+        cid = chat()
+        telegram(server, w, cid)
+        failed = metric(server, "colony_channel_relays_failed_total", "")
+        r = server.post("/webhooks/telegram", headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET},
+                        json=tg_update(cid, "say something odd"))
+        assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+
+        def row():
+            rows = server.get(f"/workspaces/{w['id']}/activity", headers=bearer(w["auth_token"])).json()
+            return [r for r in rows if r["activity_type"] == "channel"]
+
+        (act,) = wait_for(row)
+        assert act["method"] == "receive" and act["status"] == "error"
+        assert act["summary"] == "Telegram message not relayed to the agent"
+        assert act["error_detail"] == ("the agent's reply could not be read (not valid JSON text: a NUL, invalid"
+                                       " UTF-8 or a lone surrogate); nothing was posted to the chat")
+        assert metric(server, "colony_channel_relays_failed_total", "") == failed + 1
+        assert not [c for c in provider.calls_to("/sendMessage") if c[3].get("chat_id") == cid]
+    finally:
+        agent.close()
