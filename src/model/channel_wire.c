@@ -80,6 +80,11 @@ static cl_err parse_slack(arena_t *a, const json_t *u, chan_inbound *in, cl_erro
     in->user_id = str_at(ev, "user");
     in->username = in->user_id;
     in->thread = str_at(ev, "thread_ts");
+    /* a message mentioning the bot comes as a message and as an app_mention event, two event ids: keyed by the
+     * message itself (its channel and ts) it is relayed once */
+    const char *ts = str_at(ev, "ts"), *by_ts = in->chat && ts ? arena_sprintf(a, "ts:%s:%s", in->chat, ts) : NULL;
+    if (key_ok(by_ts))
+        in->key = by_ts;
     in->text = text_of(a, str_at(ev, "text"));
     if (in->chat != NULL && in->text != NULL && in->text[0] != '\0')
         in->kind = CHAN_IN_MESSAGE;

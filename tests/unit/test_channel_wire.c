@@ -83,6 +83,17 @@ static void test_parse_slack_discord_lark(void **state)
     assert_string_equal(in.key, "Ev1");
     assert_string_equal(in.chat, "C1");
     assert_string_equal(in.thread, "1.2");
+    /* one message to the bot comes twice, as a message and as an app_mention event (two event ids): the same key */
+    const char *msg = "{\"type\":\"event_callback\",\"event_id\":\"Ev7\",\"event\":{\"type\":\"message\","
+                      "\"channel\":\"C1\",\"user\":\"U1\",\"text\":\"<@B> hey\",\"ts\":\"1700000000.000100\"}}";
+    const char *mention = "{\"type\":\"event_callback\",\"event_id\":\"Ev8\",\"event\":{\"type\":\"app_mention\","
+                          "\"channel\":\"C1\",\"user\":\"U1\",\"text\":\"<@B> hey\",\"ts\":\"1700000000.000100\"}}";
+    assert_int_equal(chan_parse(a, CHAN_SLACK, msg, strlen(msg), &in, &err), CL_OK);
+    const char *first = in.key;
+    assert_int_equal(chan_parse(a, CHAN_SLACK, mention, strlen(mention), &in, &err), CL_OK);
+    assert_int_equal(in.kind, CHAN_IN_MESSAGE);
+    assert_string_equal(in.key, first);
+    assert_string_equal(in.key, "ts:C1:1700000000.000100");
     const char *botmsg = "{\"type\":\"event_callback\",\"event_id\":\"Ev2\",\"event\":{\"type\":\"message\","
                          "\"channel\":\"C1\",\"bot_id\":\"B1\",\"text\":\"reply\"}}";
     assert_int_equal(chan_parse(a, CHAN_SLACK, botmsg, strlen(botmsg), &in, &err), CL_OK);
