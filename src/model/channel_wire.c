@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/json.h"
 #include "base/mac.h"
@@ -356,10 +357,39 @@ size_t chan_chunk_end(chan_type t, const char *text, size_t len, size_t from)
     return end > from ? end : from + utf8_seq_len(text + from, len - from);
 }
 
+/* text[0..n) with each `tag` (ASCII, matched case-insensitively) turned into `with` followed by what followed
+ * the tag's first byte: how an agent's text is kept from pinging a whole chat. */
+static const char *defuse(arena_t *a, const char *text, size_t *n, const char *tag, const char *with)
+{
+    size_t tl = strlen(tag), wl = strlen(with), hits = 0;
+    for (size_t i = 0; i + tl <= *n; i++)
+        hits += strncasecmp(text + i, tag, tl) == 0;
+    if (hits == 0)
+        return text;
+    char *out = arena_alloc(a, *n + hits * wl + 1), *o = out;
+    for (size_t i = 0; i < *n; i++) {
+        if (i + tl <= *n && strncasecmp(text + i, tag, tl) == 0) {
+            memcpy(o, with, wl);
+            o += wl;
+            continue; /* the tag's first byte is replaced, the rest of it copied */
+        }
+        *o++ = text[i];
+    }
+    *n = (size_t)(o - out);
+    *o = '\0';
+    return out;
+}
+
 void chan_request_build(arena_t *a, chan_type t, const json_t *clear, const json_t *secret, const char *target,
                         const char *thread, const char *chunk, size_t chunk_len, chan_request *out)
 {
     json_t *body = json_own(a, json_object());
+    /* an agent's text pings nobody's whole chat (Discord: allowed_mentions below): Slack's <!channel>, <!here>,
+     * <!everyone>, <!subteam^…> are sent as text (&lt; is Slack's escape), Lark's <at …> tags are broken up */
+    if (t == CHAN_SLACK)
+        chunk = defuse(a, chunk, &chunk_len, "<!", "&lt;");
+    else if (t == CHAN_LARK)
+        chunk = defuse(a, chunk, &chunk_len, "<at", "<\u200b");
     json_t *text = json_stringn(chunk, chunk_len);
     const char *name = str_at(clear, "username"), *icon = str_at(clear, "icon_emoji");
     memset(out, 0, sizeof(*out));

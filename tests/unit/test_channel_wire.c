@@ -358,6 +358,24 @@ static void test_request_and_response(void **state)
     assert_int_equal(chan_response(a, CHAN_DISCORD, 204, "", 0, -1, &wait, &error), CHAN_SENT);
 }
 
+/* An agent's text pings nobody: Slack's <!channel>/<!here>/<!everyone>/<!subteam^…> and Lark's <at user_id="all">
+ * are sent as plain text, as Discord's allowed_mentions does there. */
+static void test_mentions_are_defused(void **state)
+{
+    arena_t *a = *state;
+    chan_request r;
+    json_t *slack = obj(a, "{\"webhook_url\":\"https://hooks.slack.com/services/T/B/x\"}");
+    const char *t = "hi <!channel> <!here|here> <!everyone> <https://x.example|link>";
+    chan_request_build(a, CHAN_SLACK, obj(a, "{}"), slack, "", NULL, t, strlen(t), &r);
+    assert_string_equal(r.body, "{\"text\":\"hi &lt;!channel> &lt;!here|here> &lt;!everyone> "
+                                "<https://x.example|link>\"}");
+    json_t *lark = obj(a, "{\"webhook_url\":\"https://open.feishu.cn/open-apis/bot/v2/hook/x\"}");
+    const char *l = "ping <at user_id=\"all\">all</at> <AT user_id=\"ou_1\"></AT>";
+    chan_request_build(a, CHAN_LARK, obj(a, "{}"), lark, "", NULL, l, strlen(l), &r);
+    assert_string_equal(r.body, "{\"msg_type\":\"text\",\"content\":{\"text\":\"ping <\u200bat user_id=\\\"all\\\">"
+                                "all</at> <\u200bAT user_id=\\\"ou_1\\\"></AT>\"}}");
+}
+
 static void test_scrub(void **state)
 {
     arena_t *a = *state;
@@ -423,6 +441,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_allowed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_and_response, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mentions_are_defused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scrub, setup, teardown),
         cmocka_unit_test_setup_teardown(test_discover, setup, teardown),
     };
