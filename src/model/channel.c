@@ -531,6 +531,17 @@ static size_t keep_verified(chan_type t, const chan_sig_headers *h, const char *
 
 static cl_err unsigned_request(cl_error *err) { return cl_fail(err, CL_UNAUTHORIZED, "invalid signature"); }
 
+/* No candidate verified the request: a 401, unless one of them could not be checked here (its credentials are
+ * sealed under a key this node lacks) — then this node cannot tell, a 503. */
+static cl_err unverified(const chan_row *rows, size_t n, cl_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].secret == NULL)
+            return cl_fail_code(err, CL_UNAVAILABLE, "secrets_key_missing",
+                                "the channel's credentials do not open with this node's secrets key");
+    return unsigned_request(err);
+}
+
 static bool same_name(const char *a, const char *b)
 {
     while (*a == ' ')
@@ -662,8 +673,9 @@ cl_err chan_receive(db_t *db, arena_t *a, chan_type t, const chan_sig_headers *h
         if (t != CHAN_DISCORD) { /* any channel of the type that the request verifies under */
             if ((e = load(db, a, t, NULL, &rows, &n, err)) != CL_OK)
                 return e;
+            size_t all = n;
             if (keep_verified(t, h, body, len, &in, rows, n) == 0)
-                return unsigned_request(err);
+                return unverified(rows, all, err);
         }
         out->status = CHAN_RECV_HANDSHAKE;
         out->challenge = in.challenge;
@@ -684,8 +696,9 @@ cl_err chan_receive(db_t *db, arena_t *a, chan_type t, const chan_sig_headers *h
             return unsigned_request(err);
         if ((e = load(db, a, t, in.chat, &rows, &n, err)) != CL_OK)
             return e;
+        size_t all = n;
         if (n > 0 && (n = keep_verified(t, h, body, len, &in, rows, n)) == 0)
-            return unsigned_request(err);
+            return unverified(rows, all, err);
     }
     if (n == 0) {
         out->status = CHAN_RECV_NO_CHANNEL;

@@ -800,6 +800,14 @@ def test_credentials_need_a_key_and_follow_a_key_rotation(start_colony, provider
     assert send(n, w, ch, "after rotation").status_code == 200
     wait_for(lambda: [x for x in provider.calls_to(f"/bot{TG_TOKEN}/sendMessage")
                       if x[3] == {"chat_id": cid, "text": "after rotation"}])
+    n.stop()
+    # a node holding only the old key cannot tell a good webhook from a bad one: 503, not 401
+    o = start_colony(db=c.db, env=env)
+    r = o.post("/webhooks/telegram", headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET},
+               json=tg_update(cid, "hello"))
+    assert r.status_code == 503, r.text
+    assert r.json() == {"error": "the channel's credentials do not open with this node's secrets key",
+                        "code": "secrets_key_missing"}
 
 
 def test_two_nodes_send_each_message_once_in_order(backend, new_db, start_colony, provider):
