@@ -10,6 +10,15 @@
 #include "base/metrics.h"
 #include "base/time.h"
 
+/* Is this body JSON colony reads (the parser a2a_reply_text uses)? A NUL, invalid UTF-8 or a lone surrogate make it
+ * refuse the whole reply. */
+static bool json_readable(arena_t *a, const char *body, size_t len)
+{
+    json_t *v;
+    cl_error ignore;
+    return json_parse(a, body, len, &v, &ignore) == CL_OK;
+}
+
 /* One relay on its way: lives in the job's arena until the job tells how it went. */
 typedef struct {
     chan_inbound_row r;
@@ -27,6 +36,11 @@ static void on_done(void *arg, db_t *db, const a2a_done *d)
     case A2A_DONE_REPLIED:
         o = CHAN_RELAY_REPLIED;
         reply = d->body ? a2a_reply_text(a, d->body, d->body_len) : NULL;
+        if (reply == NULL && d->body != NULL && d->body_len > 0 && !json_readable(a, d->body, d->body_len)) {
+            o = CHAN_RELAY_FAILED; /* never dropped silently: an activity row and a metric say so */
+            error = "the agent's reply could not be read (not valid JSON text: a NUL, invalid UTF-8 or a lone"
+                    " surrogate); nothing was posted to the chat";
+        }
         break;
     case A2A_DONE_STORED:
         o = CHAN_RELAY_DELIVERED;
@@ -39,6 +53,8 @@ static void on_done(void *arg, db_t *db, const a2a_done *d)
         break;
     }
     cl_error e;
+    if (o == CHAN_RELAY_FAILED)
+        metric_inc(METRIC_CHAN_RELAY_FAILED);
     if (chan_inbound_settle(db, a, &x->r, o, reply, error, time_now_ms(), &e) != CL_OK) {
         metric_inc(METRIC_CHAN_ERRORS);
         log_warn("channel relay not recorded", "message=%s error=\"%s\"", x->r.id, e.msg);

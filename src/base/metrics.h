@@ -155,7 +155,9 @@
     XX(CHAT_DOWNLOADS_REFUSED, "counter", "colony_chat_download_refused_total", "",                                \
        "Chat downloads refused with 503 because --chat-download-max-concurrent relays were in flight.")           \
     XX(BROADCAST_RATE_LIMITED, "counter", "colony_broadcasts_refused_total", "reason=\"rate\"",                  \
-       "Broadcasts refused with 429: their sender passed --broadcast-rate-limit.")
+       "Broadcasts refused with 429: their sender passed --broadcast-rate-limit.")                                \
+    XX(CHAN_RELAY_FAILED, "counter", "colony_channel_relays_failed_total", "",                                    \
+       "Incoming chat messages not relayed, or whose reply could not be read (an activity row says why).")
 
 typedef enum {
 #define XX(id, type, name, labels, help) METRIC_##id,

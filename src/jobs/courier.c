@@ -25,7 +25,9 @@ struct courier {
     atomic_bool stop;
     db_t *db;
     http_client *client;
-    int64_t inflight; /* touched only by this thread (the client's callbacks run on it) */
+    /* touched only by this thread (the client's callbacks run on it); each capped apart, so relays to hanging agents
+     * never hold back sends */
+    int64_t relays, sends;
     int64_t next_reap;
 };
 
@@ -40,7 +42,7 @@ typedef struct {
 static void finished(void *arg)
 {
     courier_t *c = arg;
-    c->inflight--;
+    c->relays--;
 }
 
 static void settle_send(sending *q, chan_verdict v, int64_t wait_ms, const char *error)
@@ -84,7 +86,7 @@ static void on_sent(void *arg, void *ctx, const http_call_result *r)
     }
     arena_free(q->a);
     free(q);
-    c->inflight--;
+    c->sends--;
 }
 
 static void send_one(courier_t *c, const char *id)
@@ -104,13 +106,13 @@ static void send_one(courier_t *c, const char *id)
         free(q);
         return;
     }
-    c->inflight++;
+    c->sends++;
     if (q->s.ch.secret == NULL) { /* sealed under a key this node lacks: another node may hold it */
         q->upto = q->s.sent_bytes;
         settle_send(q, CHAN_RETRY, -1, "the channel's credentials do not open on this node");
         arena_free(q->a);
         free(q);
-        c->inflight--;
+        c->sends--;
         return;
     }
     size_t len = strlen(q->s.text), from = (size_t)q->s.sent_bytes;
@@ -123,7 +125,7 @@ static void send_one(courier_t *c, const char *id)
         settle_send(q, CHAN_FAILED, -1, "the channel has nowhere to send to");
         arena_free(q->a);
         free(q);
-        c->inflight--;
+        c->sends--;
         return;
     }
     http_call call = {.url = rq.url,
@@ -172,7 +174,7 @@ static int64_t tick(courier_t *c, bool woken)
         log_warn("channel courier could not read incoming messages", "error=\"%s\"", err.msg);
     }
     for (size_t i = 0; i < n && !atomic_load(&c->stop); i++) {
-        if (c->inflight >= c->cfg.max_inflight) {
+        if (c->relays >= c->cfg.max_inflight) {
             full = true;
             break;
         }
@@ -186,7 +188,7 @@ static int64_t tick(courier_t *c, bool woken)
             continue;
         }
         metric_inc(METRIC_CHAN_RELAYED);
-        c->inflight++;
+        c->relays++;
         c->cfg.relay(c->db, c->client, &r, finished, c);
     }
     n = 0;
@@ -195,7 +197,7 @@ static int64_t tick(courier_t *c, bool woken)
         log_warn("channel courier could not read outgoing messages", "error=\"%s\"", err.msg);
     }
     for (size_t i = 0; i < n && !atomic_load(&c->stop); i++) {
-        if (c->inflight >= c->cfg.max_inflight) {
+        if (c->sends >= c->cfg.max_inflight) {
             full = true;
             break;
         }

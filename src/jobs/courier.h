@@ -27,7 +27,7 @@ typedef struct {
     const char *db_url;
     int64_t interval_ms;     /* the longest sleep between looks */
     int64_t send_timeout_ms; /* a send silent this long is retried (the client's brief idle timeout) */
-    int64_t max_inflight;    /* relays and sends of this node in flight; past it, due rows wait */
+    int64_t max_inflight;    /* relays, and apart sends, of this node in flight; past it, due rows wait */
     courier_relay_fn relay;
 } courier_config;
 

@@ -55,8 +55,16 @@ static const char SQL_BY_TYPE[] = "SELECT id FROM workspace_channels WHERE works
 static const char SQL_CHAT[] = "INSERT INTO channel_chats (channel_id, channel_type, chat_id) VALUES ($1, $2, $3)"
                                " ON CONFLICT (channel_id, chat_id) DO NOTHING";
 static const char SQL_CHATS_CLEAR[] = "DELETE FROM channel_chats WHERE channel_id = $1";
+/* a Discord (application, channel) is one channel's: a claim of a removed workspace's channel is taken over */
+static const char SQL_CLAIMS_CLEAR[] = "DELETE FROM channel_claims WHERE channel_id = $1";
+static const char SQL_CLAIM[] =
+    "INSERT INTO channel_claims (claim, channel_id) VALUES ($1, $2) ON CONFLICT (claim) DO UPDATE"
+    " SET channel_id = excluded.channel_id WHERE NOT EXISTS (SELECT 1 FROM workspace_channels c"
+    " JOIN workspaces w ON w.id = c.workspace_id WHERE c.id = channel_claims.channel_id AND w.status <> 'removed')"
+    " RETURNING channel_id";
 static const char SQL_GET[] = "SELECT " C_COLUMNS " FROM workspace_channels c WHERE c.id = $1 AND c.workspace_id = $2";
 static const char SQL_BY_ID[] = "SELECT " C_COLUMNS " FROM workspace_channels c WHERE c.id = $1";
+static const char SQL_LIVE[] = "SELECT 1 FROM workspaces WHERE id = $1 AND status <> 'removed'";
 static const char SQL_LIST[] = "SELECT " C_COLUMNS " FROM workspace_channels c WHERE c.workspace_id = $1"
                                " AND (c.created_at, c.id) > (CAST($2 AS BIGINT), $3) ORDER BY c.created_at, c.id"
                                " LIMIT $4";
@@ -74,7 +82,8 @@ static const char SQL_CANDIDATES[] =
     " ORDER BY c.created_at, c.id LIMIT $3";
 static const char SQL_OF_TYPE[] =
     "SELECT " C_COLUMNS " FROM workspace_channels c JOIN workspaces w ON w.id = c.workspace_id"
-    " WHERE c.channel_type = $1 AND c.enabled = 1 AND w.status <> 'removed' ORDER BY c.created_at, c.id LIMIT $2";
+    " WHERE c.channel_type = $1 AND c.enabled = 1 AND w.status <> 'removed' ORDER BY c.updated_at DESC, c.id"
+    " LIMIT $2";
 static const char SQL_ACCEPT[] =
     "INSERT INTO channel_messages (id, channel_id, workspace_id, provider_key, chat_id, thread, username, text,"
     " status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'received', $9, $9)"
@@ -83,11 +92,20 @@ static const char SQL_ACCEPTED[] = "SELECT id FROM channel_messages WHERE channe
 static const char SQL_COUNT[] =
     "UPDATE workspace_channels SET message_count = message_count + 1, last_message_at = $2 WHERE id = $1";
 
-static const char SQL_IN_DUE[] = "SELECT id FROM channel_messages WHERE status = 'received' ORDER BY updated_at, id"
-                                 " LIMIT $1";
+/* at most CHAN_RELAY_PER_WORKSPACE relays of a workspace at a time (on all nodes): a workspace whose agent hangs
+ * with a backlog holds that many and hides no other workspace's messages */
+static const char SQL_IN_DUE[] =
+    "WITH busy AS (SELECT workspace_id, count(*) AS n FROM channel_messages WHERE status = 'relaying'"
+    " GROUP BY workspace_id),"
+    " due AS (SELECT id, workspace_id, updated_at,"
+    " ROW_NUMBER() OVER (PARTITION BY workspace_id ORDER BY updated_at, id) AS rn"
+    " FROM channel_messages WHERE status = 'received')"
+    " SELECT d.id FROM due d LEFT JOIN busy b ON b.workspace_id = d.workspace_id"
+    " WHERE d.rn + COALESCE(b.n, 0) <= CAST($2 AS BIGINT) ORDER BY d.updated_at, d.id LIMIT $1";
 static const char SQL_IN_CLAIM[] =
     "UPDATE channel_messages SET status = 'relaying', claimed_at = $2, attempts = attempts + 1, updated_at = $2"
-    " WHERE id = $1 AND status = 'received'";
+    " WHERE id = $1 AND status = 'received' AND EXISTS (SELECT 1 FROM workspaces w"
+    " WHERE w.id = channel_messages.workspace_id AND w.status <> 'removed')";
 #define IN_COLUMNS                                                                                                 \
     "m.id, m.channel_id, m.workspace_id, m.chat_id, m.thread, m.username, m.text, c.channel_type, m.claimed_at,"  \
     " m.deadline_at"
@@ -122,8 +140,15 @@ static const char SQL_OUT_OPEN[] = "SELECT count(*) FROM channel_outbox WHERE ch
 static const char SQL_OUT_ADD[] =
     "INSERT INTO channel_outbox (id, channel_id, workspace_id, target, text, origin, status, next_attempt_at,"
     " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $7)";
-static const char SQL_OUT_DUE[] = "SELECT id FROM channel_outbox WHERE status = 'pending' AND next_attempt_at <= $1"
-                                  " ORDER BY next_attempt_at, created_at, id LIMIT $2";
+/* per destination: its oldest open message, when it is due and the destination's pace has passed — a destination
+ * told to wait (a Retry-After, a backlog) never fills the batch and hides the others */
+static const char SQL_OUT_DUE[] =
+    "SELECT o.id FROM channel_outbox o JOIN workspace_channels c ON c.id = o.channel_id AND c.enabled = 1"
+    " LEFT JOIN channel_pace p ON p.channel_id = o.channel_id AND p.target = o.target"
+    " WHERE o.status = 'pending' AND o.next_attempt_at <= $1 AND COALESCE(p.next_send_at, 0) <= $1"
+    " AND o.id = (SELECT x.id FROM channel_outbox x WHERE x.channel_id = o.channel_id AND x.target = o.target"
+    " AND x.status IN ('pending', 'sending') ORDER BY x.created_at, x.id LIMIT 1)"
+    " ORDER BY o.next_attempt_at, o.created_at, o.id LIMIT $2";
 static const char SQL_OUT_PEEK[] = "SELECT channel_id, target FROM channel_outbox WHERE id = $1 AND status = 'pending'"
                                    " AND next_attempt_at <= $2";
 static const char SQL_PACE_ROW[] = "INSERT INTO channel_pace (channel_id, target, next_send_at) VALUES ($1, $2, 0)"
@@ -137,7 +162,9 @@ static const char SQL_OUT_TAKE[] =
     "UPDATE channel_outbox SET status = 'sending', claimed_at = $4, updated_at = $4"
     " WHERE id = (SELECT id FROM channel_outbox WHERE channel_id = $1 AND target = $2"
     " AND status IN ('pending', 'sending') ORDER BY created_at, id LIMIT 1)"
-    " AND id = $3 AND status = 'pending' AND next_attempt_at <= $4"
+    " AND id = $3 AND status = 'pending' AND next_attempt_at <= $4 AND EXISTS (SELECT 1 FROM workspaces w"
+    " WHERE w.id = channel_outbox.workspace_id AND w.status <> 'removed')"
+    " AND EXISTS (SELECT 1 FROM workspace_channels c WHERE c.id = $1 AND c.enabled = 1)"
     " RETURNING thread, text, origin, sent_bytes, failures, created_at";
 static const char SQL_OUT_SETTLE[] =
     "UPDATE channel_outbox SET status = $3, sent_bytes = $4, failures = failures + $5, last_error = $6,"
@@ -263,15 +290,43 @@ static void bind_blob(db_stmt_t *st, int idx, const sealed_blob *b)
         db_bind_null(st, idx);
 }
 
-/* The routing index of a channel's chat list, rewritten. */
+/* The application key a Discord channel's interactions are signed with, in lower case ("env": none known yet). */
+static const char *discord_claim_key(arena_t *a, const json_t *clear)
+{
+    const char *key = json_string_value(json_object_get(clear, "public_key"));
+    char *k = arena_strdup(a, key ? key : discord_env_key ? discord_env_key : "env");
+    for (char *p = k; *p; p++)
+        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+    return k;
+}
+
+static cl_err claim_discord(db_t *db, arena_t *a, const char *id, const char *key, const char *chat, cl_error *err)
+{
+    db_stmt_t *st = NULL;
+    cl_err e = db_query(db, a, &st, err, SQL_CLAIM, "ss", arena_sprintf(a, "discord:%s:%s", key, chat), id);
+    if (e == CL_OK && (e = db_one(st, err)) == CL_OK)
+        e = db_exec(st, err);
+    db_finish(st);
+    return e == CL_NOT_FOUND ? cl_fail(err, CL_CONFLICT, "a channel of this Discord application already listens to"
+                                                         " that channel")
+                             : e;
+}
+
+/* The routing index of a channel's chat list, rewritten (and, for Discord, its claims). */
 static cl_err write_chats(db_t *db, arena_t *a, const char *id, chan_type t, const json_t *clear, cl_error *err)
 {
     const char **targets;
     size_t n;
     chan_targets(a, t, clear, &targets, &n);
+    const char *key = t == CHAN_DISCORD ? discord_claim_key(a, clear) : NULL;
     cl_err e = db_run(db, a, NULL, err, SQL_CHATS_CLEAR, "s", id);
-    for (size_t i = 0; e == CL_OK && i < n; i++)
+    if (e == CL_OK && key != NULL)
+        e = db_run(db, a, NULL, err, SQL_CLAIMS_CLEAR, "s", id);
+    for (size_t i = 0; e == CL_OK && i < n; i++) {
         e = db_run(db, a, NULL, err, SQL_CHAT, "sss", id, chan_type_name(t), targets[i]);
+        if (e == CL_OK && key != NULL)
+            e = claim_discord(db, a, id, key, targets[i], err);
+    }
     return e;
 }
 
@@ -358,8 +413,14 @@ cl_err chan_list(db_t *db, arena_t *a, const char *workspace_id, int64_t after_c
                  int64_t limit, chan_row **rows, size_t *n, cl_error *err)
 {
     db_stmt_t *st = NULL;
-    cl_err e = db_query(db, a, &st, err, SQL_LIST, "sisi", workspace_id, after_created, after_id ? after_id : "",
-                        limit);
+    cl_err e = db_query(db, a, &st, err, SQL_LIVE, "s", workspace_id);
+    if (e == CL_OK)
+        e = db_one(st, err);
+    db_finish(st);
+    *n = 0;
+    if (e != CL_OK)
+        return e == CL_NOT_FOUND ? cl_fail(err, CL_NOT_FOUND, "workspace not found") : e;
+    e = db_query(db, a, &st, err, SQL_LIST, "sisi", workspace_id, after_created, after_id ? after_id : "", limit);
     return read_rows(st, a, e, rows, n, err);
 }
 
@@ -451,8 +512,8 @@ static cl_err load(db_t *db, arena_t *a, chan_type t, const char *chat, chan_row
 {
     db_stmt_t *st = NULL;
     cl_err e = chat ? db_query(db, a, &st, err, SQL_CANDIDATES, "ssi", chan_type_name(t), chat,
-                               (int64_t)CHAN_HANDSHAKE_MAX)
-                    : db_query(db, a, &st, err, SQL_OF_TYPE, "si", chan_type_name(t), (int64_t)CHAN_HANDSHAKE_MAX);
+                               (int64_t)CHAN_CANDIDATES_MAX)
+                    : db_query(db, a, &st, err, SQL_OF_TYPE, "si", chan_type_name(t), (int64_t)CHAN_CANDIDATES_MAX);
     return read_rows(st, a, e, rows, n, err);
 }
 
@@ -469,6 +530,17 @@ static size_t keep_verified(chan_type t, const chan_sig_headers *h, const char *
 }
 
 static cl_err unsigned_request(cl_error *err) { return cl_fail(err, CL_UNAUTHORIZED, "invalid signature"); }
+
+/* No candidate verified the request: a 401, unless one of them could not be checked here (its credentials are
+ * sealed under a key this node lacks) — then this node cannot tell, a 503. */
+static cl_err unverified(const chan_row *rows, size_t n, cl_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].secret == NULL)
+            return cl_fail_code(err, CL_UNAVAILABLE, "secrets_key_missing",
+                                "the channel's credentials do not open with this node's secrets key");
+    return unsigned_request(err);
+}
 
 static bool same_name(const char *a, const char *b)
 {
@@ -543,13 +615,15 @@ static cl_err accept(db_t *db, arena_t *a, const chan_row *c, const chan_inbound
 }
 
 /* Discord signs with one key per application, whatever the body: checked first, as the reference does, against
- * every enabled Discord channel's key (each distinct key once) and DISCORD_APP_PUBLIC_KEY. */
+ * DISCORD_APP_PUBLIC_KEY and the keys (each distinct one once) of the channels listening to the interaction's
+ * chat — or, for a request naming no chat (a PING), of the most recently changed Discord channels — at most
+ * CHAN_CANDIDATES_MAX of them: unauthenticated work does not grow with the number of channels. */
 static cl_err discord_first(db_t *db, arena_t *a, const chan_sig_headers *h, const char *body, size_t len,
-                            chan_row **rows, size_t *n, bool *env_ok, cl_error *err)
+                            const char *chat, chan_row **rows, size_t *n, bool *env_ok, cl_error *err)
 {
     chan_row *all;
     size_t count;
-    cl_err e = load(db, a, CHAN_DISCORD, NULL, &all, &count, err);
+    cl_err e = load(db, a, CHAN_DISCORD, chat, &all, &count, err);
     if (e != CL_OK)
         return e;
     *env_ok = chan_sig_verify(CHAN_DISCORD, h, body, len, NULL, NULL, NULL, discord_env_key);
@@ -588,17 +662,20 @@ cl_err chan_receive(db_t *db, arena_t *a, chan_type t, const chan_sig_headers *h
     size_t n = 0;
     bool env_ok = false;
     cl_err e;
-    if (t == CHAN_DISCORD && (e = discord_first(db, a, h, body, len, &rows, &n, &env_ok, err)) != CL_OK)
-        return e;
     chan_inbound in;
-    if ((e = chan_parse(a, t, body, len, &in, err)) != CL_OK)
+    cl_err parsed = chan_parse(a, t, body, len, &in, err);
+    const char *chat = parsed == CL_OK && in.kind == CHAN_IN_MESSAGE ? in.chat : NULL;
+    if (t == CHAN_DISCORD && (e = discord_first(db, a, h, body, len, chat, &rows, &n, &env_ok, err)) != CL_OK)
+        return e;
+    if ((e = parsed) != CL_OK)
         return e;
     if (in.kind == CHAN_IN_HANDSHAKE) {
         if (t != CHAN_DISCORD) { /* any channel of the type that the request verifies under */
             if ((e = load(db, a, t, NULL, &rows, &n, err)) != CL_OK)
                 return e;
+            size_t all = n;
             if (keep_verified(t, h, body, len, &in, rows, n) == 0)
-                return unsigned_request(err);
+                return unverified(rows, all, err);
         }
         out->status = CHAN_RECV_HANDSHAKE;
         out->challenge = in.challenge;
@@ -619,20 +696,23 @@ cl_err chan_receive(db_t *db, arena_t *a, chan_type t, const chan_sig_headers *h
             return unsigned_request(err);
         if ((e = load(db, a, t, in.chat, &rows, &n, err)) != CL_OK)
             return e;
+        size_t all = n;
         if (n > 0 && (n = keep_verified(t, h, body, len, &in, rows, n)) == 0)
-            return unsigned_request(err);
+            return unverified(rows, all, err);
     }
     if (n == 0) {
         out->status = CHAN_RECV_NO_CHANNEL;
         return CL_OK;
     }
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (chan_user_allowed(rows[i].allowed_users, in.user_id, in.username))
-            rows[k++] = rows[i];
+    if (t == CHAN_DISCORD && n > 1) { /* claims make this one channel; a key set since in the environment may not */
+        log_warn("a Discord interaction verifies for several channels of its chat: not routed", "chat=%s", in.chat);
+        out->status = CHAN_RECV_IGNORED;
+        return CL_OK;
+    }
+    /* the channel the message is for decides who may write: a sender it refuses never falls through to another */
     const char *text = in.text;
-    chan_row *c = k > 0 ? pick(a, rows, k, &text, out) : NULL;
-    if (k == 0 || (c != NULL && text[0] == '\0')) {
+    chan_row *c = pick(a, rows, n, &text, out);
+    if (c != NULL && (text[0] == '\0' || !chan_user_allowed(c->allowed_users, in.user_id, in.username))) {
         out->status = CHAN_RECV_IGNORED;
         return CL_OK;
     }
@@ -652,7 +732,7 @@ cl_err chan_inbound_due(db_t *db, arena_t *a, int64_t limit, const char ***ids, 
     size_t cap = 0;
     *ids = NULL;
     *n = 0;
-    cl_err e = db_query(db, a, &st, err, SQL_IN_DUE, "i", limit);
+    cl_err e = db_query(db, a, &st, err, SQL_IN_DUE, "ii", limit, (int64_t)CHAN_RELAY_PER_WORKSPACE);
     while (e == CL_OK && (e = db_step(st, &more, err)) == CL_OK && more) {
         *ids = arena_grow(a, *ids, *n, &cap, sizeof(**ids));
         (*ids)[(*n)++] = db_col_dup(st, a, 0);
@@ -816,7 +896,9 @@ static cl_err add_locked(db_t *db, arena_t *a, const char *ws, const char *id, c
                          const char ***ids, size_t *n, cl_error *err)
 {
     db_stmt_t *st = NULL;
-    cl_err e = db_query(db, a, &st, err, SQL_OUT_LOCK, "ss", id, ws);
+    cl_err e = lock_scope(db, a, ws, err);
+    if (e == CL_OK)
+        e = db_query(db, a, &st, err, SQL_OUT_LOCK, "ss", id, ws);
     bool budget = false;
     int64_t limit = 0, count = 0, open = 0;
     if (e == CL_OK && (e = db_one(st, err)) == CL_OK) {
@@ -837,6 +919,8 @@ static cl_err add_locked(db_t *db, arena_t *a, const char *ws, const char *id, c
     chan_row c;
     if (e != CL_OK || (e = chan_get(db, a, ws, id, &c, err)) != CL_OK)
         return e;
+    if (!c.enabled) /* it sends nothing; what it queued before waits for it to be enabled again */
+        return cl_fail(err, CL_CONFLICT, "channel is disabled");
     const char **targets;
     size_t nt;
     chan_targets(a, c.type, c.clear, &targets, &nt);

@@ -20,13 +20,15 @@
 
 enum {
     CHAN_LIST_MAX = CHAN__COUNT,           /* channels of a workspace: one per type */
-    CHAN_HANDSHAKE_MAX = 1000,             /* channels of a type a handshake's signature is tried against */
+    CHAN_CANDIDATES_MAX = 8, /* channels an unauthenticated request's signature is tried against: those of its chat
+                              * (the oldest), or for a request naming none (a handshake) the most recently changed */
     CHAN_SEND_MAX_FAILURES = 8,            /* retryable failures before a send is given up */
     CHAN_SEND_GIVE_UP_MS = 24 * 3600 * 1000, /* and the age past which it is */
     CHAN_RETRY_BASE_MS = 1000,             /* back-off without a Retry-After: doubles per failure… */
     CHAN_RETRY_MAX_MS = 5 * 60 * 1000,     /* …up to this */
     CHAN_RETRY_AFTER_MAX_MS = 3600 * 1000, /* the longest Retry-After honoured */
     CHAN_RELAY_MAX_ATTEMPTS = 3,           /* relays of one incoming message whose node died before it was done */
+    CHAN_RELAY_PER_WORKSPACE = 8,          /* relays of one workspace in flight at a time, on all nodes */
     CHAN_KEEP_MS = 7 * 24 * 3600 * 1000LL, /* finished messages are kept this long (a provider's retry finds them) */
 };
 
@@ -107,7 +109,8 @@ cl_err chan_receive(db_t *db, arena_t *a, chan_type t, const chan_sig_headers *h
 
 /* ---- the courier's work ---- */
 
-/* Incoming messages waiting for a relay (oldest first). */
+/* Incoming messages waiting for a relay (oldest first), of each workspace only as many as keep its relays in flight
+ * (on every node) within CHAN_RELAY_PER_WORKSPACE. */
 cl_err chan_inbound_due(db_t *db, arena_t *a, int64_t limit, const char ***ids, size_t *n, cl_error *err);
 
 typedef struct {
@@ -147,7 +150,8 @@ cl_err chan_awaiting_check(db_t *db, arena_t *a, int64_t now_ms, int64_t limit, 
 cl_err chan_outbox_add(db_t *db, arena_t *a, const char *workspace_id, const char *channel_id, const char *text,
                        bool test, const char ***ids, size_t *n, cl_error *err);
 
-/* Outgoing messages due now (oldest first). */
+/* Outgoing messages due now (oldest first): of each destination whose pace has passed, its oldest open message
+ * when that one is due — so a destination held back never hides another's work. */
 cl_err chan_outbox_due(db_t *db, arena_t *a, int64_t now_ms, int64_t limit, const char ***ids, size_t *n,
                        cl_error *err);
 

@@ -11,7 +11,8 @@
 enum {
     FORM_TG_TOKEN,   /* <bot id>:<secret>, what @BotFather hands out (it goes into a URL path) */
     FORM_TOKEN,      /* printable ASCII without spaces (it may go into a header) */
-    FORM_TG_SECRET,  /* Telegram's secret_token alphabet: A-Z a-z 0-9 _ - */
+    FORM_TG_SECRET,  /* Telegram's secret_token alphabet: A-Z a-z 0-9 _ -, CHAN_SECRET_MIN bytes or more */
+    FORM_SECRET,     /* a shared secret: FORM_TOKEN, CHAN_SECRET_MIN bytes or more (guessing it is hopeless) */
     FORM_URL_SLACK,  /* https://hooks.slack.com/services/… */
     FORM_URL_DISCORD,/* https://discord.com/api/webhooks/… */
     FORM_URL_LARK,   /* https://open.feishu.cn/open-apis/bot/… or open.larksuite.com */
@@ -39,7 +40,7 @@ static const chan_field SLACK[] = {
     {"webhook_url", "Incoming webhook URL", PASSWORD, false, true, "https://hooks.slack.com/services/…",
      "Instead of a bot token", FORM_URL_SLACK},
     {"signing_secret", "Signing secret", PASSWORD, false, true, NULL,
-     "The app's signing secret: incoming events must be signed with it", FORM_TOKEN},
+     "The app's signing secret: incoming events must be signed with it", FORM_SECRET},
     {"username", "Display name", "text", false, false, NULL, NULL, FORM_NAME},
     {"icon_emoji", "Icon emoji", "text", false, false, ":robot_face:", NULL, FORM_EMOJI},
 };
@@ -56,7 +57,7 @@ static const chan_field LARK[] = {
     {"webhook_url", "Webhook URL", PASSWORD, true, true, "https://open.feishu.cn/open-apis/bot/v2/hook/…", NULL,
      FORM_URL_LARK},
     {"verify_token", "Verification token", PASSWORD, false, true, NULL, "Incoming events must carry it",
-     FORM_TOKEN},
+     FORM_SECRET},
     {"chat_id", "Chat IDs", "text", false, false, "oc_…", "Chats whose messages reach this agent", FORM_TARGETS},
     {"username", "Agent name", "text", false, false, NULL, NULL, FORM_NAME},
 };
@@ -183,8 +184,10 @@ static bool form_ok(int form, const char *s, size_t n)
                n - (size_t)(colon - s) - 1 >= 20 && n <= 256 && all_in(colon + 1, n - (size_t)(colon - s) - 1, "_-");
     case FORM_TOKEN:
         return n <= 512 && printable(s, n);
+    case FORM_SECRET:
+        return n >= CHAN_SECRET_MIN && n <= 512 && printable(s, n);
     case FORM_TG_SECRET:
-        return n <= 256 && all_in(s, n, "_-");
+        return n >= CHAN_SECRET_MIN && n <= 256 && all_in(s, n, "_-");
     case FORM_URL_SLACK:
         return url_of(s, n, slack, "/services/");
     case FORM_URL_DISCORD:
@@ -217,8 +220,10 @@ static const char *form_text(int form)
         return "a Telegram bot token (<bot id>:<secret>)";
     case FORM_TOKEN:
         return "1 to 512 printable ASCII characters without spaces";
+    case FORM_SECRET:
+        return "16 to 512 printable ASCII characters without spaces";
     case FORM_TG_SECRET:
-        return "1 to 256 of A-Z, a-z, 0-9, _ and -";
+        return "16 to 256 of A-Z, a-z, 0-9, _ and -";
     case FORM_URL_SLACK:
         return "an https://hooks.slack.com/services/… URL";
     case FORM_URL_DISCORD:
@@ -372,7 +377,21 @@ cl_err chan_allowed_check(const json_t *v, cl_error *err)
     return CL_OK;
 }
 
-static bool same_user(const char *listed, const char *who)
+/* A listed entry of digits alone is a numeric user id (Telegram's, Discord's): it matches the sender's id and only
+ * that. Anything else is a name: the sender's real username (never a display or first name, which anyone picks),
+ * '@' and case ignored. So a name spelled like an allowed id, or an id like an allowed name, matches nothing. */
+static bool numeric_id(const char *s)
+{
+    if (*s == '-')
+        s++;
+    if (*s == '\0')
+        return false;
+    while (*s >= '0' && *s <= '9')
+        s++;
+    return *s == '\0';
+}
+
+static bool same_name(const char *listed, const char *who)
 {
     if (who == NULL || who[0] == '\0')
         return false;
@@ -392,7 +411,9 @@ bool chan_user_allowed(const json_t *allowed, const char *user_id, const char *u
     json_array_foreach(allowed, i, u)
     {
         const char *s = json_string_value(u);
-        if (s != NULL && (same_user(s, user_id) || same_user(s, username)))
+        if (s == NULL)
+            continue;
+        if (numeric_id(s) ? user_id != NULL && strcmp(s, user_id) == 0 : same_name(s, username))
             return true;
     }
     return false;
@@ -415,22 +436,55 @@ int64_t chan_pace_ms(chan_type t, const char *target)
     return 1000;
 }
 
+/* What a provider's words may quote of a credential: the value, and the token part of a hook URL (its last path
+ * segment) or of a bot token (past its ':'), each CHAN_SCRUB_MIN bytes or longer. */
+static size_t scrub_needles(arena_t *a, const json_t *secret, const char ***out)
+{
+    size_t n = 0, cap = 0;
+    const char **v = NULL;
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)secret, key, val)
+    {
+        const char *s = json_string_value(val);
+        if (s == NULL)
+            continue;
+        const char *parts[] = {s, strrchr(s, '/'), strchr(s, ':')};
+        parts[1] = strncmp(s, "https://", 8) == 0 && parts[1] ? parts[1] + 1 : NULL;
+        parts[2] = strncmp(s, "https://", 8) != 0 && parts[2] ? parts[2] + 1 : NULL;
+        for (size_t i = 0; i < 3; i++)
+            if (parts[i] != NULL && strlen(parts[i]) >= CHAN_SCRUB_MIN) {
+                v = arena_grow(a, v, n, &cap, sizeof(*v));
+                v[n++] = parts[i];
+            }
+    }
+    *out = v;
+    return n;
+}
+
 const char *chan_scrub(arena_t *a, const char *text, const json_t *secret)
 {
     if (text == NULL)
         return NULL;
-    char *out = arena_strdup(a, text);
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)secret, key, v)
-    {
-        const char *s = json_string_value(v);
-        size_t n = s ? strlen(s) : 0;
-        if (n < 6)
-            continue;
-        char *hit;
-        while ((hit = strstr(out, s)) != NULL)
-            out = arena_sprintf(a, "%.*s[REDACTED]%s", (int)(hit - out), out, hit + n);
+    const char **needles;
+    size_t n = scrub_needles(a, secret, &needles), len = strlen(text), used = 0;
+    /* read once, left to right, the longest credential at each place replaced: nothing inserted is read again */
+    char *out = arena_alloc(a, 3 * len + 1); /* each replacement takes >= 4 bytes and writes 10 */
+    for (size_t i = 0; i < len;) {
+        size_t best = 0;
+        for (size_t k = 0; k < n; k++) {
+            size_t m = strlen(needles[k]);
+            if (m > best && strncmp(text + i, needles[k], m) == 0)
+                best = m;
+        }
+        if (best > 0) {
+            memcpy(out + used, "[REDACTED]", 10);
+            used += 10;
+            i += best;
+        } else {
+            out[used++] = text[i++];
+        }
     }
+    out[used] = '\0';
     return out;
 }

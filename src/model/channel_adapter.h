@@ -27,6 +27,8 @@ enum {
     CHAN_ALLOWED_MAX = 1000,  /* entries of allowed_users */
     CHAN_USER_MAX = 128,      /* bytes of one of them */
     CHAN_NAME_MAX = 80,       /* bytes of a username (the [slug] that selects an agent) */
+    CHAN_SECRET_MIN = 16,     /* bytes of a webhook secret, signing secret or verification token */
+    CHAN_SCRUB_MIN = 4,       /* bytes of the shortest credential (part) scrubbed from a provider's words */
 };
 
 typedef enum { CHAN_TELEGRAM, CHAN_SLACK, CHAN_DISCORD, CHAN_LARK, CHAN__COUNT } chan_type;
@@ -75,16 +77,19 @@ bool chan_has_target(arena_t *a, chan_type t, const json_t *clear, const char *c
 
 /* allowed_users: a JSON array of at most CHAN_ALLOWED_MAX non-empty strings of at most CHAN_USER_MAX bytes. */
 cl_err chan_allowed_check(const json_t *v, cl_error *err);
-/* May this sender write to the channel? An empty list lets everyone; otherwise the user id or the username
- * (with or without a leading '@', case-insensitively) must be listed. */
+/* May this sender write to the channel? An empty list lets everyone; otherwise an entry of digits alone (a numeric
+ * user id) must equal user_id, any other entry must name `username` (the provider's real, unique username, with or
+ * without a leading '@', case-insensitively); ids and names never match each other. */
 bool chan_user_allowed(const json_t *allowed, const char *user_id, const char *username);
 
 /* How long a destination of type t waits between two sends (the provider's published per-chat or per-webhook
  * rate): Telegram 1 s per chat (3 s in a group: ids below zero), Slack 1 s, Discord 2 s per webhook, Lark 0.6 s. */
 int64_t chan_pace_ms(chan_type t, const char *target);
 
-/* `text` with every value of `secret` (6 bytes or longer) replaced by [REDACTED]: a provider's error message never
- * carries a credential into a log or an activity row. Arena-owned; NULL stays NULL. */
+/* `text` with every value of `secret` — and the token part of a hook URL (its last path segment) or a bot token
+ * (past its ':') — of CHAN_SCRUB_MIN bytes or longer replaced by [REDACTED], the text read once (a credential
+ * spelled like the marker cannot loop): a provider's error message never carries a credential into a log or an
+ * activity row. Arena-owned; NULL stays NULL. */
 const char *chan_scrub(arena_t *a, const char *text, const json_t *secret);
 
 #endif

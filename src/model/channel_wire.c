@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/json.h"
 #include "base/mac.h"
@@ -47,7 +48,7 @@ static cl_err parse_telegram(arena_t *a, const json_t *u, chan_inbound *in, cl_e
         return parse_failed(err);
     const json_t *from = json_object_get(m, "from");
     in->user_id = id_at(a, from, "id");
-    in->username = str_at(from, "username") ? str_at(from, "username") : str_at(from, "first_name");
+    in->username = str_at(from, "username"); /* never first_name: anyone may call themselves anything */
     in->text = text_of(a, str_at(m, "text"));
     if (in->text != NULL && in->text[0] != '\0' && !json_is_true(json_object_get(from, "is_bot")))
         in->kind = CHAN_IN_MESSAGE;
@@ -80,6 +81,11 @@ static cl_err parse_slack(arena_t *a, const json_t *u, chan_inbound *in, cl_erro
     in->user_id = str_at(ev, "user");
     in->username = in->user_id;
     in->thread = str_at(ev, "thread_ts");
+    /* a message mentioning the bot comes as a message and as an app_mention event, two event ids: keyed by the
+     * message itself (its channel and ts) it is relayed once */
+    const char *ts = str_at(ev, "ts"), *by_ts = in->chat && ts ? arena_sprintf(a, "ts:%s:%s", in->chat, ts) : NULL;
+    if (key_ok(by_ts))
+        in->key = by_ts;
     in->text = text_of(a, str_at(ev, "text"));
     if (in->chat != NULL && in->text != NULL && in->text[0] != '\0')
         in->kind = CHAN_IN_MESSAGE;
@@ -351,10 +357,39 @@ size_t chan_chunk_end(chan_type t, const char *text, size_t len, size_t from)
     return end > from ? end : from + utf8_seq_len(text + from, len - from);
 }
 
+/* text[0..n) with each `tag` (ASCII, matched case-insensitively) turned into `with` followed by what followed
+ * the tag's first byte: how an agent's text is kept from pinging a whole chat. */
+static const char *defuse(arena_t *a, const char *text, size_t *n, const char *tag, const char *with)
+{
+    size_t tl = strlen(tag), wl = strlen(with), hits = 0;
+    for (size_t i = 0; i + tl <= *n; i++)
+        hits += strncasecmp(text + i, tag, tl) == 0;
+    if (hits == 0)
+        return text;
+    char *out = arena_alloc(a, *n + hits * wl + 1), *o = out;
+    for (size_t i = 0; i < *n; i++) {
+        if (i + tl <= *n && strncasecmp(text + i, tag, tl) == 0) {
+            memcpy(o, with, wl);
+            o += wl;
+            continue; /* the tag's first byte is replaced, the rest of it copied */
+        }
+        *o++ = text[i];
+    }
+    *n = (size_t)(o - out);
+    *o = '\0';
+    return out;
+}
+
 void chan_request_build(arena_t *a, chan_type t, const json_t *clear, const json_t *secret, const char *target,
                         const char *thread, const char *chunk, size_t chunk_len, chan_request *out)
 {
     json_t *body = json_own(a, json_object());
+    /* an agent's text pings nobody's whole chat (Discord: allowed_mentions below): Slack's <!channel>, <!here>,
+     * <!everyone>, <!subteam^…> are sent as text (&lt; is Slack's escape), Lark's <at …> tags are broken up */
+    if (t == CHAN_SLACK)
+        chunk = defuse(a, chunk, &chunk_len, "<!", "&lt;");
+    else if (t == CHAN_LARK)
+        chunk = defuse(a, chunk, &chunk_len, "<at", "<\u200b");
     json_t *text = json_stringn(chunk, chunk_len);
     const char *name = str_at(clear, "username"), *icon = str_at(clear, "icon_emoji");
     memset(out, 0, sizeof(*out));

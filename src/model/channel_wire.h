@@ -15,7 +15,7 @@
 #include "model/channel_adapter.h"
 
 enum {
-    CHAN_WEBHOOK_BODY_MAX = 1 << 20, /* bytes of an incoming webhook */
+    CHAN_WEBHOOK_BODY_MAX = 256 * 1024, /* bytes of an incoming webhook (refused before any key work past it) */
     CHAN_SKEW_S = 300,               /* a signed timestamp more than this far from now is stale (a replay) */
     CHAN_TEXT_MAX = 64 * 1024,       /* bytes of a message colony relays either way (longer ones are cut) */
     CHAN_KEY_MAX = 200,              /* bytes of a provider's update id */
@@ -35,7 +35,8 @@ typedef struct {
     chan_in_kind kind;
     const char *key;       /* the provider's id of the update: what a retry repeats */
     const char *chat;      /* the chat it came from */
-    const char *user_id, *username;
+    const char *user_id;
+    const char *username;  /* the sender's real username (Slack, Lark: their user id); NULL when none */
     const char *text;      /* at most CHAN_TEXT_MAX bytes, valid UTF-8 */
     const char *thread;    /* Slack: the thread to answer in */
     const char *challenge; /* a handshake's, to echo */

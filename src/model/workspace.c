@@ -83,6 +83,16 @@ static const char SQL_ORPHAN_CHILDREN[] = "UPDATE workspaces SET parent_id = NUL
 /* a removed workspace's schedules stop (a purge deletes them with the row) */
 static const char SQL_STOP_SCHEDULES[] =
     "UPDATE workspace_schedules SET enabled = 0, updated_at = $2 WHERE workspace_id = $1 AND enabled = 1";
+/* a removed workspace's channels send and relay nothing more: queued sends and open incoming messages are closed
+ * (a send or relay in flight then settles nothing, so no retry goes out and no reply is posted) */
+static const char SQL_CLOSE_CHANNEL_SENDS[] =
+    "UPDATE channel_outbox SET status = 'failed', last_error = 'workspace removed', updated_at = $2"
+    " WHERE channel_id IN (SELECT id FROM workspace_channels WHERE workspace_id = $1)"
+    " AND status IN ('pending', 'sending')";
+static const char SQL_CLOSE_CHANNEL_MESSAGES[] =
+    "UPDATE channel_messages SET status = 'failed', error = 'workspace removed', updated_at = $2"
+    " WHERE channel_id IN (SELECT id FROM workspace_channels WHERE workspace_id = $1)"
+    " AND status IN ('received', 'relaying', 'awaiting')";
 static const char SQL_DELETE_ROW[] = "DELETE FROM workspaces WHERE id = $1";
 
 /* ---- field rules ------------------------------------------------------------------------------------------- */
@@ -593,7 +603,9 @@ static cl_err cascade(db_t *db, arena_t *a, const char *id, bool purge, int64_t 
         (e = each(db, a, SQL_DROP_LAYOUT, ids, n, now, err)) != CL_OK ||
         (e = each(db, a, purge ? SQL_DELETE_TOKENS : SQL_REVOKE_TOKENS, ids, n, now, err)) != CL_OK ||
         (e = inbox_on_removed(db, a, ids, n, purge, err)) != CL_OK || /* settle (or delete) their pending asks */
-        (e = each(db, a, SQL_STOP_SCHEDULES, ids, n, now, err)) != CL_OK)
+        (e = each(db, a, SQL_STOP_SCHEDULES, ids, n, now, err)) != CL_OK ||
+        (e = each(db, a, SQL_CLOSE_CHANNEL_SENDS, ids, n, now, err)) != CL_OK ||
+        (e = each(db, a, SQL_CLOSE_CHANNEL_MESSAGES, ids, n, now, err)) != CL_OK)
         return e;
     if (purge && ((e = each(db, a, SQL_ORPHAN_CHILDREN, ids, n, now, err)) != CL_OK ||
                   (e = each(db, a, SQL_DELETE_ROW, ids, n, now, err)) != CL_OK))

@@ -25,7 +25,8 @@ from conftest import ADMIN, SECRETS_KEY, metric, module_colony, run_colony, wait
 TG_TOKEN = "123456789:AAbbCCddEEffGGhhIIjjKKllMMnn"
 SLACK_TOKEN = "xoxb-1111-2222-secretsecret"
 SLACK_SIGNING = "8f742231b10e8888abcd99yyyzzz85a5"
-TG_SECRET = "hook_secret-1"
+TG_SECRET = "hook_secret-1-of-the-tests"
+LARK_TOKEN = "vtok-123-of-the-tests"
 
 
 class Provider:
@@ -287,6 +288,16 @@ def test_webhook_errors_unknown_type_bad_json_and_ignored(server):
     r = server.post("/webhooks/telegram", headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET},
                     json=tg_update(chat(), "hello"))
     assert r.status_code == 200 and r.json() == {"status": "no_channel"}
+
+
+def test_a_webhook_body_past_256_kib_is_refused_before_any_key_is_tried(server):
+    big = b'{"type":1,"pad":"' + b"x" * (256 * 1024) + b'"}'
+    ts = str(int(time.time()))
+    for kind, headers in (("discord", {"X-Signature-Ed25519": "00" * 64, "X-Signature-Timestamp": ts}),
+                          ("slack", slack_headers(big)), ("telegram", {})):
+        r = server.post(f"/webhooks/{kind}", data=big, headers={**headers, "Content-Type": "application/json"})
+        assert r.status_code == 413, (kind, r.status_code, r.text)
+        assert r.json() == {"error": "webhook body must be at most 262144 bytes", "code": "too_large"}
 
 
 def test_telegram_update_is_verified_deduped_relayed_and_answered(server, provider, agent):
@@ -566,12 +577,76 @@ def test_discord_interaction_is_verified_with_ed25519(server, provider, agent):
     assert call[3] == {"content": "echo: why?", "allowed_mentions": {"parse": []}, "username": "Colony"}
 
 
+def test_a_discord_application_and_channel_route_to_one_channel_only(server, agent):
+    """A Discord public key is public: a second workspace claiming the same application key and channel id would
+    receive the first one's interactions. The claim is refused (409, naming nothing of the other workspace), on
+    create and on patch, also for a key given in another case; a different key or channel is free."""
+    key = Ed25519PrivateKey.generate()
+    pub = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+    dchan, other = chat(), chat()
+    victim, attacker = ws(server), ws(server)
+    register(server, victim, agent.url)
+    cfg = {"webhook_url": "https://discord.com/api/webhooks/1/v-" + uuid.uuid4().hex, "public_key": pub,
+           "channel_id": dchan}
+    r = create(server, victim, "discord", cfg)
+    assert r.status_code == 201, r.text
+    evil = {"webhook_url": "https://discord.com/api/webhooks/9/attacker", "public_key": pub.upper(),
+            "channel_id": f"{other}, {dchan}"}
+    r = create(server, attacker, "discord", evil)
+    assert r.status_code == 409, r.text
+    assert r.json() == {"error": "a channel of this Discord application already listens to that channel",
+                        "code": "conflict"}
+    assert listed(server, attacker) == []
+    r = create(server, attacker, "discord", {**evil, "channel_id": other})
+    assert r.status_code == 201, r.text
+    ch = r.json()["id"]
+    r = server.patch(f"/workspaces/{attacker['id']}/channels/{ch}", headers=bearer(attacker["auth_token"]),
+                     json={"config": {**evil, "webhook_url": "***"}})
+    assert r.status_code == 409 and r.json()["code"] == "conflict", r.text
+    assert listed(server, attacker)[0]["config"]["channel_id"] == other
+    # the victim's interaction reaches the victim
+    cmd = json.dumps({"type": 2, "id": "I" + uuid.uuid4().hex, "channel_id": dchan,
+                      "member": {"user": {"id": "7", "username": "bob"}},
+                      "data": {"name": "ask", "options": [{"type": 3, "name": "q", "value": "mine"}]}}).encode()
+    ts = str(int(time.time()))
+    r = server.post("/webhooks/discord", data=cmd, headers={"X-Signature-Ed25519": key.sign(ts.encode() + cmd).hex(),
+                                                            "X-Signature-Timestamp": ts,
+                                                            "Content-Type": "application/json"})
+    assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+    assert r.json()["message_id"].startswith("channel-")
+    body = wait_for(lambda: agent.deliveries_of(r.json()["message_id"]))[0]
+    assert body["params"]["message"]["parts"][0]["text"] == "mine"
+    # deleting the victim's channel frees the claim
+    vid = listed(server, victim)[0]["id"]
+    assert server.delete(f"/workspaces/{victim['id']}/channels/{vid}",
+                         headers=bearer(victim["auth_token"])).status_code == 200
+    r = server.patch(f"/workspaces/{attacker['id']}/channels/{ch}", headers=bearer(attacker["auth_token"]),
+                     json={"config": {**evil, "webhook_url": "***"}})
+    assert r.status_code == 200, r.text
+
+
+def test_a_sender_another_channel_of_the_chat_allows_does_not_fall_through_to_it(server, agent):
+    """allowed_users of the channel a message is for decides: a sender it refuses is ignored, not handed to the
+    next channel of the same chat that would take them."""
+    first, second = ws(server), ws(server)
+    register(server, first, agent.url)
+    register(server, second, agent.url)
+    cid = chat()
+    r = create(server, first, "telegram", {"bot_token": TG_TOKEN, "chat_id": cid, "webhook_secret": TG_SECRET},
+               allowed_users=["@carol"])
+    assert r.status_code == 201, r.text
+    telegram(server, second, cid)
+    r = server.post("/webhooks/telegram", headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET},
+                    json=tg_update(cid, "hello"))
+    assert r.status_code == 200 and r.json() == {"status": "ignored"}, r.text
+
+
 def test_lark_event_with_its_verification_token_round_trips(server, provider, agent):
     w = ws(server)
     register(server, w, agent.url)
     hook = "/open-apis/bot/v2/hook/" + uuid.uuid4().hex
     oc = "oc_" + uuid.uuid4().hex
-    r = create(server, w, "lark", {"webhook_url": "https://open.feishu.cn" + hook, "verify_token": "vtok-123",
+    r = create(server, w, "lark", {"webhook_url": "https://open.feishu.cn" + hook, "verify_token": LARK_TOKEN,
                                    "chat_id": oc})
     assert r.status_code == 201, r.text
 
@@ -582,16 +657,50 @@ def test_lark_event_with_its_verification_token_round_trips(server, provider, ag
                           "message": {"chat_id": oc, "message_type": "text",
                                       "content": json.dumps({"text": "@_user_1 ping"})}}}
 
-    r = server.post("/webhooks/lark", json={"type": "url_verification", "token": "vtok-123", "challenge": "c-9"})
+    r = server.post("/webhooks/lark", json={"type": "url_verification", "token": LARK_TOKEN, "challenge": "c-9"})
     assert r.status_code == 200 and r.json() == {"challenge": "c-9"}
     r = server.post("/webhooks/lark", json={"type": "url_verification", "token": "nope", "challenge": "c-9"})
     assert r.status_code == 401
     r = server.post("/webhooks/lark", json=event("nope"))
     assert r.status_code == 401 and r.json() == {"error": "invalid signature", "code": "unauthorized"}
-    r = server.post("/webhooks/lark", json=event("vtok-123"))
+    r = server.post("/webhooks/lark", json=event(LARK_TOKEN))
     assert r.status_code == 200 and r.json()["status"] == "accepted"
     (call,) = wait_for(lambda: provider.calls_to(hook))
     assert call[3] == {"msg_type": "text", "content": {"text": "echo: ping"}}
+
+
+def test_a_removed_workspaces_channels_send_nothing_more_and_are_gone(server, provider):
+    """DELETE /workspaces/:id closes its queued sends (failed, "workspace removed") and its open incoming messages
+    in the same transaction: no retry goes out, no reply of a relay in flight is posted; its channels answer 404."""
+    from agent_stub import AgentStub
+    slow = AgentStub()
+    slow.mode, slow.slow_s = "slow", 3
+    try:
+        w = ws(server)
+        name = server.get(f"/workspaces/{w['id']}", headers=ADMIN).json()["name"]
+        register(server, w, slow.url)
+        cid = chat()
+        ch = telegram(server, w, cid)
+        with provider.lock:
+            provider.script[cid] = [(503, {}, {"ok": False})] * 20
+        assert send(server, w, ch, "before removal").status_code == 200
+        wait_for(lambda: [c for c in provider.calls_to("/sendMessage") if c[3].get("chat_id") == cid])
+        r = server.post("/webhooks/telegram", headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET},
+                        json=tg_update(cid, "in flight"))
+        assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+        wait_for(lambda: slow.seen)
+        r = server.delete(f"/workspaces/{w['id']}", headers={**ADMIN, "X-Confirm-Name": name})
+        assert r.status_code == 200, r.text
+        assert server.db.query(f"SELECT status, last_error FROM channel_outbox WHERE channel_id = '{ch}'") == \
+            [["failed", "workspace removed"]]
+        assert server.db.query(f"SELECT status, error FROM channel_messages WHERE channel_id = '{ch}'") == \
+            [["failed", "workspace removed"]]
+        r = server.get(f"/workspaces/{w['id']}/channels", headers=ADMIN)
+        assert r.status_code == 404 and r.json() == {"error": "workspace not found", "code": "not_found"}, r.text
+        r = server.post(f"/workspaces/{w['id']}/channels/{ch}/send", headers=ADMIN, json={"text": "x"})
+        assert r.status_code == 404, r.text
+    finally:
+        slow.close()
 
 
 # ---- outgoing -------------------------------------------------------------------------------------------------------
@@ -691,6 +800,14 @@ def test_credentials_need_a_key_and_follow_a_key_rotation(start_colony, provider
     assert send(n, w, ch, "after rotation").status_code == 200
     wait_for(lambda: [x for x in provider.calls_to(f"/bot{TG_TOKEN}/sendMessage")
                       if x[3] == {"chat_id": cid, "text": "after rotation"}])
+    n.stop()
+    # a node holding only the old key cannot tell a good webhook from a bad one: 503, not 401
+    o = start_colony(db=c.db, env=env)
+    r = o.post("/webhooks/telegram", headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET},
+               json=tg_update(cid, "hello"))
+    assert r.status_code == 503, r.text
+    assert r.json() == {"error": "the channel's credentials do not open with this node's secrets key",
+                        "code": "secrets_key_missing"}
 
 
 def test_two_nodes_send_each_message_once_in_order(backend, new_db, start_colony, provider):
@@ -847,3 +964,133 @@ def test_the_cli_import_creates_template_channels_and_names_the_skipped(new_db, 
     second = run_colony(["import", str(f), "--db", db.url], env=env)
     assert second.stdout.splitlines()[0] == "CLI Chan: 0 created, 1 skipped" and len(second.stdout.splitlines()) == 2
     assert db.query("SELECT channel_type FROM workspace_channels") == [["telegram"]]
+
+
+def test_a_destination_told_to_wait_holds_back_no_other_destination(server, provider):
+    """A chat answering 429 Retry-After: 3600 with more messages queued than the courier looks at in one turn must
+    not hide other workspaces' sends: due work is looked for per destination whose pace has passed."""
+    a, b = ws(server), ws(server)
+    ca, cb = chat(), chat()
+    cha, chb = telegram(server, a, ca), telegram(server, b, cb)
+    with provider.lock:
+        provider.script[ca] = [(429, {"Retry-After": "3600"},
+                                {"ok": False, "description": "Too Many Requests", "parameters": {"retry_after": 3600}})]
+    for i in range(70):
+        assert send(server, a, cha, f"a{i}").status_code == 200
+    wait_for(lambda: [c for c in provider.calls_to("/sendMessage") if c[3].get("chat_id") == ca])
+    assert send(server, b, chb, "b's turn").status_code == 200
+    wait_for(lambda: [c for c in provider.calls_to("/sendMessage") if c[3] == {"chat_id": cb, "text": "b's turn"}])
+    assert [c[3]["text"] for c in provider.calls_to("/sendMessage") if c[3].get("chat_id") == ca] == ["a0"]
+
+
+def test_a_hanging_agent_holds_at_most_a_few_relays_and_no_other_workspace(server, provider, agent):
+    """One workspace's slow agent with many incoming messages gets at most 8 relays in flight; its backlog neither
+    fills the courier nor hides another workspace's message, whose reply goes out meanwhile."""
+    from agent_stub import AgentStub
+    slow = AgentStub()
+    slow.mode, slow.slow_s = "slow", 20
+    try:
+        a, b = ws(server), ws(server)
+        register(server, a, slow.url)
+        register(server, b, agent.url)
+        ca, cb = chat(), chat()
+        telegram(server, a, ca)
+        telegram(server, b, cb)
+        good = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
+        for i in range(20):
+            r = server.post("/webhooks/telegram", headers=good, json=tg_update(ca, f"a{i}"))
+            assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+        wait_for(lambda: len(slow.seen) >= 8)
+        r = server.post("/webhooks/telegram", headers=good, json=tg_update(cb, "b's question"))
+        assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+        wait_for(lambda: [c for c in provider.calls_to("/sendMessage")
+                          if c[3] == {"chat_id": cb, "text": "echo: b's question"}])
+        assert len(slow.seen) == 8
+    finally:
+        slow.close()
+
+
+def test_a_disabled_channel_sends_nothing_and_its_queue_waits(server, provider):
+    """send and test on a disabled channel are a 409; what was queued before it was disabled waits (it is not
+    posted, nor failed) and goes out once the channel is enabled again."""
+    w = ws(server)
+    cid = chat()
+    ch = telegram(server, w, cid)
+    url = f"/workspaces/{w['id']}/channels/{ch}"
+    with provider.lock:
+        provider.script[cid] = [(429, {"Retry-After": "1"}, {"ok": False, "description": "Too Many Requests"})]
+    assert send(server, w, ch, "queued").status_code == 200
+    wait_for(lambda: [c for c in provider.calls_to("/sendMessage") if c[3].get("chat_id") == cid])
+    assert server.patch(url, headers=bearer(w["auth_token"]), json={"enabled": False}).status_code == 200
+    for path, body in (("/send", {"text": "x"}), ("/test", None)):
+        r = server.post(url + path, headers=bearer(w["auth_token"]), json=body)
+        assert r.status_code == 409 and r.json() == {"error": "channel is disabled", "code": "conflict"}, r.text
+    # the retry is due a second after the 429: a disabled channel's row is not taken
+    wait_for(lambda: server.db.query(f"SELECT count(*) FROM channel_outbox WHERE channel_id = '{ch}'"
+                                     f" AND status = 'pending' AND next_attempt_at < {int(time.time() * 1000) - 1500}")
+             == [["1"]], timeout=30)
+    assert len([c for c in provider.calls_to("/sendMessage") if c[3].get("chat_id") == cid]) == 1
+    assert server.patch(url, headers=bearer(w["auth_token"]), json={"enabled": True}).status_code == 200
+    wait_for(lambda: listed(server, w)[0]["message_count"] == 1)
+    assert [c[3]["text"] for c in provider.calls_to("/sendMessage") if c[3].get("chat_id") == cid] == ["queued"] * 2
+
+
+class RawAgent:
+    """An agent answering every message with these bytes, whatever they are."""
+
+    def __init__(self, body):
+        raw = body
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.parametrize("text", [b'"before\\u0000after"', b'"bad \xff\xfe bytes"', b'"x\\ud800y"'])
+def test_an_unreadable_agent_reply_is_an_activity_row_and_a_metric(server, provider, text):
+    """A reply colony cannot read (a NUL, invalid UTF-8, a lone surrogate) is not dropped silently: the relay fails
+    with a `channel` activity row saying why, and colony_channel_relays_failed_total counts it; nothing is posted."""
+    agent = RawAgent(b'{"jsonrpc":"2.0","id":"x","result":{"role":"agent","messageId":"r","parts":[{"kind":"text",'
+                     b'"text":' + text + b'}]}}')
+    try:
+        w = ws(server)
+        register(server, w, agent.url)
+        cid = chat()
+        telegram(server, w, cid)
+        failed = metric(server, "colony_channel_relays_failed_total", "")
+        r = server.post("/webhooks/telegram", headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET},
+                        json=tg_update(cid, "say something odd"))
+        assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+
+        def row():
+            rows = server.get(f"/workspaces/{w['id']}/activity", headers=bearer(w["auth_token"])).json()
+            return [r for r in rows if r["activity_type"] == "channel"]
+
+        (act,) = wait_for(row)
+        assert act["method"] == "receive" and act["status"] == "error"
+        assert act["summary"] == "Telegram message not relayed to the agent"
+        assert act["error_detail"] == ("the agent's reply could not be read (not valid JSON text: a NUL, invalid"
+                                       " UTF-8 or a lone surrogate); nothing was posted to the chat")
+        assert metric(server, "colony_channel_relays_failed_total", "") == failed + 1
+        assert not [c for c in provider.calls_to("/sendMessage") if c[3].get("chat_id") == cid]
+    finally:
+        agent.close()

@@ -83,6 +83,17 @@ static void test_parse_slack_discord_lark(void **state)
     assert_string_equal(in.key, "Ev1");
     assert_string_equal(in.chat, "C1");
     assert_string_equal(in.thread, "1.2");
+    /* one message to the bot comes twice, as a message and as an app_mention event (two event ids): the same key */
+    const char *msg = "{\"type\":\"event_callback\",\"event_id\":\"Ev7\",\"event\":{\"type\":\"message\","
+                      "\"channel\":\"C1\",\"user\":\"U1\",\"text\":\"<@B> hey\",\"ts\":\"1700000000.000100\"}}";
+    const char *mention = "{\"type\":\"event_callback\",\"event_id\":\"Ev8\",\"event\":{\"type\":\"app_mention\","
+                          "\"channel\":\"C1\",\"user\":\"U1\",\"text\":\"<@B> hey\",\"ts\":\"1700000000.000100\"}}";
+    assert_int_equal(chan_parse(a, CHAN_SLACK, msg, strlen(msg), &in, &err), CL_OK);
+    const char *first = in.key;
+    assert_int_equal(chan_parse(a, CHAN_SLACK, mention, strlen(mention), &in, &err), CL_OK);
+    assert_int_equal(in.kind, CHAN_IN_MESSAGE);
+    assert_string_equal(in.key, first);
+    assert_string_equal(in.key, "ts:C1:1700000000.000100");
     const char *botmsg = "{\"type\":\"event_callback\",\"event_id\":\"Ev2\",\"event\":{\"type\":\"message\","
                          "\"channel\":\"C1\",\"bot_id\":\"B1\",\"text\":\"reply\"}}";
     assert_int_equal(chan_parse(a, CHAN_SLACK, botmsg, strlen(botmsg), &in, &err), CL_OK);
@@ -204,7 +215,7 @@ static void test_config(void **state)
     chan_config c;
     cl_error err;
     json_t *tg = obj(a, "{\"bot_token\":\"123456:ABCDEFGHIJKLMNOPQRSTUV\",\"chat_id\":\"1, -2,1\","
-                        "\"webhook_secret\":\"ws_1\"}");
+                        "\"webhook_secret\":\"ws_1-0123456789abcdef\"}");
     assert_int_equal(chan_config_check(a, CHAN_TELEGRAM, tg, NULL, &c, &err), CL_OK);
     assert_null(json_object_get(c.clear, "bot_token"));
     assert_string_equal(json_string_value(json_object_get(c.secret, "bot_token")), "123456:ABCDEFGHIJKLMNOPQRSTUV");
@@ -243,6 +254,13 @@ static void test_config(void **state)
          "invalid config: webhook_url must be an https://discord.com/api/webhooks/… URL"},
         {CHAN_LARK, "{\"webhook_url\":1}", "invalid config: webhook_url must be a string"},
         {CHAN_LARK, "[]", "invalid config: config must be an object"},
+        /* a shared secret short enough to guess is no secret */
+        {CHAN_TELEGRAM, "{\"bot_token\":\"1:ABCDEFGHIJKLMNOPQRSTUV\",\"chat_id\":\"1\",\"webhook_secret\":\"s3cr3t\"}",
+         "invalid config: webhook_secret must be 16 to 256 of A-Z, a-z, 0-9, _ and -"},
+        {CHAN_SLACK, "{\"webhook_url\":\"https://hooks.slack.com/services/x\",\"signing_secret\":\"123456789012345\"}",
+         "invalid config: signing_secret must be 16 to 512 printable ASCII characters without spaces"},
+        {CHAN_LARK, "{\"webhook_url\":\"https://open.feishu.cn/open-apis/bot/x\",\"verify_token\":\"vt\"}",
+         "invalid config: verify_token must be 16 to 512 printable ASCII characters without spaces"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         json_t *in = json_is_object(obj(a, bad[i].cfg)) ? obj(a, bad[i].cfg) : obj(a, "[]");
@@ -263,6 +281,22 @@ static void test_allowed(void **state)
     assert_true(chan_user_allowed(list, "42", NULL));
     assert_false(chan_user_allowed(list, "43", "bob"));
     assert_true(chan_user_allowed(obj(a, "[]"), "43", "bob"));
+    /* ids and names never match each other: a name spelled like an allowed id, or an id like an allowed name */
+    assert_false(chan_user_allowed(list, "7", "42"));
+    assert_false(chan_user_allowed(obj(a, "[\"alice\"]"), "alice", NULL));
+    assert_true(chan_user_allowed(obj(a, "[\"ALICE\"]"), "7", "@alice"));
+    assert_false(chan_user_allowed(obj(a, "[\"@555\"]"), "555", NULL));
+    assert_true(chan_user_allowed(obj(a, "[\"@555\"]"), "7", "555"));
+    /* Slack's and Lark's user ids are not numbers: listed as they are */
+    assert_true(chan_user_allowed(obj(a, "[\"U0123ABC\"]"), "U0123ABC", "U0123ABC"));
+    /* Telegram: a first name is no username (anyone may call themselves "alice" or "555") */
+    chan_inbound in;
+    const char *b = "{\"update_id\":1,\"message\":{\"chat\":{\"id\":1},\"text\":\"hi\","
+                    "\"from\":{\"id\":9,\"first_name\":\"alice\",\"is_bot\":false}}}";
+    assert_int_equal(chan_parse(a, CHAN_TELEGRAM, b, strlen(b), &in, &err), CL_OK);
+    assert_string_equal(in.user_id, "9");
+    assert_null(in.username);
+    assert_false(chan_user_allowed(obj(a, "[\"alice\", \"555\"]"), in.user_id, in.username));
 }
 
 static void test_chunks(void **state)
@@ -324,12 +358,39 @@ static void test_request_and_response(void **state)
     assert_int_equal(chan_response(a, CHAN_DISCORD, 204, "", 0, -1, &wait, &error), CHAN_SENT);
 }
 
+/* An agent's text pings nobody: Slack's <!channel>/<!here>/<!everyone>/<!subteam^…> and Lark's <at user_id="all">
+ * are sent as plain text, as Discord's allowed_mentions does there. */
+static void test_mentions_are_defused(void **state)
+{
+    arena_t *a = *state;
+    chan_request r;
+    json_t *slack = obj(a, "{\"webhook_url\":\"https://hooks.slack.com/services/T/B/x\"}");
+    const char *t = "hi <!channel> <!here|here> <!everyone> <https://x.example|link>";
+    chan_request_build(a, CHAN_SLACK, obj(a, "{}"), slack, "", NULL, t, strlen(t), &r);
+    assert_string_equal(r.body, "{\"text\":\"hi &lt;!channel> &lt;!here|here> &lt;!everyone> "
+                                "<https://x.example|link>\"}");
+    json_t *lark = obj(a, "{\"webhook_url\":\"https://open.feishu.cn/open-apis/bot/v2/hook/x\"}");
+    const char *l = "ping <at user_id=\"all\">all</at> <AT user_id=\"ou_1\"></AT>";
+    chan_request_build(a, CHAN_LARK, obj(a, "{}"), lark, "", NULL, l, strlen(l), &r);
+    assert_string_equal(r.body, "{\"msg_type\":\"text\",\"content\":{\"text\":\"ping <\u200bat user_id=\\\"all\\\">"
+                                "all</at> <\u200bAT user_id=\\\"ou_1\\\"></AT>\"}}");
+}
+
 static void test_scrub(void **state)
 {
     arena_t *a = *state;
     json_t *secret = obj(a, "{\"bot_token\":\"1:TOKENVALUE\",\"short\":\"abc\"}");
     assert_string_equal(chan_scrub(a, "POST /bot1:TOKENVALUE/sendMessage abc", secret),
                         "POST /bot[REDACTED]/sendMessage abc");
+    /* a credential spelled like (a part of) the replacement: the text is read once, it does not loop */
+    json_t *odd = obj(a, "{\"webhook_secret\":\"REDACTED\",\"verify_token\":\"ACTE\"}");
+    assert_string_equal(chan_scrub(a, "x REDACTED y REDACTEDACTE", odd), "x [REDACTED] y [REDACTED][REDACTED]");
+    /* credentials of 4 bytes and more; the token of a hook URL and of a bot token on their own */
+    json_t *hooks = obj(a, "{\"verify_token\":\"abcd\",\"signing_secret\":\"xyz\","
+                           "\"webhook_url\":\"https://hooks.slack.com/services/T1/B2/hooktoken99\","
+                           "\"bot_token\":\"123:SECRETPART\"}");
+    assert_string_equal(chan_scrub(a, "abcd xyz /services/T1/B2/hooktoken99 bot SECRETPART", hooks),
+                        "[REDACTED] xyz /services/T1/B2/[REDACTED] bot [REDACTED]");
 }
 
 static void test_discover(void **state)
@@ -380,6 +441,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_allowed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_and_response, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mentions_are_defused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scrub, setup, teardown),
         cmocka_unit_test_setup_teardown(test_discover, setup, teardown),
     };
