@@ -772,6 +772,45 @@ def test_concurrent_rotations_leave_one_token(server):
     assert len(rotated_events(server, ext)) == 8
 
 
+def rotate_with_one_token(nodes, ext, token):
+    """8 rotations at once with the same workspace token, spread over `nodes`: (status, body) of each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def rotate(i):
+        node = nodes[i % len(nodes)]
+        r = requests.post(f"{node.url}/workspaces/{ext['id']}/external/rotate", headers=bearer(token), timeout=30)
+        return r.status_code, r.json()
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(rotate, range(8)))
+
+
+def assert_one_rotation_won(c, ext, answers):
+    won = [body for status, body in answers if status == 200]
+    assert len(won) == 1, answers
+    lost = [(status, body) for status, body in answers if status != 200]
+    assert lost == [(401, {"error": "invalid workspace auth token", "code": "unauthorized"})] * 7, lost
+    (tok,) = live_tokens(c, ext)
+    winner = won[0]["connection"]["auth_token"]
+    assert winner.startswith(tok["prefix"])
+    assert c.get(f"/workspaces/{ext['id']}/external/connection", headers=bearer(winner)).status_code == 200
+    assert len(rotated_events(c, ext)) == 1
+
+
+def test_concurrent_rotations_with_one_token_one_wins(server):
+    """The caller's own token is revoked inside the rotation by a guarded UPDATE: one rotation per token."""
+    ext = ws(server, runtime="external")
+    assert_one_rotation_won(server, ext, rotate_with_one_token([server], ext, ext["auth_token"]))
+
+
+def test_concurrent_rotations_with_one_token_on_two_nodes_one_wins(backend, new_db, start_colony):
+    if backend != "postgres":
+        pytest.skip("several nodes share a PostgreSQL database; SQLite is a single-node store")
+    db = new_db()
+    a, b = start_colony(db=db), start_colony(db=db)
+    ext = ws(a, runtime="external")
+    assert_one_rotation_won(a, ext, rotate_with_one_token([a, b], ext, ext["auth_token"]))
+
+
 def test_external_connection_from_the_public_url_flag(start_colony):
     c = start_colony(env={"EXTERNAL_PLATFORM_URL": "https://agents.example.org/colony/"})
     ext = ws(c, runtime="kimi-cli")
