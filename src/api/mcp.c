@@ -145,7 +145,10 @@ void mcp_call_fail(mcp_call *c, const cl_error *e)
     exchange *x = c->exchange;
     const char *code = e->code ? e->code : cl_err_code(e->err);
     metric_inc(METRIC_MCP_TOOL_FAILED);
-    log_info("mcp tool call failed", "workspace=%s tool=%s code=%s error=\"%s\"", c->self->id, c->tool, code, e->msg);
+    char qtool[160], qmsg[512]; /* both may carry what the client sent: quoted, so no line can be forged */
+    log_info("mcp tool call failed", "workspace=%s tool=\"%s\" code=%s error=\"%s\"", c->self->id,
+             log_quote(qtool, sizeof(qtool), c->tool, strlen(c->tool)), code,
+             log_quote(qmsg, sizeof(qmsg), e->msg, strlen(e->msg)));
     /* the reference's message, and what the REST route would have said in data (never more than it would) */
     json_t *data = json_pack("{s:o, s:s}", "error", text_json(e->msg), "code", code);
     settle(x, c->slot, jsonrpc_error(x->msg.calls[c->slot].id, JSONRPC_SERVER_ERROR, "tool call failed", data));

@@ -378,6 +378,24 @@ def test_v2_memory_tools(server):
     assert json.loads(call(server, a, "search_memory", namespaces=[own, team]))["memories"] == []
 
 
+FORGED = '\nts=2026-01-01T00:00:00.000Z level=error msg="FORGED" by=mcp'
+
+
+def test_what_a_client_names_cannot_forge_a_log_line(server):
+    """A tool name, a namespace (in the message of a failed call) and the like are quoted in colony's log; a
+    namespace that is no namespace name is refused by forget_memory as by the other memory tools."""
+    w = ws(server)
+    assert call(server, w, "forget_memory", memory_id=str(uuid.uuid4()), namespace="x" + FORGED) == \
+        tool_error("invalid namespace name", "invalid_request")
+    assert call(server, w, "nope" + FORGED) == tool_error("unknown tool", "not_found")
+    assert call(server, w, "commit_memory_v2", content="x", namespace="x" + FORGED) == \
+        tool_error("invalid namespace name", "invalid_request")
+    log = server.read_log().splitlines()
+    assert [line for line in log if line.startswith("ts=2026-01-01T00:00:00.000Z")] == []
+    quoted = [line for line in log if "tool=\"nope\\x0ats=2026" in line]
+    assert len(quoted) == 1 and 'code=not_found error="unknown tool"' in quoted[0], quoted
+
+
 # ---- delegations ---------------------------------------------------------------------------------------------
 
 def test_delegation_round_trip_to_a_push_agent(server, agent):
