@@ -91,19 +91,38 @@ typedef struct {
     jsonrpc_msg msg;
     json_t **responses; /* one slot per call */
     mcp_call *calls;
-    size_t open; /* slots not answered yet, plus the handler's own while it runs */
+    size_t open;  /* slots not answered yet, plus the handler's own while it runs */
+    size_t spent; /* of MCP_RESPONSE_TEXT_MAX: the JSON form of the texts answered so far */
 } exchange;
 
-/* `s` as a JSON string, invalid UTF-8 (an agent's raw reply) replaced by U+FFFD. A new reference. */
-static json_t *text_json(const char *s)
+/* Bytes of an ASCII byte in a JSON string as jansson writes it: \" \\ \b \f \n \r \t, other control bytes
+ * \u00XX. */
+static size_t json_byte_cost(unsigned char ch)
 {
-    size_t n = strlen(s);
-    if (utf8_valid(s, n))
-        return json_stringn(s, n);
-    char *clean = xmalloc(3 * n + 1);
-    json_t *v = json_stringn(clean, utf8_sanitize(s, n, clean));
-    free(clean);
-    return v;
+    if (ch == '"' || ch == '\\' || ch == '\b' || ch == '\f' || ch == '\n' || ch == '\r' || ch == '\t')
+        return 2;
+    return ch < 0x20 ? 6 : 1;
+}
+
+char *mcp_text_cut(const char *s, size_t len, size_t cap, size_t *cost, bool *cut)
+{
+    char *out = xmalloc(cap + 1); /* every byte written costs at least one */
+    size_t i = 0, o = 0, c = 0;
+    while (i < len) {
+        size_t k = utf8_seq_len(s + i, len - i);
+        const char *src = k > 0 ? s + i : "\xEF\xBF\xBD"; /* U+FFFD for each invalid byte, as utf8_sanitize */
+        size_t n = k > 0 ? k : 3, w = k == 1 ? json_byte_cost((unsigned char)s[i]) : n;
+        if (c + w > cap)
+            break;
+        memcpy(out + o, src, n);
+        o += n;
+        c += w;
+        i += k > 0 ? k : 1;
+    }
+    out[o] = '\0';
+    *cost = c;
+    *cut = i < len;
+    return out;
 }
 
 static void finish(exchange *x)
@@ -135,7 +154,25 @@ static void settle(exchange *x, size_t i, json_t *r)
 void mcp_call_done(mcp_call *c, const char *text)
 {
     exchange *x = c->exchange;
-    json_t *content = json_pack("{s:[{s:s, s:o}]}", "content", "type", "text", "text", text_json(text));
+    size_t cost;
+    bool cut;
+    char *clean = mcp_text_cut(text, strlen(text), MCP_RESPONSE_TEXT_MAX, &cost, &cut);
+    pthread_mutex_lock(&x->mu); /* first answered, first served: a batch's calls end in any order */
+    bool fits = !cut && x->spent + cost <= MCP_RESPONSE_TEXT_MAX;
+    if (fits)
+        x->spent += cost;
+    pthread_mutex_unlock(&x->mu);
+    if (!fits) {
+        free(clean);
+        cl_error e;
+        cl_fail(&e, CL_TOO_LARGE,
+                "this response has spent its budget (%d bytes of tool text): the call ran, its text is not shown; %s",
+                MCP_RESPONSE_TEXT_MAX, c->follow ? c->follow : "call it alone, or ask for less");
+        mcp_call_fail(c, &e);
+        return;
+    }
+    json_t *content = json_pack("{s:[{s:s, s:o}]}", "content", "type", "text", "text", json_stringn(clean, strlen(clean)));
+    free(clean);
     metric_inc(METRIC_MCP_TOOL_OK);
     settle(x, c->slot, jsonrpc_result(x->msg.calls[c->slot].id, content));
 }
@@ -150,7 +187,11 @@ void mcp_call_fail(mcp_call *c, const cl_error *e)
              log_quote(qtool, sizeof(qtool), c->tool, strlen(c->tool)), code,
              log_quote(qmsg, sizeof(qmsg), e->msg, strlen(e->msg)));
     /* the reference's message, and what the REST route would have said in data (never more than it would) */
-    json_t *data = json_pack("{s:o, s:s}", "error", text_json(e->msg), "code", code);
+    size_t cost;
+    bool cut;
+    char *msg = mcp_text_cut(e->msg, strlen(e->msg), sizeof(e->msg) * 6, &cost, &cut); /* valid UTF-8, whole */
+    json_t *data = json_pack("{s:s, s:s}", "error", msg, "code", code);
+    free(msg);
     settle(x, c->slot, jsonrpc_error(x->msg.calls[c->slot].id, JSONRPC_SERVER_ERROR, "tool call failed", data));
 }
 
@@ -171,9 +212,9 @@ static void tools_call(exchange *x, size_t i, const ws_row *self)
         return;
     }
     mcp_call *c = &x->calls[i];
-    *c = (mcp_call){x->rq, self, json_string_value(name), json_is_object(args) ? args : json_own(x->rq->arena,
-                                                                                                  json_object()),
-                    x, i};
+    *c = (mcp_call){.rq = x->rq, .self = self, .tool = json_string_value(name),
+                    .args = json_is_object(args) ? args : json_own(x->rq->arena, json_object()), .exchange = x,
+                    .slot = i};
     mcp_tool_call(c);
 }
 

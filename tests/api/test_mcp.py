@@ -560,6 +560,55 @@ def test_a_slow_agent_is_not_waited_for_past_the_limit(start_colony, agent):
         [(0, "echo: t0"), (1, "echo: t1"), (2, "echo: t2"), (9, None)]
 
 
+
+REPLY_TEXT_MAX = 256 << 10     # the JSON form of an agent's reply in a tool's text
+RESPONSE_TEXT_MAX = 4 << 20    # the JSON form of all the texts of one POST
+
+
+def json_cost(text):
+    """Bytes of text as a JSON string's content (UTF-8, control characters escaped), as colony counts it."""
+    return len(json.dumps(text, ensure_ascii=False).encode()) - 2
+
+
+def test_a_huge_or_binary_reply_is_cut_and_a_batch_has_a_budget(server, agent):
+    boss = ws(server, mode="poll")
+    child = ws(server, parent=boss)
+    register(server, child, agent.url)
+    agent.mode = "raw"
+    for byte, char in ((b"\xff", "\ufffd"), (b"\x01", "\x01")):
+        agent.raw_reply = byte * (3 << 20)
+        text = call(server, boss, "delegate_task", workspace_id=child["id"], task="dump")
+        did = json.loads(agent.seen[-1][2])["params"]["message"]["messageId"]
+        kept = REPLY_TEXT_MAX // json_cost(char)  # cut on a code point where the JSON form would pass the bound
+        assert text == char * kept + (
+            f"\n\n[colony cut this reply at {REPLY_TEXT_MAX} bytes; the agent's whole reply is in the a2a_receive "
+            f"activity of workspace {child['id']} (message {did})]"), text[kept - 2:]
+        # check_task_status shows the same cut
+        st = json.loads(call(server, boss, "check_task_status", workspace_id=child["id"], task_id=did))
+        assert st["status"] == "completed" and st["result"] == text
+    # a batch's texts share one budget: past it, a call answers a tool error instead of its text
+    agent.raw_reply = b"\x01" * (1 << 20)
+    n = 20
+    batch = [{"jsonrpc": "2.0", "id": i, "method": "tools/call",
+              "params": {"name": "delegate_task", "arguments": {"workspace_id": child["id"], "task": f"t{i}"}}}
+             for i in range(n)]
+    r = post(server, boss, batch)
+    assert r.status_code == 200
+    answers = r.json()
+    assert [a["id"] for a in answers] == list(range(n))
+    texts = [a["result"]["content"][0]["text"] for a in answers if "result" in a]
+    refused = [a["error"] for a in answers if "error" in a]
+    each = json_cost(texts[0])
+    assert all(json_cost(t) == each and t.startswith("\x01" * 40000) for t in texts)  # notes name their messages
+    assert len(texts) == RESPONSE_TEXT_MAX // each < n
+    for e in refused:
+        assert e["code"] == -32000 and e["data"]["code"] == "too_large", e
+        assert e["data"]["error"].startswith(f"this response has spent its budget ({RESPONSE_TEXT_MAX} bytes of tool "
+                                             "text): the call ran, its text is not shown; check_task_status "
+                                             f"{{\"workspace_id\": \"{child['id']}\", \"task_id\": \""), e
+    assert len(r.content) < RESPONSE_TEXT_MAX + n * 1024
+    assert len({e["data"]["error"] for e in refused}) == len(refused)  # each names its own delegation
+
 # ---- what the token may reach --------------------------------------------------------------------------------
 
 def test_the_bridge_reaches_no_further_than_the_rest_token(server, agent):
