@@ -152,12 +152,15 @@ typedef struct {
     bool answered;
 } delegate_wait;
 
-static void delegate_slow(void *arg)
+static void delegate_slow(void *arg, bool stopping)
 {
     delegate_wait *w = arg;
     w->answered = true;
     done_pending(w->c, w->did, w->target, "dispatched",
-                 "the agent has not answered yet; the delegation goes on, and check_task_status shows its result");
+                 stopping ? "colony is shutting down; the delegation was sent and stays open, and check_task_status "
+                            "shows what becomes of it"
+                          : "the agent has not answered yet; the delegation goes on, and check_task_status shows its "
+                            "result");
 }
 
 static void delegate_done(void *arg, db_t *db, const a2a_done *d)
@@ -172,8 +175,9 @@ static void delegate_done(void *arg, db_t *db, const a2a_done *d)
                      "the agent is busy; the task is delivered when it has capacity: check_task_status");
     } else if (!w->answered) { /* the agent's own failure (its status), or the way to it */
         cl_error e;
-        cl_fail_code(&e, CL_BAD_GATEWAY, d->status >= 300 ? "agent_error" : d->busy ? "unavailable" : "bad_gateway",
-                     "%s", d->error ? d->error : "the agent gave no answer");
+        cl_fail_code(&e, d->stopping ? CL_UNAVAILABLE : CL_BAD_GATEWAY,
+                     d->status >= 300 ? "agent_error" : d->busy || d->stopping ? "unavailable" : "bad_gateway", "%s",
+                     d->error ? d->error : "the agent gave no answer");
         mcp_call_fail(w->c, &e);
     }
     free(w);

@@ -609,6 +609,44 @@ def test_a_huge_or_binary_reply_is_cut_and_a_batch_has_a_budget(server, agent):
     assert len(r.content) < RESPONSE_TEXT_MAX + n * 1024
     assert len({e["data"]["error"] for e in refused}) == len(refused)  # each names its own delegation
 
+
+def test_a_shutdown_answers_a_waiting_delegation_at_once(start_colony, agent):
+    """SIGTERM while delegate_task waits for an agent: the client is answered at once as when the agent is slow (the
+    delegation named, to follow with check_task_status), and the delegation is not failed: the push went out."""
+    import signal
+    import threading
+    c = start_colony(args=["--mcp-delegate-wait-ms", "20000", "--shutdown-timeout-ms", "4000"])
+    boss = ws(c, mode="poll")
+    child = ws(c, parent=boss)
+    register(c, child, agent.url)
+    agent.mode, agent.slow_s = "slow", 60.0  # it never answers while colony runs
+    answer = {}
+
+    def ask():
+        try:
+            answer["r"] = post(c, boss, {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
+                "name": "delegate_task", "arguments": {"workspace_id": child["id"], "task": "take your time"}}})
+        except requests.RequestException as e:
+            answer["e"] = e
+    t = threading.Thread(target=ask)
+    t.start()
+    wait_for(lambda: len(agent.seen) == 1)  # the push is out
+    did = json.loads(agent.seen[0][2])["params"]["message"]["messageId"]
+    c.send_signal(signal.SIGTERM)
+    t.join(timeout=3)  # well before the shutdown timeout would cut the connection
+    assert not t.is_alive() and "e" not in answer, answer
+    r = answer["r"]
+    assert r.status_code == 200, r.text
+    v = r.json()
+    assert v["id"] == 7 and "result" in v, v
+    assert json.loads(v["result"]["content"][0]["text"]) == {
+        "task_id": did, "status": "dispatched", "target_id": child["id"],
+        "note": "colony is shutting down; the delegation was sent and stays open, and check_task_status shows what "
+                "becomes of it"}
+    assert c.proc.wait(timeout=30) == 0
+    (row,) = c.db.query(f"SELECT status FROM delegations WHERE delegation_id = '{did}'")
+    assert row == ["dispatched"]  # not failed: the agent may well be working on it
+
 # ---- what the token may reach --------------------------------------------------------------------------------
 
 def test_the_bridge_reaches_no_further_than_the_rest_token(server, agent):
