@@ -25,7 +25,7 @@
 #include "model/token.h"
 
 enum {
-    MCP_LIMIT_SLOTS = 4096,      /* tokens the limiter remembers at once (then it forgets the stalest) */
+    MCP_LIMIT_SLOTS = 4096,      /* callers the limiter remembers at once (then it forgets the stalest) */
     MCP_LIMIT_WINDOW_MS = 60000, /* the limiter's window */
 };
 
@@ -48,10 +48,11 @@ void api_mcp_free(void)
     limiter = NULL;
 }
 
-/* ---- the per-token limit ------------------------------------------------------------------------------------ */
+/* ---- the limit per workspace or operator credential --------------------------------------------------------- */
 
-/* Take `cost` requests from the window of the bearer's token (its SHA-256: the token itself is kept nowhere), and
- * say where it stands (X-RateLimit-*); false after answering 401 (no bearer) or 429. */
+/* Take `cost` requests from the window of the caller — a workspace token's workspace (minting more tokens buys no
+ * more requests), else the operator's bearer — keyed by a SHA-256 (the token itself is kept nowhere), and say where
+ * it stands (X-RateLimit-*); false after answering 401 (no bearer) or 429. */
 static bool within_limit(http_req *rq, long cost)
 {
     const char *bearer = token_from_header(rq->arena, http_header(rq, "authorization"));
@@ -59,8 +60,11 @@ static bool within_limit(http_req *rq, long cost)
         api_fail(rq, CL_UNAUTHORIZED, "missing bearer token");
         return false;
     }
+    const caller *who = api_caller(rq);
+    const char *key = who->kind == CALLER_WORKSPACE ? arena_sprintf(rq->arena, "workspace %s", who->workspace_id)
+                                                    : arena_sprintf(rq->arena, "bearer %s", bearer);
     uint8_t digest[ID_SHA256_LEN];
-    id_sha256(bearer, strlen(bearer), digest);
+    id_sha256(key, strlen(key), digest);
     ratelimit_window w;
     bool ok = ratelimit_take_window(limiter, digest, time_mono_ms(), cost, &w);
     long reset_s = (long)((w.reset_ms + 999) / 1000);
@@ -273,6 +277,16 @@ void api_mcp(http_req *rq)
     pthread_mutex_unlock(&x->mu);
     if (last)
         finish(x);
+}
+
+/* HEAD of the stream: its headers, counted as the stream is (else HEAD would be a way around the window). */
+void api_mcp_stream_head(http_req *rq)
+{
+    ws_row w;
+    if (!within_limit(rq, 1) || !acting_workspace(rq, &w))
+        return;
+    http_add_header(rq, "cache-control", "no-cache");
+    http_respond(rq, 200, "text/event-stream", "", 0);
 }
 
 void api_mcp_stream(http_req *rq)

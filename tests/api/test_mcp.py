@@ -707,7 +707,7 @@ def test_the_bridge_reaches_no_further_than_the_rest_token(server, agent):
 
 # ---- transport: the limit and the stream ---------------------------------------------------------------------
 
-def test_the_per_token_limit(start_colony):
+def test_the_limit_per_workspace_or_operator(start_colony):
     c = start_colony(args=["--mcp-rate-limit", "5"])
     w = ws(c)
     seen = []
@@ -730,11 +730,21 @@ def test_the_per_token_limit(start_colony):
     assert r.status_code == 429
     r = requests.get(f"{c.url}/workspaces/{w['id']}/mcp/stream", headers=bearer(w["auth_token"]), timeout=10)
     assert r.status_code == 429
-    # the window is the token's: another token of the same workspace has its own
+    # the window is the workspace's: a token minted for more does not open a new one (HEAD of the stream neither)
     t2 = c.post(f"/workspaces/{w['id']}/tokens", headers=ADMIN).json()["auth_token"]
     r = post(c, w, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, token=t2)
+    assert r.status_code == 429 and r.headers["X-RateLimit-Remaining"] == "0"
+    r = requests.head(f"{c.url}/workspaces/{w['id']}/mcp/stream", headers=bearer(t2), timeout=10)
+    assert r.status_code == 429
+    # an operator's credential has its own window, whichever workspace it acts as
+    r = post(c, w, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, token=ADMIN["Authorization"][7:])
     assert r.status_code == 200 and r.headers["X-RateLimit-Remaining"] == "4"
-    assert metric(c, "colony_mcp_rate_limited_total") == 3
+    other = ws(c)
+    r = post(c, other, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, token=ADMIN["Authorization"][7:])
+    assert r.status_code == 200 and r.headers["X-RateLimit-Remaining"] == "3"
+    r = post(c, other, {"jsonrpc": "2.0", "id": 1, "method": "ping"})  # another workspace: its own window
+    assert r.status_code == 200 and r.headers["X-RateLimit-Remaining"] == "4"
+    assert metric(c, "colony_mcp_rate_limited_total") == 5
 
 
 def test_the_stream_keeps_alive_and_ends_with_its_token(start_colony):
