@@ -168,7 +168,7 @@ static const opt OPTS[] = {
     {"--public-url", "EXTERNAL_PLATFORM_URL", "",
      "colony's URL as agents reach it, for the external-connection snippets (default: from each request's Host)",
      OPT_STR, OFF(public_url), 0, 0},
-    {"--mcp-rate-limit", "MCP_RATE_LIMIT", "120", "MCP requests per token per minute (a batch counts each request)",
+    {"--mcp-rate-limit", "MCP_RATE_LIMIT", "120", "MCP requests per workspace (or operator credential) per minute (a batch counts each request)",
      OPT_LONG, OFF(mcp_rate_limit), 1, 100000},
     {"--mcp-allow-send-message", "MOLECULE_MCP_ALLOW_SEND_MESSAGE", "false",
      "offer agents the MCP tool send_message_to_user (a message into their user's chat)", OPT_BOOL,

@@ -41,7 +41,7 @@ struct a2a_job {
     db_t *own_db;      /* a background sender's connection (its client's callbacks have no worker context) */
     a2a_done_fn done;  /* told the outcome, when set */
     void *done_arg;
-    void (*slow)(void *arg); /* told on the loop when the agent is slow to answer (a2a_job_wait) */
+    void (*slow)(void *arg, bool stopping); /* told on the loop when the agent is slow to answer (a2a_job_wait) */
     a2a_done outcome;
 };
 
@@ -78,7 +78,7 @@ static void job_attach(a2a_job *j, http_req *rq)
 
 arena_t *a2a_job_arena(a2a_job *j) { return j->arena; }
 
-void a2a_job_wait(a2a_job *j, a2a_done_fn done, void (*slow)(void *arg), void *arg)
+void a2a_job_wait(a2a_job *j, a2a_done_fn done, void (*slow)(void *arg, bool stopping), void *arg)
 {
     j->done = done;
     j->slow = slow;
@@ -165,7 +165,8 @@ static void on_delivered(void *arg, void *ctx, const http_call_result *r)
     db_t *db = ctx ? ctx : j->own_db;
     if (db == NULL) { /* the server is stopping: nothing is recorded; the sender retries */
         job_fail(j, CL_UNAVAILABLE, NULL, "colony is shutting down; retry");
-        j->outcome = (a2a_done){.kind = A2A_DONE_FAILED, .error = "colony is shutting down; retry", .duration_ms = -1};
+        j->outcome = (a2a_done){.kind = A2A_DONE_FAILED, .error = "colony is shutting down; retry", .stopping = true,
+                                .duration_ms = -1};
         job_finish(j, NULL);
         return;
     }
@@ -212,7 +213,9 @@ static void on_delivered(void *arg, void *ctx, const http_call_result *r)
         metric_inc(METRIC_A2A_FAILED);
         o.error = r->error;
         job_log(j, db, &o);
-        job_delegation(j, db, "failed", r->error, NULL);
+        if (r->outcome != HTTP_CALL_CANCELLED) /* cut by a stop, the delegation stays open: the agent may have it */
+            job_delegation(j, db, "failed", r->error, NULL);
+        j->outcome.stopping = r->outcome == HTTP_CALL_CANCELLED;
         j->outcome.error = r->outcome == HTTP_CALL_TOO_LARGE      ? "agent response too large"
                            : r->outcome == HTTP_CALL_REFUSED    ? "workspace URL is not publicly routable"
                            : r->outcome == HTTP_CALL_CANCELLED ? "colony is shutting down; retry"
@@ -253,10 +256,10 @@ void a2a_job_hold(a2a_job *j, db_t *db, const a2a_target *t, const char *sender,
 }
 
 /* On the I/O loop, before the outcome (client.h): only the waiter's own business. */
-static void job_slow(void *arg)
+static void job_slow(void *arg, bool stopping)
 {
     a2a_job *j = arg;
-    j->slow(j->done_arg);
+    j->slow(j->done_arg, stopping);
 }
 
 void a2a_job_start(a2a_job *j, http_client *cl, db_t *db, const a2a_target *t, const char *sender, const a2a_msg *m,

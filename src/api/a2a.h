@@ -52,6 +52,7 @@ typedef struct {
     size_t body_len;
     const char *error;
     bool busy;            /* the agent was busy: QUEUED, or FAILED when the queue would not take it */
+    bool stopping;        /* FAILED because the server stopped first: nothing is known of the agent's answer */
     const char *queue_id; /* QUEUED */
     int64_t queue_depth, active_tasks;
     int64_t duration_ms;  /* a push's, else -1 */
@@ -63,8 +64,9 @@ typedef void (*a2a_done_fn)(void *arg, db_t *db, const a2a_done *d);
 
 /* A waiter for a job started with a2a_job_start (call before it): `done` is told the outcome once, on a pool
  * worker; `slow`, when not NULL, is told on the I/O loop, and before `done`, when the agent has not answered within
- * the client's slow threshold (http_call.on_slow: no blocking, no database). */
-void a2a_job_wait(a2a_job *j, a2a_done_fn done, void (*slow)(void *arg), void *arg);
+ * the client's slow threshold, or when the server begins to stop (`stopping`; http_call.on_slow: no blocking, no
+ * database). */
+void a2a_job_wait(a2a_job *j, a2a_done_fn done, void (*slow)(void *arg, bool stopping), void *arg);
 
 /* Send `m` (built in the job's arena) from no workspace (as the canvas does: a schedule's prompt) to workspace
  * `target_id`, from a background thread whose connection is `db` and whose own client is `cl`, the way POST

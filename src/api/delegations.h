@@ -23,7 +23,7 @@ typedef enum { DELEG_SENT_POLL, DELEG_SENT_QUEUED, DELEG_SENT_PUSH, DELEG_SENT_F
 /* Who waits for a push delivery's outcome (a2a_job_wait). */
 typedef struct {
     a2a_done_fn done;
-    void (*slow)(void *arg);
+    void (*slow)(void *arg, bool stopping);
     void *arg;
 } deleg_waiter;
 

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/auth.h"
 #include "api/errors.h"
 #include "api/input.h"
 #include "model/connection.h"
@@ -100,7 +101,9 @@ void api_external_rotate(http_req *rq)
     cl_error e;
     if (!external_workspace(rq, &w, &url)) /* every refusal before anything is revoked */
         return;
-    if (token_rotate_workspace(rq->db, rq->arena, w.id, plain, &t, &e) != CL_OK) {
+    const caller *who = api_caller(rq); /* a workspace token rotates once; an operator's has no turn to lose */
+    const char *own = who->kind == CALLER_WORKSPACE ? who->token_id : NULL;
+    if (token_rotate_workspace(rq->db, rq->arena, w.id, own, plain, &t, &e) != CL_OK) {
         api_reply_error(rq, &e);
         return;
     }

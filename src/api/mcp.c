@@ -25,7 +25,7 @@
 #include "model/token.h"
 
 enum {
-    MCP_LIMIT_SLOTS = 4096,      /* tokens the limiter remembers at once (then it forgets the stalest) */
+    MCP_LIMIT_SLOTS = 4096,      /* callers the limiter remembers at once (then it forgets the stalest) */
     MCP_LIMIT_WINDOW_MS = 60000, /* the limiter's window */
 };
 
@@ -48,10 +48,11 @@ void api_mcp_free(void)
     limiter = NULL;
 }
 
-/* ---- the per-token limit ------------------------------------------------------------------------------------ */
+/* ---- the limit per workspace or operator credential --------------------------------------------------------- */
 
-/* Take `cost` requests from the window of the bearer's token (its SHA-256: the token itself is kept nowhere), and
- * say where it stands (X-RateLimit-*); false after answering 401 (no bearer) or 429. */
+/* Take `cost` requests from the window of the caller — a workspace token's workspace (minting more tokens buys no
+ * more requests), else the operator's bearer — keyed by a SHA-256 (the token itself is kept nowhere), and say where
+ * it stands (X-RateLimit-*); false after answering 401 (no bearer) or 429. */
 static bool within_limit(http_req *rq, long cost)
 {
     const char *bearer = token_from_header(rq->arena, http_header(rq, "authorization"));
@@ -59,8 +60,11 @@ static bool within_limit(http_req *rq, long cost)
         api_fail(rq, CL_UNAUTHORIZED, "missing bearer token");
         return false;
     }
+    const caller *who = api_caller(rq);
+    const char *key = who->kind == CALLER_WORKSPACE ? arena_sprintf(rq->arena, "workspace %s", who->workspace_id)
+                                                    : arena_sprintf(rq->arena, "bearer %s", bearer);
     uint8_t digest[ID_SHA256_LEN];
-    id_sha256(bearer, strlen(bearer), digest);
+    id_sha256(key, strlen(key), digest);
     ratelimit_window w;
     bool ok = ratelimit_take_window(limiter, digest, time_mono_ms(), cost, &w);
     long reset_s = (long)((w.reset_ms + 999) / 1000);
@@ -91,19 +95,38 @@ typedef struct {
     jsonrpc_msg msg;
     json_t **responses; /* one slot per call */
     mcp_call *calls;
-    size_t open; /* slots not answered yet, plus the handler's own while it runs */
+    size_t open;  /* slots not answered yet, plus the handler's own while it runs */
+    size_t spent; /* of MCP_RESPONSE_TEXT_MAX: the JSON form of the texts answered so far */
 } exchange;
 
-/* `s` as a JSON string, invalid UTF-8 (an agent's raw reply) replaced by U+FFFD. A new reference. */
-static json_t *text_json(const char *s)
+/* Bytes of an ASCII byte in a JSON string as jansson writes it: \" \\ \b \f \n \r \t, other control bytes
+ * \u00XX. */
+static size_t json_byte_cost(unsigned char ch)
 {
-    size_t n = strlen(s);
-    if (utf8_valid(s, n))
-        return json_stringn(s, n);
-    char *clean = xmalloc(3 * n + 1);
-    json_t *v = json_stringn(clean, utf8_sanitize(s, n, clean));
-    free(clean);
-    return v;
+    if (ch == '"' || ch == '\\' || ch == '\b' || ch == '\f' || ch == '\n' || ch == '\r' || ch == '\t')
+        return 2;
+    return ch < 0x20 ? 6 : 1;
+}
+
+char *mcp_text_cut(const char *s, size_t len, size_t cap, size_t *cost, bool *cut)
+{
+    char *out = xmalloc(cap + 1); /* every byte written costs at least one */
+    size_t i = 0, o = 0, c = 0;
+    while (i < len) {
+        size_t k = utf8_seq_len(s + i, len - i);
+        const char *src = k > 0 ? s + i : "\xEF\xBF\xBD"; /* U+FFFD for each invalid byte, as utf8_sanitize */
+        size_t n = k > 0 ? k : 3, w = k == 1 ? json_byte_cost((unsigned char)s[i]) : n;
+        if (c + w > cap)
+            break;
+        memcpy(out + o, src, n);
+        o += n;
+        c += w;
+        i += k > 0 ? k : 1;
+    }
+    out[o] = '\0';
+    *cost = c;
+    *cut = i < len;
+    return out;
 }
 
 static void finish(exchange *x)
@@ -135,7 +158,25 @@ static void settle(exchange *x, size_t i, json_t *r)
 void mcp_call_done(mcp_call *c, const char *text)
 {
     exchange *x = c->exchange;
-    json_t *content = json_pack("{s:[{s:s, s:o}]}", "content", "type", "text", "text", text_json(text));
+    size_t cost;
+    bool cut;
+    char *clean = mcp_text_cut(text, strlen(text), MCP_RESPONSE_TEXT_MAX, &cost, &cut);
+    pthread_mutex_lock(&x->mu); /* first answered, first served: a batch's calls end in any order */
+    bool fits = !cut && x->spent + cost <= MCP_RESPONSE_TEXT_MAX;
+    if (fits)
+        x->spent += cost;
+    pthread_mutex_unlock(&x->mu);
+    if (!fits) {
+        free(clean);
+        cl_error e;
+        cl_fail(&e, CL_TOO_LARGE,
+                "this response has spent its budget (%d bytes of tool text): the call ran, its text is not shown; %s",
+                MCP_RESPONSE_TEXT_MAX, c->follow ? c->follow : "call it alone, or ask for less");
+        mcp_call_fail(c, &e);
+        return;
+    }
+    json_t *content = json_pack("{s:[{s:s, s:o}]}", "content", "type", "text", "text", json_stringn(clean, strlen(clean)));
+    free(clean);
     metric_inc(METRIC_MCP_TOOL_OK);
     settle(x, c->slot, jsonrpc_result(x->msg.calls[c->slot].id, content));
 }
@@ -145,9 +186,16 @@ void mcp_call_fail(mcp_call *c, const cl_error *e)
     exchange *x = c->exchange;
     const char *code = e->code ? e->code : cl_err_code(e->err);
     metric_inc(METRIC_MCP_TOOL_FAILED);
-    log_info("mcp tool call failed", "workspace=%s tool=%s code=%s error=\"%s\"", c->self->id, c->tool, code, e->msg);
+    char qtool[160], qmsg[512]; /* both may carry what the client sent: quoted, so no line can be forged */
+    log_info("mcp tool call failed", "workspace=%s tool=\"%s\" code=%s error=\"%s\"", c->self->id,
+             log_quote(qtool, sizeof(qtool), c->tool, strlen(c->tool)), code,
+             log_quote(qmsg, sizeof(qmsg), e->msg, strlen(e->msg)));
     /* the reference's message, and what the REST route would have said in data (never more than it would) */
-    json_t *data = json_pack("{s:o, s:s}", "error", text_json(e->msg), "code", code);
+    size_t cost;
+    bool cut;
+    char *msg = mcp_text_cut(e->msg, strlen(e->msg), sizeof(e->msg) * 6, &cost, &cut); /* valid UTF-8, whole */
+    json_t *data = json_pack("{s:s, s:s}", "error", msg, "code", code);
+    free(msg);
     settle(x, c->slot, jsonrpc_error(x->msg.calls[c->slot].id, JSONRPC_SERVER_ERROR, "tool call failed", data));
 }
 
@@ -168,9 +216,9 @@ static void tools_call(exchange *x, size_t i, const ws_row *self)
         return;
     }
     mcp_call *c = &x->calls[i];
-    *c = (mcp_call){x->rq, self, json_string_value(name), json_is_object(args) ? args : json_own(x->rq->arena,
-                                                                                                  json_object()),
-                    x, i};
+    *c = (mcp_call){.rq = x->rq, .self = self, .tool = json_string_value(name),
+                    .args = json_is_object(args) ? args : json_own(x->rq->arena, json_object()), .exchange = x,
+                    .slot = i};
     mcp_tool_call(c);
 }
 
@@ -229,6 +277,16 @@ void api_mcp(http_req *rq)
     pthread_mutex_unlock(&x->mu);
     if (last)
         finish(x);
+}
+
+/* HEAD of the stream: its headers, counted as the stream is (else HEAD would be a way around the window). */
+void api_mcp_stream_head(http_req *rq)
+{
+    ws_row w;
+    if (!within_limit(rq, 1) || !acting_workspace(rq, &w))
+        return;
+    http_add_header(rq, "cache-control", "no-cache");
+    http_respond(rq, 200, "text/event-stream", "", 0);
 }
 
 void api_mcp_stream(http_req *rq)

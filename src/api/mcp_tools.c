@@ -87,22 +87,41 @@ void mcp_done_json(mcp_call *c, json_t *v, size_t flags)
 
 /* ---- delegations -------------------------------------------------------------------------------------------- */
 
-/* The text of an agent's reply as the tools show it: "[error] <message>" for a JSON-RPC error, else its first text
- * part (the one every delegation preview takes), else the JSON of its result, else the body as it came. */
-static const char *reply_text(arena_t *a, const char *body, size_t len)
+/* `text` (len bytes, any bytes) cut to MCP_REPLY_TEXT_MAX as mcp_text_cut cuts, and when cut a note saying so and
+ * where the whole reply is: the target's a2a_receive activity row of message `did` (the exchange keeps it whole). */
+static const char *reply_bounded(arena_t *a, const char *text, size_t len, const char *target, const char *did)
+{
+    size_t cost;
+    bool cut;
+    char *kept = mcp_text_cut(text, len, MCP_REPLY_TEXT_MAX, &cost, &cut);
+    const char *out = cut ? arena_sprintf(a,
+                                          "%s\n\n[colony cut this reply at %d bytes; the agent's whole reply is in "
+                                          "the a2a_receive activity of workspace %s (message %s)]",
+                                          kept, MCP_REPLY_TEXT_MAX, target, did)
+                          : arena_strdup(a, kept);
+    free(kept);
+    return out;
+}
+
+/* The text of an agent's reply to delegation `did` as the tools show it, bounded (reply_bounded): "[error]
+ * <message>" for a JSON-RPC error, else its first text part (the one every delegation preview takes), else the JSON
+ * of its result, else the body as it came. */
+static const char *reply_text(arena_t *a, const char *body, size_t len, const char *target, const char *did)
 {
     json_t *v;
     cl_error ignore;
-    if (json_parse(a, body, len, &v, &ignore) != CL_OK || !json_is_object(v))
-        return arena_strndup(a, body, len);
+    if (json_parse(a, body, len, &v, &ignore) != CL_OK)
+        return reply_bounded(a, body, len, target, did);
+    if (json_is_string(v)) /* what the activity row keeps of a reply that was no JSON (model/a2a.c) */
+        return reply_bounded(a, json_string_value(v), json_string_length(v), target, did);
+    if (!json_is_object(v))
+        return reply_bounded(a, body, len, target, did);
     const char *err = json_string_value(json_object_get(json_object_get(v, "error"), "message"));
-    if (err != NULL)
-        return arena_sprintf(a, "[error] %s", err);
-    const char *text = a2a_reply_text(a, body, len);
-    if (text != NULL)
-        return text;
+    const char *text = err ? arena_sprintf(a, "[error] %s", err) : a2a_reply_text(a, body, len);
     json_t *result = json_object_get(v, "result");
-    return result ? json_dump_arena(a, result, NULL) : arena_strndup(a, body, len);
+    if (text == NULL && result != NULL)
+        text = json_dump_arena(a, result, NULL);
+    return text ? reply_bounded(a, text, strlen(text), target, did) : reply_bounded(a, body, len, target, did);
 }
 
 /* A delegation that has not answered yet: where it stands, and how to follow it. */
@@ -133,12 +152,15 @@ typedef struct {
     bool answered;
 } delegate_wait;
 
-static void delegate_slow(void *arg)
+static void delegate_slow(void *arg, bool stopping)
 {
     delegate_wait *w = arg;
     w->answered = true;
     done_pending(w->c, w->did, w->target, "dispatched",
-                 "the agent has not answered yet; the delegation goes on, and check_task_status shows its result");
+                 stopping ? "colony is shutting down; the delegation was sent and stays open, and check_task_status "
+                            "shows what becomes of it"
+                          : "the agent has not answered yet; the delegation goes on, and check_task_status shows its "
+                            "result");
 }
 
 static void delegate_done(void *arg, db_t *db, const a2a_done *d)
@@ -146,15 +168,16 @@ static void delegate_done(void *arg, db_t *db, const a2a_done *d)
     delegate_wait *w = arg;
     if (!w->answered && d->kind == A2A_DONE_REPLIED && d->body_len > 0) {
         arena_t *a = arena_new();
-        mcp_call_done(w->c, reply_text(a, d->body, d->body_len));
+        mcp_call_done(w->c, reply_text(a, d->body, d->body_len, w->target, w->did));
         arena_free(a);
     } else if (!w->answered && d->kind == A2A_DONE_QUEUED) {
         done_pending(w->c, w->did, w->target, "queued",
                      "the agent is busy; the task is delivered when it has capacity: check_task_status");
     } else if (!w->answered) { /* the agent's own failure (its status), or the way to it */
         cl_error e;
-        cl_fail_code(&e, CL_BAD_GATEWAY, d->status >= 300 ? "agent_error" : d->busy ? "unavailable" : "bad_gateway",
-                     "%s", d->error ? d->error : "the agent gave no answer");
+        cl_fail_code(&e, d->stopping ? CL_UNAVAILABLE : CL_BAD_GATEWAY,
+                     d->status >= 300 ? "agent_error" : d->busy || d->stopping ? "unavailable" : "bad_gateway", "%s",
+                     d->error ? d->error : "the agent gave no answer");
         mcp_call_fail(w->c, &e);
     }
     free(w);
@@ -167,6 +190,7 @@ static void delegate_task(mcp_call *c)
     deleg_row d;
     if (!delegate_begin(c, &target, &task, &files, &d))
         return;
+    c->follow = arena_sprintf(c->rq->arena, "check_task_status {\"workspace_id\": \"%s\", \"task_id\": \"%s\"}", target, d.delegation_id);
     delegate_wait *w = xcalloc(1, sizeof(*w));
     *w = (delegate_wait){c, d.delegation_id, target, false};
     cl_error e;
@@ -231,7 +255,7 @@ static void check_task_status(mcp_call *c)
     const char *reply = NULL, *result = d.result_preview;
     if (strcmp(d.status, "completed") == 0 &&
         a2a_prior_reply(rq->db, rq->arena, d.callee_id, c->self->id, d.delegation_id, &reply, &e) == CL_OK)
-        result = reply_text(rq->arena, reply, strlen(reply));
+        result = reply_text(rq->arena, reply, strlen(reply), d.callee_id, d.delegation_id);
     if (result != NULL && result[0] != '\0')
         json_object_set_new(v, "result", json_string(result));
     mcp_done_json(c, v, JSON_INDENT(2) | JSON_SORT_KEYS);

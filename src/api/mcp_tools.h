@@ -27,9 +27,17 @@ struct mcp_call {
     json_t *args;
     void *exchange; /* the bridge's (mcp.c) */
     size_t slot;
+    const char *follow; /* set by a tool whose work goes on: how to see its outcome (for the budget's refusal) */
 };
 
-/* The result of the call: {"content":[{"type":"text","text":text}]} (text is copied). Any thread. */
+enum {
+    MCP_REPLY_TEXT_MAX = 256 << 10,  /* an agent's reply in a tool's text: its JSON form, then the cut's note */
+    MCP_RESPONSE_TEXT_MAX = 4 << 20, /* the JSON form of all the texts of one POST (a batch's budget) */
+};
+
+/* The result of the call: {"content":[{"type":"text","text":text}]} (text is copied; invalid UTF-8 becomes U+FFFD).
+ * When the texts of the request would pass MCP_RESPONSE_TEXT_MAX with this one, the call fails instead (too_large,
+ * naming c->follow when set): however many calls a batch holds, its answer stays bounded. Any thread. */
 void mcp_call_done(mcp_call *c, const char *text);
 /* A tool error (logged with its detail). Any thread. */
 void mcp_call_fail(mcp_call *c, const cl_error *e);
@@ -45,6 +53,11 @@ bool mcp_arg_opt(mcp_call *c, const char *key, const char **out);
 bool mcp_ok_or_fail(mcp_call *c, cl_err r, const cl_error *e);
 /* Answer with `v` serialised with `flags` (takes the reference). */
 void mcp_done_json(mcp_call *c, json_t *v, size_t flags);
+
+/* s[0..len) as valid UTF-8 (each invalid byte U+FFFD) cut on a code point where its JSON form (control characters
+ * escaped, `"` and `\` too) would pass `cap` bytes, NUL-terminated (free() it); *cost: that form's length, *cut:
+ * whether anything was left out. Reads at most `cap` bytes of s, so a huge input costs nothing more. */
+char *mcp_text_cut(const char *s, size_t len, size_t cap, size_t *cost, bool *cut);
 
 /* The memory tools (mcp_memory.c; data.md §2.7), listed after the others. */
 void mcp_commit_memory(mcp_call *c);

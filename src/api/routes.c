@@ -263,7 +263,7 @@ const http_route api_routes[] = {
     {"POST", "/webhooks/:type", api_channel_webhook, ACCESS_PUBLIC},
     /* the MCP bridge (schedules-mcp.md §7): JSON-RPC acting as :id; its SSE keep-alive; external connection */
     {"POST", "/workspaces/:id/mcp", api_mcp, ACCESS_WORKSPACE},
-    {"HEAD", "/workspaces/:id/mcp/stream", events_stream_head, ACCESS_WORKSPACE}, /* before its GET row */
+    {"HEAD", "/workspaces/:id/mcp/stream", api_mcp_stream_head, ACCESS_WORKSPACE}, /* before its GET row */
     {"GET", "/workspaces/:id/mcp/stream", api_mcp_stream, ACCESS_WORKSPACE},
     {"GET", "/workspaces/:id/external/connection", api_external_connection, ACCESS_WORKSPACE},
     {"POST", "/workspaces/:id/external/rotate", api_external_rotate, ACCESS_WORKSPACE},

@@ -25,6 +25,7 @@ struct http_client {
     h2o_loop_t *loop;
     bool own_loop;
     bool closed;                    /* cancelled: new calls end at once */
+    bool hurried;                   /* the server is stopping: waiters are told at once (http_client_hurry) */
     pool_t *pool;                   /* where callbacks run (NULL: on the loop) */
     h2o_multithread_queue_t *queue; /* where the resolver threads and other threads reach the loop */
     h2o_multithread_receiver_t getaddr_rx;
@@ -45,7 +46,7 @@ struct call {
     h2o_hostinfo_getaddr_req_t *getaddr; /* resolving the host name, until it answers */
     h2o_timeout_entry_t connect_timer;
     h2o_timeout_entry_t slow_timer;
-    void (*on_slow)(void *arg);
+    void (*on_slow)(void *arg, bool stopping);
     char *url, *head;
     h2o_iovec_t name; /* the host as the URL names it (into url; IPv6 without brackets) */
     uint16_t port;
@@ -272,7 +273,7 @@ static void on_connect_timeout(h2o_timeout_entry_t *entry)
 static void on_slow_timeout(h2o_timeout_entry_t *entry)
 {
     call *c = H2O_STRUCT_FROM_MEMBER(call, slow_timer, entry);
-    c->on_slow(c->arg);
+    c->on_slow(c->arg, false);
 }
 
 /* A failure known before any I/O still answers later, from the loop, as the contract of http_client_post says. */
@@ -353,7 +354,9 @@ static void start(call *c)
     }
     c->connect_timer.cb = on_connect_timeout; /* from now on it bounds resolution and connect together */
     h2o_timeout_link(cl->loop, &cl->connect_timeout, &c->connect_timer);
-    if (c->on_slow != NULL && defaults.slow_after_ms > 0) {
+    if (c->on_slow != NULL && cl->hurried) {
+        c->on_slow(c->arg, true);
+    } else if (c->on_slow != NULL && defaults.slow_after_ms > 0) {
         c->slow_timer.cb = on_slow_timeout;
         h2o_timeout_link(cl->loop, &cl->slow_timeout, &c->slow_timer);
     }
@@ -473,6 +476,17 @@ static void cancel_all(http_client *cl)
         if (h != NULL)
             h2o_http1client_cancel(h);
         finish(c, HTTP_CALL_CANCELLED, "shutting down");
+    }
+}
+
+void http_client_hurry(http_client *cl)
+{
+    cl->hurried = true;
+    for (call *c = cl->calls; c != NULL; c = c->next) {
+        if (c->on_slow != NULL && h2o_timeout_is_linked(&c->slow_timer)) { /* linked: not told yet */
+            h2o_timeout_unlink(&c->slow_timer);
+            c->on_slow(c->arg, true);
+        }
     }
 }
 

@@ -57,10 +57,11 @@ typedef struct {
     size_t max_response;       /* 0: 64 MiB */
     bool brief;                /* a call to a service that answers at once (a chat provider's API): the client's
                                   brief idle timeout, not the one agents get while they think */
-    /* May be NULL. Run once, with the callback's arg, on the client's loop when the call is still running
-     * slow_after_ms after it started (always before the callback, which runs later anyway); it must not block and
-     * must not touch the database. For a waiter that stops waiting, not for the call, which goes on. */
-    void (*on_slow)(void *arg);
+    /* May be NULL. Run at most once, with the callback's arg, on the client's loop when the call is still running
+     * slow_after_ms after it started, or at once when the server begins to stop (`stopping`: http_client_hurry),
+     * always before the callback, which runs later anyway; it must not block and must not touch the database. For
+     * a waiter that stops waiting, not for the call, which goes on (until the stop cancels it). */
+    void (*on_slow)(void *arg, bool stopping);
 } http_call;
 
 typedef struct {
@@ -92,6 +93,10 @@ struct pool;
 http_client *http_client_attach(struct st_h2o_evloop_t *loop, struct st_h2o_multithread_queue_t *queue,
                                 struct pool *pool);
 void http_client_cancel(http_client *cl);
+/* On the loop, when the server begins to stop: every call in flight that has an on_slow not yet run is told now
+ * (stopping), and so is every one that starts later; the calls themselves go on until cancelled. Its waiters answer
+ * their clients while the connections can still carry an answer. */
+void http_client_hurry(http_client *cl);
 void http_client_detach(http_client *cl);
 /* Limits used by the workers' clients; set once before the server starts. */
 void http_client_set_defaults(const http_client_limits *l);

@@ -447,6 +447,7 @@ static void begin_stop(worker_t *w)
     }
     h2o_context_request_shutdown(&w->ctx);
     stream_worker_stop(w); /* WebSockets get a close frame, event streams their end */
+    http_client_hurry(w->client); /* a request waiting for an agent answers now, while its connection lives */
 }
 
 /* Close idle connections; true once none is left. Past the deadline busy ones are cut too. */

@@ -227,6 +227,13 @@ cl_err deleg_set_status(db_t *db, arena_t *a, const char *delegation_id, const c
 {
     *moved = false;
     error = error ? error : "";
+    size_t plen = preview ? strlen(preview) : 0;
+    if (preview != NULL && !utf8_valid(preview, plen)) { /* an agent's raw reply (PostgreSQL refuses it): its head */
+        plen = plen < DELEG_PREVIEW_MAX ? plen : DELEG_PREVIEW_MAX;
+        char *clean = arena_alloc(a, 3 * plen + 1);
+        clean[utf8_sanitize(preview, plen, clean)] = '\0';
+        preview = clean;
+    }
     const char *kept = preview ? utf8_cut_copy(a, preview, DELEG_PREVIEW_MAX, false) : "";
     deleg_row d;
     cl_err e = db_tx_begin(db, err);

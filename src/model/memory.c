@@ -640,6 +640,8 @@ cl_err mem_search(db_t *db, arena_t *a, const mem_query *q, mem_record **rows, s
 cl_err mem_forget(db_t *db, arena_t *a, const char *workspace_id, const char *id, const char *namespace, bool log,
                   cl_error *err)
 {
+    if (namespace != NULL && !memns_name_valid(namespace)) /* as every write and search: never echoed back */
+        return cl_fail(err, CL_INVALID, "invalid namespace name");
     memns_set set;
     cl_err e = memns_resolve(db, a, workspace_id, &set, err);
     if (e != CL_OK)

@@ -149,8 +149,21 @@ cl_err token_revoke_all(db_t *db, arena_t *a, const char *workspace_id, cl_error
     return db_run(db, a, NULL, err, SQL_WS_REVOKE_ALL, "si", workspace_id, time_now_ms());
 }
 
-cl_err token_rotate_workspace(db_t *db, arena_t *a, const char *workspace_id, char plain[ID_TOKEN_LEN + 1],
-                              token_row *row, cl_error *err)
+/* The caller's own token, revoked first: the guarded UPDATE hits its live row once, so of the rotations presenting
+ * one token (on any node) exactly one gets past here; the others find it revoked. */
+static cl_err revoke_own(db_t *db, arena_t *a, const char *workspace_id, const char *token_id, cl_error *err)
+{
+    int64_t changed = 0;
+    if (token_id == NULL)
+        return CL_OK;
+    cl_err e = db_run(db, a, &changed, err, SQL_WS_REVOKE, "ssi", token_id, workspace_id, time_now_ms());
+    if (e == CL_OK && changed != 1)
+        return cl_fail(err, CL_UNAUTHORIZED, "invalid workspace auth token");
+    return e;
+}
+
+cl_err token_rotate_workspace(db_t *db, arena_t *a, const char *workspace_id, const char *caller_token_id,
+                              char plain[ID_TOKEN_LEN + 1], token_row *row, cl_error *err)
 {
     memset(row, 0, sizeof(*row));
     cl_err e = db_tx_begin(db, err);
@@ -160,6 +173,7 @@ cl_err token_rotate_workspace(db_t *db, arena_t *a, const char *workspace_id, ch
      * while this waits on the removal */
     if ((e = db_tx_lock_shared(db, WS_TREE_LOCK, err)) == CL_OK &&
         (e = db_tx_lock(db, db_lock_key(0x746b, workspace_id), err)) == CL_OK && /* "tk" */
+        (e = revoke_own(db, a, workspace_id, caller_token_id, err)) == CL_OK &&
         (e = token_revoke_all(db, a, workspace_id, err)) == CL_OK &&
         (e = token_mint_workspace(db, a, workspace_id, "instance", plain, row, err)) == CL_OK)
         e = event_record(db, a, EV_EXTERNAL_CREDENTIALS_ROTATED, workspace_id,

@@ -61,10 +61,13 @@ cl_err token_revoke_workspace(db_t *db, arena_t *a, const char *workspace_id, co
 cl_err token_revoke_all(db_t *db, arena_t *a, const char *workspace_id, cl_error *err);
 /* New credentials for an external agent (POST /workspaces/:id/external/rotate): in one transaction every live token
  * of the workspace revoked, one "instance" token minted, EXTERNAL_CREDENTIALS_ROTATED recorded. Rotations of one
- * workspace take turns, so however many run at once, one token is left: the last one's. CL_NOT_FOUND (nothing
- * revoked) for a missing or removed workspace. */
-cl_err token_rotate_workspace(db_t *db, arena_t *a, const char *workspace_id, char plain[ID_TOKEN_LEN + 1],
-                              token_row *row, cl_error *err);
+ * workspace take turns, so however many run at once, one token is left: the last one's. With `caller_token_id`
+ * (the workspace token that asked; NULL for an operator) that token must still be live when its turn comes, and is
+ * revoked first: of the rotations presenting one token only the first succeeds, the others are CL_UNAUTHORIZED
+ * "invalid workspace auth token" and change nothing. CL_NOT_FOUND (nothing revoked) for a missing or removed
+ * workspace. */
+cl_err token_rotate_workspace(db_t *db, arena_t *a, const char *workspace_id, const char *caller_token_id,
+                              char plain[ID_TOKEN_LEN + 1], token_row *row, cl_error *err);
 
 /* Which of these token ids are still live: org tokens (org true: not revoked, not expired) or workspace tokens
  * (not revoked, workspace not removed). live[i] answers ids[i]; at most TOKEN_LIVE_BATCH ids. */

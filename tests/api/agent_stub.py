@@ -20,8 +20,9 @@ class _Server(ThreadingHTTPServer):
 
 class AgentStub:
     def __init__(self):
-        self.mode = "echo"       # echo | busy | error | empty | close | slow | reply
+        self.mode = "echo"       # echo | busy | error | empty | close | slow | reply | raw
         self.reply_with = (200, None)  # reply mode: this status and JSON body, whatever was sent
+        self.raw_reply = b""     # raw mode: 200 with these bytes as the body (application/json, whatever they are)
         self.slow_s = 0.0
         self.usage = None        # echo replies carry result.usage when set ({"input_tokens", "output_tokens"})
         self.delivered = []      # JSON bodies answered in echo mode
@@ -56,6 +57,13 @@ class AgentStub:
                     return self.reply(500, {"error": "boom"})
                 if mode == "empty":
                     return self.reply(200, None)
+                if mode == "raw":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(stub.raw_reply)))
+                    self.end_headers()
+                    self.wfile.write(stub.raw_reply)
+                    return
                 if mode == "reply":
                     with stub.lock:
                         stub.delivered.append(json.loads(raw))

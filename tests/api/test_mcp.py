@@ -378,6 +378,24 @@ def test_v2_memory_tools(server):
     assert json.loads(call(server, a, "search_memory", namespaces=[own, team]))["memories"] == []
 
 
+FORGED = '\nts=2026-01-01T00:00:00.000Z level=error msg="FORGED" by=mcp'
+
+
+def test_what_a_client_names_cannot_forge_a_log_line(server):
+    """A tool name, a namespace (in the message of a failed call) and the like are quoted in colony's log; a
+    namespace that is no namespace name is refused by forget_memory as by the other memory tools."""
+    w = ws(server)
+    assert call(server, w, "forget_memory", memory_id=str(uuid.uuid4()), namespace="x" + FORGED) == \
+        tool_error("invalid namespace name", "invalid_request")
+    assert call(server, w, "nope" + FORGED) == tool_error("unknown tool", "not_found")
+    assert call(server, w, "commit_memory_v2", content="x", namespace="x" + FORGED) == \
+        tool_error("invalid namespace name", "invalid_request")
+    log = server.read_log().splitlines()
+    assert [line for line in log if line.startswith("ts=2026-01-01T00:00:00.000Z")] == []
+    quoted = [line for line in log if "tool=\"nope\\x0ats=2026" in line]
+    assert len(quoted) == 1 and 'code=not_found error="unknown tool"' in quoted[0], quoted
+
+
 # ---- delegations ---------------------------------------------------------------------------------------------
 
 def test_delegation_round_trip_to_a_push_agent(server, agent):
@@ -542,6 +560,93 @@ def test_a_slow_agent_is_not_waited_for_past_the_limit(start_colony, agent):
         [(0, "echo: t0"), (1, "echo: t1"), (2, "echo: t2"), (9, None)]
 
 
+
+REPLY_TEXT_MAX = 256 << 10     # the JSON form of an agent's reply in a tool's text
+RESPONSE_TEXT_MAX = 4 << 20    # the JSON form of all the texts of one POST
+
+
+def json_cost(text):
+    """Bytes of text as a JSON string's content (UTF-8, control characters escaped), as colony counts it."""
+    return len(json.dumps(text, ensure_ascii=False).encode()) - 2
+
+
+def test_a_huge_or_binary_reply_is_cut_and_a_batch_has_a_budget(server, agent):
+    boss = ws(server, mode="poll")
+    child = ws(server, parent=boss)
+    register(server, child, agent.url)
+    agent.mode = "raw"
+    for byte, char in ((b"\xff", "\ufffd"), (b"\x01", "\x01")):
+        agent.raw_reply = byte * (3 << 20)
+        text = call(server, boss, "delegate_task", workspace_id=child["id"], task="dump")
+        did = json.loads(agent.seen[-1][2])["params"]["message"]["messageId"]
+        kept = REPLY_TEXT_MAX // json_cost(char)  # cut on a code point where the JSON form would pass the bound
+        assert text == char * kept + (
+            f"\n\n[colony cut this reply at {REPLY_TEXT_MAX} bytes; the agent's whole reply is in the a2a_receive "
+            f"activity of workspace {child['id']} (message {did})]"), text[kept - 2:]
+        # check_task_status shows the same cut
+        st = json.loads(call(server, boss, "check_task_status", workspace_id=child["id"], task_id=did))
+        assert st["status"] == "completed" and st["result"] == text
+    # a batch's texts share one budget: past it, a call answers a tool error instead of its text
+    agent.raw_reply = b"\x01" * (1 << 20)
+    n = 20
+    batch = [{"jsonrpc": "2.0", "id": i, "method": "tools/call",
+              "params": {"name": "delegate_task", "arguments": {"workspace_id": child["id"], "task": f"t{i}"}}}
+             for i in range(n)]
+    r = post(server, boss, batch)
+    assert r.status_code == 200
+    answers = r.json()
+    assert [a["id"] for a in answers] == list(range(n))
+    texts = [a["result"]["content"][0]["text"] for a in answers if "result" in a]
+    refused = [a["error"] for a in answers if "error" in a]
+    each = json_cost(texts[0])
+    assert all(json_cost(t) == each and t.startswith("\x01" * 40000) for t in texts)  # notes name their messages
+    assert len(texts) == RESPONSE_TEXT_MAX // each < n
+    for e in refused:
+        assert e["code"] == -32000 and e["data"]["code"] == "too_large", e
+        assert e["data"]["error"].startswith(f"this response has spent its budget ({RESPONSE_TEXT_MAX} bytes of tool "
+                                             "text): the call ran, its text is not shown; check_task_status "
+                                             f"{{\"workspace_id\": \"{child['id']}\", \"task_id\": \""), e
+    assert len(r.content) < RESPONSE_TEXT_MAX + n * 1024
+    assert len({e["data"]["error"] for e in refused}) == len(refused)  # each names its own delegation
+
+
+def test_a_shutdown_answers_a_waiting_delegation_at_once(start_colony, agent):
+    """SIGTERM while delegate_task waits for an agent: the client is answered at once as when the agent is slow (the
+    delegation named, to follow with check_task_status), and the delegation is not failed: the push went out."""
+    import signal
+    import threading
+    c = start_colony(args=["--mcp-delegate-wait-ms", "20000", "--shutdown-timeout-ms", "4000"])
+    boss = ws(c, mode="poll")
+    child = ws(c, parent=boss)
+    register(c, child, agent.url)
+    agent.mode, agent.slow_s = "slow", 60.0  # it never answers while colony runs
+    answer = {}
+
+    def ask():
+        try:
+            answer["r"] = post(c, boss, {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
+                "name": "delegate_task", "arguments": {"workspace_id": child["id"], "task": "take your time"}}})
+        except requests.RequestException as e:
+            answer["e"] = e
+    t = threading.Thread(target=ask)
+    t.start()
+    wait_for(lambda: len(agent.seen) == 1)  # the push is out
+    did = json.loads(agent.seen[0][2])["params"]["message"]["messageId"]
+    c.send_signal(signal.SIGTERM)
+    t.join(timeout=3)  # well before the shutdown timeout would cut the connection
+    assert not t.is_alive() and "e" not in answer, answer
+    r = answer["r"]
+    assert r.status_code == 200, r.text
+    v = r.json()
+    assert v["id"] == 7 and "result" in v, v
+    assert json.loads(v["result"]["content"][0]["text"]) == {
+        "task_id": did, "status": "dispatched", "target_id": child["id"],
+        "note": "colony is shutting down; the delegation was sent and stays open, and check_task_status shows what "
+                "becomes of it"}
+    assert c.proc.wait(timeout=30) == 0
+    (row,) = c.db.query(f"SELECT status FROM delegations WHERE delegation_id = '{did}'")
+    assert row == ["dispatched"]  # not failed: the agent may well be working on it
+
 # ---- what the token may reach --------------------------------------------------------------------------------
 
 def test_the_bridge_reaches_no_further_than_the_rest_token(server, agent):
@@ -602,7 +707,7 @@ def test_the_bridge_reaches_no_further_than_the_rest_token(server, agent):
 
 # ---- transport: the limit and the stream ---------------------------------------------------------------------
 
-def test_the_per_token_limit(start_colony):
+def test_the_limit_per_workspace_or_operator(start_colony):
     c = start_colony(args=["--mcp-rate-limit", "5"])
     w = ws(c)
     seen = []
@@ -625,11 +730,21 @@ def test_the_per_token_limit(start_colony):
     assert r.status_code == 429
     r = requests.get(f"{c.url}/workspaces/{w['id']}/mcp/stream", headers=bearer(w["auth_token"]), timeout=10)
     assert r.status_code == 429
-    # the window is the token's: another token of the same workspace has its own
+    # the window is the workspace's: a token minted for more does not open a new one (HEAD of the stream neither)
     t2 = c.post(f"/workspaces/{w['id']}/tokens", headers=ADMIN).json()["auth_token"]
     r = post(c, w, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, token=t2)
+    assert r.status_code == 429 and r.headers["X-RateLimit-Remaining"] == "0"
+    r = requests.head(f"{c.url}/workspaces/{w['id']}/mcp/stream", headers=bearer(t2), timeout=10)
+    assert r.status_code == 429
+    # an operator's credential has its own window, whichever workspace it acts as
+    r = post(c, w, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, token=ADMIN["Authorization"][7:])
     assert r.status_code == 200 and r.headers["X-RateLimit-Remaining"] == "4"
-    assert metric(c, "colony_mcp_rate_limited_total") == 3
+    other = ws(c)
+    r = post(c, other, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, token=ADMIN["Authorization"][7:])
+    assert r.status_code == 200 and r.headers["X-RateLimit-Remaining"] == "3"
+    r = post(c, other, {"jsonrpc": "2.0", "id": 1, "method": "ping"})  # another workspace: its own window
+    assert r.status_code == 200 and r.headers["X-RateLimit-Remaining"] == "4"
+    assert metric(c, "colony_mcp_rate_limited_total") == 5
 
 
 def test_the_stream_keeps_alive_and_ends_with_its_token(start_colony):
@@ -770,6 +885,45 @@ def test_concurrent_rotations_leave_one_token(server):
     (winner,) = [t for t in minted if t.startswith(tok["prefix"])]
     assert server.get(f"/workspaces/{ext['id']}/external/connection", headers=bearer(winner)).status_code == 200
     assert len(rotated_events(server, ext)) == 8
+
+
+def rotate_with_one_token(nodes, ext, token):
+    """8 rotations at once with the same workspace token, spread over `nodes`: (status, body) of each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def rotate(i):
+        node = nodes[i % len(nodes)]
+        r = requests.post(f"{node.url}/workspaces/{ext['id']}/external/rotate", headers=bearer(token), timeout=30)
+        return r.status_code, r.json()
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(rotate, range(8)))
+
+
+def assert_one_rotation_won(c, ext, answers):
+    won = [body for status, body in answers if status == 200]
+    assert len(won) == 1, answers
+    lost = [(status, body) for status, body in answers if status != 200]
+    assert lost == [(401, {"error": "invalid workspace auth token", "code": "unauthorized"})] * 7, lost
+    (tok,) = live_tokens(c, ext)
+    winner = won[0]["connection"]["auth_token"]
+    assert winner.startswith(tok["prefix"])
+    assert c.get(f"/workspaces/{ext['id']}/external/connection", headers=bearer(winner)).status_code == 200
+    assert len(rotated_events(c, ext)) == 1
+
+
+def test_concurrent_rotations_with_one_token_one_wins(server):
+    """The caller's own token is revoked inside the rotation by a guarded UPDATE: one rotation per token."""
+    ext = ws(server, runtime="external")
+    assert_one_rotation_won(server, ext, rotate_with_one_token([server], ext, ext["auth_token"]))
+
+
+def test_concurrent_rotations_with_one_token_on_two_nodes_one_wins(backend, new_db, start_colony):
+    if backend != "postgres":
+        pytest.skip("several nodes share a PostgreSQL database; SQLite is a single-node store")
+    db = new_db()
+    a, b = start_colony(db=db), start_colony(db=db)
+    ext = ws(a, runtime="external")
+    assert_one_rotation_won(a, ext, rotate_with_one_token([a, b], ext, ext["auth_token"]))
 
 
 def test_external_connection_from_the_public_url_flag(start_colony):
