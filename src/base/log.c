@@ -60,12 +60,25 @@ void log_emit(log_level lvl, const char *msg, const char *fmt, ...)
     size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
     if (fmt != NULL && len + 2 < sizeof(line)) {
         line[len++] = ' ';
+        char fields[LOG_LINE_MAX];
         va_list ap;
         va_start(ap, fmt);
-        int m = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
+        int m = vsnprintf(fields, sizeof(fields), fmt, ap);
         va_end(ap);
-        if (m > 0)
-            len += (size_t)m < sizeof(line) - len ? (size_t)m : sizeof(line) - len - 1;
+        /* One record is one line whatever a caller formats into it: a value taken from a request (an error
+         * message naming a client's string) cannot start a forged record. Control bytes become \xNN. */
+        for (size_t i = 0; m > 0 && i < (size_t)m && i < sizeof(fields) - 1; i++) {
+            unsigned char c = (unsigned char)fields[i];
+            if (c >= 0x20 && c != 0x7F) {
+                if (len + 1 >= sizeof(line))
+                    break;
+                line[len++] = (char)c;
+            } else {
+                if (len + 5 >= sizeof(line))
+                    break;
+                len += (size_t)snprintf(line + len, sizeof(line) - len, "\\x%02x", c);
+            }
+        }
     }
     len = utf8_trim_incomplete(line, len); /* never emit half a code point when the line was cut */
     line[len++] = '\n';
