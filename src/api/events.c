@@ -14,7 +14,10 @@
 #include "model/registry.h"
 #include "model/workspace.h"
 
-enum { START_WAIT_MS = 10000 };
+/* How long the feed's start waits for transactions older than it (PostgreSQL). A subscriber's "now" waits less: a
+ * connect should not hang behind a long import; past the wait, an event of a transaction still open then counts as
+ * before the connect. */
+enum { START_WAIT_MS = 10000, NOW_WAIT_MS = 1000 };
 
 static bool dev_open;
 static event_horizon feed_horizon; /* the feed thread's, the only reader that asks for the horizon */
@@ -135,7 +138,7 @@ static bool cursor(http_req *rq, const char *header, int64_t *since)
 static bool from_now(http_req *rq, int64_t *since)
 {
     cl_error e;
-    if (*since >= 0 || event_read_start(rq->db, rq->arena, START_WAIT_MS, since, &e) == CL_OK)
+    if (*since >= 0 || event_read_start(rq->db, rq->arena, NOW_WAIT_MS, since, &e) == CL_OK)
         return true;
     api_reply_error(rq, &e);
     return false;
