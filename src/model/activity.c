@@ -11,6 +11,7 @@
 #include "base/json.h"
 #include "base/time.h"
 #include "base/utf8.h"
+#include "model/activity_horizon.h"
 #include "model/channel.h"
 #include "model/event.h"
 
@@ -271,6 +272,13 @@ cl_err activity_list(db_t *db, arena_t *a, const char *workspace_id, const activ
         if (e != CL_OK)
             return e;
     }
+    /* a resumable read (the caller goes on from its last row) stops where every smaller seq is final, so it never
+     * passes a row that commits later */
+    int64_t upto = INT64_MAX;
+    if (ascending && (e = activity_settled_upto(db, a, ACTIVITY_SETTLE_WAIT_MS, &upto, err)) != CL_OK)
+        return e;
+    if (upto < INT64_MAX)
+        before = upto + 1;
     e = db_query(db, a, &st, err, ascending ? SQL_LIST_ASC : SQL_LIST_DESC, "ssisiiiii", workspace_id, f->type,
                  (int64_t)f->source, f->peer_id, after, f->since_ms, f->before_ms, before, f->limit);
     return collect(st, a, e, rows, count, err);
