@@ -163,6 +163,8 @@ void engine_finish(engine_req *e, int status, size_t bytes_out)
 
 bool http_origin_allowed(const http_req *rq) { return ((const engine_req *)rq)->origin != NULL; }
 
+bool http_origin_listed(const http_req *rq) { return ((const engine_req *)rq)->origin_listed; }
+
 bool http_peer_address(http_req *rq, netaddr *out)
 {
     *out = rq->peer_addr;

@@ -97,6 +97,8 @@ void http_req_drop(http_req *rq);
 void http_on_loop(http_req *rq, void (*fn)(http_req *rq, void *arg), void *arg);
 /* The request's Origin is one that --cors-origins admits (false when it names another, or there is none). */
 bool http_origin_allowed(const http_req *rq);
+/* The request's Origin is named in --cors-origins: "*" admits any page to the API, never names one. */
+bool http_origin_listed(const http_req *rq);
 /* The address the client connected from (the socket's peer, never a forwarded-for header); false when unknown. */
 bool http_peer_address(http_req *rq, netaddr *out);
 
