@@ -17,7 +17,8 @@
   const S = {
     token: sessionStorage.getItem('colony.token'),
     ws: new Map(), kids: new Map(), roots: [], flat: [], collapsed: new Set(),
-    selected: null, tab: 'inbox', lastId: 0, sock: null, retry: 0, inbox: null, mine: new Set(), sending: new Map(),
+    selected: null, tab: 'inbox', lastId: 0, listedMax: 0, held: null, feedIds: new Set(), sock: null, retry: 0,
+    inbox: null, mine: new Set(), sending: new Map(),
   };
 
   // ---- small helpers --------------------------------------------------------------------------------------
@@ -82,18 +83,23 @@
   }
   async function start() {
     $('signin').hidden = true; $('app').hidden = false; $('signout').hidden = false;
+    // Subscribe first, without `since`: the server starts the stream at a settled "now" (on PostgreSQL a lower id of
+    // a transaction still open commits later, so "after the newest id listed" could skip it for good). What the
+    // stream sends meanwhile is held until the org and the recent events are in, then merged by id.
+    S.held = [];
+    connect();
     try {
-      // the newest events first (the feed starts with them): the stream resumes right after the newest, so nothing
-      // between the list and /ws is lost
-      const recent = await get('/events?limit=' + FEED_START);
-      S.lastId = recent.length ? recent[0].id : 0;
       await loadOrg();
+      const recent = await get('/events?limit=' + FEED_START);
+      S.listedMax = recent.length ? recent[0].id : 0;
       for (const e of recent.reverse()) feed({ id: e.id, event: e.event_type, workspace_id: e.workspace_id, timestamp: e.created_at, payload: e.payload });
     } catch (e) {
       if (!(e instanceof ApiError && e.message === '401')) signOut('Could not load the org: ' + e.message);
       return;
     }
-    connect();
+    const held = S.held;
+    S.held = null;
+    for (const ev of held) apply(ev);
     const wanted = location.hash.slice(1);
     select(S.ws.has(wanted) ? wanted : null);
     loadInbox();
@@ -212,7 +218,9 @@
   }
   function connect() {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const url = `${proto}//${location.host}/ws?token=${encodeURIComponent(S.token)}&since=${S.lastId}`;
+    // a reconnect resumes after the last id the stream sent (or, if it sent none yet, the newest listed)
+    const since = S.lastId || S.listedMax;
+    const url = `${proto}//${location.host}/ws?token=${encodeURIComponent(S.token)}` + (since ? `&since=${since}` : '');
     const sock = new WebSocket(url);
     S.sock = sock;
     sock.onopen = () => { S.retry = 0; setLive(true); };
@@ -220,7 +228,7 @@
       let ev;
       try { ev = JSON.parse(m.data); } catch (_) { return; }
       if (typeof ev.id === 'number') { if (ev.id <= S.lastId) return; S.lastId = ev.id; }
-      apply(ev);
+      if (S.held) S.held.push(ev); else apply(ev);
     };
     sock.onclose = () => {
       if (S.sock !== sock || !S.token) return;
@@ -249,8 +257,8 @@
     }
     if (STATUS_EVENTS[ev.event] || ev.event === 'TASK_UPDATED') panelHead();
   }
-  function feed(ev) {
-    $('last-id').textContent = ev.id ? '#' + ev.id : '';
+  function feed(ev) { // newest first, each id once: the recent list and the stream's first events may overlap
+    if (ev.id) { if (S.feedIds.has(ev.id)) return; S.feedIds.add(ev.id); }
     const p = ev.payload || {};
     const what = p.current_task || p.message || p.content || p.title || p.action || p.status || p.error || '';
     const li = h('li', { 'data-id': ev.workspace_id || '', 'data-eid': ev.id || '' },
@@ -258,8 +266,11 @@
       h('span', { text: nameOf(ev.workspace_id) }),
       what ? h('div', { class: 'muted', text: String(what).slice(0, 140) }) : null);
     const f = $('feed');
-    f.prepend(li);
-    while (f.children.length > FEED_MAX) f.lastChild.remove();
+    let at = f.firstChild; // an id lower than ones shown (committed late) goes below them
+    while (at && ev.id && Number(at.dataset.eid) > ev.id) at = at.nextSibling;
+    f.insertBefore(li, at);
+    while (f.children.length > FEED_MAX) { S.feedIds.delete(Number(f.lastChild.dataset.eid)); f.lastChild.remove(); }
+    $('last-id').textContent = f.firstChild && f.firstChild.dataset.eid ? '#' + f.firstChild.dataset.eid : '';
   }
 
   // ---- the panel: a workspace (chat, activity, delegations, inbox), or the org's inbox -------------------
