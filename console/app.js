@@ -7,6 +7,8 @@
   const FEED_MAX = 200;         // events kept in the feed
   const FEED_START = 30;        // recent events it starts with
   const BEAT_REFRESH_MS = 30000; // how often the visible rows' heartbeats are read again
+  const NEW_REFRESH_MS = 1000;  // workspaces the events name but the page does not know: read at most once a second
+  const NEW_FEW = 10;           // up to this many are read one by one; more, with the list (one request a page)
   const STATUS_EVENTS = {
     WORKSPACE_ONLINE: 'online', WORKSPACE_OFFLINE: 'offline', WORKSPACE_DEGRADED: 'degraded',
     WORKSPACE_AWAITING_AGENT: 'awaiting_agent', WORKSPACE_PAUSED: 'paused', WORKSPACE_HIBERNATED: 'hibernated',
@@ -18,7 +20,7 @@
     token: sessionStorage.getItem('colony.token'),
     ws: new Map(), kids: new Map(), roots: [], flat: [], collapsed: new Set(),
     selected: null, tab: 'inbox', lastId: 0, listedMax: 0, held: null, feedIds: new Set(), sock: null, retry: 0,
-    inbox: null, mine: new Set(), sending: new Map(),
+    inbox: null, mine: new Set(), sending: new Map(), unknown: new Set(), fetching: false, frame: 0,
   };
 
   // ---- small helpers --------------------------------------------------------------------------------------
@@ -108,7 +110,7 @@
   }
 
   // ---- the org tree (rendered lazily: only the rows in view exist in the page) --------------------------------
-  async function loadOrg() {
+  async function listOrg() {
     const all = [];
     let cursor = null;
     do { // the whole org in one page up to 20,000 workspaces; past that, pages
@@ -116,6 +118,10 @@
       all.push(...data);
       cursor = next;
     } while (cursor);
+    return all;
+  }
+  async function loadOrg() {
+    const all = await listOrg();
     performance.mark('colony:org-loaded');
     S.ws = new Map(all.map((w) => [w.id, w]));
     reindex();
@@ -149,6 +155,9 @@
     S.flat = out;
     counts();
     renderTree();
+  }
+  function paint() { // counts and rows once a frame, however many events arrive in it
+    if (!S.frame) S.frame = requestAnimationFrame(() => { S.frame = 0; counts(); renderTree(); });
   }
   function counts() {
     const by = {};
@@ -196,14 +205,41 @@
     const row = ev.target.closest('.row');
     if (row) select(row.dataset.id);
   }
-  // A workspace the events name but the page does not know (created since), or whose heartbeat changed.
-  async function refreshOne(id) {
+  // A workspace whose heartbeat may have changed (the visible rows, now and then). True when the tree's shape changed.
+  async function fetchOne(id) {
     let w;
-    try { w = await get('/workspaces/' + id); } catch (_) { return; } // gone or refused: the next event tells
+    try { w = await get('/workspaces/' + id); } catch (_) { return false; } // gone or refused: the next event tells
     const old = S.ws.get(id);
     S.ws.set(id, { ...old, ...w }); // the public view has no current_task: the one known stays
-    if (!old || (old.parent_id || null) !== (w.parent_id || null)) reindex(); else { counts(); renderTree(); }
     if (id === S.selected) panelHead();
+    return !old || (old.parent_id || null) !== (w.parent_id || null);
+  }
+  async function refreshOne(id) {
+    if (await fetchOne(id)) reindex(); else paint();
+  }
+  // Workspaces the events name but the page does not know (created since): gathered, and read at most once a
+  // second — a few one by one, many with the list — then one reindex. An import of 10,000 costs a few list reads per
+  // open console, not 10,000 requests and 10,000 reindexes.
+  function unknownSeen(id) {
+    S.unknown.add(id);
+    if (!S.fetching) later('unknown', NEW_REFRESH_MS, fetchUnknown);
+  }
+  async function fetchUnknown() {
+    const ids = [...S.unknown];
+    S.unknown.clear();
+    S.fetching = true;
+    try {
+      if (ids.length <= NEW_FEW) {
+        await Promise.all(ids.map(fetchOne));
+      } else {
+        // only the rows the page lacks: the ones it has may be newer (from events) than this list
+        for (const w of await listOrg()) if (!S.ws.has(w.id)) S.ws.set(w.id, w);
+      }
+      reindex();
+    } catch (_) { /* refused or signed out: the next event asks again */ } finally {
+      S.fetching = false;
+      if (S.unknown.size) later('unknown', NEW_REFRESH_MS, fetchUnknown);
+    }
   }
   function refreshVisible() {
     const [first, last] = visibleRange();
@@ -240,14 +276,19 @@
   function apply(ev) {
     const id = ev.workspace_id, p = ev.payload || {}, w = id && S.ws.get(id);
     feed(ev);
-    if (STATUS_EVENTS[ev.event] && w) { w.status = STATUS_EVENTS[ev.event]; later('ws' + id, 300, () => refreshOne(id)); }
-    if (ev.event === 'TASK_UPDATED' && w) {
-      w.current_task = p.current_task || ''; w.active_tasks = p.active_tasks;
-      later('ws' + id, 300, () => refreshOne(id));
+    // the row changes from the event's payload alone: no request per event
+    if (STATUS_EVENTS[ev.event] && w) {
+      w.status = STATUS_EVENTS[ev.event];
+      if (p.delivery_mode) w.delivery_mode = p.delivery_mode;
     }
+    if (ev.event === 'TASK_UPDATED' && w) { // sent by a heartbeat
+      w.current_task = p.current_task || ''; w.active_tasks = p.active_tasks;
+      if (ev.timestamp) w.last_heartbeat_at = ev.timestamp;
+    }
+    if (ev.event === 'WORKSPACE_HEARTBEAT' && w && ev.timestamp) w.last_heartbeat_at = ev.timestamp;
     if (ev.event === 'WORKSPACE_REMOVED') { S.ws.delete(id); later('reindex', 100, reindex); }
-    else if (id && !w) later('ws' + id, 100, () => refreshOne(id));
-    if (w) { counts(); renderTree(); }
+    else if (id && !w) unknownSeen(id);
+    if (w) paint();
     if (/^(APPROVAL|USER_TASK|REQUEST)_/.test(ev.event)) later('inbox', 200, loadInbox);
     if (id !== S.selected) return;
     if (S.tab === 'chat' && /^(USER_MESSAGE|A2A_RESPONSE|AGENT_MESSAGE)$/.test(ev.event) && !S.mine.has(p.message_id)) {
