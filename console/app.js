@@ -21,6 +21,7 @@
     ws: new Map(), kids: new Map(), roots: [], flat: [], collapsed: new Set(),
     selected: null, tab: 'inbox', lastId: 0, listedMax: 0, held: null, feedIds: new Set(), sock: null, retry: 0,
     inbox: null, mine: new Set(), sending: new Map(), unknown: new Set(), fetching: false, frame: 0,
+    session: 0, intervals: [],
   };
 
   // ---- small helpers --------------------------------------------------------------------------------------
@@ -60,11 +61,15 @@
 
   // ---- the API ----------------------------------------------------------------------------------------------
   class ApiError extends Error {}
+  class SignedOut extends ApiError {} // the session this call belonged to has ended: its answer concerns no one
   async function call(method, path, body) {
+    const session = S.session;
+    if (!S.token) throw new SignedOut('signed out');
     const headers = { Authorization: 'Bearer ' + S.token };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await r.text();
+    if (session !== S.session) throw new SignedOut('signed out');
     let data = null;
     try { data = text ? JSON.parse(text) : null; } catch (_) { /* not JSON */ }
     if (r.status === 401) { signOut('The token was refused (401): sign in again.'); throw new ApiError('401'); }
@@ -75,10 +80,23 @@
   const post = async (path, body) => (await call('POST', path, body)).data;
 
   // ---- sign in ----------------------------------------------------------------------------------------------
+  // Sign-out ends the session: its timers stop, its socket closes, what it loaded is forgotten, and the answers of its
+  // requests still in flight are dropped (call() sees the session changed).
   function signOut(why) {
     sessionStorage.removeItem('colony.token');
     S.token = null;
-    if (S.sock) { S.sock.onclose = null; S.sock.close(); S.sock = null; }
+    S.session++;
+    if (S.sock) { S.sock.onclose = null; S.sock.onmessage = null; S.sock.close(); S.sock = null; }
+    for (const t of S.intervals) clearInterval(t);
+    for (const t of timers.values()) clearTimeout(t);
+    if (S.frame) cancelAnimationFrame(S.frame);
+    Object.assign(S, {
+      intervals: [], frame: 0, ws: new Map(), kids: new Map(), roots: [], flat: [], selected: null, inbox: null,
+      lastId: 0, listedMax: 0, held: null, retry: 0, fetching: false,
+    });
+    timers.clear(); S.feedIds.clear(); S.unknown.clear(); S.sending.clear();
+    for (const id of ['feed', 'tree-space', 'view']) $(id).replaceChildren();
+    for (const id of ['counts', 'last-id', 'inbox-count']) $(id).textContent = '';
     $('app').hidden = true; $('signout').hidden = true; $('signin').hidden = false;
     $('signin-error').textContent = why || '';
     setLive(false);
@@ -88,15 +106,16 @@
     // Subscribe first, without `since`: the server starts the stream at a settled "now" (on PostgreSQL a lower id of
     // a transaction still open commits later, so "after the newest id listed" could skip it for good). What the
     // stream sends meanwhile is held until the org and the recent events are in, then merged by id.
-    S.held = [];
-    connect();
     try {
+      await get('/events?limit=1'); // the token first: a refused one opens no stream
+      S.held = [];
+      connect();
       await loadOrg();
       const recent = await get('/events?limit=' + FEED_START);
       S.listedMax = recent.length ? recent[0].id : 0;
       for (const e of recent.reverse()) feed({ id: e.id, event: e.event_type, workspace_id: e.workspace_id, timestamp: e.created_at, payload: e.payload });
     } catch (e) {
-      if (!(e instanceof ApiError && e.message === '401')) signOut('Could not load the org: ' + e.message);
+      if (!(e instanceof SignedOut) && !(e instanceof ApiError && e.message === '401')) signOut('Could not load the org: ' + e.message);
       return;
     }
     const held = S.held;
@@ -105,8 +124,8 @@
     const wanted = location.hash.slice(1);
     select(S.ws.has(wanted) ? wanted : null);
     loadInbox();
-    setInterval(refreshVisible, BEAT_REFRESH_MS);
-    setInterval(renderTree, 5000); // the "12s ago" labels
+    S.intervals.push(setInterval(refreshVisible, BEAT_REFRESH_MS));
+    S.intervals.push(setInterval(renderTree, 5000)); // the "12s ago" labels
   }
 
   // ---- the org tree (rendered lazily: only the rows in view exist in the page) --------------------------------
@@ -270,7 +289,7 @@
       if (S.sock !== sock || !S.token) return;
       setLive(false);
       S.retry = Math.min(S.retry + 1, 5);
-      setTimeout(() => { if (S.token) connect(); }, 500 * 2 ** S.retry);
+      later('reconnect', 500 * 2 ** S.retry, connect); // a timer of the session: sign-out cancels it
     };
   }
   function apply(ev) {
@@ -347,7 +366,7 @@
       else if (tab === 'delegations') fresh(delegationsView(await get(`/workspaces/${id}/delegations?limit=50`)));
       else fresh(inboxView(id));
       if (tab === 'chat') view.scrollTop = view.scrollHeight;
-    } catch (e) { fresh([h('p', { class: 'error', text: e.message })]); }
+    } catch (e) { if (!(e instanceof SignedOut)) fresh([h('p', { class: 'error', text: e.message })]); }
   }
   function bubble(role, text, ts) {
     return h('div', { class: 'bubble ' + role }, h('small', { text: `${role} ${clock(ts)}` }), text);
@@ -426,7 +445,9 @@
       const n = approvals.length + tasks.length + requests.length;
       $('inbox-count').textContent = n ? `(${n})` : '';
       if (S.tab === 'inbox') loadTab();
-    } catch (e) { if (S.tab === 'inbox') $('view').replaceChildren(h('p', { class: 'error', text: e.message })); }
+    } catch (e) {
+      if (!(e instanceof SignedOut) && S.tab === 'inbox') $('view').replaceChildren(h('p', { class: 'error', text: e.message }));
+    }
   }
   function act(label, fn, primary) {
     return h('button', {

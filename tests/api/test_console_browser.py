@@ -175,7 +175,7 @@ def test_many_new_workspaces_cost_no_request_each_and_sign_out_stops_everything(
     lists = [u for u in urls if u == "/workspaces"]
     assert len(one_each) <= 10, f"{len(one_each)} GET /workspaces/:id for 200 new workspaces"
     assert len(lists) <= elapsed + 2, f"{len(lists)} list reloads in {elapsed:.1f} s"
-    heartbeat_ws = made[-1]
+    heartbeat_ws = made[0]  # in view
     register(c, heartbeat_ws, "http://127.0.0.1:9")
     heartbeat(c, heartbeat_ws, "from the payload")
     browser.wait(f"{row(heartbeat_ws, '.task')}?.textContent === 'from the payload'", what="the task from the event")
