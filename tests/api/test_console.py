@@ -60,6 +60,7 @@ def test_a_browser_revalidates_with_the_etag(server):
     tag = first.headers["ETag"]
     again = server.get("/console/app.js", headers={"If-None-Match": tag})
     assert again.status_code == 304 and again.content == b""
+    assert "Content-Length" not in again.headers  # RFC 9110 8.6: a 304 would describe the body it does not send
     assert again.headers["ETag"] == tag and again.headers["Cache-Control"] == "no-cache"
     assert server.get("/console/app.js", headers={"If-None-Match": f'W/"x", {tag}'}).status_code == 304
     assert server.get("/console/app.js", headers={"If-None-Match": "*"}).status_code == 304

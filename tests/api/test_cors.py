@@ -27,6 +27,7 @@ def test_a_preflight_of_an_unknown_route_gets_cors_so_the_browser_sees_the_404(s
     assert r.headers["Access-Control-Allow-Methods"] == "GET, POST, PUT, PATCH, DELETE"
     assert r.headers["Access-Control-Allow-Headers"] == "authorization, content-type"
     assert r.headers["Access-Control-Max-Age"] == "600"
+    assert "Content-Length" not in r.headers and "Transfer-Encoding" not in r.headers  # RFC 9110 8.6: not on a 204
     real = server.post("/no/such/route", headers={"Origin": CANVAS}, json={})
     assert real.status_code == 404 and real.json() == {"error": "no route for /no/such/route", "code": "not_found"}
     assert real.headers["Access-Control-Allow-Origin"] == CANVAS and real.headers["Vary"] == "Origin"
