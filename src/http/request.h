@@ -66,7 +66,7 @@ struct http_req {
     http_param params[HTTP_MAX_PARAMS];
     int nparams;
     char request_id[HTTP_REQUEST_ID_MAX + 1];
-    bool peer_loopback;            /* the client connected from 127.0.0.0/8 or ::1 */
+    bool peer_loopback;            /* the client connected from 127.0.0.0/8 (IPv4-mapped too) or ::1 */
     bool peer_known;               /* peer_addr is set */
     netaddr peer_addr;             /* the client's address (the socket's peer) */
     char peer[64];                 /* the client's address, numeric text */

@@ -340,8 +340,10 @@ static void capture(engine_req *e, h2o_req_t *req, arena_t *a)
         rq->peer_known = netaddr_from_sockaddr((struct sockaddr *)&ss, &rq->peer_addr);
         if (ss.ss_family == AF_INET)
             rq->peer_loopback = (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
-        else if (ss.ss_family == AF_INET6)
-            rq->peer_loopback = IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+        else if (ss.ss_family == AF_INET6) { /* a dual-stack listener sees 127.0.0.1 as ::ffff:127.0.0.1 */
+            const struct in6_addr *a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+            rq->peer_loopback = IN6_IS_ADDR_LOOPBACK(a6) || (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
+        }
     }
 }
 

@@ -140,6 +140,14 @@ def test_the_null_origin_is_never_reflected(start_colony):
     assert r.headers["Access-Control-Allow-Origin"] == CANVAS
 
 
+def test_the_dev_stream_admits_an_ipv4_client_of_a_dual_stack_listener(start_colony):
+    """--listen '[::]:port' sees an IPv4 loopback client as ::ffff:127.0.0.1: loopback all the same. (Bound to the
+    mapped address itself, so the test listens on loopback only.)"""
+    port = free_port()
+    start_colony(args=["--dev-open-events", "--listen", f"[::ffff:127.0.0.1]:{port}"])
+    websocket.create_connection(f"ws://127.0.0.1:{port}/ws", timeout=10, origin=CANVAS).close()
+
+
 def test_without_the_flag_the_stream_needs_a_token_from_anywhere(server):
     with pytest.raises(websocket.WebSocketBadStatusException) as e:
         websocket.create_connection(ws_url(server), timeout=10, origin=CANVAS)
