@@ -7,6 +7,8 @@
   const FEED_MAX = 200;         // events kept in the feed
   const FEED_START = 30;        // recent events it starts with
   const BEAT_REFRESH_MS = 30000; // how often the visible rows' heartbeats are read again
+  const NEW_REFRESH_MS = 1000;  // workspaces the events name but the page does not know: read at most once a second
+  const NEW_FEW = 10;           // up to this many are read one by one; more, with the list (one request a page)
   const STATUS_EVENTS = {
     WORKSPACE_ONLINE: 'online', WORKSPACE_OFFLINE: 'offline', WORKSPACE_DEGRADED: 'degraded',
     WORKSPACE_AWAITING_AGENT: 'awaiting_agent', WORKSPACE_PAUSED: 'paused', WORKSPACE_HIBERNATED: 'hibernated',
@@ -17,7 +19,9 @@
   const S = {
     token: sessionStorage.getItem('colony.token'),
     ws: new Map(), kids: new Map(), roots: [], flat: [], collapsed: new Set(),
-    selected: null, tab: 'inbox', lastId: 0, sock: null, retry: 0, inbox: null, mine: new Set(), sending: new Map(),
+    selected: null, tab: 'inbox', lastId: 0, listedMax: 0, held: null, feedIds: new Set(), sock: null, retry: 0,
+    inbox: null, mine: new Set(), sending: new Map(), unknown: new Set(), fetching: false, frame: 0,
+    session: 0, intervals: [],
   };
 
   // ---- small helpers --------------------------------------------------------------------------------------
@@ -57,11 +61,15 @@
 
   // ---- the API ----------------------------------------------------------------------------------------------
   class ApiError extends Error {}
+  class SignedOut extends ApiError {} // the session this call belonged to has ended: its answer concerns no one
   async function call(method, path, body) {
+    const session = S.session;
+    if (!S.token) throw new SignedOut('signed out');
     const headers = { Authorization: 'Bearer ' + S.token };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await r.text();
+    if (session !== S.session) throw new SignedOut('signed out');
     let data = null;
     try { data = text ? JSON.parse(text) : null; } catch (_) { /* not JSON */ }
     if (r.status === 401) { signOut('The token was refused (401): sign in again.'); throw new ApiError('401'); }
@@ -72,37 +80,56 @@
   const post = async (path, body) => (await call('POST', path, body)).data;
 
   // ---- sign in ----------------------------------------------------------------------------------------------
+  // Sign-out ends the session: its timers stop, its socket closes, what it loaded is forgotten, and the answers of its
+  // requests still in flight are dropped (call() sees the session changed).
   function signOut(why) {
     sessionStorage.removeItem('colony.token');
     S.token = null;
-    if (S.sock) { S.sock.onclose = null; S.sock.close(); S.sock = null; }
+    S.session++;
+    if (S.sock) { S.sock.onclose = null; S.sock.onmessage = null; S.sock.close(); S.sock = null; }
+    for (const t of S.intervals) clearInterval(t);
+    for (const t of timers.values()) clearTimeout(t);
+    if (S.frame) cancelAnimationFrame(S.frame);
+    Object.assign(S, {
+      intervals: [], frame: 0, ws: new Map(), kids: new Map(), roots: [], flat: [], selected: null, inbox: null,
+      lastId: 0, listedMax: 0, held: null, retry: 0, fetching: false,
+    });
+    timers.clear(); S.feedIds.clear(); S.unknown.clear(); S.sending.clear();
+    for (const id of ['feed', 'tree-space', 'view']) $(id).replaceChildren();
+    for (const id of ['counts', 'last-id', 'inbox-count']) $(id).textContent = '';
     $('app').hidden = true; $('signout').hidden = true; $('signin').hidden = false;
     $('signin-error').textContent = why || '';
     setLive(false);
   }
   async function start() {
     $('signin').hidden = true; $('app').hidden = false; $('signout').hidden = false;
+    // Subscribe first, without `since`: the server starts the stream at a settled "now" (on PostgreSQL a lower id of
+    // a transaction still open commits later, so "after the newest id listed" could skip it for good). What the
+    // stream sends meanwhile is held until the org and the recent events are in, then merged by id.
     try {
-      // the newest events first (the feed starts with them): the stream resumes right after the newest, so nothing
-      // between the list and /ws is lost
-      const recent = await get('/events?limit=' + FEED_START);
-      S.lastId = recent.length ? recent[0].id : 0;
+      await get('/events?limit=1'); // the token first: a refused one opens no stream
+      S.held = [];
+      connect();
       await loadOrg();
+      const recent = await get('/events?limit=' + FEED_START);
+      S.listedMax = recent.length ? recent[0].id : 0;
       for (const e of recent.reverse()) feed({ id: e.id, event: e.event_type, workspace_id: e.workspace_id, timestamp: e.created_at, payload: e.payload });
     } catch (e) {
-      if (!(e instanceof ApiError && e.message === '401')) signOut('Could not load the org: ' + e.message);
+      if (!(e instanceof SignedOut) && !(e instanceof ApiError && e.message === '401')) signOut('Could not load the org: ' + e.message);
       return;
     }
-    connect();
+    const held = S.held;
+    S.held = null;
+    for (const ev of held) apply(ev);
     const wanted = location.hash.slice(1);
     select(S.ws.has(wanted) ? wanted : null);
     loadInbox();
-    setInterval(refreshVisible, BEAT_REFRESH_MS);
-    setInterval(renderTree, 5000); // the "12s ago" labels
+    S.intervals.push(setInterval(refreshVisible, BEAT_REFRESH_MS));
+    S.intervals.push(setInterval(renderTree, 5000)); // the "12s ago" labels
   }
 
   // ---- the org tree (rendered lazily: only the rows in view exist in the page) --------------------------------
-  async function loadOrg() {
+  async function listOrg() {
     const all = [];
     let cursor = null;
     do { // the whole org in one page up to 20,000 workspaces; past that, pages
@@ -110,6 +137,10 @@
       all.push(...data);
       cursor = next;
     } while (cursor);
+    return all;
+  }
+  async function loadOrg() {
+    const all = await listOrg();
     performance.mark('colony:org-loaded');
     S.ws = new Map(all.map((w) => [w.id, w]));
     reindex();
@@ -143,6 +174,9 @@
     S.flat = out;
     counts();
     renderTree();
+  }
+  function paint() { // counts and rows once a frame, however many events arrive in it
+    if (!S.frame) S.frame = requestAnimationFrame(() => { S.frame = 0; counts(); renderTree(); });
   }
   function counts() {
     const by = {};
@@ -190,14 +224,41 @@
     const row = ev.target.closest('.row');
     if (row) select(row.dataset.id);
   }
-  // A workspace the events name but the page does not know (created since), or whose heartbeat changed.
-  async function refreshOne(id) {
+  // A workspace whose heartbeat may have changed (the visible rows, now and then). True when the tree's shape changed.
+  async function fetchOne(id) {
     let w;
-    try { w = await get('/workspaces/' + id); } catch (_) { return; } // gone or refused: the next event tells
+    try { w = await get('/workspaces/' + id); } catch (_) { return false; } // gone or refused: the next event tells
     const old = S.ws.get(id);
     S.ws.set(id, { ...old, ...w }); // the public view has no current_task: the one known stays
-    if (!old || (old.parent_id || null) !== (w.parent_id || null)) reindex(); else { counts(); renderTree(); }
     if (id === S.selected) panelHead();
+    return !old || (old.parent_id || null) !== (w.parent_id || null);
+  }
+  async function refreshOne(id) {
+    if (await fetchOne(id)) reindex(); else paint();
+  }
+  // Workspaces the events name but the page does not know (created since): gathered, and read at most once a
+  // second — a few one by one, many with the list — then one reindex. An import of 10,000 costs a few list reads per
+  // open console, not 10,000 requests and 10,000 reindexes.
+  function unknownSeen(id) {
+    S.unknown.add(id);
+    if (!S.fetching) later('unknown', NEW_REFRESH_MS, fetchUnknown);
+  }
+  async function fetchUnknown() {
+    const ids = [...S.unknown];
+    S.unknown.clear();
+    S.fetching = true;
+    try {
+      if (ids.length <= NEW_FEW) {
+        await Promise.all(ids.map(fetchOne));
+      } else {
+        // only the rows the page lacks: the ones it has may be newer (from events) than this list
+        for (const w of await listOrg()) if (!S.ws.has(w.id)) S.ws.set(w.id, w);
+      }
+      reindex();
+    } catch (_) { /* refused or signed out: the next event asks again */ } finally {
+      S.fetching = false;
+      if (S.unknown.size) later('unknown', NEW_REFRESH_MS, fetchUnknown);
+    }
   }
   function refreshVisible() {
     const [first, last] = visibleRange();
@@ -212,7 +273,9 @@
   }
   function connect() {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const url = `${proto}//${location.host}/ws?token=${encodeURIComponent(S.token)}&since=${S.lastId}`;
+    // a reconnect resumes after the last id the stream sent (or, if it sent none yet, the newest listed)
+    const since = S.lastId || S.listedMax;
+    const url = `${proto}//${location.host}/ws?token=${encodeURIComponent(S.token)}` + (since ? `&since=${since}` : '');
     const sock = new WebSocket(url);
     S.sock = sock;
     sock.onopen = () => { S.retry = 0; setLive(true); };
@@ -220,26 +283,31 @@
       let ev;
       try { ev = JSON.parse(m.data); } catch (_) { return; }
       if (typeof ev.id === 'number') { if (ev.id <= S.lastId) return; S.lastId = ev.id; }
-      apply(ev);
+      if (S.held) S.held.push(ev); else apply(ev);
     };
     sock.onclose = () => {
       if (S.sock !== sock || !S.token) return;
       setLive(false);
       S.retry = Math.min(S.retry + 1, 5);
-      setTimeout(() => { if (S.token) connect(); }, 500 * 2 ** S.retry);
+      later('reconnect', 500 * 2 ** S.retry, connect); // a timer of the session: sign-out cancels it
     };
   }
   function apply(ev) {
     const id = ev.workspace_id, p = ev.payload || {}, w = id && S.ws.get(id);
     feed(ev);
-    if (STATUS_EVENTS[ev.event] && w) { w.status = STATUS_EVENTS[ev.event]; later('ws' + id, 300, () => refreshOne(id)); }
-    if (ev.event === 'TASK_UPDATED' && w) {
-      w.current_task = p.current_task || ''; w.active_tasks = p.active_tasks;
-      later('ws' + id, 300, () => refreshOne(id));
+    // the row changes from the event's payload alone: no request per event
+    if (STATUS_EVENTS[ev.event] && w) {
+      w.status = STATUS_EVENTS[ev.event];
+      if (p.delivery_mode) w.delivery_mode = p.delivery_mode;
     }
+    if (ev.event === 'TASK_UPDATED' && w) { // sent by a heartbeat
+      w.current_task = p.current_task || ''; w.active_tasks = p.active_tasks;
+      if (ev.timestamp) w.last_heartbeat_at = ev.timestamp;
+    }
+    if (ev.event === 'WORKSPACE_HEARTBEAT' && w && ev.timestamp) w.last_heartbeat_at = ev.timestamp;
     if (ev.event === 'WORKSPACE_REMOVED') { S.ws.delete(id); later('reindex', 100, reindex); }
-    else if (id && !w) later('ws' + id, 100, () => refreshOne(id));
-    if (w) { counts(); renderTree(); }
+    else if (id && !w) unknownSeen(id);
+    if (w) paint();
     if (/^(APPROVAL|USER_TASK|REQUEST)_/.test(ev.event)) later('inbox', 200, loadInbox);
     if (id !== S.selected) return;
     if (S.tab === 'chat' && /^(USER_MESSAGE|A2A_RESPONSE|AGENT_MESSAGE)$/.test(ev.event) && !S.mine.has(p.message_id)) {
@@ -249,8 +317,8 @@
     }
     if (STATUS_EVENTS[ev.event] || ev.event === 'TASK_UPDATED') panelHead();
   }
-  function feed(ev) {
-    $('last-id').textContent = ev.id ? '#' + ev.id : '';
+  function feed(ev) { // newest first, each id once: the recent list and the stream's first events may overlap
+    if (ev.id) { if (S.feedIds.has(ev.id)) return; S.feedIds.add(ev.id); }
     const p = ev.payload || {};
     const what = p.current_task || p.message || p.content || p.title || p.action || p.status || p.error || '';
     const li = h('li', { 'data-id': ev.workspace_id || '', 'data-eid': ev.id || '' },
@@ -258,8 +326,11 @@
       h('span', { text: nameOf(ev.workspace_id) }),
       what ? h('div', { class: 'muted', text: String(what).slice(0, 140) }) : null);
     const f = $('feed');
-    f.prepend(li);
-    while (f.children.length > FEED_MAX) f.lastChild.remove();
+    let at = f.firstChild; // an id lower than ones shown (committed late) goes below them
+    while (at && ev.id && Number(at.dataset.eid) > ev.id) at = at.nextSibling;
+    f.insertBefore(li, at);
+    while (f.children.length > FEED_MAX) { S.feedIds.delete(Number(f.lastChild.dataset.eid)); f.lastChild.remove(); }
+    $('last-id').textContent = f.firstChild && f.firstChild.dataset.eid ? '#' + f.firstChild.dataset.eid : '';
   }
 
   // ---- the panel: a workspace (chat, activity, delegations, inbox), or the org's inbox -------------------
@@ -295,7 +366,7 @@
       else if (tab === 'delegations') fresh(delegationsView(await get(`/workspaces/${id}/delegations?limit=50`)));
       else fresh(inboxView(id));
       if (tab === 'chat') view.scrollTop = view.scrollHeight;
-    } catch (e) { fresh([h('p', { class: 'error', text: e.message })]); }
+    } catch (e) { if (!(e instanceof SignedOut)) fresh([h('p', { class: 'error', text: e.message })]); }
   }
   function bubble(role, text, ts) {
     return h('div', { class: 'bubble ' + role }, h('small', { text: `${role} ${clock(ts)}` }), text);
@@ -374,7 +445,9 @@
       const n = approvals.length + tasks.length + requests.length;
       $('inbox-count').textContent = n ? `(${n})` : '';
       if (S.tab === 'inbox') loadTab();
-    } catch (e) { if (S.tab === 'inbox') $('view').replaceChildren(h('p', { class: 'error', text: e.message })); }
+    } catch (e) {
+      if (!(e instanceof SignedOut) && S.tab === 'inbox') $('view').replaceChildren(h('p', { class: 'error', text: e.message }));
+    }
   }
   function act(label, fn, primary) {
     return h('button', {

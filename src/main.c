@@ -142,6 +142,21 @@ static void secrets_at_start(db_t *db)
 }
 
 /* Open the database and bring its schema up to date; NULL (after printing why) on failure. */
+/* --cors-origins holds "*" among its comma-separated entries (spaces around an entry do not count). */
+static bool cors_any(const char *list)
+{
+    for (const char *p = list; p != NULL && *p;) {
+        p += strspn(p, " ");
+        size_t n = strcspn(p, ","), k = n;
+        while (k > 0 && p[k - 1] == ' ')
+            k--;
+        if (k == 1 && *p == '*')
+            return true;
+        p += n + (p[n] == ',');
+    }
+    return false;
+}
+
 static db_t *open_migrated(const config_t *c)
 {
     cl_error err;
@@ -283,6 +298,10 @@ static int cmd_serve(const config_t *c)
                               c->mcp_delegate_wait_ms});
     if (getenv("ADMIN_TOKEN") == NULL || getenv("ADMIN_TOKEN")[0] == '\0')
         log_warn("ADMIN_TOKEN is not set: admin routes accept only org tokens", NULL);
+    if (c->dev_open_events && cors_any(c->cors_origins))
+        log_warn("--cors-origins '*' with --dev-open-events: any site's page may call the API with a token it holds; "
+                 "the anonymous event stream still admits only origins named in the list and this server's own page",
+                 NULL);
     server_config sc = {
         .listen = c->listen,
         .threads = (int)c->threads,

@@ -31,16 +31,17 @@ void api_console(http_req *rq)
 {
     const char *file = http_param_get(rq, "file");
     const console_asset *f = console_find(file != NULL ? file : "index.html");
+    /* the policy on every answer of this route, its 404 included: nothing under /console/ is framed or sniffed */
+    http_add_header(rq, "content-security-policy", CSP);
+    http_add_header(rq, "x-content-type-options", "nosniff");
+    http_add_header(rq, "referrer-policy", "no-referrer");
+    http_add_header(rq, "x-frame-options", "DENY");
     if (f == NULL) {
         api_fail(rq, CL_NOT_FOUND, "no route for %s", rq->path); /* as the router says it */
         return;
     }
     http_add_header(rq, "etag", f->etag);
     http_add_header(rq, "cache-control", "no-cache");
-    http_add_header(rq, "content-security-policy", CSP);
-    http_add_header(rq, "x-content-type-options", "nosniff");
-    http_add_header(rq, "referrer-policy", "no-referrer");
-    http_add_header(rq, "x-frame-options", "DENY");
     if (not_modified(rq, f)) {
         http_respond(rq, 304, NULL, "", 0);
         return;

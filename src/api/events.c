@@ -171,12 +171,13 @@ static bool host_is_loopback(const char *host)
 
 /* The anonymous development stream is for the canvas and the console on this machine. A browser opens a WebSocket
  * to any address for any page it shows, naming the page's Origin: a page of another site must not read the org's
- * events. So an Origin must be one of --cors-origins or this server itself under a loopback name; a client without
- * one (curl, an SDK) is no page. */
+ * events. So an Origin must be named in --cors-origins ("*" names none: it would admit every site, a DNS-rebound
+ * one and "null" included) or be this server itself under a loopback name; a client without one (curl, an SDK) is
+ * no page. */
 static bool dev_origin_ok(http_req *rq)
 {
     const char *origin = http_header(rq, "origin"), *host = http_header(rq, "host");
-    if (origin == NULL || http_origin_allowed(rq))
+    if (origin == NULL || http_origin_listed(rq))
         return true;
     return host != NULL && strncasecmp(origin, "http://", 7) == 0 && strcasecmp(origin + 7, host) == 0 &&
            host_is_loopback(host);

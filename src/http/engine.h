@@ -87,6 +87,7 @@ typedef struct {
     int64_t start_ns;
     size_t route_index;  /* (size_t)-1 when unmatched */
     const char *origin;  /* allowed Origin to echo, or NULL */
+    bool origin_listed;  /* that Origin is named in --cors-origins (not only admitted by "*") */
     struct {
         const char *name, *value;
     } headers[HTTP_MAX_RESP_HEADERS];

@@ -95,7 +95,9 @@ static void send_now(engine_req *e)
         return;
     req->res.status = e->status;
     req->res.reason = http_reason(e->status);
-    req->res.content_length = e->len;
+    /* RFC 9110 8.6: no Content-Length on a 204, nor on a 304 (it would describe the body not sent); SIZE_MAX has
+     * h2o write none, and its chunked filter leaves these statuses alone */
+    req->res.content_length = e->status == 204 || e->status == 304 ? SIZE_MAX : e->len;
     if (e->content_type != NULL)
         add(req, "content-type", e->content_type);
     add(req, "x-request-id", e->pub.request_id);
@@ -162,6 +164,8 @@ void engine_finish(engine_req *e, int status, size_t bytes_out)
 }
 
 bool http_origin_allowed(const http_req *rq) { return ((const engine_req *)rq)->origin != NULL; }
+
+bool http_origin_listed(const http_req *rq) { return ((const engine_req *)rq)->origin_listed; }
 
 bool http_peer_address(http_req *rq, netaddr *out)
 {

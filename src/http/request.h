@@ -66,7 +66,7 @@ struct http_req {
     http_param params[HTTP_MAX_PARAMS];
     int nparams;
     char request_id[HTTP_REQUEST_ID_MAX + 1];
-    bool peer_loopback;            /* the client connected from 127.0.0.0/8 or ::1 */
+    bool peer_loopback;            /* the client connected from 127.0.0.0/8 (IPv4-mapped too) or ::1 */
     bool peer_known;               /* peer_addr is set */
     netaddr peer_addr;             /* the client's address (the socket's peer) */
     char peer[64];                 /* the client's address, numeric text */
@@ -97,6 +97,8 @@ void http_req_drop(http_req *rq);
 void http_on_loop(http_req *rq, void (*fn)(http_req *rq, void *arg), void *arg);
 /* The request's Origin is one that --cors-origins admits (false when it names another, or there is none). */
 bool http_origin_allowed(const http_req *rq);
+/* The request's Origin is named in --cors-origins: "*" admits any page to the API, never names one. */
+bool http_origin_listed(const http_req *rq);
 /* The address the client connected from (the socket's peer, never a forwarded-for header); false when unknown. */
 bool http_peer_address(http_req *rq, netaddr *out);
 

@@ -220,17 +220,23 @@ static bool request_id_ok(const char *s, size_t n)
     return true;
 }
 
-static const char *allowed_origin(struct server *s, h2o_req_t *req, arena_t *a)
+/* The Origin to echo, or NULL; *listed tells whether --cors-origins names it (rather than admitting it by "*").
+ * "null" is never echoed: sandboxed frames and file: pages of any site send it, so it identifies no one. */
+static const char *allowed_origin(struct server *s, h2o_req_t *req, arena_t *a, bool *listed)
 {
+    *listed = false;
     ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("origin"), -1);
     if (i < 0)
         return NULL;
     const h2o_iovec_t *o = &req->headers.entries[i].value;
-    if (o->len == 0 || o->len > 255 || memchr(o->base, '\r', o->len) || memchr(o->base, '\n', o->len))
+    if (o->len == 0 || o->len > 255 || memchr(o->base, '\r', o->len) || memchr(o->base, '\n', o->len) ||
+        (o->len == 4 && strncasecmp(o->base, "null", 4) == 0))
         return NULL;
-    for (size_t k = 0; k < s->norigins && !s->any_origin; k++) {
-        if (strlen(s->origins[k]) == o->len && strncasecmp(s->origins[k], o->base, o->len) == 0)
+    for (size_t k = 0; k < s->norigins; k++) {
+        if (strlen(s->origins[k]) == o->len && strncasecmp(s->origins[k], o->base, o->len) == 0) {
+            *listed = true;
             return arena_strndup(a, o->base, o->len);
+        }
     }
     return s->any_origin ? arena_strndup(a, o->base, o->len) : NULL;
 }
@@ -334,8 +340,10 @@ static void capture(engine_req *e, h2o_req_t *req, arena_t *a)
         rq->peer_known = netaddr_from_sockaddr((struct sockaddr *)&ss, &rq->peer_addr);
         if (ss.ss_family == AF_INET)
             rq->peer_loopback = (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
-        else if (ss.ss_family == AF_INET6)
-            rq->peer_loopback = IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+        else if (ss.ss_family == AF_INET6) { /* a dual-stack listener sees 127.0.0.1 as ::ffff:127.0.0.1 */
+            const struct in6_addr *a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+            rq->peer_loopback = IN6_IS_ADDR_LOOPBACK(a6) || (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
+        }
     }
 }
 
@@ -363,7 +371,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     rq->engine = e;
     http_req_hold(rq); /* this function's, so that nothing below outlives an early answer */
     capture(e, req, a);
-    e->origin = allowed_origin(s, req, a);
+    e->origin = allowed_origin(s, req, a, &e->origin_listed);
 
     if (http_framing_refused(rq)) {
         http_req_drop(rq);

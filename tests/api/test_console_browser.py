@@ -154,6 +154,49 @@ def test_the_stream_resumes_with_since_after_a_reconnect(start_colony, browser, 
     assert browser.problems == []
 
 
+def test_many_new_workspaces_cost_no_request_each_and_sign_out_stops_everything(start_colony, browser, backend):
+    """Review of issue 23: the first subscription names no `since` (the server picks a settled "now"; the recent
+    events are merged in after, so an event of a transaction still open on PostgreSQL is not skipped); 200 workspaces
+    created while the console is open cost a bounded number of requests, not one GET /workspaces/:id each (and a
+    reindex each); sign-out forgets the org and the feed, and signing in again does not show the feed twice."""
+    c = start_colony()
+    root = create(c, "Root")
+    sign_in(browser, c)
+    assert "since=" not in browser.js("colonyConsole.state.sock.url")
+    browser.wait(f"{row(root)} !== null", what="the root in the tree")
+    browser.js("performance.setResourceTimingBufferSize(100000); performance.clearResourceTimings()")
+    t0 = time.monotonic()
+    made = [create(c, f"bulk-{i}", root) for i in range(200)]
+    browser.wait("colonyConsole.state.ws.size === 201", timeout=60, what="the 200 new workspaces known")
+    browser.wait(f"{row(made[0])} !== null", what="a new workspace in the tree")
+    elapsed = time.monotonic() - t0
+    urls = browser.js("performance.getEntriesByType('resource').map(e => new URL(e.name).pathname)")
+    one_each = [u for u in urls if u.startswith("/workspaces/") and u.count("/") == 2]
+    lists = [u for u in urls if u == "/workspaces"]
+    assert len(one_each) <= 10, f"{len(one_each)} GET /workspaces/:id for 200 new workspaces"
+    assert len(lists) <= elapsed + 2, f"{len(lists)} list reloads in {elapsed:.1f} s"
+    heartbeat_ws = made[0]  # in view
+    register(c, heartbeat_ws, "http://127.0.0.1:9")
+    heartbeat(c, heartbeat_ws, "from the payload")
+    browser.wait(f"{row(heartbeat_ws, '.task')}?.textContent === 'from the payload'", what="the task from the event")
+    feed_ids = browser.js("[...document.querySelectorAll('#feed li')].map(li => Number(li.dataset.eid))")
+    assert feed_ids == sorted(set(feed_ids), reverse=True)
+
+    browser.click("#signout")
+    browser.wait("!document.getElementById('signin').hidden", what="the sign-in form after sign-out")
+    assert browser.js("document.querySelectorAll('#feed li').length") == 0
+    assert browser.js("colonyConsole.state.ws.size") == 0
+    sign_in(browser, c)
+    browser.wait("colonyConsole.state.ws.size === 201", what="the org again")
+    browser.wait("document.querySelectorAll('#feed li').length > 0", what="the feed again")
+    again = browser.js("[...document.querySelectorAll('#feed li')].map(li => Number(li.dataset.eid))")
+    assert again == sorted(set(again), reverse=True), "the feed shows events twice after signing in again"
+    recent = [e["id"] for e in c.get("/events?limit=30", headers=ADMIN).json()]
+    assert again[:len(recent)] == recent
+    browser.pump()
+    assert browser.problems == []
+
+
 def test_the_inbox_approves_and_answers(start_colony, browser, backend):
     c = start_colony()
     w = create(c, "Deployer")

@@ -27,6 +27,7 @@ def test_a_preflight_of_an_unknown_route_gets_cors_so_the_browser_sees_the_404(s
     assert r.headers["Access-Control-Allow-Methods"] == "GET, POST, PUT, PATCH, DELETE"
     assert r.headers["Access-Control-Allow-Headers"] == "authorization, content-type"
     assert r.headers["Access-Control-Max-Age"] == "600"
+    assert "Content-Length" not in r.headers and "Transfer-Encoding" not in r.headers  # RFC 9110 8.6: not on a 204
     real = server.post("/no/such/route", headers={"Origin": CANVAS}, json={})
     assert real.status_code == 404 and real.json() == {"error": "no route for /no/such/route", "code": "not_found"}
     assert real.headers["Access-Control-Allow-Origin"] == CANVAS and real.headers["Vary"] == "Origin"
@@ -105,6 +106,46 @@ def test_the_dev_stream_admits_this_servers_own_page_under_a_loopback_name(dev_c
     port = dev_colony.url.rsplit(":", 1)[1]
     websocket.create_connection(ws_url(dev_colony), timeout=10, host=f"{name}:{port}",
                                 origin=f"http://{name}:{port}").close()
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "null"])
+def test_a_wildcard_cors_list_never_opens_the_dev_stream(start_colony, origin):
+    """CORS_ORIGINS='*' lets any page call the API with its own token; it must not hand the anonymous stream to
+    any page (nor to a DNS-rebound one): only an origin listed by name, or this server's own page on loopback."""
+    c = start_colony(args=["--dev-open-events", "--cors-origins", "*," + CANVAS])
+    with pytest.raises(websocket.WebSocketBadStatusException) as e:
+        websocket.create_connection(ws_url(c), timeout=10, origin=origin)
+    assert e.value.status_code == 403
+    port = c.port
+    with pytest.raises(websocket.WebSocketBadStatusException) as e:
+        websocket.create_connection(ws_url(c), timeout=10, host=f"evil.example:{port}",
+                                    origin=f"http://evil.example:{port}")
+    assert e.value.status_code == 403
+    websocket.create_connection(ws_url(c), timeout=10, origin=CANVAS).close()  # listed by name
+    websocket.create_connection(ws_url(c), timeout=10, origin=c.url).close()  # its own page
+    assert "--cors-origins '*' with --dev-open-events" in c.read_log()  # warned at start
+
+
+def test_the_null_origin_is_never_reflected(start_colony):
+    """`Origin: null` is what sandboxed iframes and file: pages send — any site can produce it."""
+    for origins in ("*", "null," + CANVAS):
+        c = start_colony(args=["--cors-origins", origins])
+        r = c.get("/workspaces", headers={"Origin": "null", **ADMIN})
+        assert r.status_code == 200
+        assert "Access-Control-Allow-Origin" not in r.headers
+        assert "Access-Control-Allow-Credentials" not in r.headers
+        r = c.request("OPTIONS", "/workspaces", headers={"Origin": "null", "Access-Control-Request-Method": "GET"})
+        assert r.status_code == 403 and "Access-Control-Allow-Origin" not in r.headers
+    r = c.get("/health", headers={"Origin": CANVAS})
+    assert r.headers["Access-Control-Allow-Origin"] == CANVAS
+
+
+def test_the_dev_stream_admits_an_ipv4_client_of_a_dual_stack_listener(start_colony):
+    """--listen '[::]:port' sees an IPv4 loopback client as ::ffff:127.0.0.1: loopback all the same. (Bound to the
+    mapped address itself, so the test listens on loopback only.)"""
+    port = free_port()
+    start_colony(args=["--dev-open-events", "--listen", f"[::ffff:127.0.0.1]:{port}"])
+    websocket.create_connection(f"ws://127.0.0.1:{port}/ws", timeout=10, origin=CANVAS).close()
 
 
 def test_without_the_flag_the_stream_needs_a_token_from_anywhere(server):
