@@ -11,9 +11,9 @@
 #include "base/json.h"
 #include "base/time.h"
 #include "base/utf8.h"
-#include "model/activity_horizon.h"
 #include "model/channel.h"
 #include "model/event.h"
+#include "model/seq_horizon.h"
 
 #define ACT_COLUMNS                                                                                                \
     "id, workspace_id, activity_type, source_id, target_id, method, summary, request_body, response_body, status," \
@@ -37,6 +37,8 @@ static const char SQL_CURSOR[] = "SELECT seq FROM activity_logs WHERE id = $1 AN
     " AND (CAST($4 AS TEXT) IS NULL OR source_id = $4 OR target_id = $4)"                                        \
     " AND seq > CAST($5 AS BIGINT) AND seq < CAST($8 AS BIGINT) AND created_at >= CAST($6 AS BIGINT)"            \
     " AND (CAST($7 AS BIGINT) = 0 OR created_at < CAST($7 AS BIGINT))"
+/* ascending pages stop where every smaller seq is final (seq_horizon.h) */
+static seq_horizon horizon = SEQ_HORIZON_INIT("activity_logs");
 static const char SQL_LIST_ASC[] = SQL_LIST_PAGE " ORDER BY seq LIMIT $9";
 static const char SQL_LIST_DESC[] = SQL_LIST_PAGE " ORDER BY seq DESC LIMIT $9";
 static const char SQL_NOTIFY_TARGET[] =
@@ -275,7 +277,7 @@ cl_err activity_list(db_t *db, arena_t *a, const char *workspace_id, const activ
     /* a resumable read (the caller goes on from its last row) stops where every smaller seq is final, so it never
      * passes a row that commits later */
     int64_t upto = INT64_MAX;
-    if (ascending && (e = activity_settled_upto(db, a, ACTIVITY_SETTLE_WAIT_MS, &upto, err)) != CL_OK)
+    if (ascending && (e = seq_settled_upto(db, a, &horizon, SEQ_SETTLE_WAIT_MS, &upto, err)) != CL_OK)
         return e;
     if (upto < INT64_MAX)
         before = upto + 1;

@@ -8,6 +8,7 @@
 #include "base/time.h"
 #include "model/memory.h"
 #include "model/redact.h"
+#include "model/seq_horizon.h"
 
 /* A team below the root is named after the parent its members share: the workspace whose TEAM scope names it is
  * one of those members (the oldest live one), so an import by name lands in the same team. */
@@ -18,8 +19,9 @@ static const char SQL_EXPORT[] =
     " ELSE o.name END"
     " FROM memory_records r JOIN memory_namespaces n ON n.name = r.namespace"
     " LEFT JOIN workspaces o ON o.id = n.owner_id"
-    " WHERE r.seq > CAST($1 AS BIGINT) AND (r.expires_at IS NULL OR r.expires_at > CAST($2 AS BIGINT))"
+    " WHERE r.seq > CAST($1 AS BIGINT) AND r.seq <= CAST($4 AS BIGINT) AND (r.expires_at IS NULL OR r.expires_at > CAST($2 AS BIGINT))"
     " ORDER BY r.seq LIMIT $3";
+static seq_horizon horizon = SEQ_HORIZON_INIT("memory_records");
 static const char SQL_BY_NAME[] =
     "SELECT id FROM workspaces WHERE name = $1 AND status <> 'removed' ORDER BY created_at, id LIMIT 1";
 static const char SQL_EXISTS[] = "SELECT 1 FROM workspaces WHERE id = $1";
@@ -37,7 +39,13 @@ cl_err mem_export(db_t *db, arena_t *a, int64_t after_seq, int64_t limit, mem_ex
     mem_export_row *out = NULL;
     size_t n = 0, cap = 0;
     bool row;
-    cl_err e = db_query(db, a, &st, err, SQL_EXPORT, "iii", after_seq, time_now_ms(), limit);
+    /* the export is paged by seq (X-Next-Cursor): a page stops where every smaller seq is final, so a cursor never
+     * passes a record that commits later */
+    int64_t upto;
+    cl_err e = seq_settled_upto(db, a, &horizon, SEQ_SETTLE_WAIT_MS, &upto, err);
+    if (e != CL_OK)
+        return e;
+    e = db_query(db, a, &st, err, SQL_EXPORT, "iiii", after_seq, time_now_ms(), limit, upto);
     while (e == CL_OK && (e = db_step(st, &row, err)) == CL_OK && row) {
         out = arena_grow(a, out, n, &cap, sizeof(*out));
         mem_export_row *r = &out[n++];

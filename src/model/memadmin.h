@@ -27,7 +27,8 @@ typedef struct {
 /* Every unexpired memory after position `after_seq` (0: from the first), in the order they were written, at most
  * `limit`: content redacted again (rules may have grown since it was stored), scope from the namespace kind,
  * workspace_name the namespace's owner (for a team below the root, its first child: the workspace whose TEAM scope
- * names it). */
+ * names it). Only records whose every smaller seq is final (seq_horizon.h: on PostgreSQL it may wait up to a
+ * second for writers, so a worker runs it), so that a page never passes a record that commits later. */
 cl_err mem_export(db_t *db, arena_t *a, int64_t after_seq, int64_t limit, mem_export_row **rows, size_t *count,
                   cl_error *err);
 

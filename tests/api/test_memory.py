@@ -14,6 +14,7 @@ import requests
 
 from conftest import ADMIN, metric, wait_for
 from inbox_util import bearer, error, race, remove
+from test_event_horizon import Session, poll
 
 UUID_RE = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 SECONDS_RE = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
@@ -591,6 +592,61 @@ def test_export_pages(server):
     assert server.get("/admin/memories/export", headers=auth(w)).status_code == 403  # an agent is no operator
     assert server.get("/admin/memories/export").status_code == 401
     assert server.post("/admin/memories/import", headers=auth(w), json=[]).status_code == 403
+
+
+def export_one(c, cursor=None):
+    r = c.get("/admin/memories/export", headers=ADMIN, params={"limit": 1, **({"cursor": cursor} if cursor else {})})
+    assert r.status_code == 200, r.text
+    return r
+
+
+def export_after(c, cursor):
+    r = c.get("/admin/memories/export", headers=ADMIN, params={"cursor": cursor})
+    assert r.status_code == 200, r.text
+    return [e["content"] for e in r.json()]
+
+
+def memory_last_seq(db):
+    return int(db.query("SELECT COALESCE(pg_sequence_last_value(CAST(pg_get_serial_sequence('memory_records', 'seq')"
+                        " AS regclass)), 0)")[0][0])
+
+
+def test_export_never_passes_a_record_of_a_running_transaction(start_colony, backend):
+    """On PostgreSQL seq is drawn at INSERT and visible at COMMIT, in any order: a page that returned s+1 while s
+    was uncommitted would hand out a cursor past s. T inserts record s and keeps running; record s+1 commits
+    through the API. While T runs, the export after a settled cursor returns only what is settled; after T
+    commits, the same cursor gives s and s+1, in order."""
+    if backend != "postgres":
+        pytest.skip("SQLite commits in seq order")
+    c = start_colony()
+    w, other = ws(c), ws(c)
+    # the held transaction writes into other's namespace: its INSERT locks the figures row of the namespace
+    for who, text in ((other, "seed"), (w, "z"), (w, "a"), (w, "b")):
+        commit(c, who, text)
+    # the cursor after each record, paged one by one (no transaction running: these pages are settled)
+    after, cursor = {}, None
+    while True:
+        r = export_one(c, cursor)
+        cursor = r.headers.get("x-next-cursor")
+        if not cursor:
+            break
+        after[r.json()[0]["content"]] = cursor
+    assert sorted(after) == ["a", "seed", "z"]  # b is the last: no page after it yet
+    ns = c.db.query("SELECT namespace FROM memory_records WHERE content = 'seed'")[0][0]
+    held = Session(c.db, "exphz_held")
+    try:
+        before = memory_last_seq(c.db)
+        held.send("BEGIN; INSERT INTO memory_records (id, namespace, content, kind, source, terms, term_count,"
+                  f" created_at) VALUES ('{uuid.uuid4()}', '{ns}', 'held', 'fact', 'agent', ' held ', 1, 0);")
+        poll(lambda: memory_last_seq(c.db) > before)  # T drew s and holds it
+        commit(c, w, "later")  # s+1, committed
+        assert export_after(c, after["a"]) == ["b"]  # not "later": s is not settled
+        assert export_after(c, after["a"]) == ["b"]
+        held.send("COMMIT;")
+        poll(lambda: c.db.query("SELECT 1 FROM memory_records WHERE content = 'held'"))
+        assert export_after(c, after["a"]) == ["b", "held", "later"]
+    finally:
+        held.close()
 
 
 # ---- bounds -------------------------------------------------------------------------------------------------------
