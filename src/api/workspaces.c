@@ -470,8 +470,10 @@ void api_ws_delete(http_req *rq)
         return;
     }
     if (nkids > 0 && !confirm) {
+        /* the first children by creation, and how many there are: a flat org's root can have thousands */
+        enum { CHILDREN_SHOWN = 100 };
         json_t *children = json_array();
-        for (size_t i = 0; i < nkids; i++)
+        for (size_t i = 0; i < nkids && i < CHILDREN_SHOWN; i++)
             json_array_append_new(children, json_pack("{s:s, s:s}", "id", kids[i], "name", names[i]));
         static const char why[] = "workspace has children; repeat with ?confirm=true to remove them too";
         api_fail_with(rq, CL_CONFLICT, "confirmation_required",

@@ -397,6 +397,20 @@ def test_delete_needs_the_name_and_confirmation_for_children(server):
     assert server.get(f"/workspaces/{kid}").json()["status"] == "awaiting_agent"
 
 
+def test_the_children_a_delete_names_are_bounded_and_counted(server):
+    """A flat org's root can have thousands of children: the 409 names the first 100 by creation, and counts all."""
+    root = server.post("/org/import", headers=ADMIN, json={"template": {
+        "name": "wide", "defaults": {"model": "m"},
+        "workspaces": [{"name": "Wide", "children": [{"name": f"k{i:03}"} for i in range(103)]}]}}).json()
+    root_id = next(w["id"] for w in server.get("/workspaces", headers=ADMIN).json() if w["name"] == "Wide")
+    r = server.delete(f"/workspaces/{root_id}", headers={**ADMIN, "X-Confirm-Name": "Wide"})
+    assert r.status_code == 409
+    body = r.json()
+    assert body["children_count"] == 103
+    names = [k["name"] for k in body["children"]]  # one import: creation times tie, so no order is asserted
+    assert len(names) == 100 and len(set(names)) == 100 and set(names) <= {f"k{i:03}" for i in range(103)}
+
+
 def test_delete_cascades_revokes_and_records_events(server):
     root = create(server, name="Top").json()
     kid = create(server, name="Mid", parent_id=root["id"]).json()
