@@ -78,15 +78,9 @@ void api_channel_relay(db_t *db, http_client *cl, const chan_inbound_row *r, voi
     json_t *meta = json_pack("{s:s, s:s, s:s, s:s, s:s}", "source", "channel", "channel_type",
                              chan_type_name(r->type), "channel_id", x->r.channel_id, "chat_id", x->r.chat_id,
                              "username", x->r.username ? x->r.username : "");
-    json_t *msg = json_own(a, json_pack("{s:s, s:s, s:s, s:{s:{s:s, s:s, s:[{s:s, s:s}], s:o}}}", "jsonrpc", "2.0",
-                                        "id", x->r.message_id, "method", "message/send", "params", "message", "role",
-                                        "user", "messageId", x->r.message_id, "parts", "kind", "text", "text",
-                                        x->r.text, "metadata", meta));
-    size_t len;
-    const char *text = json_dump_arena(a, msg, &len);
     a2a_msg *m = arena_calloc(a, 1, sizeof(*m));
     cl_error e;
-    if (a2a_normalize(a, text, len, m, &e) != CL_OK) { /* a body of our own making: cannot happen */
+    if (a2a_send_body(a, a2a_user_send(a, x->r.message_id, x->r.text, meta), m, &e) != CL_OK) { /* a body of our own making: cannot happen */
         a2a_done failed = {.kind = A2A_DONE_FAILED, .error = "cannot build the message", .duration_ms = -1};
         on_done(x, db, &failed);
         a2a_job_drop(j);

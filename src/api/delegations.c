@@ -50,17 +50,12 @@ deleg_sent api_delegation_send(http_req *rq, const char *caller, const char *tar
 {
     a2a_job *j = a2a_job_new();
     arena_t *a = a2a_job_arena(j);
-    json_t *msg = json_own(a, json_pack("{s:s, s:s, s:s, s:{s:{s:s, s:s, s:[{s:s, s:s}], s:{s:s}}}}", "jsonrpc", "2.0",
-                                        "id", did, "method", "message/send", "params", "message", "role", "user",
-                                        "messageId", did, "parts", "kind", "text", "text", task, "metadata",
-                                        "delegation_id", did));
+    json_t *msg = a2a_user_send(a, did, task, json_pack("{s:s}", "delegation_id", did));
     json_t *parts = json_object_get(json_object_get(json_object_get(msg, "params"), "message"), "parts");
     size_t i;
     json_t *f;
     json_array_foreach(files, i, f) /* {uri, name, mimeType?} → a file part named by the type's family */
         json_array_append_new(parts, a2a_file_part(f));
-    size_t len;
-    const char *text = json_dump_arena(a, msg, &len);
     a2a_msg *m = arena_calloc(a, 1, sizeof(*m));
     a2a_target t;
     cl_error e;
@@ -68,7 +63,7 @@ deleg_sent api_delegation_send(http_req *rq, const char *caller, const char *tar
     caller = arena_strdup(a, caller);
     did = arena_strdup(a, did);
     deleg_sent sent = DELEG_SENT_FAILED;
-    cl_err r = a2a_normalize(a, text, len, m, &e);
+    cl_err r = a2a_send_body(a, msg, m, &e);
     if (r == CL_OK)
         r = a2a_target_get(rq->db, a, target, &t, &e);
     /* admitted as any message: the budget gate, a paused or hibernated target (model/a2a.h a2a_admit) */

@@ -84,15 +84,9 @@ void api_schedule_fire(db_t *db, http_client *cl, const sched_fire *f, void (*fi
     c->finished = finished;
     c->finished_arg = arg;
     /* the reference's body */
-    json_t *msg = json_own(a, json_pack("{s:s, s:s, s:s, s:{s:{s:s, s:s, s:[{s:s, s:s}]}}}", "jsonrpc", "2.0", "id",
-                                        c->f.message_id, "method", "message/send", "params", "message", "role", "user",
-                                        "messageId", c->f.message_id, "parts", "kind", "text", "text",
-                                        c->f.prompt));
-    size_t len;
-    const char *text = json_dump_arena(a, msg, &len);
     a2a_msg *m = arena_calloc(a, 1, sizeof(*m));
     cl_error e;
-    if (a2a_normalize(a, text, len, m, &e) != CL_OK) { /* a body of our own making: cannot happen */
+    if (a2a_send_body(a, a2a_user_send(a, c->f.message_id, c->f.prompt, NULL), m, &e) != CL_OK) { /* a body of our own making: cannot happen */
         a2a_done failed = {.kind = A2A_DONE_FAILED, .error = "cannot build the message", .duration_ms = -1};
         on_sent(c, db, &failed);
         a2a_job_drop(j);

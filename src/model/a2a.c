@@ -86,6 +86,23 @@ static cl_err normalize_message(arena_t *a, json_t *msg, a2a_msg *out, cl_error 
     return CL_OK;
 }
 
+json_t *a2a_user_send(arena_t *a, const char *message_id, const char *text, json_t *metadata)
+{
+    json_t *message = json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "role", "user", "messageId", message_id, "parts",
+                                "kind", "text", "text", text);
+    if (metadata != NULL)
+        json_object_set_new(message, "metadata", metadata);
+    return json_own(a, json_pack("{s:s, s:s, s:s, s:{s:o}}", "jsonrpc", "2.0", "id", message_id, "method",
+                                 "message/send", "params", "message", message));
+}
+
+cl_err a2a_send_body(arena_t *a, const json_t *body, a2a_msg *out, cl_error *err)
+{
+    size_t len;
+    const char *text = json_dump_arena(a, body, &len);
+    return a2a_normalize(a, text, len, out, err);
+}
+
 cl_err a2a_normalize(arena_t *a, const char *body, size_t len, a2a_msg *out, cl_error *err)
 {
     memset(out, 0, sizeof(*out));

@@ -39,6 +39,13 @@ typedef struct {
  * message for a message whose content is neither parts nor text. */
 cl_err a2a_normalize(arena_t *a, const char *body, size_t len, a2a_msg *out, cl_error *err);
 
+/* The message/send colony writes itself for a user's or an operator's text (a schedule's prompt, a chat message, a
+ * delegated task, a nudge): `message_id` is both the JSON-RPC id and the messageId, `metadata` (taken over; NULL:
+ * none) goes on the message. Owned by `a`; a caller may append parts to params.message.parts before a2a_send_body. */
+json_t *a2a_user_send(arena_t *a, const char *message_id, const char *text, json_t *metadata);
+/* `body` (from a2a_user_send) normalised into `out`, as a request carrying it would be. */
+cl_err a2a_send_body(arena_t *a, const json_t *body, a2a_msg *out, cl_error *err);
+
 /* The first text part of a JSON-RPC reply: result.parts, else result.artifacts[].parts, else result.status.message
  * parts; NULL when there is none (or the body is not JSON). */
 const char *a2a_reply_text(arena_t *a, const char *body, size_t len);

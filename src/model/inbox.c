@@ -118,11 +118,7 @@ void inbox_notify_agent(db_t *db, arena_t *a, const char *workspace_id, const ch
     char uuid[ID_UUID_LEN + 1];
     id_uuid4(uuid);
     const char *message_id = arena_sprintf(a, "%s-%s", key, uuid);
-    json_t *body = json_own(a, json_pack("{s:s, s:s, s:s, s:{s:{s:s, s:s, s:[{s:s, s:s}]}}}", "jsonrpc", "2.0",
-                                         "id", message_id, "method", "message/send", "params", "message", "role",
-                                         "user", "messageId", message_id, "parts", "kind", "text", "text", text));
-    size_t len;
-    const char *raw = json_dump_arena(a, body, &len);
+    const json_t *body = a2a_user_send(a, message_id, text, NULL);
     a2a_msg m;
     a2a_target t;
     const char *qid;
@@ -137,7 +133,7 @@ void inbox_notify_agent(db_t *db, arena_t *a, const char *workspace_id, const ch
             *sent = false;
         return;
     }
-    e = a2a_normalize(a, raw, len, &m, &err);
+    e = a2a_send_body(a, body, &m, &err);
     if (e == CL_OK)
         e = a2a_target_get(db, a, workspace_id, &t, &err);
     if (e == CL_OK && strcmp(t.delivery_mode, "poll") == 0)
